@@ -1,0 +1,141 @@
+/*
+ * findings.h - the findings file (FINDINGS.md, schema version 1) as C structs.
+ *
+ * The model: a findings file is a sequence of findings; each finding carries
+ * the modules its stacks point into, and the locks, threads and stacks of its
+ * kind. Addresses stay raw here (uint64_t); symbolize.h turns them into names.
+ * Kinds this reader does not know are counted and dropped; unknown fields are
+ * ignored, as the schema promises fields are only ever added.
+ */
+#ifndef LG_TOOL_FINDINGS_H
+#define LG_TOOL_FINDINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum lg_kind {
+    LG_KIND_CYCLE,           /* lock-order-cycle */
+    LG_KIND_SELF_DEADLOCK,   /* self-deadlock */
+    LG_KIND_UNLOCK_NOT_HELD, /* unlock-not-held */
+    LG_KIND_HELD_AT_EXIT,    /* held-at-exit */
+    LG_KIND_DETECTOR_ERROR,  /* detector-error: about lockgraph, not the program */
+    LG_KIND_COUNT
+};
+
+/* The schema's name of a kind ("lock-order-cycle"). */
+const char *lg_kind_name(enum lg_kind kind);
+
+struct lg_module {
+    char *path;
+    uint64_t base;  /* load bias: ELF vaddr + base = run-time address */
+    uint64_t end;   /* highest mapped address of the module */
+    char *build_id; /* lower-case hex, NULL when the module has none */
+};
+
+/* Raw return addresses, innermost first. */
+struct lg_stack {
+    uint64_t *pcs;
+    size_t n;
+};
+
+struct lg_thread {
+    long tid;
+    long seq;   /* lockgraph's numbering, 1 = first thread seen */
+    char *name; /* NULL when absent */
+};
+
+struct lg_lock {
+    long id; /* 0: lockgraph never saw it locked (unlock-not-held) */
+    uint64_t addr;
+    char *type;   /* "mutex"; never NULL after parsing */
+    char *mode;   /* "normal", ...; NULL when absent */
+    char *name;   /* set by lg_name_lock; NULL when absent */
+    bool created; /* stack is the init site, else the first lock site */
+    struct lg_stack stack;
+};
+
+struct lg_edge {
+    long from, to; /* lock ids */
+    struct lg_thread thread;
+    bool timed;
+    bool first_exact;       /* first_stack_exact */
+    struct lg_stack first;  /* where `from` was taken */
+    struct lg_stack second; /* where `to` was then taken */
+};
+
+struct lg_held {
+    struct lg_lock lock;
+    struct lg_stack stack;
+};
+
+/*
+ * One finding. Which members are meaningful depends on `kind`:
+ *   CYCLE:           locks, edges, timed, single_thread
+ *   SELF_DEADLOCK:   lock, thread, first_stack, second_stack, timed
+ *   UNLOCK_NOT_HELD: lock, thread, stack
+ *   HELD_AT_EXIT:    thread, held
+ *   DETECTOR_ERROR:  error, message
+ * The rest are zero.
+ */
+struct lg_finding {
+    enum lg_kind kind;
+    long version, seq, pid;
+    int64_t time_ns;
+    char *file; /* findings file it came from, and its line: for messages */
+    size_t line;
+
+    struct lg_module *modules;
+    size_t n_modules;
+
+    struct lg_lock *locks;
+    size_t n_locks;
+    struct lg_edge *edges;
+    size_t n_edges;
+    bool timed, single_thread;
+
+    struct lg_lock lock;
+    struct lg_thread thread;
+    struct lg_stack first_stack, second_stack, stack;
+
+    struct lg_held *held;
+    size_t n_held;
+
+    char *error, *message;
+};
+
+/* All findings read so far, in file order, and what went wrong reading them. */
+struct lg_findings {
+    struct lg_finding *items;
+    size_t n, cap;
+    size_t files_read;       /* files opened successfully */
+    size_t unreadable_files; /* could not be opened or read */
+    size_t corrupt_lines;    /* not JSON, not an object, or missing what its kind needs */
+    size_t truncated_lines;  /* a last line without newline: the writer died mid-line */
+    size_t unknown_lines;    /* kinds this reader does not know */
+};
+
+void lg_findings_init(struct lg_findings *set);
+void lg_findings_free(struct lg_findings *set);
+
+/*
+ * Append the findings of the file at `path` to `set`. Problems are written to
+ * `diag` (one line each, naming file and line) and counted in `set`; reading
+ * goes on past a corrupt line. Returns 0 when the file was read (even with bad
+ * lines), -1 when it could not be opened or read at all.
+ */
+int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag);
+
+/*
+ * Parse one line (without its newline) as a finding. Returns 1 and fills *out
+ * for a finding, 0 for a line to skip silently (blank, or a kind not known:
+ * *unknown_kind is then set), -1 for a corrupt line with a reason in errbuf.
+ * Exposed for tests; lg_findings_read_file is the usual entry point.
+ */
+int lg_finding_parse(const char *text, size_t len, struct lg_finding *out, bool *unknown_kind,
+                     char *errbuf, size_t errlen);
+
+void lg_finding_free(struct lg_finding *f);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * show.c - the `show` verb (print findings files without running anything),
+ * and the read-symbolize-print step `run` ends with too.
+ *
+ * Does: read each file with findings.c, print with summary.c, pick the exit
+ * code of `show`: 0 without findings, the --exit-code value (default 66)
+ * with, 2 when nothing was found but some input could not be read (a missing
+ * file, a corrupt line; not a last line cut short, which only means the
+ * writer died).
+ * Does not: spawn programs or touch the environment (run.c does).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "findings.h"
+#include "symbolize.h"
+
+void lg_print_reports(char *const *paths, size_t n, const char *where, const char *status_line,
+                      struct lg_summary_opts *opts, struct lg_report_result *result)
+{
+    struct lg_findings set;
+    lg_findings_init(&set);
+    for (size_t i = 0; i < n; i++)
+        lg_findings_read_file(&set, paths[i], stderr);
+
+    /* Problems reading the files went to stderr; flush it before the
+     * summary so an interleaved terminal shows them first. */
+    fflush(stderr);
+    opts->sym = lg_symbolizer_new(stderr);
+    if (!opts->sym) {
+        fprintf(stderr, "lockgraph: out of memory\n");
+        exit(LG_EXIT_TOOL_FAILED);
+    }
+    lg_summary_print(&set, opts);
+    if (status_line)
+        fprintf(opts->out, "%s\n", status_line);
+    lg_summary_closing(opts->out, &set, where);
+    lg_symbolizer_free(opts->sym);
+    opts->sym = NULL;
+
+    memset(result, 0, sizeof *result);
+    lg_summary_count(&set, &result->counts);
+    result->corrupt_lines = set.corrupt_lines;
+    result->truncated_lines = set.truncated_lines;
+    result->unreadable_files = set.unreadable_files;
+    lg_findings_free(&set);
+}
+
+static int show_usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "lockgraph show: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n");
+    lg_usage(stderr);
+    return LG_EXIT_USAGE;
+}
+
+int lg_cmd_show(int argc, char **argv)
+{
+    int exit_code = LG_EXIT_FINDINGS;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strncmp(a, "--exit-code=", 12) == 0 || strcmp(a, "--exit-code") == 0) {
+            const char *v = a[11] == '=' ? a + 12 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v)
+                return show_usage_error("%s needs a value", a);
+            if (!lg_parse_exit_code(v, &exit_code))
+                return show_usage_error("bad --exit-code '%s' (want 0 to 255)", v);
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            lg_usage(stdout);
+            return LG_EXIT_OK;
+        }
+        if (a[0] == '-' && a[1] != '\0')
+            return show_usage_error("unknown option '%s'", a);
+        break;
+    }
+    if (i >= argc)
+        return show_usage_error("%s", "no findings file given");
+
+    char *const *paths = argv + i;
+    size_t n = (size_t)(argc - i);
+    const char *where = n == 1 ? paths[0] : "the files given";
+    char where_buf[64];
+    if (n > 1) {
+        snprintf(where_buf, sizeof where_buf, "%zu files", n);
+        where = where_buf;
+    }
+
+    struct lg_summary_opts opts = {.out = stdout};
+    struct lg_report_result r;
+    lg_print_reports(paths, n, where, NULL, &opts, &r);
+
+    if (r.counts.findings > 0)
+        return exit_code;
+    if (r.unreadable_files > 0 || r.corrupt_lines > 0)
+        return LG_EXIT_USAGE;
+    return LG_EXIT_OK;
+}

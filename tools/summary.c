@@ -1,0 +1,486 @@
+/*
+ * summary.c - print findings as text a person can act on.
+ *
+ * Does: one block per finding (locks, threads, symbolized stacks, and for a
+ * cycle the lockdep-style "possible scenario"), the closing count line, and
+ * the caps that keep a thousand-lock cycle readable.
+ * Does not: read files, resolve addresses itself (symbolize.c does), or pick
+ * exit codes.
+ */
+#include "summary.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Frames printed per stack: library stacks are short, but a corrupt or
+ * hand-made file must not flood the terminal. */
+#define MAX_FRAMES 64
+
+/* Lines of the compact scenario of a long cycle before it is summarized. */
+#define MAX_SCENARIO_LINES 20
+
+struct printer {
+    FILE *out;
+    struct lg_symbolizer *sym;
+    const struct lg_finding *f;
+    char cwd[4096];
+    size_t cwd_len;
+};
+
+/* ---- small text helpers ---- */
+
+static const char *basename_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Source paths under the current directory are shown relative to it: short
+ * enough to read, still enough to open. Others stay absolute. */
+static const char *show_path(const struct printer *p, const char *path)
+{
+    if (p->cwd_len && strncmp(path, p->cwd, p->cwd_len) == 0 && path[p->cwd_len] == '/')
+        return path + p->cwd_len + 1;
+    return path;
+}
+
+/* Names come from the program under test: print them quoted, with anything
+ * that could garble a terminal escaped. */
+static void put_quoted(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(out, "\\x%02x", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+/* Length of a symbol name without its ELF version ("__libc_start_main@@GLIBC_2.34"):
+ * the version says nothing about where the code is. */
+static int name_len(const char *name)
+{
+    return (int)strcspn(name, "@");
+}
+
+static void frame_text(const struct printer *p, const struct lg_frame *fr, char *buf, size_t len)
+{
+    if (fr->function && fr->file)
+        snprintf(buf, len, "%.*s (%s:%d)", name_len(fr->function), fr->function,
+                 show_path(p, fr->file), fr->line);
+    else if (fr->function && fr->module)
+        snprintf(buf, len, "%.*s+0x%" PRIx64 " (%s+0x%" PRIx64 ")", name_len(fr->function),
+                 fr->function, fr->function_offset, basename_of(fr->module), fr->module_offset);
+    else if (fr->module)
+        snprintf(buf, len, "0x%" PRIx64 " (%s+0x%" PRIx64 ")", fr->pc, basename_of(fr->module),
+                 fr->module_offset);
+    else
+        snprintf(buf, len, "0x%" PRIx64 " (in no recorded module)", fr->pc);
+}
+
+static void resolve(const struct printer *p, uint64_t pc, struct lg_frame *fr)
+{
+    lg_symbolize(p->sym, p->f->modules, p->f->n_modules, pc, fr);
+}
+
+/* A stack as "#0 ..." lines. With `drop_repeat` (a first_stack that was not
+ * captured whole), frame 1 is dropped when it is the same function as frame
+ * 0: FINDINGS.md explains it is then the same call, matched twice. */
+static void print_stack(const struct printer *p, const struct lg_stack *s, const char *indent,
+                        bool drop_repeat)
+{
+    if (s->n == 0) {
+        fprintf(p->out, "%s(no stack recorded)\n", indent);
+        return;
+    }
+    size_t skip = (size_t)-1;
+    if (drop_repeat && s->n >= 2) {
+        struct lg_frame a, b;
+        resolve(p, s->pcs[0], &a);
+        resolve(p, s->pcs[1], &b);
+        if (a.function && b.function && strcmp(a.function, b.function) == 0 && a.module == b.module)
+            skip = 1;
+    }
+    size_t shown = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (i == skip)
+            continue;
+        if (shown == MAX_FRAMES) {
+            fprintf(p->out, "%s... %zu more frames\n", indent, s->n - i);
+            break;
+        }
+        struct lg_frame fr;
+        char text[1024];
+        resolve(p, s->pcs[i], &fr);
+        frame_text(p, &fr, text, sizeof text);
+        fprintf(p->out, "%s#%zu %s\n", indent, shown++, text);
+    }
+}
+
+static void print_thread(const struct printer *p, const struct lg_thread *t)
+{
+    fprintf(p->out, "thread %ld", t->seq);
+    if (t->name) {
+        fputc(' ', p->out);
+        put_quoted(p->out, t->name);
+    }
+    fprintf(p->out, " (tid %ld)", t->tid);
+}
+
+/* "mutex 0x7ffd5c1e3a40 "account 1" (normal), created at bank_open (bank.c:40)" */
+static void print_lock_desc(const struct printer *p, const struct lg_lock *l)
+{
+    fprintf(p->out, "%s 0x%" PRIx64, l->type, l->addr);
+    if (l->name) {
+        fputc(' ', p->out);
+        put_quoted(p->out, l->name);
+    }
+    if (l->mode)
+        fprintf(p->out, " (%s)", l->mode);
+    if (l->id == 0 && l->stack.n == 0) {
+        fprintf(p->out, ", never seen locked by lockgraph");
+    } else if (l->stack.n > 0) {
+        struct lg_frame fr;
+        char text[1024];
+        resolve(p, l->stack.pcs[0], &fr);
+        frame_text(p, &fr, text, sizeof text);
+        fprintf(p->out, ", %s at %s", l->created ? "created" : "first locked", text);
+    }
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* ---- lock-order-cycle ---- */
+
+/* "L3" for the cycle's lock with this id; locks not in the list (a
+ * hand-edited file) are named by id. */
+static void lock_label(const struct lg_finding *f, long id, char *buf, size_t len)
+{
+    for (size_t i = 0; i < f->n_locks; i++)
+        if (f->locks[i].id == id) {
+            snprintf(buf, len, "L%zu", i + 1);
+            return;
+        }
+    snprintf(buf, len, "lock#%ld", id);
+}
+
+static void print_edge(const struct printer *p, const struct lg_edge *e)
+{
+    const struct lg_finding *f = p->f;
+    char from[32], to[32];
+    lock_label(f, e->from, from, sizeof from);
+    lock_label(f, e->to, to, sizeof to);
+    fprintf(p->out, "   edge %s -> %s by ", from, to);
+    print_thread(p, &e->thread);
+    fprintf(p->out, "%s:\n", e->timed ? ", with a timed lock" : "");
+    fprintf(p->out, "     holds %s, taken at:\n", from);
+    print_stack(p, &e->first, "       ", !e->first_exact);
+    fprintf(p->out, "     then takes %s at:\n", to);
+    print_stack(p, &e->second, "       ", false);
+}
+
+static bool same_thread(const struct lg_thread *a, const struct lg_thread *b)
+{
+    return a->tid == b->tid && a->seq == b->seq;
+}
+
+static int thread_column(char *buf, size_t len, const struct lg_thread *t)
+{
+    return snprintf(buf, len, "thread %ld", t->seq);
+}
+
+/* The lockdep-style interleaving for a two-lock cycle: each thread takes its
+ * first lock, then each waits for the other's. */
+static void print_scenario2(const struct printer *p)
+{
+    const struct lg_finding *f = p->f;
+    const struct lg_edge *e0 = &f->edges[0], *e1 = &f->edges[1];
+    char a[64], b[64], l0[32], l1[32], t0[48], t1[48];
+    bool one = same_thread(&e0->thread, &e1->thread);
+
+    if (one) {
+        fprintf(p->out,
+                "   Possible scenario (thread %ld took both orders at different times; two\n"
+                "   threads running those two paths at once deadlock):\n",
+                e0->thread.seq);
+        snprintf(a, sizeof a, "thread A");
+        snprintf(b, sizeof b, "thread B");
+    } else {
+        fprintf(p->out, "   Possible scenario:\n");
+        thread_column(a, sizeof a, &e0->thread);
+        thread_column(b, sizeof b, &e1->thread);
+    }
+    lock_label(f, e0->from, l0, sizeof l0);
+    lock_label(f, e0->to, l1, sizeof l1);
+    snprintf(t0, sizeof t0, "lock(%s)", l0);
+    snprintf(t1, sizeof t1, "lock(%s)", l1);
+
+    int w = 24;
+    const char *ind = "       ";
+    fprintf(p->out, "%s%-*s%s\n", ind, w, a, b);
+    fprintf(p->out, "%s%-*s%s\n", ind, w, "--------", "--------");
+    fprintf(p->out, "%s%s\n", ind, t0);
+    fprintf(p->out, "%s%-*s%s\n", ind, w, "", t1);
+    fprintf(p->out, "%s%s  <- waits for %s\n", ind, t1, b);
+    fprintf(p->out, "%s%-*s%s  <- waits for %s: deadlock\n", ind, w, "", t0, a);
+}
+
+/* Longer cycles: one line per edge, each thread holding one lock and
+ * waiting for the next; capped for huge cycles. */
+static void print_scenario_n(const struct printer *p)
+{
+    const struct lg_finding *f = p->f;
+    size_t n = f->n_edges;
+    fprintf(p->out, "   Possible scenario: each thread holds one lock and waits for the next%s:\n",
+            f->single_thread ? " (one thread made every edge here; as many threads running "
+                               "those paths at once deadlock)"
+                             : "");
+    for (size_t i = 0; i < n; i++) {
+        if (i == MAX_SCENARIO_LINES - 1 && n > MAX_SCENARIO_LINES) {
+            fprintf(p->out, "       ... %zu more steps ...\n", n - MAX_SCENARIO_LINES);
+            i = n - 1; /* still show the step that closes the cycle */
+        }
+        const struct lg_edge *e = &f->edges[i];
+        char from[32], to[32];
+        lock_label(f, e->from, from, sizeof from);
+        lock_label(f, e->to, to, sizeof to);
+        fprintf(p->out, "       ");
+        if (f->single_thread)
+            fprintf(p->out, "thread #%zu", i + 1);
+        else
+            fprintf(p->out, "thread %ld", e->thread.seq);
+        fprintf(p->out, " holds %s, waits for %s%s\n", from, to, i == n - 1 ? ": deadlock" : "");
+    }
+}
+
+static size_t distinct_threads(const struct lg_finding *f)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < f->n_edges; i++) {
+        size_t j = 0;
+        while (j < i && !same_thread(&f->edges[j].thread, &f->edges[i].thread))
+            j++;
+        if (j == i)
+            count++;
+    }
+    return count;
+}
+
+static void print_cycle(const struct printer *p, size_t number, const struct lg_summary_opts *o)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+
+    fprintf(out, "== lock-order-cycle #%zu (pid %ld): potential deadlock among %zu %s", number,
+            f->pid, f->n_locks, plural(f->n_locks, "lock", "locks"));
+    if (o->program_completed && f->pid == o->program_pid)
+        fprintf(out, " (did not hang in this run)");
+    fputc('\n', out);
+
+    for (size_t i = 0; i < f->n_locks; i++) {
+        if (i == LG_SUMMARY_MAX_EDGES) {
+            fprintf(out, "   ... and %zu more locks (L%d to L%zu)\n", f->n_locks - i,
+                    LG_SUMMARY_MAX_EDGES + 1, f->n_locks);
+            break;
+        }
+        fprintf(out, "   lock L%zu ", i + 1);
+        print_lock_desc(p, &f->locks[i]);
+        fputc('\n', out);
+    }
+    fputc('\n', out);
+
+    size_t full = f->n_edges < LG_SUMMARY_MAX_EDGES ? f->n_edges : LG_SUMMARY_MAX_EDGES;
+    for (size_t i = 0; i < full; i++)
+        print_edge(p, &f->edges[i]);
+    if (f->n_edges > full) {
+        char a[32], b[32];
+        lock_label(f, f->edges[full].from, a, sizeof a);
+        lock_label(f, f->edges[f->n_edges - 1].to, b, sizeof b);
+        fprintf(out, "   ... and %zu more edges, %s -> ... -> %s, not shown in full\n",
+                f->n_edges - full, a, b);
+    }
+    if (f->n_edges != f->n_locks)
+        fprintf(out, "   (the file lists %zu edges for %zu locks; it may be damaged)\n", f->n_edges,
+                f->n_locks);
+
+    if (f->n_edges > 0) {
+        size_t threads = distinct_threads(f);
+        fprintf(out, "   %zu %s, %zu %s involved.\n", f->n_edges,
+                plural(f->n_edges, "edge", "edges"), threads, plural(threads, "thread", "threads"));
+    }
+    if (f->timed)
+        fprintf(out, "   An edge was taken with a timed lock: the threads would stall "
+                     "until the timeout rather than hang.\n");
+    fputc('\n', out);
+    if (f->n_edges == 2 && f->n_locks == 2)
+        print_scenario2(p);
+    else if (f->n_edges >= 2)
+        print_scenario_n(p);
+    else if (f->n_edges == 1)
+        fprintf(out, "   Possible scenario: the thread waits for a lock it holds.\n");
+    fputs("   Fix: take these locks in one global order everywhere, or hold one lock "
+          "around both orders.\n\n",
+          out);
+}
+
+/* ---- the other kinds ---- */
+
+static void print_self_deadlock(const struct printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    fprintf(out, "== self-deadlock #%zu (pid %ld): ", number, f->pid);
+    print_thread(p, &f->thread);
+    fprintf(out, " takes a lock it already holds\n   lock ");
+    print_lock_desc(p, &f->lock);
+    fprintf(out, "\n   first taken at:\n");
+    print_stack(p, &f->first_stack, "     ", true);
+    fprintf(out, "   taken again at:\n");
+    print_stack(p, &f->second_stack, "     ", false);
+    if (f->lock.mode && strcmp(f->lock.mode, "errorcheck") == 0)
+        fprintf(out, "   An errorcheck mutex fails here with EDEADLK instead of hanging.\n\n");
+    else if (f->timed)
+        fprintf(out, "   Taken with a timed lock: the thread stalls until the timeout.\n\n");
+    else
+        fprintf(out, "   The mutex is not recursive: the thread waits for itself forever.\n\n");
+}
+
+static void print_unlock_not_held(const struct printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    fprintf(out, "== unlock-not-held #%zu (pid %ld): ", number, f->pid);
+    print_thread(p, &f->thread);
+    fprintf(out, " unlocks a lock it does not hold\n   lock ");
+    print_lock_desc(p, &f->lock);
+    fprintf(out, "\n   unlocked at:\n");
+    print_stack(p, &f->stack, "     ", false);
+    fputc('\n', out);
+}
+
+static void print_held_at_exit(const struct printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    fprintf(out, "== held-at-exit #%zu (pid %ld): ", number, f->pid);
+    print_thread(p, &f->thread);
+    fprintf(out, " ended holding %zu %s\n", f->n_held, plural(f->n_held, "lock", "locks"));
+    for (size_t i = 0; i < f->n_held; i++) {
+        if (i == LG_SUMMARY_MAX_EDGES) {
+            fprintf(out, "   ... and %zu more locks\n", f->n_held - i);
+            break;
+        }
+        fprintf(out, "   lock ");
+        print_lock_desc(p, &f->held[i].lock);
+        fprintf(out, "\n     taken at:\n");
+        print_stack(p, &f->held[i].stack, "       ", false);
+    }
+    fputc('\n', out);
+}
+
+static void print_detector_error(const struct printer *p)
+{
+    const struct lg_finding *f = p->f;
+    fprintf(p->out, "== detector-error (pid %ld): lockgraph could not do its job fully: %s\n",
+            f->pid, f->error ? f->error : "unknown error");
+    if (f->message)
+        fprintf(p->out, "   %s\n", f->message);
+    fputc('\n', p->out);
+}
+
+/* ---- entry points ---- */
+
+void lg_summary_count(const struct lg_findings *set, struct lg_summary_counts *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < set->n; i++) {
+        const struct lg_finding *f = &set->items[i];
+        c->per_kind[f->kind]++;
+        if (f->kind == LG_KIND_DETECTOR_ERROR)
+            continue;
+        c->findings++;
+        size_t j = 0;
+        while (j < i &&
+               (set->items[j].kind == LG_KIND_DETECTOR_ERROR || set->items[j].pid != f->pid))
+            j++;
+        if (j == i)
+            c->processes++;
+    }
+}
+
+void lg_summary_print(const struct lg_findings *set, const struct lg_summary_opts *o)
+{
+    struct printer p = {.out = o->out, .sym = o->sym};
+    if (getcwd(p.cwd, sizeof p.cwd))
+        p.cwd_len = strlen(p.cwd);
+    if (p.cwd_len == 1) /* "/": every path is under it, nothing to shorten */
+        p.cwd_len = 0;
+
+    size_t number[LG_KIND_COUNT] = {0};
+    for (size_t i = 0; i < set->n; i++) {
+        p.f = &set->items[i];
+        size_t nr = ++number[p.f->kind];
+        switch (p.f->kind) {
+        case LG_KIND_CYCLE:
+            print_cycle(&p, nr, o);
+            break;
+        case LG_KIND_SELF_DEADLOCK:
+            print_self_deadlock(&p, nr);
+            break;
+        case LG_KIND_UNLOCK_NOT_HELD:
+            print_unlock_not_held(&p, nr);
+            break;
+        case LG_KIND_HELD_AT_EXIT:
+            print_held_at_exit(&p, nr);
+            break;
+        case LG_KIND_DETECTOR_ERROR:
+            print_detector_error(&p);
+            break;
+        case LG_KIND_COUNT:
+            break;
+        }
+    }
+    fflush(o->out);
+}
+
+void lg_summary_closing(FILE *out, const struct lg_findings *set, const char *where)
+{
+    struct lg_summary_counts c;
+    lg_summary_count(set, &c);
+
+    if (c.findings == 0) {
+        fprintf(out, "lockgraph: no findings");
+    } else {
+        fprintf(out, "lockgraph: %zu %s (", c.findings, plural(c.findings, "finding", "findings"));
+        const char *sep = "";
+        for (int k = 0; k < LG_KIND_COUNT; k++) {
+            if (k == LG_KIND_DETECTOR_ERROR || c.per_kind[k] == 0)
+                continue;
+            fprintf(out, "%s%zu %s", sep, c.per_kind[k], lg_kind_name((enum lg_kind)k));
+            sep = ", ";
+        }
+        fprintf(out, ") in %zu %s", c.processes, plural(c.processes, "process", "processes"));
+    }
+    size_t errors = c.per_kind[LG_KIND_DETECTOR_ERROR];
+    if (errors)
+        fprintf(out, "; %zu detector %s (results may be incomplete)", errors,
+                plural(errors, "error", "errors"));
+    size_t bad = set->corrupt_lines + set->truncated_lines;
+    if (bad)
+        fprintf(out, "; %zu unreadable %s skipped", bad, plural(bad, "line", "lines"));
+    if (set->unreadable_files)
+        fprintf(out, "; %zu unreadable %s", set->unreadable_files,
+                plural(set->unreadable_files, "file", "files"));
+    fprintf(out, "; report: %s\n", where);
+    fflush(out);
+}
