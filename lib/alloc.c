@@ -1,0 +1,192 @@
+/*
+ * alloc.c - lockgraph's private allocator (see alloc.h for the why).
+ *
+ * Size classes are powers of two from 16 bytes to 64 KiB, each with a free
+ * list threaded through the free blocks. Small blocks are carved from 1 MiB
+ * chunks that are never returned to the kernel; blocks above 64 KiB are
+ * mapped and unmapped on their own. Nothing here calls anything but mmap and
+ * munmap.
+ *
+ * Locking: one lock, alloc_lock, guards the free lists and the current chunk.
+ * It is the innermost lock of the library: nothing is called while holding
+ * it except mmap.
+ */
+#include "alloc.h"
+#include "sync.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define MIN_SHIFT 4
+#define MAX_SHIFT 16
+#define NCLASSES (MAX_SHIFT - MIN_SHIFT + 1)
+#define CHUNK_SIZE (1u << 20)
+
+struct free_block {
+    struct free_block *next;
+};
+
+static lg__lock_t alloc_lock = LG__LOCK_INIT;
+static struct free_block *free_list[NCLASSES];
+static char *chunk_cur, *chunk_end;
+static atomic_size_t mapped;
+static size_t limit;
+static atomic_bool failed;
+static atomic_bool failure_taken;
+
+static size_t page_round(size_t n)
+{
+    return (n + 4095) & ~(size_t)4095;
+}
+
+static void *map_pages(size_t size, bool limited)
+{
+    size = page_round(size);
+    size_t now = atomic_fetch_add(&mapped, size) + size;
+    if (limited && limit && now > limit) {
+        atomic_fetch_sub(&mapped, size);
+        atomic_store(&failed, true);
+        return NULL;
+    }
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        atomic_fetch_sub(&mapped, size);
+        atomic_store(&failed, true);
+        return NULL;
+    }
+    return p;
+}
+
+void *lg__map(size_t size)
+{
+    return map_pages(size, false);
+}
+
+void *lg__map_limited(size_t size)
+{
+    return map_pages(size, true);
+}
+
+void lg__unmap(void *p, size_t size)
+{
+    if (!p)
+        return;
+    size = page_round(size);
+    munmap(p, size);
+    atomic_fetch_sub(&mapped, size);
+}
+
+static int size_class(size_t size)
+{
+    int shift = MIN_SHIFT;
+    while (((size_t)1 << shift) < size)
+        shift++;
+    return shift - MIN_SHIFT;
+}
+
+void *lg__alloc(size_t size)
+{
+    if (size == 0)
+        size = 1;
+    if (size > ((size_t)1 << MAX_SHIFT))
+        return lg__map_limited(size);
+
+    int c = size_class(size);
+    size_t bsize = (size_t)1 << (c + MIN_SHIFT);
+    void *p = NULL;
+
+    lg__lock(&alloc_lock);
+    if (free_list[c]) {
+        struct free_block *b = free_list[c];
+        free_list[c] = b->next;
+        p = b;
+        lg__unlock(&alloc_lock);
+        memset(p, 0, bsize);
+        return p;
+    }
+    if ((size_t)(chunk_end - chunk_cur) < bsize) {
+        /* The tail of the old chunk is lost; at most 64 KiB of 1 MiB. */
+        char *chunk = lg__map_limited(CHUNK_SIZE);
+        if (!chunk) {
+            lg__unlock(&alloc_lock);
+            return NULL;
+        }
+        chunk_cur = chunk;
+        chunk_end = chunk + CHUNK_SIZE;
+    }
+    /* Keep blocks aligned to their size up to a page, so a 64-byte block
+     * never straddles two cache lines. */
+    size_t align = bsize < 4096 ? bsize : 4096;
+    uintptr_t cur = ((uintptr_t)chunk_cur + align - 1) & ~(uintptr_t)(align - 1);
+    if (cur + bsize > (uintptr_t)chunk_end) {
+        char *chunk = lg__map_limited(CHUNK_SIZE);
+        if (!chunk) {
+            lg__unlock(&alloc_lock);
+            return NULL;
+        }
+        chunk_cur = chunk;
+        chunk_end = chunk + CHUNK_SIZE;
+        cur = (uintptr_t)chunk_cur;
+    }
+    p = (void *)cur;
+    chunk_cur = (char *)(cur + bsize);
+    lg__unlock(&alloc_lock);
+    return p; /* fresh from mmap: already zero */
+}
+
+void lg__free(void *p, size_t size)
+{
+    if (!p)
+        return;
+    if (size == 0)
+        size = 1;
+    if (size > ((size_t)1 << MAX_SHIFT)) {
+        lg__unmap(p, size);
+        return;
+    }
+    int c = size_class(size);
+    struct free_block *b = p;
+    lg__lock(&alloc_lock);
+    b->next = free_list[c];
+    free_list[c] = b;
+    lg__unlock(&alloc_lock);
+}
+
+void lg__alloc_set_limit(size_t bytes)
+{
+    limit = bytes;
+}
+
+size_t lg__alloc_mapped(void)
+{
+    return atomic_load(&mapped);
+}
+
+bool lg__alloc_failed(void)
+{
+    return atomic_load(&failed);
+}
+
+bool lg__alloc_take_failure(void)
+{
+    if (!atomic_load(&failed))
+        return false;
+    return !atomic_exchange(&failure_taken, true);
+}
+
+void lg__alloc_lock_all(void)
+{
+    lg__lock(&alloc_lock);
+}
+
+void lg__alloc_unlock_all(void)
+{
+    lg__unlock(&alloc_lock);
+}
+
+void lg__alloc_reset_child(void)
+{
+    lg__lock_reset(&alloc_lock);
+}

@@ -1,0 +1,49 @@
+/*
+ * alloc.h - lockgraph's private memory.
+ *
+ * Everything the detector keeps comes from here, never from the host's
+ * malloc: an allocator such as jemalloc takes pthread mutexes inside malloc,
+ * and those calls come straight back into lockgraph, possibly while it holds
+ * one of its own locks. Memory comes from mmap in 1 MiB chunks carved into
+ * power-of-two size classes; big blocks are mapped on their own.
+ *
+ * Out of memory (mmap failed, or the max_memory option's budget is spent):
+ * the call returns NULL, lg__alloc_failed() becomes true, and the caller
+ * carries on without whatever it wanted to record.
+ */
+#ifndef LG_ALLOC_H
+#define LG_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Zeroed memory of at least size bytes, or NULL. Thread-safe; takes only the
+ * alloc lock, a leaf. */
+void *lg__alloc(size_t size);
+
+/* Give back a block from lg__alloc; size must be the size asked for. */
+void lg__free(void *p, size_t size);
+
+/* Zeroed pages straight from mmap, no lock at all (usable inside fork
+ * handlers and by a thread for its own held stack), or NULL. lg__map is for
+ * short-lived buffers (formatting a finding) and is not held to max_memory,
+ * so lockgraph can still say that it ran out; lg__map_limited is. */
+void *lg__map(size_t size);
+void *lg__map_limited(size_t size);
+void lg__unmap(void *p, size_t size);
+
+/* Cap on bytes mapped in all; 0 means no cap. */
+void lg__alloc_set_limit(size_t bytes);
+size_t lg__alloc_mapped(void);
+
+/* True once any allocation has failed; lg__alloc_take_failure() returns true
+ * exactly once after the first failure, so it is reported once. */
+bool lg__alloc_failed(void);
+bool lg__alloc_take_failure(void);
+
+/* fork support: see sync.h for the order. */
+void lg__alloc_lock_all(void);
+void lg__alloc_unlock_all(void);
+void lg__alloc_reset_child(void);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * api.c - the entry points behind include/lockgraph.h.
+ *
+ * Each is callable from any thread at any time, including before lockgraph
+ * has started (they start it) and from inside a lock's critical section.
+ * Assertion failures are said on stderr with the held locks; they are about
+ * the caller's own expectations, not findings in the report contract.
+ */
+
+#include "alloc.h"
+#include "options.h"
+#include "registry.h"
+#include "report.h"
+#include "runtime.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LG_EXPORT __attribute__((visibility("default")))
+
+LG_EXPORT void lockgraph_name_lock(const void *lock, const char *name)
+{
+    if (!lock || !name)
+        return;
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return;
+    size_t len = strnlen(name, 255);
+    char *copy = lg__alloc(len + 1);
+    struct lg_node *n = lg__registry_lookup((uintptr_t)lock);
+    if (!n) {
+        /* Named before its first use: a statically initialized lock. */
+        const pthread_mutex_t *m = lock;
+        n = lg__registry_get((uintptr_t)lock, LG_TYPE_MUTEX,
+                             (enum lg_lock_mode)(m->__data.__kind & 3), NULL);
+    }
+    if (copy && n) {
+        memcpy(copy, name, len);
+        copy[len] = 0;
+        atomic_store_explicit(&n->name, copy, memory_order_release);
+    } else if (copy) {
+        lg__free(copy, len + 1);
+    }
+    lg__leave();
+}
+
+static void say_where(const char *what, const char *file, int line)
+{
+    struct lg_buf b = {0};
+    lg__buf_str(&b, "lockgraph: assertion failed: ");
+    lg__buf_str(&b, what);
+    lg__buf_str(&b, " at ");
+    lg__buf_str(&b, file ? file : "?");
+    lg__buf_char(&b, ':');
+    lg__buf_i64(&b, line);
+    lg__buf_char(&b, '\n');
+    if (b.p)
+        (void)lg__write_all(2, b.p, b.len);
+    lg__buf_free(&b);
+}
+
+static void say_held(const struct lg_thread *t)
+{
+    struct lg_buf b = {0};
+    for (uint32_t i = 0; i < t->held.n; i++) {
+        const struct lg_held *h = &t->held.e[i];
+        const char *name = h->node ? atomic_load(&h->node->name) : NULL;
+        lg__buf_str(&b, "  holds mutex ");
+        lg__buf_hex(&b, h->addr);
+        if (name) {
+            lg__buf_char(&b, ' ');
+            lg__buf_json_str(&b, name);
+        }
+        lg__buf_str(&b, ", locked from return address ");
+        lg__buf_hex(&b, h->pc);
+        lg__buf_char(&b, '\n');
+    }
+    if (b.p)
+        (void)lg__write_all(2, b.p, b.len);
+    lg__buf_free(&b);
+}
+
+static int assertion_failed(void)
+{
+    if (lg__opt.on_assert == LG_ACTION_ABORT) {
+        lg__write_str(2, "lockgraph: on_assert=abort: aborting\n");
+        abort();
+    }
+    return -1;
+}
+
+LG_EXPORT int lockgraph_assert_no_locks_held(const char *file, int line)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return 0;
+    if (t->held.n == 0) {
+        lg__leave();
+        return 0;
+    }
+    say_where("no locks held", file, line);
+    say_held(t);
+    lg__leave();
+    return assertion_failed();
+}
+
+LG_EXPORT int lockgraph_assert_held(const void *lock, const char *file, int line)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return 0;
+    /* A thread that could not record some acquisition cannot tell. */
+    if (lg__held_find(&t->held, (uintptr_t)lock) >= 0 || t->lossy) {
+        lg__leave();
+        return 0;
+    }
+    say_where("lock held", file, line);
+    say_held(t);
+    lg__leave();
+    return assertion_failed();
+}
+
+LG_EXPORT int lockgraph_flush(void)
+{
+    if (!lg__start())
+        return 0;
+    return lg__report_sync();
+}
+
+LG_EXPORT unsigned long lockgraph_finding_count(void)
+{
+    if (!lg__start())
+        return 0;
+    return (unsigned long)lg__report_count();
+}
+
+LG_EXPORT int lockgraph_active(void)
+{
+    return lg__start() ? 1 : 0;
+}

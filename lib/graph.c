@@ -1,0 +1,536 @@
+/*
+ * graph.c - lock graph, dynamic topological order, cycle search.
+ *
+ * What it does: keeps the edges between lock instances, answers "is this edge
+ * known?" without a lock, and when a new edge closes a cycle, finds the
+ * shortest such cycle and decides whether it is new. What it does not do:
+ * capture stacks, write findings, or know about threads (runtime.c does).
+ *
+ * Pearce-Kelly in three lines: every node has a rank and every edge goes
+ * from a lower to a higher rank. A new edge x->y with rank(x) < rank(y) needs
+ * nothing. Otherwise search forward from y over ranks below rank(x) (reaching
+ * x means a cycle) and backward from x over ranks above rank(y), then hand
+ * the ranks of both visited sets back out so the backward set comes first.
+ *
+ * Locking: graph_lock guards everything except the lock-free reads of
+ * lg__graph_has_edge(); inside it only alloc's lock is taken.
+ */
+#include "graph.h"
+#include "alloc.h"
+#include "stack.h"
+#include "sync.h"
+
+#include <string.h>
+
+static lg__lock_t graph_lock = LG__LOCK_INIT;
+static atomic_uint_fast64_t next_id = 1;
+static atomic_int_fast64_t next_rank = 1;
+static atomic_uint_fast64_t nnodes;
+static atomic_uint_fast64_t nedges;
+static atomic_uint_fast64_t nsuppressed;
+static uint64_t ncyclic; /* edges that closed a cycle */
+static uint64_t epoch;
+
+/* ---------------------------------------------------------------------- */
+/* Scratch vectors, reused across searches (graph lock held).             */
+
+struct vec {
+    void **p;
+    size_t n, cap;
+};
+
+static struct vec deltaf, deltab, work, ranks_tmp;
+
+static bool vec_push(struct vec *v, void *x)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        void **p = lg__alloc(cap * sizeof(void *));
+        if (!p)
+            return false;
+        if (v->p) {
+            memcpy(p, v->p, v->n * sizeof(void *));
+            lg__free(v->p, v->cap * sizeof(void *));
+        }
+        v->p = p;
+        v->cap = cap;
+    }
+    v->p[v->n++] = x;
+    return true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Nodes and the lock-free out-edge sets.                                 */
+
+static inline uint32_t id_hash(uint64_t id)
+{
+    return (uint32_t)((id * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+struct lg_node *lg__graph_node_new(uintptr_t addr, enum lg_lock_type type, enum lg_lock_mode mode,
+                                   bool created, const struct lg_stack *stack)
+{
+    struct lg_node *n = lg__alloc(sizeof(*n));
+    if (!n)
+        return NULL;
+    n->id = atomic_fetch_add(&next_id, 1);
+    n->addr = addr;
+    n->type = (uint8_t)type;
+    n->mode = (uint8_t)mode;
+    n->created = created;
+    n->stack = stack;
+    /* A new node has no edges, so any rank above all others is right; ranks
+     * are only compared under the graph lock, after this store is visible
+     * through the lock's acquire. */
+    n->rank = atomic_fetch_add(&next_rank, 1);
+    atomic_fetch_add(&nnodes, 1);
+    return n;
+}
+
+void lg__graph_node_discard(struct lg_node *n)
+{
+    atomic_fetch_sub(&nnodes, 1);
+    lg__free(n, sizeof(*n));
+}
+
+bool lg__graph_has_edge(const struct lg_node *from, const struct lg_node *to)
+{
+    struct lg_adj *a = atomic_load_explicit(&((struct lg_node *)from)->out, memory_order_acquire);
+    if (!a)
+        return false;
+    uint32_t i = id_hash(to->id) & a->mask;
+    for (;;) {
+        struct lg_edge *e = atomic_load_explicit(&a->slot[i], memory_order_acquire);
+        if (!e)
+            return false;
+        if (e->to == to)
+            return true;
+        i = (i + 1) & a->mask;
+    }
+}
+
+static void adj_put(struct lg_adj *a, struct lg_edge *e)
+{
+    uint32_t i = id_hash(e->to->id) & a->mask;
+    while (atomic_load_explicit(&a->slot[i], memory_order_relaxed))
+        i = (i + 1) & a->mask;
+    atomic_store_explicit(&a->slot[i], e, memory_order_release);
+    a->count++;
+}
+
+/* Make room for one more out-edge of n; false when out of memory. */
+static bool adj_reserve(struct lg_node *n)
+{
+    struct lg_adj *a = atomic_load_explicit(&n->out, memory_order_relaxed);
+    uint32_t cap = a ? a->mask + 1 : 0;
+    if (a && (a->count + 1) * 2 <= cap)
+        return true;
+    uint32_t ncap = cap ? cap * 2 : 4;
+    struct lg_adj *b = lg__alloc(sizeof(*b) + ncap * sizeof(b->slot[0]));
+    if (!b)
+        return false;
+    b->mask = ncap - 1;
+    for (uint32_t i = 0; a && i < cap; i++) {
+        struct lg_edge *e = atomic_load_explicit(&a->slot[i], memory_order_relaxed);
+        if (e)
+            adj_put(b, e);
+    }
+    /* The old set stays allocated: a reader may be probing it right now. */
+    atomic_store_explicit(&n->out, b, memory_order_release);
+    return true;
+}
+
+static bool in_push(struct lg_node *n, struct lg_edge *e)
+{
+    if (n->nin == n->capin) {
+        uint32_t cap = n->capin ? n->capin * 2 : 2;
+        struct lg_edge **p = lg__alloc(cap * sizeof(*p));
+        if (!p)
+            return false;
+        if (n->in) {
+            memcpy(p, n->in, n->nin * sizeof(*p));
+            lg__free(n->in, n->capin * sizeof(*p));
+        }
+        n->in = p;
+        n->capin = cap;
+    }
+    n->in[n->nin++] = e;
+    return true;
+}
+
+#define FOR_EACH_OUT(n, e, body)                                                                   \
+    do {                                                                                           \
+        struct lg_adj *a_ = atomic_load_explicit(&(n)->out, memory_order_relaxed);                 \
+        for (uint32_t i_ = 0; a_ && i_ <= a_->mask; i_++) {                                        \
+            struct lg_edge *e = atomic_load_explicit(&a_->slot[i_], memory_order_relaxed);         \
+            if (!e)                                                                                \
+                continue;                                                                          \
+            body                                                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* ---------------------------------------------------------------------- */
+/* Pearce-Kelly.                                                          */
+
+/* Forward from y over non-cyclic edges, ranks below x's. Returns 1 if x is
+ * reached, 0 if not, -1 when out of memory. Visited nodes go to deltaf. */
+static int forward(struct lg_node *y, struct lg_node *x, uint64_t mark)
+{
+    work.n = 0;
+    deltaf.n = 0;
+    y->mark = mark;
+    if (!vec_push(&work, y) || !vec_push(&deltaf, y))
+        return -1;
+    while (work.n) {
+        struct lg_node *n = work.p[--work.n];
+        int r = 0;
+        FOR_EACH_OUT(n, e, {
+            if (e->cyclic)
+                continue;
+            struct lg_node *w = e->to;
+            if (w == x) {
+                r = 1;
+                break;
+            }
+            if (w->mark != mark && w->rank < x->rank) {
+                w->mark = mark;
+                if (!vec_push(&work, w) || !vec_push(&deltaf, w)) {
+                    r = -1;
+                    break;
+                }
+            }
+        });
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+static int backward(struct lg_node *x, struct lg_node *y, uint64_t mark)
+{
+    work.n = 0;
+    deltab.n = 0;
+    x->mark = mark;
+    if (!vec_push(&work, x) || !vec_push(&deltab, x))
+        return -1;
+    while (work.n) {
+        struct lg_node *n = work.p[--work.n];
+        for (uint32_t i = 0; i < n->nin; i++) {
+            struct lg_edge *e = n->in[i];
+            if (e->cyclic)
+                continue;
+            struct lg_node *w = e->from;
+            if (w->mark != mark && w->rank > y->rank) {
+                w->mark = mark;
+                if (!vec_push(&work, w) || !vec_push(&deltab, w))
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Heapsort by rank: no allocation (libc's qsort may call malloc). */
+static void sift(struct lg_node **a, size_t root, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * root + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && a[c + 1]->rank > a[c]->rank)
+            c++;
+        if (a[root]->rank >= a[c]->rank)
+            return;
+        struct lg_node *t = a[root];
+        a[root] = a[c];
+        a[c] = t;
+        root = c;
+    }
+}
+
+static void sort_by_rank(struct lg_node **a, size_t n)
+{
+    if (n < 2)
+        return;
+    for (size_t i = n / 2; i-- > 0;)
+        sift(a, i, n);
+    for (size_t end = n - 1; end > 0; end--) {
+        struct lg_node *t = a[0];
+        a[0] = a[end];
+        a[end] = t;
+        sift(a, 0, end);
+    }
+}
+
+static void sort_ranks(int64_t *r, size_t n)
+{
+    /* Merge of two sorted runs would do; insertion into place is fine for
+     * the small sets Pearce-Kelly touches, and a shell sort bounds the bad
+     * case. */
+    for (size_t gap = n / 2; gap > 0; gap /= 2)
+        for (size_t i = gap; i < n; i++) {
+            int64_t t = r[i];
+            size_t j = i;
+            for (; j >= gap && r[j - gap] > t; j -= gap)
+                r[j] = r[j - gap];
+            r[j] = t;
+        }
+}
+
+/* Give the ranks of deltab ++ deltaf back out in that order. */
+static bool reorder(void)
+{
+    sort_by_rank((struct lg_node **)deltab.p, deltab.n);
+    sort_by_rank((struct lg_node **)deltaf.p, deltaf.n);
+    size_t total = deltab.n + deltaf.n;
+    ranks_tmp.n = 0;
+    for (size_t i = 0; i < total; i++)
+        if (!vec_push(&ranks_tmp, NULL))
+            return false;
+    int64_t *r = (int64_t *)ranks_tmp.p;
+    size_t k = 0;
+    for (size_t i = 0; i < deltab.n; i++)
+        r[k++] = ((struct lg_node *)deltab.p[i])->rank;
+    for (size_t i = 0; i < deltaf.n; i++)
+        r[k++] = ((struct lg_node *)deltaf.p[i])->rank;
+    sort_ranks(r, total);
+    k = 0;
+    for (size_t i = 0; i < deltab.n; i++)
+        ((struct lg_node *)deltab.p[i])->rank = r[k++];
+    for (size_t i = 0; i < deltaf.n; i++)
+        ((struct lg_node *)deltaf.p[i])->rank = r[k++];
+    return true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Breadth-first search over every edge, for cycles through cyclic edges  */
+/* and for the shortest cycle to report.                                  */
+
+/* Shortest path y ~> x; on success each node on it has `via` set. Returns
+ * 1 found, 0 not, -1 out of memory. */
+static int bfs(struct lg_node *y, struct lg_node *x, uint64_t mark)
+{
+    work.n = 0;
+    y->mark = mark;
+    y->via = NULL;
+    if (!vec_push(&work, y))
+        return -1;
+    for (size_t head = 0; head < work.n; head++) {
+        struct lg_node *n = work.p[head];
+        int r = 0;
+        FOR_EACH_OUT(n, e, {
+            struct lg_node *w = e->to;
+            if (w->mark == mark)
+                continue;
+            w->mark = mark;
+            w->via = e;
+            if (w == x) {
+                r = 1;
+                break;
+            }
+            if (!vec_push(&work, w)) {
+                r = -1;
+                break;
+            }
+        });
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Reported-cycle signatures.                                              */
+
+struct sigset {
+    uint64_t *slot;
+    size_t mask, count;
+};
+
+static struct sigset sig_sites;
+
+static bool sigset_add(struct sigset *s, uint64_t sig)
+{
+    sig |= 1; /* 0 marks an empty slot */
+    if (!s->slot || (s->count + 1) * 2 > s->mask + 1) {
+        size_t cap = s->slot ? (s->mask + 1) * 2 : 1024;
+        uint64_t *p = lg__alloc(cap * sizeof(uint64_t));
+        if (!p)
+            return true; /* cannot remember: report rather than drop */
+        for (size_t i = 0; s->slot && i <= s->mask; i++) {
+            uint64_t v = s->slot[i];
+            if (!v)
+                continue;
+            size_t j = (size_t)(v * 0x9E3779B97F4A7C15ull) & (cap - 1);
+            while (p[j])
+                j = (j + 1) & (cap - 1);
+            p[j] = v;
+        }
+        if (s->slot)
+            lg__free(s->slot, (s->mask + 1) * sizeof(uint64_t));
+        s->slot = p;
+        s->mask = cap - 1;
+    }
+    size_t j = (size_t)(sig * 0x9E3779B97F4A7C15ull) & s->mask;
+    while (s->slot[j]) {
+        if (s->slot[j] == sig)
+            return false;
+        j = (j + 1) & s->mask;
+    }
+    s->slot[j] = sig;
+    s->count++;
+    return true;
+}
+
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Where the edge was made: the site of the first lock and the whole stack
+ * of the second. Falls back to lock ids when stacks are missing. */
+static uint64_t edge_site(const struct lg_edge *e)
+{
+    uint64_t a = e->info.first && e->info.first->n ? e->info.first->pc[0] : e->from->id;
+    uint64_t b = e->info.second ? e->info.second->hash : e->to->id * 31;
+    return mix(a * 0x9E3779B97F4A7C15ull + b);
+}
+
+/* Order-independent: the same sites in any rotation give one signature. */
+static uint64_t cycle_signature(struct lg_edge **edges, uint32_t n)
+{
+    uint64_t sum = 0, x = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t s = edge_site(edges[i]);
+        sum += s;
+        x ^= mix(s + 0x1234567);
+    }
+    return mix(sum ^ (x << 1) ^ n);
+}
+
+/* ---------------------------------------------------------------------- */
+
+enum lg_add_result lg__graph_add_edge(struct lg_node *from, struct lg_node *to,
+                                      const struct lg_edge_info *info, struct lg_cycle **cycle)
+{
+    *cycle = NULL;
+    lg__lock(&graph_lock);
+    if (lg__graph_has_edge(from, to)) {
+        lg__unlock(&graph_lock);
+        return LG_EDGE_EXISTS;
+    }
+    struct lg_edge *e = lg__alloc(sizeof(*e));
+    if (!e || !adj_reserve(from) || !in_push(to, e)) {
+        if (e)
+            lg__free(e, sizeof(*e));
+        lg__unlock(&graph_lock);
+        return LG_EDGE_NOMEM;
+    }
+    e->from = from;
+    e->to = to;
+    e->info = *info;
+
+    bool closes = false;
+    if (from->rank > to->rank) {
+        epoch += 2;
+        int r = forward(to, from, epoch);
+        if (r == 1)
+            closes = true;
+        else if (r == 0 && backward(from, to, epoch + 1) == 0)
+            (void)reorder();
+        /* Out of memory mid-search: the order may now be wrong for this one
+         * edge; later searches can miss a cycle through it, never invent
+         * one. lg__alloc_failed() has recorded it for the report. */
+    }
+    if (!closes && ncyclic > 0) {
+        epoch += 2;
+        closes = bfs(to, from, epoch) == 1;
+    }
+    e->cyclic = closes;
+    adj_put(atomic_load_explicit(&from->out, memory_order_relaxed), e);
+    atomic_fetch_add(&nedges, 1);
+    if (!closes) {
+        lg__unlock(&graph_lock);
+        return LG_EDGE_ADDED;
+    }
+    ncyclic++;
+
+    /* The shortest cycle through e: e, then the shortest path to -> from. */
+    epoch += 2;
+    e->to->via = NULL;
+    uint32_t len = 1;
+    if (bfs(to, from, epoch) == 1) {
+        for (struct lg_node *n = from; n != to; n = n->via->from)
+            len++;
+    }
+    struct lg_cycle *c = lg__alloc(sizeof(*c) + len * sizeof(c->edge[0]));
+    if (!c) {
+        lg__unlock(&graph_lock);
+        return LG_EDGE_NOMEM;
+    }
+    c->n = len;
+    c->edge[0] = e;
+    /* Walk back from `from` to `to`, filling the path in forward order. */
+    uint32_t k = len - 1;
+    for (struct lg_node *n = from; n != to; n = n->via->from)
+        c->edge[k--] = n->via;
+
+    c->single_thread = true;
+    c->timed = false;
+    for (uint32_t i = 0; i < len; i++) {
+        if (c->edge[i]->info.tid != e->info.tid)
+            c->single_thread = false;
+        if (c->edge[i]->info.timed)
+            c->timed = true;
+    }
+    bool fresh = sigset_add(&sig_sites, cycle_signature(c->edge, len));
+    lg__unlock(&graph_lock);
+    if (!fresh) {
+        atomic_fetch_add(&nsuppressed, 1);
+        lg__graph_cycle_free(c);
+        return LG_EDGE_ADDED;
+    }
+    *cycle = c;
+    return LG_EDGE_CYCLE;
+}
+
+void lg__graph_cycle_free(struct lg_cycle *c)
+{
+    if (c)
+        lg__free(c, sizeof(*c) + c->n * sizeof(c->edge[0]));
+}
+
+uint64_t lg__graph_edge_count(void)
+{
+    return atomic_load(&nedges);
+}
+
+uint64_t lg__graph_node_count(void)
+{
+    return atomic_load(&nnodes);
+}
+
+uint64_t lg__graph_cycles_suppressed(void)
+{
+    return atomic_load(&nsuppressed);
+}
+
+void lg__graph_lock_all(void)
+{
+    lg__lock(&graph_lock);
+}
+
+void lg__graph_unlock_all(void)
+{
+    lg__unlock(&graph_lock);
+}
+
+void lg__graph_reset_child(void)
+{
+    lg__lock_reset(&graph_lock);
+}

@@ -1,0 +1,129 @@
+/*
+ * graph.h - the lock graph.
+ *
+ * Model: a node is one lock instance (an address between its init, or first
+ * use, and its destroy); an edge A->B says some thread went to block for B
+ * while holding A. A cycle is a potential deadlock.
+ *
+ * Concurrency: lg__graph_has_edge() takes no lock and allocates nothing; it
+ * is the fast path's question "is this order already known?". Each node's
+ * out-edges are an open-addressed set of edge pointers published with
+ * release stores; a set that fills up is copied into one twice the size and
+ * the old one is kept (never freed), so a reader never touches freed memory.
+ * Everything else - adding edges, cycle search, the topological order - runs
+ * under the graph lock.
+ *
+ * Cost: an edge consistent with the current topological order is added in
+ * O(1); one against it costs a search bounded by the nodes whose order lies
+ * between its ends (Pearce & Kelly, "A dynamic topological sort algorithm
+ * for directed acyclic graphs", JEA 2007). Once a cycle has been found, a new
+ * edge is also checked with a breadth-first search over all edges, because
+ * the topological order cannot describe edges that closed cycles.
+ *
+ * Nodes and edges are never freed: a destroyed lock's node is marked dead and
+ * keeps its edges, which cannot take part in a new cycle since nothing can
+ * take a dead lock again. Identity stays right because a new lock at the same
+ * address gets a new node.
+ */
+#ifndef LG_GRAPH_H
+#define LG_GRAPH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct lg_stack;
+struct lg_edge;
+
+enum lg_lock_type { LG_TYPE_MUTEX = 0 };
+enum lg_lock_mode { LG_MODE_NORMAL, LG_MODE_RECURSIVE, LG_MODE_ERRORCHECK, LG_MODE_ADAPTIVE };
+
+struct lg_adj {
+    uint32_t mask; /* capacity - 1, capacity a power of two */
+    uint32_t count;
+    _Atomic(struct lg_edge *) slot[];
+};
+
+struct lg_node {
+    /* Set once at creation, then read-only. */
+    uint64_t id;
+    uintptr_t addr;
+    uint8_t type, mode;
+    bool created;                 /* stack is the init site, not the first lock */
+
+    /* Where created or first seen; set once (a lock named before its first
+     * use gets it at that use), NULL when unknown. */
+    _Atomic(const struct lg_stack *) stack;
+
+    _Atomic(const char *) name; /* lg_name_lock; points into lockgraph memory */
+    _Atomic(struct lg_adj *) out;
+    atomic_bool dead;
+
+    /* Under the graph lock only. */
+    int64_t rank;
+    struct lg_edge **in;
+    uint32_t nin, capin;
+    uint64_t mark;             /* search epoch */
+    struct lg_edge *via;       /* breadth-first search: edge we came by */
+};
+
+struct lg_edge_info {
+    int32_t tid;
+    uint32_t thread_seq;
+    char thread_name[16];
+    const struct lg_stack *first;  /* where `from` was taken */
+    const struct lg_stack *second; /* where `to` was being taken */
+    bool first_exact;
+    bool timed;
+};
+
+struct lg_edge {
+    struct lg_node *from, *to;
+    struct lg_edge_info info;
+    bool cyclic; /* closed a cycle when added: kept out of the order */
+};
+
+/* A cycle, edge[i]->to == edge[i+1]->from, last->to == edge[0]->from. */
+struct lg_cycle {
+    uint32_t n;
+    bool single_thread, timed;
+    struct lg_edge *edge[];
+};
+
+/* A new node for a lock at addr; NULL when out of memory. No lock taken
+ * except alloc's. */
+struct lg_node *lg__graph_node_new(uintptr_t addr, enum lg_lock_type type, enum lg_lock_mode mode,
+                                   bool created, const struct lg_stack *stack);
+
+/* Give back a node that never got into the graph (lost a registry race). */
+void lg__graph_node_discard(struct lg_node *n);
+
+/* The fast path: is from->to known? No lock, no allocation. */
+bool lg__graph_has_edge(const struct lg_node *from, const struct lg_node *to);
+
+enum lg_add_result {
+    LG_EDGE_EXISTS, /* someone else added it first */
+    LG_EDGE_ADDED,
+    LG_EDGE_CYCLE, /* added, and it closed a new cycle: *cycle is set */
+    LG_EDGE_NOMEM
+};
+
+/* Add from->to (from != to). When the edge closes a cycle that has not been
+ * reported before (same locks, or same acquisition sites on every edge),
+ * *cycle receives a copy the caller must release with lg__graph_cycle_free.
+ * Takes the graph lock. */
+enum lg_add_result lg__graph_add_edge(struct lg_node *from, struct lg_node *to,
+                                      const struct lg_edge_info *info, struct lg_cycle **cycle);
+
+void lg__graph_cycle_free(struct lg_cycle *c);
+
+/* Counts, for tests and the exit summary. */
+uint64_t lg__graph_edge_count(void);
+uint64_t lg__graph_node_count(void);
+uint64_t lg__graph_cycles_suppressed(void);
+
+void lg__graph_lock_all(void);
+void lg__graph_unlock_all(void);
+void lg__graph_reset_child(void);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * held.c - per-thread held-lock stack (see held.h). No locking: one owner.
+ * Growth maps pages directly (lg__map takes no lock), so it is safe even
+ * inside fork handlers where lockgraph's own locks are taken.
+ */
+#include "held.h"
+#include "alloc.h"
+
+#include <string.h>
+
+void lg__held_init(struct lg_held_stack *h)
+{
+    h->e = h->first;
+    h->n = 0;
+    h->cap = LG_HELD_INLINE;
+}
+
+bool lg__held_push(struct lg_held_stack *h, const struct lg_held *x)
+{
+    if (h->n == h->cap) {
+        uint32_t cap = h->cap * 2;
+        struct lg_held *p = lg__map_limited(cap * sizeof(*p));
+        if (!p)
+            return false;
+        memcpy(p, h->e, h->n * sizeof(*p));
+        if (h->e != h->first)
+            lg__unmap(h->e, h->cap * sizeof(*p));
+        h->e = p;
+        h->cap = cap;
+    }
+    h->e[h->n++] = *x;
+    return true;
+}
+
+int lg__held_find(const struct lg_held_stack *h, uintptr_t addr)
+{
+    for (int i = (int)h->n - 1; i >= 0; i--)
+        if (h->e[i].addr == addr)
+            return i;
+    return -1;
+}
+
+void lg__held_remove(struct lg_held_stack *h, int i)
+{
+    if (i < 0 || (uint32_t)i >= h->n)
+        return;
+    memmove(&h->e[i], &h->e[i + 1], (h->n - (uint32_t)i - 1) * sizeof(h->e[0]));
+    h->n--;
+}
+
+void lg__held_release(struct lg_held_stack *h)
+{
+    if (h->e != h->first)
+        lg__unmap(h->e, h->cap * sizeof(h->e[0]));
+    lg__held_init(h);
+}

@@ -1,0 +1,129 @@
+/*
+ * init.c - starting lockgraph, fork, thread exit, process exit.
+ *
+ * lockgraph starts from its constructor or from the first interposed call,
+ * whichever comes first (an allocator preloaded beside it may take mutexes
+ * before any constructor runs). Starting allocates nothing from the host and
+ * takes no pthread lock; calls made on this thread meanwhile pass through,
+ * calls from other threads pass through and are counted.
+ *
+ * fork: the forking thread takes every lockgraph lock in the global order
+ * (sync.h) around the real fork, with its re-entry guard set so the host's
+ * own fork handlers (jemalloc locks all its mutexes) pass straight through.
+ * The child then finds every lockgraph structure whole and its locks free.
+ */
+
+#include "alloc.h"
+#include "graph.h"
+#include "interpose.h"
+#include "options.h"
+#include "report.h"
+#include "runtime.h"
+#include "stack.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+atomic_int lg__state;
+
+static void on_thread_exit(void *p)
+{
+    struct lg_thread *t = p;
+    if (!t || t != lg__self)
+        return;
+    int saved = lg__busy;
+    lg__busy = 1;
+    lg__thread_ended(t);
+    lg__self = LG_THREAD_GONE;
+    lg__busy = saved;
+}
+
+static bool start_now(void)
+{
+    char err[512];
+    lg__options_defaults(&lg__opt);
+    const char *report = getenv("LOCKGRAPH_REPORT");
+    if (report && *report)
+        lg__strlcpy(lg__opt.report, report, sizeof(lg__opt.report));
+    if (lg__options_parse(getenv("LOCKGRAPH_OPTIONS"), &lg__opt, err, sizeof(err)) != 0) {
+        /* The user asked for something specific and did not get it: running
+         * anyway would look like a clean result. Stop before main. */
+        lg__write_str(2, "lockgraph: LOCKGRAPH_OPTIONS: ");
+        lg__write_str(2, err);
+        lg__write_str(2, "\n");
+        _exit(2);
+    }
+    if (lg__opt.help)
+        lg__options_help(2);
+    if (lg__opt.max_memory)
+        lg__alloc_set_limit((size_t)lg__opt.max_memory << 20);
+    lg__interpose_resolve();
+    lg__stack_init();
+    if (lg__thread_key_init(on_thread_exit) != 0)
+        lg__write_str(2, "lockgraph: no pthread key left: held-at-exit will not be reported\n");
+    lg__report_open();
+    return true;
+}
+
+bool lg__start(void)
+{
+    int s = atomic_load_explicit(&lg__state, memory_order_acquire);
+    if (s == LG_STATE_ACTIVE)
+        return true;
+    if (s == LG_STATE_OFF &&
+        atomic_compare_exchange_strong(&lg__state, &s, LG_STATE_STARTING)) {
+        int saved = lg__busy;
+        lg__busy = 1;
+        bool ok = start_now();
+        lg__busy = saved;
+        atomic_store_explicit(&lg__state, ok ? LG_STATE_ACTIVE : LG_STATE_DISABLED,
+                              memory_order_release);
+        return ok;
+    }
+    if (s == LG_STATE_STARTING)
+        atomic_fetch_add(&lg__early_passthrough, 1);
+    return false;
+}
+
+__attribute__((constructor(101))) static void lg_constructor(void)
+{
+    (void)lg__start();
+}
+
+__attribute__((destructor)) static void lg_destructor(void)
+{
+    if (atomic_load(&lg__state) != LG_STATE_ACTIVE)
+        return;
+    int saved = lg__busy;
+    lg__busy = 1;
+    lg__report_exit_summary();
+    lg__busy = saved;
+}
+
+void lg__fork_prepare(void)
+{
+    lg__graph_lock_all();
+    lg__stack_lock_all();
+    lg__report_lock_all();
+    lg__thread_lock_all();
+    lg__alloc_lock_all();
+}
+
+void lg__fork_parent(void)
+{
+    lg__alloc_unlock_all();
+    lg__thread_unlock_all();
+    lg__report_unlock_all();
+    lg__stack_unlock_all();
+    lg__graph_unlock_all();
+}
+
+void lg__fork_child(void)
+{
+    lg__alloc_reset_child();
+    lg__thread_reset_child(lg__self);
+    lg__report_reset_child();
+    lg__stack_reset_child();
+    lg__graph_reset_child();
+}

@@ -1,0 +1,172 @@
+/*
+ * interpose.c - the preload shims. The only file that defines libc names.
+ *
+ * Every shim has one shape: enter (guard) -> before-hook -> real call ->
+ * after-hook -> leave. When enter says no (lockgraph not running, or this
+ * call comes from inside lockgraph), the real function is called and nothing
+ * else happens. The hooks live in runtime.c.
+ *
+ * The real functions are found once with dlsym(RTLD_NEXT), so another
+ * interposer loaded after lockgraph still sees the calls; until then the
+ * mutex calls go to libc's own __pthread_* names.
+ */
+
+#include "interpose.h"
+#include "runtime.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
+
+#define LG_EXPORT __attribute__((visibility("default")))
+
+#define LG_REAL_DEF(name, ret, params, alias) ret(*lg__real_##name) params = alias;
+LG_INTERPOSE_TABLE(LG_REAL_DEF)
+
+void lg__interpose_resolve(void)
+{
+#define LG_RESOLVE(name, ret, params, alias)                                                       \
+    {                                                                                              \
+        void *p = dlsym(RTLD_NEXT, #name);                                                         \
+        if (p)                                                                                     \
+            lg__real_##name = (ret(*) params)p;                                                    \
+    }
+    LG_INTERPOSE_TABLE(LG_RESOLVE)
+}
+
+/* For the calls without a libc alias, when called before init resolved them. */
+#define REAL(name)                                                                                 \
+    (__builtin_expect(lg__real_##name != NULL, 1) ? lg__real_##name : resolve_##name())
+#define LG_LATE(name, ret, params, alias)                                                          \
+    static ret(*resolve_##name(void)) params                                                       \
+    {                                                                                              \
+        int saved = lg__busy;                                                                      \
+        lg__busy = 1;                                                                              \
+        lg__real_##name = (ret(*) params)dlsym(RTLD_NEXT, #name);                                  \
+        lg__busy = saved;                                                                          \
+        return lg__real_##name;                                                                    \
+    }
+LG_INTERPOSE_TABLE(LG_LATE)
+
+static inline enum lg_lock_mode mutex_mode(const pthread_mutex_t *m)
+{
+    /* glibc keeps the type in the low bits of __kind, also for statically
+     * initialized mutexes (PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP). */
+    return (enum lg_lock_mode)(m->__data.__kind & 3);
+}
+
+#define ACQ(m, f)                                                                                  \
+    {                                                                                              \
+        .addr = (uintptr_t)(m), .type = LG_TYPE_MUTEX, .mode = mutex_mode(m), .flags = (f),        \
+        .pc = (uintptr_t)__builtin_return_address(0), .cfa = (uintptr_t)__builtin_dwarf_cfa(),     \
+    }
+
+/* A robust mutex whose owner died is still acquired. */
+static inline bool acquired(int rc)
+{
+    return rc == 0 || rc == EOWNERDEAD;
+}
+
+LG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+    int rc = REAL(pthread_mutex_init)(m, attr);
+    if (rc != 0)
+        return rc;
+    struct lg_thread *t = lg__enter();
+    if (t) {
+        lg__lock_created(t, (uintptr_t)m, LG_TYPE_MUTEX, mutex_mode(m));
+        lg__leave();
+    }
+    return rc;
+}
+
+LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+    int rc = REAL(pthread_mutex_destroy)(m);
+    if (rc != 0)
+        return rc;
+    struct lg_thread *t = lg__enter();
+    if (t) {
+        lg__lock_destroyed(t, (uintptr_t)m);
+        lg__leave();
+    }
+    return rc;
+}
+
+LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_mutex_lock)(m);
+    struct lg_acq a = ACQ(m, 0);
+    lg__lock_before(t, &a);
+    int rc = REAL(pthread_mutex_lock)(m);
+    lg__lock_after(t, &a, acquired(rc));
+    lg__leave();
+    return rc;
+}
+
+LG_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_mutex_trylock)(m);
+    struct lg_acq a = ACQ(m, LG_ACQ_TRY);
+    lg__lock_before(t, &a);
+    int rc = REAL(pthread_mutex_trylock)(m);
+    lg__lock_after(t, &a, acquired(rc));
+    lg__leave();
+    return rc;
+}
+
+LG_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_mutex_timedlock)(m, abstime);
+    struct lg_acq a = ACQ(m, LG_ACQ_TIMED);
+    lg__lock_before(t, &a);
+    int rc = REAL(pthread_mutex_timedlock)(m, abstime);
+    lg__lock_after(t, &a, acquired(rc));
+    lg__leave();
+    return rc;
+}
+
+LG_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
+                                      const struct timespec *abstime)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_mutex_clocklock)(m, clock, abstime);
+    struct lg_acq a = ACQ(m, LG_ACQ_TIMED);
+    lg__lock_before(t, &a);
+    int rc = REAL(pthread_mutex_clocklock)(m, clock, abstime);
+    lg__lock_after(t, &a, acquired(rc));
+    lg__leave();
+    return rc;
+}
+
+LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_mutex_unlock)(m);
+    lg__unlock_before(t, (uintptr_t)m);
+    lg__leave();
+    return REAL(pthread_mutex_unlock)(m);
+}
+
+LG_EXPORT pid_t fork(void)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(fork)();
+    lg__fork_prepare();
+    pid_t p = REAL(fork)();
+    if (p == 0)
+        lg__fork_child();
+    else
+        lg__fork_parent();
+    lg__leave();
+    return p;
+}

@@ -1,0 +1,51 @@
+/*
+ * interpose.h - the preload shims' view of the real functions.
+ *
+ * LG_INTERPOSE_TABLE lists every interposed function once:
+ *     X(name, return type, parameter list, libc alias usable before dlsym)
+ * interpose.c turns it into the lg__real_* pointers and their resolution.
+ */
+#ifndef LG_INTERPOSE_H
+#define LG_INTERPOSE_H
+
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+/* libc's own exported names for the mutex calls: callable before dlsym works
+ * (an allocator may lock a mutex from its first malloc, inside dlsym). They
+ * are compat symbols (no default version), so they are bound by version. */
+#define LG_LIBC_ALIAS(local, sym, params)                                                          \
+    extern int local params;                                                                       \
+    __asm__(".symver " #local "," #sym "@GLIBC_2.2.5");
+LG_LIBC_ALIAS(lg__libc_mutex_init, __pthread_mutex_init,
+              (pthread_mutex_t *, const pthread_mutexattr_t *))
+LG_LIBC_ALIAS(lg__libc_mutex_destroy, __pthread_mutex_destroy, (pthread_mutex_t *))
+LG_LIBC_ALIAS(lg__libc_mutex_lock, __pthread_mutex_lock, (pthread_mutex_t *))
+LG_LIBC_ALIAS(lg__libc_mutex_trylock, __pthread_mutex_trylock, (pthread_mutex_t *))
+LG_LIBC_ALIAS(lg__libc_mutex_unlock, __pthread_mutex_unlock, (pthread_mutex_t *))
+
+#define LG_INTERPOSE_TABLE(X)                                                                      \
+    X(pthread_mutex_init, int, (pthread_mutex_t *, const pthread_mutexattr_t *),                   \
+      lg__libc_mutex_init)                                                                        \
+    X(pthread_mutex_destroy, int, (pthread_mutex_t *), lg__libc_mutex_destroy)                    \
+    X(pthread_mutex_lock, int, (pthread_mutex_t *), lg__libc_mutex_lock)                          \
+    X(pthread_mutex_trylock, int, (pthread_mutex_t *), lg__libc_mutex_trylock)                    \
+    X(pthread_mutex_unlock, int, (pthread_mutex_t *), lg__libc_mutex_unlock)                      \
+    X(pthread_mutex_timedlock, int, (pthread_mutex_t *, const struct timespec *), NULL)            \
+    X(pthread_mutex_clocklock, int, (pthread_mutex_t *, clockid_t, const struct timespec *), NULL) \
+    X(fork, pid_t, (void), NULL)
+
+#define LG_REAL_DECL(name, ret, params, alias) extern ret(*lg__real_##name) params;
+LG_INTERPOSE_TABLE(LG_REAL_DECL)
+#undef LG_REAL_DECL
+
+/* Resolve every real function with dlsym(RTLD_NEXT); from init. */
+void lg__interpose_resolve(void);
+
+/* fork support, in init.c. */
+void lg__fork_prepare(void);
+void lg__fork_parent(void);
+void lg__fork_child(void);
+
+#endif

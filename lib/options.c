@@ -1,0 +1,144 @@
+/*
+ * options.c - the LOCKGRAPH_OPTIONS parser.
+ *
+ * Runs once, from the library constructor or the first interposed call,
+ * possibly before the host's malloc works: it allocates nothing and uses no
+ * stdio. It does not decide what a bad option does to the host; init.c does.
+ */
+#include "options.h"
+#include "util.h"
+
+#include <string.h>
+
+struct lg_options lg__opt;
+
+void lg__options_defaults(struct lg_options *o)
+{
+    memset(o, 0, sizeof(*o));
+#define DEF_PATH(name, def) lg__strlcpy(o->name, def, sizeof(o->name));
+#define DEF_ACTION(name, def) o->name = def;
+#define DEF_INT(name, def) o->name = def;
+#define DEF_BOOL(name, def) o->name = def;
+#define DEFAULT_OF(name, type, def, lo, hi, help) DEF_##type(name, def)
+    LG_OPTION_TABLE(DEFAULT_OF)
+}
+
+static int fail(char *err, size_t errlen, const char *a, const char *key, size_t keylen,
+                const char *b)
+{
+    char k[80];
+    size_t n = keylen < sizeof(k) - 1 ? keylen : sizeof(k) - 1;
+    memcpy(k, key, n);
+    k[n] = 0;
+    err[0] = 0;
+    lg__strlcat(err, a, errlen);
+    lg__strlcat(err, k, errlen);
+    lg__strlcat(err, b, errlen);
+    return -1;
+}
+
+static bool is(const char *s, size_t len, const char *word)
+{
+    return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
+static int set_PATH(char *dst, size_t dstlen, const char *v, size_t vlen)
+{
+    if (vlen == 0 || vlen >= dstlen)
+        return -1;
+    memcpy(dst, v, vlen);
+    dst[vlen] = 0;
+    return 0;
+}
+
+static int set_ACTION(enum lg_action *dst, const char *v, size_t vlen)
+{
+    if (is(v, vlen, "report"))
+        *dst = LG_ACTION_REPORT;
+    else if (is(v, vlen, "abort"))
+        *dst = LG_ACTION_ABORT;
+    else
+        return -1;
+    return 0;
+}
+
+static int set_BOOL(bool *dst, const char *v, size_t vlen)
+{
+    if (is(v, vlen, "1") || is(v, vlen, "true") || is(v, vlen, "yes"))
+        *dst = true;
+    else if (is(v, vlen, "0") || is(v, vlen, "false") || is(v, vlen, "no"))
+        *dst = false;
+    else
+        return -1;
+    return 0;
+}
+
+static int set_INT(long *dst, const char *v, size_t vlen, long lo, long hi)
+{
+    if (vlen == 0 || vlen > 12)
+        return -1;
+    long x = 0;
+    for (size_t i = 0; i < vlen; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (v[i] - '0');
+    }
+    if (x < lo || x > hi)
+        return -1;
+    *dst = x;
+    return 0;
+}
+
+static const char *const why_PATH = "' needs a non-empty path shorter than 4096 bytes";
+static const char *const why_ACTION = "' takes 'report' or 'abort'";
+static const char *const why_BOOL = "' takes 1 or 0";
+static const char *const why_INT = "' takes a whole number in its range (help=1 lists them)";
+
+#define CALL_PATH(name, lo, hi) set_PATH(o->name, sizeof(o->name), v, vlen)
+#define CALL_ACTION(name, lo, hi) set_ACTION(&o->name, v, vlen)
+#define CALL_BOOL(name, lo, hi) set_BOOL(&o->name, v, vlen)
+#define CALL_INT(name, lo, hi) set_INT(&o->name, v, vlen, lo, hi)
+
+static int parse_one(struct lg_options *o, const char *key, size_t keylen, const char *v,
+                     size_t vlen, char *err, size_t errlen)
+{
+#define TRY_OF(name, type, def, lo, hi, help)                                                      \
+    if (is(key, keylen, #name))                                                                    \
+        return CALL_##type(name, lo, hi) == 0 ? 0                                                  \
+                                              : fail(err, errlen, "option '", key, keylen,         \
+                                                     why_##type);
+    LG_OPTION_TABLE(TRY_OF)
+#define NAME_OF(name, type, def, lo, hi, help) " " #name
+    return fail(err, errlen, "unknown option '", key, keylen,
+                "' (known:" LG_OPTION_TABLE(NAME_OF) ")");
+}
+
+int lg__options_parse(const char *s, struct lg_options *o, char *err, size_t errlen)
+{
+    if (!s)
+        return 0;
+    const char *p = s;
+    while (*p) {
+        const char *end = strchr(p, ':');
+        if (!end)
+            end = p + strlen(p);
+        if (end != p) { /* skip empty items: "a=1::b=2", a trailing ':' */
+            const char *eq = memchr(p, '=', (size_t)(end - p));
+            if (!eq)
+                return fail(err, errlen, "malformed option '", p, (size_t)(end - p),
+                            "': expected key=value");
+            if (parse_one(o, p, (size_t)(eq - p), eq + 1, (size_t)(end - eq - 1), err, errlen))
+                return -1;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+void lg__options_help(int fd)
+{
+    lg__write_str(fd, "lockgraph options, LOCKGRAPH_OPTIONS=key=value:key=value\n");
+#define HELP_OF(name, type, def, lo, hi, help)                                                     \
+    lg__write_str(fd, "  " #name "=" #type "  " help "\n");
+    LG_OPTION_TABLE(HELP_OF)
+}

@@ -1,0 +1,56 @@
+/*
+ * options.h - LOCKGRAPH_OPTIONS: one environment variable, parsed once.
+ *
+ * Syntax: key=value pairs separated by ':', for example
+ *     report=/tmp/lg.%p.jsonl:on_cycle=abort:stack_depth=24:quiet=1
+ * The table below is the only place an option is declared; help=1 prints it.
+ */
+#ifndef LG_OPTIONS_H
+#define LG_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LG_REPORT_PATH_MAX 4096
+
+enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT };
+
+/* X(name, type, default, lo, hi, help). Types: PATH, ACTION, INT, BOOL; lo and
+ * hi bound INT values and are ignored for the others. */
+#define LG_OPTION_TABLE(X)                                                                         \
+    X(report, PATH, "lockgraph.%p.jsonl", 0, 0,                                                    \
+      "findings file, JSON Lines; %p becomes the pid (LOCKGRAPH_REPORT sets it too)")               \
+    X(on_cycle, ACTION, LG_ACTION_REPORT, 0, 0,                                                    \
+      "report|abort: what a lock-order-cycle or self-deadlock does once it is written")           \
+    X(on_assert, ACTION, LG_ACTION_ABORT, 0, 0,                                                    \
+      "report|abort: what a failed lg_assert_no_locks_held/lg_assert_held does after saying so")  \
+    X(stack_depth, INT, 16, 1, 128, "frames kept per stack (1-128)")                               \
+    X(quiet, BOOL, false, 0, 0, "1: no per-finding lines on stderr")                               \
+    X(held_stacks, BOOL, false, 0, 0,                                                              \
+      "1: capture a full stack at every lock (slower; exact first stacks in cycle reports)")      \
+    X(max_memory, INT, 0, 0, 1048576, "MiB lockgraph may map for itself; 0: no limit")             \
+    X(help, BOOL, false, 0, 0, "1: print this list and continue")
+
+struct lg_options {
+    char report[LG_REPORT_PATH_MAX];
+    enum lg_action on_cycle;
+    enum lg_action on_assert;
+    long stack_depth;
+    bool quiet;
+    bool held_stacks;
+    long max_memory;
+    bool help;
+};
+
+extern struct lg_options lg__opt;
+
+void lg__options_defaults(struct lg_options *o);
+
+/* Parse s (may be NULL or empty) into o, which holds the defaults. Returns 0,
+ * or -1 with a one-line reason in err. Allocates nothing. */
+int lg__options_parse(const char *s, struct lg_options *o, char *err, size_t errlen);
+
+/* The option table as text, to fd. */
+void lg__options_help(int fd);
+
+#endif

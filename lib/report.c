@@ -1,0 +1,624 @@
+/*
+ * report.c - format findings as JSON Lines and get them onto disk now.
+ *
+ * What it does not do: decide what is a finding (runtime.c) or symbolize
+ * (the lockgraph tool does, offline, from the raw addresses and the module
+ * map written with each finding).
+ *
+ * Everything here runs on the thread that found the problem, with
+ * lg__busy set and no lockgraph lock held except report_lock around the
+ * write itself. Module lookup (dl_iterate_phdr takes the loader's lock)
+ * happens before report_lock is taken.
+ */
+
+#include "report.h"
+#include "alloc.h"
+#include "options.h"
+#include "stack.h"
+#include "sync.h"
+#include "util.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REPORT_FD_MIN 700 /* keep clear of the low fds programs dup2 onto */
+
+static lg__lock_t report_lock = LG__LOCK_INIT;
+static int report_fd = -1;
+static dev_t report_dev;
+static ino_t report_ino;
+static char report_path[LG_REPORT_PATH_MAX];
+static bool use_stderr;
+static bool opened;
+static atomic_uint_fast64_t seq;
+static atomic_uint_fast64_t nfindings;
+static atomic_uint_fast64_t nkind[5];
+static atomic_bool oom_reported;
+static char exe_path[1024];
+
+enum { K_CYCLE, K_SELF, K_UNLOCK, K_EXIT, K_ERROR };
+static const char *const kind_names[] = {"lock-order-cycle", "self-deadlock", "unlock-not-held",
+                                         "held-at-exit", "detector-error"};
+
+/* ---------------------------------------------------------------------- */
+/* The file.                                                               */
+
+static void expand_path(const char *pattern, char *out, size_t outlen)
+{
+    struct lg_buf b = {0};
+    for (const char *p = pattern; *p; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            lg__buf_u64(&b, (uint64_t)getpid());
+            p++;
+        } else if (p[0] == '%' && p[1] == '%') {
+            lg__buf_char(&b, '%');
+            p++;
+        } else {
+            lg__buf_char(&b, *p);
+        }
+    }
+    lg__strlcpy(out, b.p ? b.p : "", outlen);
+    lg__buf_free(&b);
+}
+
+static int open_file(void)
+{
+    int fd = open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, REPORT_FD_MIN);
+    if (high >= 0) {
+        close(fd);
+        fd = high;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return -1;
+    }
+    report_fd = fd;
+    report_dev = st.st_dev;
+    report_ino = st.st_ino;
+    return 0;
+}
+
+static void say_open_failure(int err)
+{
+    lg__write_str(2, "lockgraph: cannot open report file '");
+    lg__write_str(2, report_path);
+    lg__write_str(2, "': ");
+    lg__write_str(2, strerrordesc_np(err) ? strerrordesc_np(err) : "error");
+    lg__write_str(2, "; findings go to stderr\n");
+}
+
+void lg__report_open(void)
+{
+    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+    exe_path[n > 0 ? n : 0] = 0;
+    expand_path(lg__opt.report, report_path, sizeof(report_path));
+    opened = true;
+    if (open_file() != 0) {
+        say_open_failure(errno);
+        use_stderr = true;
+    }
+}
+
+/* Is report_fd still our file? Programs close or dup2 over fds. */
+static bool fd_is_ours(void)
+{
+    struct stat st;
+    return report_fd >= 0 && fstat(report_fd, &st) == 0 && st.st_dev == report_dev &&
+           st.st_ino == report_ino;
+}
+
+/* Write one whole line; report_lock held. */
+static void write_line(const char *line, size_t len)
+{
+    if (!use_stderr && !opened) {
+        opened = true;
+        if (open_file() != 0) {
+            say_open_failure(errno);
+            use_stderr = true;
+        }
+    }
+    if (!use_stderr && !fd_is_ours()) {
+        /* Not ours any more: never close it, it is the program's now. */
+        report_fd = -1;
+        if (open_file() != 0) {
+            say_open_failure(errno);
+            use_stderr = true;
+        }
+    }
+    if (use_stderr || lg__write_all(report_fd, line, len) != 0) {
+        lg__write_str(2, "lockgraph: finding: ");
+        (void)lg__write_all(2, line, len);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Addresses seen in a finding, for its module map.                        */
+
+struct pcs {
+    uintptr_t *p;
+    size_t n, cap;
+};
+
+static void pcs_add(struct pcs *s, uintptr_t pc)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 512;
+        uintptr_t *p = lg__map(cap * sizeof(*p));
+        if (!p)
+            return;
+        if (s->p) {
+            memcpy(p, s->p, s->n * sizeof(*p));
+            lg__unmap(s->p, s->cap * sizeof(*p));
+        }
+        s->p = p;
+        s->cap = cap;
+    }
+    s->p[s->n++] = pc;
+}
+
+struct modctx {
+    struct pcs *pcs;
+    struct lg_buf *b;
+    int count;
+};
+
+static void put_build_id(struct lg_buf *b, struct dl_phdr_info *info)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+        const char *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const char *name = p + sizeof(*nh);
+            const char *desc = name + ((nh->n_namesz + 3) & ~3u);
+            const char *next = desc + ((nh->n_descsz + 3) & ~3u);
+            if (next > end)
+                break;
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                lg__buf_str(b, ",\"build_id\":\"");
+                for (uint32_t k = 0; k < nh->n_descsz; k++) {
+                    unsigned char c = (unsigned char)desc[k];
+                    lg__buf_char(b, digits[c >> 4]);
+                    lg__buf_char(b, digits[c & 15]);
+                }
+                lg__buf_char(b, '"');
+                return;
+            }
+            p = next;
+        }
+    }
+}
+
+static int one_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct modctx *m = arg;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo)
+            lo = a;
+        if (a + ph->p_memsz > hi)
+            hi = a + ph->p_memsz;
+    }
+    bool used = false;
+    for (size_t i = 0; i < m->pcs->n && !used; i++)
+        used = m->pcs->p[i] >= lo && m->pcs->p[i] < hi;
+    if (!used)
+        return 0;
+    const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : exe_path;
+    lg__buf_str(m->b, m->count ? ",{\"path\":" : "{\"path\":");
+    lg__buf_json_str(m->b, path);
+    lg__buf_str(m->b, ",\"base\":\"");
+    lg__buf_hex(m->b, info->dlpi_addr);
+    lg__buf_str(m->b, "\",\"end\":\"");
+    lg__buf_hex(m->b, hi);
+    lg__buf_char(m->b, '"');
+    put_build_id(m->b, info);
+    lg__buf_char(m->b, '}');
+    m->count++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Pieces of a finding.                                                    */
+
+static void put_stack(struct lg_buf *b, const struct lg_stack *s, struct pcs *pcs)
+{
+    lg__buf_char(b, '[');
+    for (uint32_t i = 0; s && i < s->n; i++) {
+        if (i)
+            lg__buf_char(b, ',');
+        lg__buf_char(b, '"');
+        lg__buf_hex(b, s->pc[i]);
+        lg__buf_char(b, '"');
+        pcs_add(pcs, s->pc[i]);
+    }
+    lg__buf_char(b, ']');
+}
+
+static const char *mode_name(int mode)
+{
+    switch (mode) {
+    case LG_MODE_RECURSIVE:
+        return "recursive";
+    case LG_MODE_ERRORCHECK:
+        return "errorcheck";
+    case LG_MODE_ADAPTIVE:
+        return "adaptive";
+    default:
+        return "normal";
+    }
+}
+
+static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, struct pcs *pcs)
+{
+    lg__buf_str(b, "{\"id\":");
+    lg__buf_u64(b, n ? n->id : 0);
+    lg__buf_str(b, ",\"addr\":\"");
+    lg__buf_hex(b, n ? n->addr : addr);
+    lg__buf_str(b, "\",\"type\":\"mutex\"");
+    if (!n) {
+        lg__buf_char(b, '}');
+        return;
+    }
+    lg__buf_str(b, ",\"mode\":\"");
+    lg__buf_str(b, mode_name(n->mode));
+    lg__buf_char(b, '"');
+    const char *name = atomic_load_explicit(&((struct lg_node *)n)->name, memory_order_acquire);
+    if (name) {
+        lg__buf_str(b, ",\"name\":");
+        lg__buf_json_str(b, name);
+    }
+    lg__buf_str(b, n->created ? ",\"created\":true" : ",\"created\":false");
+    const struct lg_stack *where = atomic_load(&((struct lg_node *)n)->stack);
+    if (where) {
+        lg__buf_str(b, ",\"stack\":");
+        put_stack(b, where, pcs);
+    }
+    lg__buf_char(b, '}');
+}
+
+static void put_thread(struct lg_buf *b, int32_t tid, uint32_t tseq, const char *name)
+{
+    lg__buf_str(b, "{\"tid\":");
+    lg__buf_i64(b, tid);
+    lg__buf_str(b, ",\"seq\":");
+    lg__buf_u64(b, tseq);
+    lg__buf_str(b, ",\"name\":");
+    lg__buf_json_str(b, name);
+    lg__buf_char(b, '}');
+}
+
+static void put_self(struct lg_buf *b, const struct lg_thread *t)
+{
+    char name[16];
+    lg__thread_name(name);
+    put_thread(b, t->tid, t->seq, name);
+}
+
+static void begin(struct lg_buf *b, int kind)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lg__buf_str(b, "{\"kind\":\"");
+    lg__buf_str(b, kind_names[kind]);
+    lg__buf_str(b, "\",\"version\":1,\"seq\":");
+    lg__buf_u64(b, atomic_fetch_add(&seq, 1) + 1);
+    lg__buf_str(b, ",\"pid\":");
+    lg__buf_i64(b, getpid());
+    lg__buf_str(b, ",\"time_ns\":");
+    lg__buf_u64(b, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+}
+
+/* Close the object with its module map, write it, say it on stderr. */
+static void finish(struct lg_buf *b, struct pcs *pcs, int kind, struct lg_buf *human)
+{
+    struct modctx m = {pcs, b, 0};
+    lg__buf_str(b, ",\"modules\":[");
+    dl_iterate_phdr(one_module, &m);
+    lg__buf_str(b, "]}\n");
+    if (b->failed) {
+        /* Could not even format it: say so rather than write half a line. */
+        lg__write_str(2, "lockgraph: out of memory formatting a finding\n");
+    } else {
+        lg__lock(&report_lock);
+        write_line(b->p, b->len);
+        lg__unlock(&report_lock);
+    }
+    if (kind != K_ERROR)
+        atomic_fetch_add(&nfindings, 1);
+    atomic_fetch_add(&nkind[kind], 1);
+    if (!lg__opt.quiet && human && human->p) {
+        lg__buf_str(human, use_stderr ? "\n" : " [");
+        if (!use_stderr) {
+            lg__buf_str(human, report_path);
+            lg__buf_str(human, "]\n");
+        }
+        (void)lg__write_all(2, human->p, human->len);
+    }
+    lg__buf_free(b);
+    lg__buf_free(human);
+    lg__unmap(pcs->p, pcs->cap * sizeof(uintptr_t));
+}
+
+static void human_lock(struct lg_buf *h, const struct lg_node *n)
+{
+    const char *name = n ? atomic_load(&((struct lg_node *)n)->name) : NULL;
+    if (name) {
+        lg__buf_json_str(h, name);
+        lg__buf_char(h, ' ');
+    }
+    lg__buf_str(h, "(mutex ");
+    lg__buf_hex(h, n ? n->addr : 0);
+    lg__buf_char(h, ')');
+}
+
+/* ---------------------------------------------------------------------- */
+/* Findings.                                                               */
+
+void lg__report_cycle(const struct lg_cycle *c)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_CYCLE);
+    lg__buf_str(&b, ",\"timed\":");
+    lg__buf_str(&b, c->timed ? "true" : "false");
+    lg__buf_str(&b, ",\"single_thread\":");
+    lg__buf_str(&b, c->single_thread ? "true" : "false");
+    lg__buf_str(&b, ",\"locks\":[");
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (i)
+            lg__buf_char(&b, ',');
+        put_lock(&b, c->edge[i]->from, 0, &pcs);
+    }
+    lg__buf_str(&b, "],\"edges\":[");
+    for (uint32_t i = 0; i < c->n; i++) {
+        const struct lg_edge *e = c->edge[i];
+        if (i)
+            lg__buf_char(&b, ',');
+        lg__buf_str(&b, "{\"from\":");
+        lg__buf_u64(&b, e->from->id);
+        lg__buf_str(&b, ",\"to\":");
+        lg__buf_u64(&b, e->to->id);
+        lg__buf_str(&b, ",\"thread\":");
+        put_thread(&b, e->info.tid, e->info.thread_seq, e->info.thread_name);
+        lg__buf_str(&b, ",\"timed\":");
+        lg__buf_str(&b, e->info.timed ? "true" : "false");
+        lg__buf_str(&b, ",\"first_stack\":");
+        put_stack(&b, e->info.first, &pcs);
+        lg__buf_str(&b, ",\"first_stack_exact\":");
+        lg__buf_str(&b, e->info.first_exact ? "true" : "false");
+        lg__buf_str(&b, ",\"second_stack\":");
+        put_stack(&b, e->info.second, &pcs);
+        lg__buf_char(&b, '}');
+    }
+    lg__buf_char(&b, ']');
+
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: lock-order-cycle: potential deadlock among ");
+        lg__buf_u64(&h, c->n);
+        lg__buf_str(&h, c->timed ? " locks (a timed lock: it would stall): " : " locks: ");
+        uint32_t shown = c->n < 8 ? c->n : 8;
+        for (uint32_t i = 0; i < shown; i++) {
+            human_lock(&h, c->edge[i]->from);
+            lg__buf_str(&h, " -> ");
+        }
+        if (shown < c->n)
+            lg__buf_str(&h, "... -> ");
+        human_lock(&h, c->edge[0]->from);
+        lg__buf_str(&h, c->single_thread ? "; all edges by one thread" : "");
+    }
+    finish(&b, &pcs, K_CYCLE, &h);
+}
+
+void lg__report_self_deadlock(const struct lg_thread *t, const struct lg_node *n,
+                              const struct lg_stack *first, bool first_exact,
+                              const struct lg_stack *second, bool timed)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_SELF);
+    lg__buf_str(&b, ",\"timed\":");
+    lg__buf_str(&b, timed ? "true" : "false");
+    lg__buf_str(&b, ",\"lock\":");
+    put_lock(&b, n, 0, &pcs);
+    lg__buf_str(&b, ",\"thread\":");
+    put_self(&b, t);
+    lg__buf_str(&b, ",\"first_stack\":");
+    put_stack(&b, first, &pcs);
+    lg__buf_str(&b, ",\"first_stack_exact\":");
+    lg__buf_str(&b, first_exact ? "true" : "false");
+    lg__buf_str(&b, ",\"second_stack\":");
+    put_stack(&b, second, &pcs);
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: self-deadlock: thread ");
+        lg__buf_u64(&h, t->seq);
+        lg__buf_str(&h, " (tid ");
+        lg__buf_i64(&h, t->tid);
+        lg__buf_str(&h, ") locks ");
+        human_lock(&h, n);
+        lg__buf_str(&h, timed ? " again, which it already holds (timed: it will stall)"
+                              : " again, which it already holds: it will hang");
+    }
+    finish(&b, &pcs, K_SELF, &h);
+}
+
+void lg__report_unlock_not_held(const struct lg_thread *t, uintptr_t addr,
+                                const struct lg_node *n, const struct lg_stack *stack)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_UNLOCK);
+    lg__buf_str(&b, ",\"lock\":");
+    put_lock(&b, n, addr, &pcs);
+    lg__buf_str(&b, ",\"thread\":");
+    put_self(&b, t);
+    lg__buf_str(&b, ",\"stack\":");
+    put_stack(&b, stack, &pcs);
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: unlock-not-held: thread ");
+        lg__buf_u64(&h, t->seq);
+        lg__buf_str(&h, " unlocks ");
+        if (n)
+            human_lock(&h, n);
+        else {
+            lg__buf_str(&h, "mutex ");
+            lg__buf_hex(&h, addr);
+        }
+        lg__buf_str(&h, ", which it does not hold");
+    }
+    finish(&b, &pcs, K_UNLOCK, &h);
+}
+
+void lg__report_held_at_exit(const struct lg_thread *t)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_EXIT);
+    lg__buf_str(&b, ",\"thread\":");
+    put_self(&b, t);
+    lg__buf_str(&b, ",\"held\":[");
+    for (uint32_t i = 0; i < t->held.n; i++) {
+        const struct lg_held *e = &t->held.e[i];
+        if (i)
+            lg__buf_char(&b, ',');
+        lg__buf_str(&b, "{\"lock\":");
+        put_lock(&b, e->node, e->addr, &pcs);
+        lg__buf_str(&b, ",\"stack\":");
+        if (e->stack) {
+            put_stack(&b, e->stack, &pcs);
+        } else {
+            lg__buf_str(&b, "[\"");
+            lg__buf_hex(&b, e->pc);
+            lg__buf_str(&b, "\"]");
+            pcs_add(&pcs, e->pc);
+        }
+        lg__buf_char(&b, '}');
+    }
+    lg__buf_char(&b, ']');
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: held-at-exit: thread ");
+        lg__buf_u64(&h, t->seq);
+        lg__buf_str(&h, " (tid ");
+        lg__buf_i64(&h, t->tid);
+        lg__buf_str(&h, ") ended holding ");
+        lg__buf_u64(&h, t->held.n);
+        lg__buf_str(&h, t->held.n == 1 ? " lock" : " locks");
+    }
+    finish(&b, &pcs, K_EXIT, &h);
+}
+
+void lg__report_oom(void)
+{
+    if (atomic_exchange(&oom_reported, true))
+        return;
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_ERROR);
+    lg__buf_str(&b, ",\"error\":\"out-of-memory\",\"message\":");
+    lg__buf_json_str(&b, "lockgraph could not allocate memory for itself; some locks or edges "
+                         "are not tracked from here on. The program keeps running.");
+    lg__buf_str(&h, "lockgraph: out of memory inside the detector: some locks are no longer "
+                    "tracked; the program keeps running");
+    finish(&b, &pcs, K_ERROR, &h);
+}
+
+/* ---------------------------------------------------------------------- */
+
+uint64_t lg__report_count(void)
+{
+    return atomic_load(&nfindings);
+}
+
+int lg__report_sync(void)
+{
+    lg__lock(&report_lock);
+    int rc = (!use_stderr && fd_is_ours()) ? fsync(report_fd) : 0;
+    lg__unlock(&report_lock);
+    return rc;
+}
+
+const char *lg__report_path(void)
+{
+    return use_stderr ? "" : report_path;
+}
+
+void lg__report_exit_summary(void)
+{
+    uint64_t n = atomic_load(&nfindings);
+    if (lg__opt.quiet || n == 0)
+        return;
+    struct lg_buf h = {0};
+    lg__buf_str(&h, "lockgraph: ");
+    lg__buf_u64(&h, n);
+    lg__buf_str(&h, n == 1 ? " finding (" : " findings (");
+    bool first = true;
+    for (int k = 0; k < K_ERROR; k++) {
+        uint64_t c = atomic_load(&nkind[k]);
+        if (!c)
+            continue;
+        if (!first)
+            lg__buf_str(&h, ", ");
+        first = false;
+        lg__buf_u64(&h, c);
+        lg__buf_char(&h, ' ');
+        lg__buf_str(&h, kind_names[k]);
+    }
+    lg__buf_str(&h, ")");
+    if (!use_stderr) {
+        lg__buf_str(&h, " in ");
+        lg__buf_str(&h, report_path);
+    }
+    lg__buf_str(&h, "; `lockgraph show FILE` prints them with symbols\n");
+    if (h.p)
+        (void)lg__write_all(2, h.p, h.len);
+    lg__buf_free(&h);
+}
+
+void lg__report_lock_all(void)
+{
+    lg__lock(&report_lock);
+}
+
+void lg__report_unlock_all(void)
+{
+    lg__unlock(&report_lock);
+}
+
+void lg__report_reset_child(void)
+{
+    lg__lock_reset(&report_lock);
+    atomic_store(&nfindings, 0);
+    for (int k = 0; k < 5; k++)
+        atomic_store(&nkind[k], 0);
+    atomic_store(&seq, 0);
+    if (strstr(lg__opt.report, "%p")) {
+        /* The parent's file stays the parent's; ours is made at our first
+         * finding, so a fork that execs right away leaves no empty file. */
+        if (report_fd >= 0)
+            close(report_fd);
+        report_fd = -1;
+        expand_path(lg__opt.report, report_path, sizeof(report_path));
+        opened = false;
+        use_stderr = false;
+    }
+}

@@ -1,0 +1,220 @@
+/*
+ * runtime.c - what happens on each lock event.
+ *
+ * The fast path is lg__lock_before() for a lock whose order is known: a
+ * registry lookup, a scan of the top of the held stack, and one lock-free
+ * edge probe per held lock down to the first that was taken by blocking
+ * (lockdep's rule: edges to that one already imply the edges below it).
+ * No lockgraph lock, no allocation, no graph walk.
+ *
+ * The slow paths (a lock seen for the first time, a new edge, a finding)
+ * capture stacks first, with no lockgraph lock held, since the unwinder may
+ * take host locks, and only then go to the graph and the report writer.
+ */
+
+#include "runtime.h"
+#include "alloc.h"
+#include "options.h"
+#include "registry.h"
+#include "report.h"
+#include "stack.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+atomic_uint_fast64_t lg__early_passthrough;
+
+static int depth(void)
+{
+    return (int)lg__opt.stack_depth;
+}
+
+static void check_oom(void)
+{
+    if (lg__alloc_failed())
+        lg__report_oom();
+}
+
+static const struct lg_stack *capture_here(void)
+{
+    uintptr_t pcs[LG_STACK_MAX];
+    int n = lg__stack_capture(pcs, NULL, depth());
+    return lg__stack_intern(pcs, n);
+}
+
+static void act_on_deadlock_finding(void)
+{
+    if (lg__opt.on_cycle == LG_ACTION_ABORT) {
+        lg__write_str(2, "lockgraph: on_cycle=abort: aborting\n");
+        abort();
+    }
+}
+
+/* First stack of held entry h, given the stack captured now. */
+static const struct lg_stack *first_stack(const struct lg_held *h, const uintptr_t *pcs,
+                                          const uintptr_t *cfas, int n, bool *exact)
+{
+    if (h->stack) {
+        *exact = true;
+        return h->stack;
+    }
+    uintptr_t f[LG_STACK_MAX];
+    int k = lg__stack_splice(h->pc, h->cfa, pcs, cfas, n, f, depth());
+    *exact = false;
+    return lg__stack_intern(f, k);
+}
+
+static bool wants_edge(const struct lg_held *h, const struct lg_node *to)
+{
+    return h->node && h->node != to &&
+           !atomic_load_explicit(&h->node->dead, memory_order_relaxed) &&
+           !lg__graph_has_edge(h->node, to);
+}
+
+/* The slow path: some held lock has no edge to a->node yet. */
+static void add_edges(struct lg_thread *t, struct lg_acq *a)
+{
+    uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX];
+    int n = lg__stack_capture(pcs, cfas, depth());
+    struct lg_edge_info info = {0};
+    info.tid = t->tid;
+    info.thread_seq = t->seq;
+    info.timed = (a->flags & LG_ACQ_TIMED) != 0;
+    info.second = lg__stack_intern(pcs, n);
+    lg__thread_name(info.thread_name);
+
+    bool found = false;
+    for (int j = (int)t->held.n - 1; j >= 0; j--) {
+        struct lg_held *h = &t->held.e[j];
+        if (wants_edge(h, a->node)) {
+            info.first = first_stack(h, pcs, cfas, n, &info.first_exact);
+            struct lg_cycle *c = NULL;
+            enum lg_add_result r = lg__graph_add_edge(h->node, a->node, &info, &c);
+            if (r == LG_EDGE_CYCLE) {
+                lg__report_cycle(c);
+                lg__graph_cycle_free(c);
+                found = true;
+            }
+        }
+        if (!(h->flags & LG_ACQ_TRY))
+            break;
+    }
+    check_oom();
+    if (found)
+        act_on_deadlock_finding();
+}
+
+void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
+{
+    a->held = -1;
+    a->node = lg__registry_lookup(a->addr);
+    if (__builtin_expect(!a->node, 0)) {
+        a->node = lg__registry_get(a->addr, a->type, a->mode, capture_here());
+        if (!a->node) {
+            check_oom();
+            return;
+        }
+    }
+    if (__builtin_expect(!atomic_load_explicit(&a->node->stack, memory_order_relaxed), 0)) {
+        const struct lg_stack *s = capture_here(), *none = NULL;
+        atomic_compare_exchange_strong(&a->node->stack, &none, s);
+    }
+    a->held = lg__held_find(&t->held, a->addr);
+    if (a->held >= 0) {
+        /* Taking a lock it already holds: fine for a recursive mutex, a
+         * trylock fails, an error-checking mutex returns EDEADLK. A normal
+         * mutex hangs forever (or a timed one stalls): say so first. */
+        if (a->node->mode == LG_MODE_RECURSIVE || (a->flags & LG_ACQ_TRY) ||
+            a->node->mode == LG_MODE_ERRORCHECK)
+            return;
+        uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX];
+        int n = lg__stack_capture(pcs, cfas, depth());
+        bool exact;
+        const struct lg_stack *first = first_stack(&t->held.e[a->held], pcs, cfas, n, &exact);
+        lg__report_self_deadlock(t, a->node, first, exact, lg__stack_intern(pcs, n),
+                                 (a->flags & LG_ACQ_TIMED) != 0);
+        check_oom();
+        act_on_deadlock_finding();
+        return;
+    }
+    if (a->flags & LG_ACQ_TRY)
+        return; /* cannot block: no edge for itself */
+    for (int j = (int)t->held.n - 1; j >= 0; j--) {
+        const struct lg_held *h = &t->held.e[j];
+        if (wants_edge(h, a->node)) {
+            add_edges(t, a);
+            return;
+        }
+        if (!(h->flags & LG_ACQ_TRY))
+            return;
+    }
+}
+
+void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired)
+{
+    if (!acquired)
+        return;
+    if (a->held >= 0 && (uint32_t)a->held < t->held.n && t->held.e[a->held].addr == a->addr) {
+        t->held.e[a->held].count++;
+        return;
+    }
+    struct lg_held h = {0};
+    h.addr = a->addr;
+    h.node = a->node;
+    h.count = 1;
+    h.flags = a->flags;
+    h.pc = a->pc;
+    h.cfa = a->cfa;
+    if (lg__opt.held_stacks)
+        h.stack = capture_here();
+    if (!lg__held_push(&t->held, &h)) {
+        t->lossy = true;
+        check_oom();
+    }
+}
+
+void lg__unlock_before(struct lg_thread *t, uintptr_t addr)
+{
+    int i = lg__held_find(&t->held, addr);
+    if (i >= 0) {
+        if (--t->held.e[i].count == 0)
+            lg__held_remove(&t->held, i);
+        return;
+    }
+    if (t->lossy)
+        return;
+    struct lg_node *n = lg__registry_lookup(addr);
+    /* A lock never seen locked may have been taken while lockgraph was
+     * starting; only blame the program when that cannot be. */
+    if (!n && atomic_load(&lg__early_passthrough))
+        return;
+    lg__report_unlock_not_held(t, addr, n, capture_here());
+    check_oom();
+}
+
+void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
+                      enum lg_lock_mode mode)
+{
+    /* Initializing a lock this thread holds: jemalloc does it to its own
+     * mutexes in a fork child. The old lock is gone; so is the hold. */
+    int i = lg__held_find(&t->held, addr);
+    if (i >= 0)
+        lg__held_remove(&t->held, i);
+    if (!lg__registry_create(addr, type, mode, capture_here()))
+        check_oom();
+}
+
+void lg__lock_destroyed(struct lg_thread *t, uintptr_t addr)
+{
+    int i = lg__held_find(&t->held, addr);
+    if (i >= 0)
+        lg__held_remove(&t->held, i);
+    lg__registry_retire(addr);
+}
+
+void lg__thread_ended(struct lg_thread *t)
+{
+    if (t->held.n > 0 && !t->lossy)
+        lg__report_held_at_exit(t);
+    lg__thread_exit(t);
+}

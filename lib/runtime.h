@@ -1,0 +1,79 @@
+/*
+ * runtime.h - the events every lock operation becomes.
+ *
+ * The preload shims (interpose.c) and the public API (api.c) both speak
+ * only this: before-lock, after-lock, before-unlock, created, destroyed,
+ * thread-ended. No check is written twice.
+ *
+ * A caller brackets its work with lg__enter()/lg__leave(): enter returns the
+ * thread's record, or NULL when the call must pass straight through
+ * (lockgraph not running, already inside lockgraph on this thread, thread
+ * past its exit).
+ */
+#ifndef LG_RUNTIME_H
+#define LG_RUNTIME_H
+
+#include "graph.h"
+#include "held.h"
+#include "thread.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum lg_state { LG_STATE_OFF, LG_STATE_STARTING, LG_STATE_ACTIVE, LG_STATE_DISABLED };
+
+extern atomic_int lg__state;
+
+/* Start lockgraph if it has not started; true when it is active. */
+bool lg__start(void);
+
+static inline struct lg_thread *lg__enter(void)
+{
+    if (__builtin_expect(lg__busy, 0))
+        return NULL;
+    if (__builtin_expect(atomic_load_explicit(&lg__state, memory_order_acquire) != LG_STATE_ACTIVE,
+                         0) &&
+        !lg__start())
+        return NULL;
+    struct lg_thread *t = lg__self;
+    lg__busy = 1;
+    if (__builtin_expect(t == NULL, 0))
+        t = lg__thread_create();
+    if (__builtin_expect(t == NULL || t == LG_THREAD_GONE, 0)) {
+        lg__busy = 0;
+        return NULL;
+    }
+    return t;
+}
+
+static inline void lg__leave(void)
+{
+    lg__busy = 0;
+}
+
+/* One acquisition, from before-lock to after-lock. */
+struct lg_acq {
+    uintptr_t addr;
+    enum lg_lock_type type;
+    enum lg_lock_mode mode;
+    unsigned flags;     /* LG_ACQ_* */
+    uintptr_t pc, cfa;  /* return address and frame address of the lock call */
+    struct lg_node *node;
+    int held;           /* index in the held stack when already held, else -1 */
+};
+
+void lg__lock_before(struct lg_thread *t, struct lg_acq *a);
+void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired);
+void lg__unlock_before(struct lg_thread *t, uintptr_t addr);
+void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
+                      enum lg_lock_mode mode);
+void lg__lock_destroyed(struct lg_thread *t, uintptr_t addr);
+void lg__thread_ended(struct lg_thread *t);
+
+/* Operations that passed through while lockgraph was starting: locks taken
+ * then may be unlocked later without lockgraph having seen them. */
+extern atomic_uint_fast64_t lg__early_passthrough;
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * stack.c - capture stacks with the DWARF unwinder, intern them in a depot.
+ *
+ * Capture uses _Unwind_Backtrace (libgcc), which works on binaries built
+ * without frame pointers, as Debian's are. It costs about a microsecond, so
+ * it runs only on slow paths: a lock seen for the first time, a new edge, a
+ * finding. The fast path records one return address and one frame address
+ * per acquisition, and lg__stack_splice rebuilds a full stack from them when
+ * a new edge needs one.
+ *
+ * Locking: depot_lock guards the depot's chains; it is taken after graph and
+ * before alloc (sync.h). Capture takes no lockgraph lock.
+ */
+
+#include "stack.h"
+#include "alloc.h"
+#include "sync.h"
+
+#include <link.h>
+#include <string.h>
+#include <unwind.h>
+
+#define DEPOT_BITS 16
+#define DEPOT_SIZE (1u << DEPOT_BITS)
+
+static uintptr_t own_lo, own_hi;
+static struct lg_stack **depot;
+static lg__lock_t depot_lock = LG__LOCK_INIT;
+
+static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    uintptr_t me = (uintptr_t)arg;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo)
+            lo = a;
+        if (a + ph->p_memsz > hi)
+            hi = a + ph->p_memsz;
+    }
+    if (me >= lo && me < hi) {
+        own_lo = lo;
+        own_hi = hi;
+        return 1;
+    }
+    return 0;
+}
+
+int lg__stack_is_own(uintptr_t pc)
+{
+    return pc >= own_lo && pc < own_hi;
+}
+
+struct capture {
+    uintptr_t *pcs, *cfas;
+    int n, max;
+    int skipping;
+};
+
+static _Unwind_Reason_Code one_frame(struct _Unwind_Context *ctx, void *arg)
+{
+    struct capture *c = arg;
+    uintptr_t pc = _Unwind_GetIP(ctx);
+    if (pc == 0)
+        return _URC_END_OF_STACK;
+    if (c->skipping && lg__stack_is_own(pc))
+        return _URC_NO_REASON;
+    c->skipping = 0;
+    if (c->n >= c->max)
+        return _URC_END_OF_STACK;
+    c->pcs[c->n] = pc;
+    if (c->cfas)
+        c->cfas[c->n] = _Unwind_GetCFA(ctx);
+    c->n++;
+    return _URC_NO_REASON;
+}
+
+int lg__stack_capture(uintptr_t *pcs, uintptr_t *cfas, int max)
+{
+    struct capture c = {pcs, cfas, 0, max, 1};
+    if (max <= 0)
+        return 0;
+    _Unwind_Backtrace(one_frame, &c);
+    return c.n;
+}
+
+void lg__stack_init(void)
+{
+    dl_iterate_phdr(find_own, (void *)(uintptr_t)&lg__stack_init);
+    /* The first unwind may set up caches in libgcc; do it now, while
+     * nothing is being tracked. */
+    uintptr_t pcs[4];
+    (void)lg__stack_capture(pcs, NULL, 4);
+}
+
+int lg__stack_splice(uintptr_t pc, uintptr_t cfa, const uintptr_t *pcs, const uintptr_t *cfas,
+                     int n, uintptr_t *out, int max)
+{
+    int k = 0;
+    if (max <= 0)
+        return 0;
+    out[k++] = pc;
+    for (int i = 0; i < n && k < max; i++)
+        if (cfas[i] >= cfa)
+            out[k++] = pcs[i];
+    return k;
+}
+
+static uint64_t hash_pcs(const uintptr_t *pcs, int n)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        h ^= pcs[i];
+        h *= 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+const struct lg_stack *lg__stack_intern(const uintptr_t *pcs, int n)
+{
+    if (n < 0)
+        n = 0;
+    uint64_t h = hash_pcs(pcs, n);
+    lg__lock(&depot_lock);
+    if (!depot) {
+        depot = lg__map(sizeof(*depot) * DEPOT_SIZE);
+        if (!depot) {
+            lg__unlock(&depot_lock);
+            return NULL;
+        }
+    }
+    struct lg_stack **head = &depot[h & (DEPOT_SIZE - 1)];
+    for (struct lg_stack *s = *head; s; s = s->next) {
+        if (s->hash == h && s->n == (uint32_t)n &&
+            memcmp(s->pc, pcs, sizeof(uintptr_t) * (size_t)n) == 0) {
+            lg__unlock(&depot_lock);
+            return s;
+        }
+    }
+    struct lg_stack *s = lg__alloc(sizeof(*s) + sizeof(uintptr_t) * (size_t)n);
+    if (s) {
+        s->hash = h;
+        s->n = (uint32_t)n;
+        memcpy(s->pc, pcs, sizeof(uintptr_t) * (size_t)n);
+        s->next = *head;
+        *head = s;
+    }
+    lg__unlock(&depot_lock);
+    return s;
+}
+
+void lg__stack_lock_all(void)
+{
+    lg__lock(&depot_lock);
+}
+
+void lg__stack_unlock_all(void)
+{
+    lg__unlock(&depot_lock);
+}
+
+void lg__stack_reset_child(void)
+{
+    lg__lock_reset(&depot_lock);
+}
