@@ -367,25 +367,19 @@ static int report_and_exit_code(const struct run_args *a, const char *pattern, c
      * the summary points at it. */
     bool discard = tmpdir && all_empty(paths, n);
 
-    char *where = malloc(strlen(pattern) + 64 + (n <= 3 ? n * (PATH_MAX + 2) : 0));
+    char *where = malloc(strlen(pattern) + (n > 0 ? strlen(paths[0]) : 0) + 64);
     if (!where) {
         fprintf(stderr, "lockgraph: out of memory\n");
         exit(LG_EXIT_TOOL_FAILED);
     }
-    if (discard) {
+    if (discard)
         strcpy(where, "none written");
-    } else if (n == 0) {
+    else if (n == 0)
         sprintf(where, "none written (%s)", pattern);
-    } else if (n <= 3) {
-        where[0] = '\0';
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                strcat(where, ", ");
-            strcat(where, paths[i]);
-        }
-    } else {
+    else if (n == 1)
+        strcpy(where, paths[0]);
+    else
         sprintf(where, "%s (%zu files)", pattern, n);
-    }
 
     struct lg_summary_opts opts = {
         .out = stdout,

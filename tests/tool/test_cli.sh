@@ -1,0 +1,210 @@
+#!/bin/sh
+# test_cli.sh - the lockgraph command from the outside: exit codes, usage
+# errors, the `show` text on handcrafted findings files, and the `run`
+# launcher (with fake_preload.so standing in for liblockgraph.so, so these
+# tests check the tool alone).
+#
+# usage: test_cli.sh CASE LOCKGRAPH DATA_DIR FAKE_PRELOAD
+set -u
+case_name=$1 LG=$2 DATA=$3 FAKE=$4
+work=$(mktemp -d "${TMPDIR:-/tmp}/lockgraph-test-cli.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+export TMPDIR="$work"
+export LOCKGRAPH_LIB="$FAKE"
+unset LOCKGRAPH_OPTIONS LGTEST_CANNED LOCKGRAPH_REPORT
+failures=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# run_lg EXPECTED_RC ARGS...: run lockgraph, stdout to $work/out, stderr to
+# $work/err, and check the exit code.
+run_lg() {
+    want=$1
+    shift
+    "$LG" "$@" >"$work/out" 2>"$work/err"
+    rc=$?
+    if [ "$rc" != "$want" ]; then
+        fail "lockgraph $* exited $rc, wanted $want"
+        sed 's/^/  out: /' "$work/out"
+        sed 's/^/  err: /' "$work/err"
+    fi
+}
+
+# has FILE TEXT: FILE (out or err) contains TEXT literally.
+has() {
+    grep -qF -- "$2" "$work/$1" || {
+        fail "$1 lacks: $2"
+        sed "s/^/  $1: /" "$work/$1"
+    }
+}
+
+lacks() {
+    if grep -qF -- "$2" "$work/$1"; then
+        fail "$1 should not contain: $2"
+    fi
+}
+
+case "$case_name" in
+show)
+    run_lg 66 show "$DATA/cycle.jsonl"
+    has out '== lock-order-cycle #1 (pid 4242): potential deadlock among 2 locks'
+    has out 'lock L1 mutex 0x7ffd5c1e3a40 "account 1" (normal), created at 0x55d0c2a01234 (bank+0x1234)'
+    has out 'edge L1 -> L2 by thread 2 "teller-1" (tid 4244):'
+    has out 'edge L2 -> L1 by thread 3 "teller-2" (tid 4245):'
+    has out 'Possible scenario:'
+    has out '<- waits for thread 2: deadlock'
+    has out '#2 0x7f1234594ac3 (libc.so.6+0x94ac3)'
+    has out '== held-at-exit #1 (pid 4242): thread 4 "worker" (tid 4246) ended holding 1 lock'
+    has out '== detector-error (pid 4242)'
+    has out 'lockgraph: 2 findings (1 lock-order-cycle, 1 held-at-exit) in 1 process; 1 detector error'
+    has out "report: $DATA/cycle.jsonl"
+    # A module that is not on this machine is explained once, on stderr.
+    has err 'bank: cannot read the file'
+    has err 'ignored 1 line of a kind this lockgraph does not know ("deadlock-from-the-future")'
+    [ "$(grep -c 'bank: cannot read' "$work/err")" = 1 ] || fail "module note repeated"
+
+    run_lg 3 show --exit-code 3 "$DATA/cycle.jsonl"
+    run_lg 0 show --exit-code=0 "$DATA/cycle.jsonl"
+
+    run_lg 66 show "$DATA/kinds.jsonl"
+    has out '== self-deadlock #1 (pid 100): thread 1 "main" (tid 100) takes a lock it already holds'
+    has out '== unlock-not-held #1 (pid 100)'
+    has out 'never seen locked by lockgraph'
+    has out 'potential deadlock among 3 locks'
+    has out 'thread 4 holds L3, waits for L1: deadlock'
+    has out 'timed lock'
+    has out 'lockgraph: 3 findings (1 lock-order-cycle, 1 self-deadlock, 1 unlock-not-held) in 1 process'
+
+    # Several files: findings of all of them.
+    run_lg 66 show "$DATA/cycle.jsonl" "$DATA/kinds.jsonl"
+    has out 'lockgraph: 5 findings'
+    has out 'report: 2 files'
+    ;;
+show-bad-input)
+    run_lg 0 show "$DATA/empty.jsonl"
+    has out 'lockgraph: no findings; report:'
+
+    run_lg 2 show "$work/missing.jsonl"
+    has err "cannot open $work/missing.jsonl"
+
+    # Corrupt lines are named by file:line and skipped; what is readable
+    # still counts.
+    run_lg 66 show "$DATA/corrupt.jsonl"
+    has err "corrupt.jsonl:2: corrupt line skipped: held-at-exit: \"lock\" is not an object"
+    has err "corrupt.jsonl:3: corrupt line skipped: not valid JSON"
+    has err "corrupt.jsonl:5: warning: last line is incomplete"
+    has out 'lockgraph: 2 findings (2 held-at-exit) in 1 process; 3 unreadable lines skipped'
+
+    # Nothing found but input was unreadable: 2, not a clean 0.
+    printf 'garbage\n' >"$work/bad.jsonl"
+    run_lg 2 show "$work/bad.jsonl"
+    run_lg 2 show "$DATA/empty.jsonl" "$work/missing.jsonl"
+    ;;
+usage)
+    run_lg 2 bogus
+    has err "unknown command 'bogus'"
+    has err 'usage: lockgraph run'
+    run_lg 2
+    run_lg 2 run
+    has err 'missing -- before the program'
+    run_lg 2 run /bin/true
+    has err "put -- before the program"
+    run_lg 2 run --
+    has err 'no program to run after --'
+    run_lg 2 run --frobnicate -- /bin/true
+    has err "unknown option '--frobnicate'"
+    run_lg 2 run --exit-code abc -- /bin/true
+    has err "bad --exit-code 'abc'"
+    run_lg 2 run --exit-code 256 -- /bin/true
+    run_lg 2 run --report -- /bin/true
+    has err '--report needs a value'
+    run_lg 2 run --options report=/tmp/x -- /bin/true
+    has err 'use --report FILE instead'
+    run_lg 2 show
+    run_lg 2 show --nope x
+    run_lg 0 --help
+    has out 'usage: lockgraph run'
+    run_lg 0 help
+    run_lg 0 --version
+    grep -Eq '^lockgraph [0-9]+\.[0-9]+' "$work/out" || fail "--version: $(cat "$work/out")"
+    ;;
+run-status)
+    run_lg 1 run -- /bin/false
+    has out 'lockgraph: the program exited with status 1'
+    has out 'lockgraph: no findings; report: none written'
+    run_lg 0 run -- /bin/true
+    lacks out 'the program exited'
+    run_lg 7 run -- sh -c 'exit 7'
+    run_lg 143 run -- sh -c 'kill -TERM $$'
+    has out 'killed by signal 15'
+    run_lg 127 run -- /nonexistent/program
+    has err "cannot run '/nonexistent/program': No such file or directory"
+    lacks out 'lockgraph:'
+    run_lg 127 run -- no-such-program-lockgraph-test
+    run_lg 126 run -- "$DATA/cycle.jsonl"
+    # A run that found nothing leaves no temporary directory behind.
+    [ -z "$(ls "$work" | grep '^lockgraph\.')" ] || fail "temporary report directory left: $(ls "$work")"
+    # The library must exist: a clear error, not a silent unwatched run.
+    LOCKGRAPH_LIB="$work/none.so" run_lg 125 run -- /bin/true
+    has err "LOCKGRAPH_LIB=$work/none.so: not a readable file"
+    ;;
+run-env)
+    # Our library goes first in LD_PRELOAD, the user's entries after it.
+    LD_PRELOAD="$work/user-preload.so" run_lg 0 run -- sh -c 'echo "PRELOAD=$LD_PRELOAD"'
+    has out "PRELOAD=$(readlink -f "$FAKE"):$work/user-preload.so"
+    run_lg 0 run -- sh -c 'echo "REPORT=$LOCKGRAPH_REPORT"'
+    grep -Eq "^REPORT=$work/lockgraph\.[A-Za-z0-9]{6}/findings\.%p\.jsonl\$" "$work/out" ||
+        fail "default report: $(cat "$work/out")"
+    run_lg 0 run --options a=1:b=2 --quiet -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
+    has out 'OPTS=a=1:b=2:quiet=1'
+    run_lg 0 run --quiet -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
+    has out 'OPTS=quiet=1'
+    run_lg 0 run --options x=y -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
+    has out 'OPTS=x=y'
+    ;;
+run-findings)
+    # Findings written by the preloaded library are read back, symbolized
+    # and fail the run with 66 (or --exit-code), whatever the program's
+    # status.
+    export LGTEST_CANNED="$DATA/cycle.jsonl"
+    run_lg 66 run -- /bin/true
+    has out '== lock-order-cycle #1 (pid 4242)'
+    has out 'lockgraph: 2 findings (1 lock-order-cycle, 1 held-at-exit) in 1 process'
+    grep -Eq "report: $work/lockgraph\.[A-Za-z0-9]{6}/findings\.[0-9]+\.jsonl\$" "$work/out" ||
+        fail "report path: $(tail -1 "$work/out")"
+    run_lg 5 run --exit-code 5 -- /bin/false
+    has out 'the program exited with status 1'
+
+    # Every process of the run: a %p pattern collects one file per pid.
+    run_lg 66 run --report "$work/r.%p.jsonl" -- sh -c '/bin/true; /bin/true'
+    has out 'lockgraph: 6 findings (3 lock-order-cycle, 3 held-at-exit) in 1 process'
+    has out "report: $work/r.%p.jsonl (3 files)"
+
+    # A fixed name is truncated first: the findings of an earlier run are
+    # not reported again.
+    run_lg 66 run --report "$work/fixed.jsonl" -- /bin/true
+    run_lg 66 run --report "$work/fixed.jsonl" -- /bin/true
+    has out 'lockgraph: 2 findings'
+    unset LGTEST_CANNED
+    run_lg 0 run --report "$work/fixed.jsonl" -- /bin/true
+    has out "lockgraph: no findings; report: $work/fixed.jsonl"
+
+    # Only detector errors: not a failure of the program.
+    printf '%s\n' '{"kind":"detector-error","pid":1,"error":"out-of-memory","message":"m"}' >"$work/de.jsonl"
+    LGTEST_CANNED="$work/de.jsonl" run_lg 0 run -- /bin/true
+    has out 'lockgraph: no findings; 1 detector error'
+    ;;
+*)
+    echo "unknown case $case_name"
+    exit 2
+    ;;
+esac
+
+if [ "$failures" -ne 0 ]; then
+    echo "$case_name: $failures failure(s)"
+    exit 1
+fi
+echo "$case_name: ok"
