@@ -18,6 +18,9 @@
  * hand-made file must not flood the terminal. */
 #define MAX_FRAMES 64
 
+/* Source frames shown for one address whose calls were inlined. */
+#define MAX_INLINE 8
+
 /* Lines of the compact scenario of a long cycle before it is summarized. */
 #define MAX_SCENARIO_LINES 20
 
@@ -112,15 +115,21 @@ static void print_stack(const struct printer *p, const struct lg_stack *s, const
     for (size_t i = 0; i < s->n; i++) {
         if (i == skip)
             continue;
-        if (shown == MAX_FRAMES) {
+        if (shown >= MAX_FRAMES) {
             fprintf(p->out, "%s... %zu more frames\n", indent, s->n - i);
             break;
         }
-        struct lg_frame fr;
-        char text[1024];
-        resolve(p, s->pcs[i], &fr);
-        frame_text(p, &fr, text, sizeof text);
-        fprintf(p->out, "%s#%zu %s\n", indent, shown++, text);
+        /* One address can stand for several source frames when calls were
+         * inlined: each gets its own line, as a debugger would show. */
+        struct lg_frame chain[MAX_INLINE];
+        size_t n = lg_symbolize_inline(p->sym, p->f->modules, p->f->n_modules, s->pcs[i], chain,
+                                       MAX_INLINE);
+        for (size_t k = 0; k < n; k++) {
+            char text[1024];
+            frame_text(p, &chain[k], text, sizeof text);
+            fprintf(p->out, "%s#%zu %s%s\n", indent, shown++, text,
+                    chain[k].inlined ? " (inlined)" : "");
+        }
     }
 }
 
@@ -147,10 +156,13 @@ static void print_lock_desc(const struct printer *p, const struct lg_lock *l)
     if (l->id == 0 && l->stack.n == 0) {
         fprintf(p->out, ", never seen locked by lockgraph");
     } else if (l->stack.n > 0) {
-        struct lg_frame fr;
+        /* The innermost source frame: with inlining, the helper that really
+         * made the call. */
+        struct lg_frame chain[MAX_INLINE];
+        lg_symbolize_inline(p->sym, p->f->modules, p->f->n_modules, l->stack.pcs[0], chain,
+                            MAX_INLINE);
         char text[1024];
-        resolve(p, l->stack.pcs[0], &fr);
-        frame_text(p, &fr, text, sizeof text);
+        frame_text(p, &chain[0], text, sizeof text);
         fprintf(p->out, ", %s at %s", l->created ? "created" : "first locked", text);
     }
 }
@@ -241,10 +253,12 @@ static void print_scenario_n(const struct printer *p)
 {
     const struct lg_finding *f = p->f;
     size_t n = f->n_edges;
-    fprintf(p->out, "   Possible scenario: each thread holds one lock and waits for the next%s:\n",
-            f->single_thread ? " (one thread made every edge here; as many threads running "
-                               "those paths at once deadlock)"
-                             : "");
+    if (f->single_thread)
+        fprintf(p->out,
+                "   One thread made every edge; %zu threads running these paths at once "
+                "deadlock.\n",
+                n);
+    fprintf(p->out, "   Possible scenario: each thread holds one lock and waits for the next:\n");
     for (size_t i = 0; i < n; i++) {
         if (i == MAX_SCENARIO_LINES - 1 && n > MAX_SCENARIO_LINES) {
             fprintf(p->out, "       ... %zu more steps ...\n", n - MAX_SCENARIO_LINES);
@@ -328,8 +342,8 @@ static void print_cycle(const struct printer *p, size_t number, const struct lg_
         print_scenario_n(p);
     else if (f->n_edges == 1)
         fprintf(out, "   Possible scenario: the thread waits for a lock it holds.\n");
-    fputs("   Fix: take these locks in one global order everywhere, or hold one lock "
-          "around both orders.\n\n",
+    fputs("   Fix: take these locks in one order everywhere, or guard all the paths with one "
+          "outer lock.\n\n",
           out);
 }
 

@@ -6,8 +6,10 @@
  * life of the symbolizer), check its build-id against the recorded one, and
  * look up function+offset and file:line. Separate debug info is found the
  * standard way (build-id or .gnu_debuglink under /usr/lib/debug).
- * Does not: read the running process (everything is offline), demangle C++
- * names, or expand inlined frames.
+ * Inlined calls are expanded from the DWARF scopes at the address, the way
+ * eu-addr2line -i does.
+ * Does not: read the running process (everything is offline), or demangle
+ * C++ names.
  *
  * Why one Dwfl per module rather than one per line's module set: each line
  * lists only the modules its own stacks touch, so the sets differ from line
@@ -17,6 +19,8 @@
  */
 #include "symbolize.h"
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -174,8 +178,10 @@ static const struct lg_module *find_module(const struct lg_module *mods, size_t 
     return best;
 }
 
-void lg_symbolize(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods, uint64_t pc,
-                  struct lg_frame *out)
+/* lg_symbolize, also giving the cache entry that has debug info for pc
+ * (NULL when there is none). */
+static struct entry *resolve(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods,
+                             uint64_t pc, struct lg_frame *out)
 {
     memset(out, 0, sizeof *out);
     out->pc = pc;
@@ -185,16 +191,14 @@ void lg_symbolize(struct lg_symbolizer *s, const struct lg_module *mods, size_t 
 
     const struct lg_module *m = find_module(mods, n_mods, addr);
     if (!m)
-        return;
+        return NULL;
     out->module_offset = pc - m->base;
     struct entry *e = lookup_module(s, m);
-    if (!e) {
-        out->module = NULL;
-        return;
-    }
+    if (!e)
+        return NULL;
     out->module = e->path;
     if (!e->dwfl)
-        return;
+        return NULL;
 
     GElf_Off off = 0;
     GElf_Sym sym;
@@ -212,4 +216,100 @@ void lg_symbolize(struct lg_symbolizer *s, const struct lg_module *mods, size_t 
             out->line = lineno;
         }
     }
+    return e;
+}
+
+void lg_symbolize(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods, uint64_t pc,
+                  struct lg_frame *out)
+{
+    resolve(s, mods, n_mods, pc, out);
+}
+
+/* A DIE's name, following DW_AT_abstract_origin as inlined instances need. */
+static const char *die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+}
+
+size_t lg_symbolize_inline(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods,
+                           uint64_t pc, struct lg_frame *out, size_t max)
+{
+    struct lg_frame base;
+    struct entry *e = resolve(s, mods, n_mods, pc, &base);
+    out[0] = base;
+    if (!e || max < 2)
+        return 1;
+
+    uint64_t addr = pc ? pc - 1 : 0;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cu = dwfl_module_addrdie(e->mod, addr, &bias);
+    Dwarf_Die *scopes = NULL;
+    int n_scopes = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : -1;
+    if (n_scopes <= 0)
+        return 1;
+    /* dwarf_getscopes follows an inlined function into its abstract
+     * definition, losing the function it was inlined into; the physical
+     * parents of the innermost inlined instance (dwarf_getscopes_die) are
+     * the real chain, as eu-addr2line -i reads it. */
+    int first = 0;
+    while (first < n_scopes && dwarf_tag(&scopes[first]) != DW_TAG_inlined_subroutine &&
+           dwarf_tag(&scopes[first]) != DW_TAG_subprogram)
+        first++;
+    if (first < n_scopes && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine) {
+        Dwarf_Die *chain = NULL;
+        int n_chain = dwarf_getscopes_die(&scopes[first], &chain);
+        if (n_chain > 0) {
+            free(scopes);
+            scopes = chain;
+            n_scopes = n_chain;
+        }
+    }
+
+    Dwarf_Files *files = NULL;
+    size_t n_files = 0;
+    if (dwarf_getsrcfiles(cu, &files, &n_files) != 0)
+        files = NULL;
+
+    /* Scopes run innermost first. Each inlined subroutine is a frame at the
+     * current position; its call site is the position in the frame that
+     * encloses it. The enclosing subprogram ends the chain. */
+    const char *file = base.file;
+    int line = base.line;
+    size_t k = 0;
+    for (int i = 0; i < n_scopes && k < max; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+            continue;
+        struct lg_frame *fr = &out[k++];
+        *fr = base;
+        fr->file = file;
+        fr->line = line;
+        if (tag == DW_TAG_subprogram) {
+            if (!fr->function)
+                fr->function = die_name(&scopes[i]);
+            break;
+        }
+        fr->inlined = true;
+        fr->function = die_name(&scopes[i]);
+        fr->function_offset = 0;
+
+        Dwarf_Attribute attr;
+        Dwarf_Word v;
+        file = NULL;
+        line = 0;
+        if (files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &v) == 0 &&
+            v < n_files)
+            file = dwarf_filesrc(files, v, NULL, NULL);
+        if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &v) == 0)
+            line = (int)v;
+        if (!file)
+            line = 0;
+    }
+    free(scopes);
+    if (k == 0) {
+        out[0] = base;
+        return 1;
+    }
+    return k;
 }

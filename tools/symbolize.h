@@ -8,6 +8,7 @@
  * cache. When a module's file is gone or is not the one that ran (build-id
  * differs), lookups still answer with module+offset, and the reason is written
  * once to the diagnostics stream.
+ * Inlined calls can be expanded into frames of their own from DWARF scopes.
  * Cost: opening a module reads its ELF and DWARF lazily; keep one symbolizer
  * for a whole report.
  */
@@ -30,6 +31,7 @@ struct lg_frame {
     uint64_t function_offset; /* from the function's start to pc */
     const char *file;         /* source file; NULL when no line info */
     int line;
+    bool inlined;           /* an inlined call, shown inside the next frame's function */
     const char *module;     /* module path; NULL when pc is in no recorded module */
     uint64_t module_offset; /* pc - module base: what addr2line -e module wants */
 };
@@ -46,5 +48,16 @@ void lg_symbolizer_free(struct lg_symbolizer *s);
  */
 void lg_symbolize(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods, uint64_t pc,
                   struct lg_frame *out);
+
+/*
+ * The same address with inlined calls expanded, innermost first: out[0] is
+ * the function whose code pc is in (perhaps inlined, with the source line of
+ * pc), each next one the function it was inlined into, at the line of that
+ * inlined call, and the last the real function that has a symbol. Fills at
+ * most `max` (>= 1) frames and returns how many; 1 when nothing was inlined
+ * or there is no debug info, out[0] then being what lg_symbolize gives.
+ */
+size_t lg_symbolize_inline(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods,
+                           uint64_t pc, struct lg_frame *out, size_t max);
 
 #endif

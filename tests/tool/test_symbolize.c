@@ -1,7 +1,8 @@
 /*
  * test_symbolize.c - symbolize.c against this test executable itself: a
  * function's address and a return address come back as function and
- * file:line; a module whose file is missing or whose build-id differs, and an
+ * file:line, and an address in inlined code as the inlined function and its
+ * caller; a module whose file is missing or whose build-id differs, and an
  * address in no module, fall back to module+offset, with the reason said once.
  *
  * Built with -g -O0 (see CMakeLists.txt) so line numbers are exact.
@@ -35,6 +36,24 @@ __attribute__((noinline)) static void caller_of_capture(void)
     /* One line on purpose: the return address must map to this line. */
     // clang-format off
     call_line = __LINE__; capture_return_address();
+    // clang-format on
+}
+
+/* An inlined helper around a real call: the return address of that call
+ * lies in inlined code, inside inline_caller. */
+static int inline_call_line, inline_site_line;
+
+__attribute__((always_inline)) static inline void inlined_helper(void)
+{
+    // clang-format off
+    inline_call_line = __LINE__; capture_return_address();
+    // clang-format on
+}
+
+__attribute__((noinline)) static void inline_caller(void)
+{
+    // clang-format off
+    inline_site_line = __LINE__; inlined_helper();
     // clang-format on
 }
 
@@ -89,6 +108,36 @@ static void test_return_address_is_the_call_line(void)
     CU_ASSERT_STRING_EQUAL(fr.function, "caller_of_capture");
     CU_ASSERT_PTR_NOT_NULL_FATAL(fr.file);
     CU_ASSERT_EQUAL(fr.line, call_line);
+    lg_symbolizer_free(s);
+}
+
+static void test_inlined_calls_expand(void)
+{
+    inline_caller();
+    struct lg_symbolizer *s = lg_symbolizer_new(stderr);
+    struct lg_frame fr[8];
+    size_t n = lg_symbolize_inline(s, &self, 1, (uint64_t)(uintptr_t)captured, fr, 8);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_TRUE(fr[0].inlined);
+    CU_ASSERT_STRING_EQUAL(fr[0].function, "inlined_helper");
+    CU_ASSERT_EQUAL(fr[0].line, inline_call_line);
+    CU_ASSERT_PTR_NOT_NULL(fr[0].file && strstr(fr[0].file, "test_symbolize.c"));
+    CU_ASSERT_FALSE(fr[1].inlined);
+    CU_ASSERT_STRING_EQUAL(fr[1].function, "inline_caller");
+    CU_ASSERT_EQUAL(fr[1].line, inline_site_line);
+    CU_ASSERT_PTR_NOT_NULL(fr[1].file && strstr(fr[1].file, "test_symbolize.c"));
+
+    /* Without inlining there is one frame, the same as lg_symbolize's. */
+    caller_of_capture();
+    n = lg_symbolize_inline(s, &self, 1, (uint64_t)(uintptr_t)captured, fr, 8);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_FALSE(fr[0].inlined);
+    CU_ASSERT_STRING_EQUAL(fr[0].function, "caller_of_capture");
+    CU_ASSERT_EQUAL(fr[0].line, call_line);
+
+    /* No module: still one frame. */
+    CU_ASSERT_EQUAL(lg_symbolize_inline(s, NULL, 0, 0x1234, fr, 8), 1);
+    CU_ASSERT_PTR_NULL(fr[0].module);
     lg_symbolizer_free(s);
 }
 
@@ -198,6 +247,7 @@ int main(void)
     CU_pSuite suite = CU_add_suite("symbolize", NULL, NULL);
     CU_add_test(suite, "function address", test_function_address);
     CU_add_test(suite, "return address is the call line", test_return_address_is_the_call_line);
+    CU_add_test(suite, "inlined calls expand", test_inlined_calls_expand);
     CU_add_test(suite, "no recorded build-id", test_no_recorded_build_id_still_symbolizes);
     CU_add_test(suite, "build-id mismatch", test_build_id_mismatch_falls_back);
     CU_add_test(suite, "missing file", test_missing_file_falls_back);
