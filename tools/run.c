@@ -406,6 +406,22 @@ static int report_and_exit_code(const struct run_args *a, const char *pattern, c
     return LG_EXIT_TOOL_FAILED;
 }
 
+/* `path` made absolute against the current directory: the program may
+ * change directory before the library opens its report, and lockgraph must
+ * then still find it. Returns buf, or NULL when it does not fit. */
+static const char *absolute(const char *path, char *buf, size_t len)
+{
+    char cwd[PATH_MAX];
+    int n;
+    if (path[0] == '/')
+        n = snprintf(buf, len, "%s", path);
+    else if (getcwd(cwd, sizeof cwd))
+        n = snprintf(buf, len, "%s/%s", cwd, path);
+    else
+        return NULL;
+    return n >= 0 && (size_t)n < len ? buf : NULL;
+}
+
 int lg_cmd_run(int argc, char **argv)
 {
     struct run_args a = {0};
@@ -419,10 +435,19 @@ int lg_cmd_run(int argc, char **argv)
 
     char tmpdir[PATH_MAX] = "";
     char pattern_buf[PATH_MAX + 32];
-    const char *pattern = a.report;
+    const char *pattern = NULL;
+    if (a.report) {
+        pattern = absolute(a.report, pattern_buf, sizeof pattern_buf);
+        if (!pattern) {
+            fprintf(stderr, "lockgraph: report name too long: %s\n", a.report);
+            free(lib);
+            return LG_EXIT_TOOL_FAILED;
+        }
+    }
     if (!pattern) {
         const char *base = getenv("TMPDIR");
-        if (!base || !*base)
+        char base_buf[PATH_MAX];
+        if (!base || !*base || !(base = absolute(base, base_buf, sizeof base_buf)))
             base = "/tmp";
         snprintf(tmpdir, sizeof tmpdir, "%s/lockgraph.XXXXXX", base);
         if (!mkdtemp(tmpdir)) {

@@ -147,6 +147,20 @@ run-status)
     run_lg 126 run -- "$DATA/cycle.jsonl"
     # A run that found nothing leaves no temporary directory behind.
     [ -z "$(ls "$work" | grep '^lockgraph\.')" ] || fail "temporary report directory left: $(ls "$work")"
+    # A signal sent to lockgraph reaches the program, and lockgraph stays to
+    # report how it ended.
+    "$LG" run -- sh -c "touch '$work/started'; exec sleep 30" >"$work/out" 2>"$work/err" &
+    lgpid=$!
+    tries=0
+    while [ ! -e "$work/started" ] && [ $tries -lt 100 ]; do
+        sleep 0.05
+        tries=$((tries + 1))
+    done
+    kill -TERM $lgpid
+    wait $lgpid
+    rc=$?
+    [ $rc = 143 ] || fail "run killed with TERM exited $rc, wanted 143"
+    has out 'the program was killed by signal 15'
     # The library must exist: a clear error, not a silent unwatched run.
     LOCKGRAPH_LIB="$work/none.so" run_lg 125 run -- /bin/true
     has err "LOCKGRAPH_LIB=$work/none.so: not a readable file"
@@ -164,6 +178,11 @@ run-env)
     has out 'OPTS=quiet=1'
     run_lg 0 run --options x=y -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
     has out 'OPTS=x=y'
+    # A relative --report is made absolute: the program may change directory.
+    cd "$work" || exit 1
+    run_lg 0 run --report rel.%p.jsonl -- sh -c 'echo "REPORT=$LOCKGRAPH_REPORT"'
+    cd - >/dev/null || exit 1
+    has out "REPORT=$work/rel.%p.jsonl"
     ;;
 run-findings)
     # Findings written by the preloaded library are read back, symbolized
