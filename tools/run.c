@@ -12,6 +12,7 @@
  * then simply reports nothing.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -47,11 +48,14 @@ struct run_args {
     char **argv; /* the program and its arguments */
 };
 
-static int usage_error(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "lockgraph run: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
+    va_end(ap);
     lg_usage(stderr);
     return LG_EXIT_USAGE;
 }
@@ -94,7 +98,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         }
         if (k == 0) {
             if (!*value)
-                return usage_error("%s", "--report needs a file name");
+                return usage_error("--report needs a file name");
             a->report = value;
         } else if (k == 1) {
             a->options = value;
@@ -103,9 +107,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         }
     }
     if (i >= argc)
-        return usage_error("%s", "missing -- before the program to run");
+        return usage_error("missing -- before the program to run");
     if (i + 1 >= argc)
-        return usage_error("%s", "no program to run after --");
+        return usage_error("no program to run after --");
     a->argv = argv + i + 1;
     return 0;
 }
@@ -173,6 +177,7 @@ static bool options_have(const char *opts, const char *key)
     return false;
 }
 
+/* Returns 0, or the exit code to stop with after saying why. */
 static int set_env(const char *lib, const char *report, const struct run_args *a)
 {
     /* LD_PRELOAD splits on spaces and colons: such a path cannot be
@@ -182,42 +187,44 @@ static int set_env(const char *lib, const char *report, const struct run_args *a
                 "lockgraph: cannot preload %s: LD_PRELOAD cannot hold a path with spaces "
                 "or colons\n",
                 lib);
-        return -1;
+        return LG_EXIT_TOOL_FAILED;
     }
+    const char *opts = a->options ? a->options : getenv("LOCKGRAPH_OPTIONS");
+    if (opts && options_have(opts, "report")) {
+        fprintf(stderr, "lockgraph: use --report FILE instead of report= in the options, "
+                        "so that lockgraph reads the files the library writes\n");
+        return LG_EXIT_USAGE;
+    }
+
     /* Ours goes first so its pthread functions are the ones found; what the
      * user preloaded still loads, after it. */
     const char *old = getenv("LD_PRELOAD");
     size_t len = strlen(lib) + (old ? strlen(old) : 0) + 2;
     char *preload = malloc(len);
-    if (!preload)
-        return -1;
-    if (old && *old)
-        snprintf(preload, len, "%s:%s", lib, old);
-    else
-        snprintf(preload, len, "%s", lib);
-    int rc = setenv("LD_PRELOAD", preload, 1);
-    free(preload);
-    if (rc != 0 || setenv("LOCKGRAPH_REPORT", report, 1) != 0)
-        return -1;
-
-    const char *opts = a->options ? a->options : getenv("LOCKGRAPH_OPTIONS");
-    if (opts && options_have(opts, "report")) {
-        fprintf(stderr, "lockgraph: use --report FILE instead of report= in the options, "
-                        "so that lockgraph reads the files the library writes\n");
-        return -2;
+    int rc = -1;
+    if (preload) {
+        snprintf(preload, len, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
+        rc = setenv("LD_PRELOAD", preload, 1);
+        free(preload);
     }
-    if (a->quiet) {
+    if (rc == 0)
+        rc = setenv("LOCKGRAPH_REPORT", report, 1);
+    if (rc == 0 && a->quiet) {
         size_t olen = (opts ? strlen(opts) : 0) + 16;
         char *q = malloc(olen);
-        if (!q)
-            return -1;
-        snprintf(q, olen, "%s%squiet=1", opts && *opts ? opts : "", opts && *opts ? ":" : "");
-        rc = setenv("LOCKGRAPH_OPTIONS", q, 1);
-        free(q);
-        return rc;
+        rc = -1;
+        if (q) {
+            snprintf(q, olen, "%s%squiet=1", opts && *opts ? opts : "", opts && *opts ? ":" : "");
+            rc = setenv("LOCKGRAPH_OPTIONS", q, 1);
+            free(q);
+        }
+    } else if (rc == 0 && a->options) {
+        rc = setenv("LOCKGRAPH_OPTIONS", a->options, 1);
     }
-    if (a->options)
-        return setenv("LOCKGRAPH_OPTIONS", a->options, 1);
+    if (rc != 0) {
+        fprintf(stderr, "lockgraph: cannot set the environment: %s\n", strerror(errno));
+        return LG_EXIT_TOOL_FAILED;
+    }
     return 0;
 }
 
@@ -466,11 +473,9 @@ int lg_cmd_run(int argc, char **argv)
     rc = set_env(lib, pattern, &a);
     free(lib);
     if (rc != 0) {
-        if (rc == -1)
-            fprintf(stderr, "lockgraph: cannot set the environment: %s\n", strerror(errno));
         if (*tmpdir)
             rmdir(tmpdir);
-        return rc == -2 ? LG_EXIT_USAGE : LG_EXIT_TOOL_FAILED;
+        return rc;
     }
 
     /* File times come from the kernel's coarse clock; comparing them with

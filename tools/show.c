@@ -9,6 +9,7 @@
  * writer died).
  * Does not: spawn programs or touch the environment (run.c does).
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,11 +48,14 @@ void lg_print_reports(char *const *paths, size_t n, const char *where, const cha
     lg_findings_free(&set);
 }
 
-static int show_usage_error(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2))) static int show_usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "lockgraph show: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
+    va_end(ap);
     lg_usage(stderr);
     return LG_EXIT_USAGE;
 }
@@ -83,7 +87,7 @@ int lg_cmd_show(int argc, char **argv)
         break;
     }
     if (i >= argc)
-        return show_usage_error("%s", "no findings file given");
+        return show_usage_error("no findings file given");
 
     char *const *paths = argv + i;
     size_t n = (size_t)(argc - i);

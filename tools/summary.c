@@ -206,9 +206,9 @@ static bool same_thread(const struct lg_thread *a, const struct lg_thread *b)
     return a->tid == b->tid && a->seq == b->seq;
 }
 
-static int thread_column(char *buf, size_t len, const struct lg_thread *t)
+static void thread_column(char *buf, size_t len, const struct lg_thread *t)
 {
-    return snprintf(buf, len, "thread %ld", t->seq);
+    snprintf(buf, len, "thread %ld", t->seq);
 }
 
 /* The lockdep-style interleaving for a two-lock cycle: each thread takes its
