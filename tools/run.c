@@ -456,7 +456,12 @@ int lg_cmd_run(int argc, char **argv)
         char base_buf[PATH_MAX];
         if (!base || !*base || !(base = absolute(base, base_buf, sizeof base_buf)))
             base = "/tmp";
-        snprintf(tmpdir, sizeof tmpdir, "%s/lockgraph.XXXXXX", base);
+        int n = snprintf(tmpdir, sizeof tmpdir, "%s/lockgraph.XXXXXX", base);
+        if (n < 0 || (size_t)n >= sizeof tmpdir) {
+            fprintf(stderr, "lockgraph: TMPDIR is too long: %s\n", base);
+            free(lib);
+            return LG_EXIT_TOOL_FAILED;
+        }
         if (!mkdtemp(tmpdir)) {
             fprintf(stderr, "lockgraph: cannot make a report directory in %s: %s\n", base,
                     strerror(errno));
