@@ -121,11 +121,11 @@ static void test_inlined_calls_expand(void)
     CU_ASSERT_TRUE(fr[0].inlined);
     CU_ASSERT_STRING_EQUAL(fr[0].function, "inlined_helper");
     CU_ASSERT_EQUAL(fr[0].line, inline_call_line);
-    CU_ASSERT_PTR_NOT_NULL(fr[0].file && strstr(fr[0].file, "test_symbolize.c"));
+    CU_ASSERT(fr[0].file && strstr(fr[0].file, "test_symbolize.c"));
     CU_ASSERT_FALSE(fr[1].inlined);
     CU_ASSERT_STRING_EQUAL(fr[1].function, "inline_caller");
     CU_ASSERT_EQUAL(fr[1].line, inline_site_line);
-    CU_ASSERT_PTR_NOT_NULL(fr[1].file && strstr(fr[1].file, "test_symbolize.c"));
+    CU_ASSERT(fr[1].file && strstr(fr[1].file, "test_symbolize.c"));
 
     /* Without inlining there is one frame, the same as lg_symbolize's. */
     caller_of_capture();
