@@ -178,6 +178,20 @@ static const struct lg_module *find_module(const struct lg_module *mods, size_t 
     return best;
 }
 
+/* The compile unit covering `addr`. libdw finds it through .debug_aranges,
+ * which clang does not emit by default (and libdw 0.188 does not rebuild);
+ * without it, walk the CUs and ask each whether it covers the address. */
+static Dwarf_Die *find_cu(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
+{
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
+    if (cu)
+        return cu;
+    while ((cu = dwfl_module_nextcu(mod, cu, bias)))
+        if (dwarf_haspc(cu, addr - *bias) > 0)
+            return cu;
+    return NULL;
+}
+
 /* lg_symbolize, also giving the cache entry that has debug info for pc
  * (NULL when there is none). */
 static struct entry *resolve(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods,
@@ -215,6 +229,17 @@ static struct entry *resolve(struct lg_symbolizer *s, const struct lg_module *mo
             out->file = file;
             out->line = lineno;
         }
+    } else {
+        /* No CU found through .debug_aranges: ask the CUs themselves. */
+        Dwarf_Addr bias = 0;
+        Dwarf_Die *cu = find_cu(e->mod, addr, &bias);
+        Dwarf_Line *dl = cu ? dwarf_getsrc_die(cu, addr - bias) : NULL;
+        int lineno = 0;
+        const char *file = dl ? dwarf_linesrc(dl, NULL, NULL) : NULL;
+        if (file && dwarf_lineno(dl, &lineno) == 0 && lineno > 0) {
+            out->file = file;
+            out->line = lineno;
+        }
     }
     return e;
 }
@@ -243,7 +268,7 @@ size_t lg_symbolize_inline(struct lg_symbolizer *s, const struct lg_module *mods
 
     uint64_t addr = pc ? pc - 1 : 0;
     Dwarf_Addr bias = 0;
-    Dwarf_Die *cu = dwfl_module_addrdie(e->mod, addr, &bias);
+    Dwarf_Die *cu = find_cu(e->mod, addr, &bias);
     Dwarf_Die *scopes = NULL;
     int n_scopes = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : -1;
     if (n_scopes <= 0)
