@@ -30,6 +30,17 @@ static atomic_uint_fast64_t nedges;
 static atomic_uint_fast64_t nsuppressed;
 static uint64_t ncyclic; /* edges that closed a cycle */
 static uint64_t epoch;
+/* Bounds over the cyclic edges u->v: no u ranks above max_cyc_src, no v
+ * below min_cyc_dst. Only ever loosened, so always valid. */
+static int64_t max_cyc_src = INT64_MIN, min_cyc_dst = INT64_MAX;
+
+static void note_cyclic_ranks(const struct lg_node *n)
+{
+    if (n->cyc_out && n->rank > max_cyc_src)
+        max_cyc_src = n->rank;
+    if (n->cyc_in && n->rank < min_cyc_dst)
+        min_cyc_dst = n->rank;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Scratch vectors, reused across searches (graph lock held).             */
@@ -262,43 +273,40 @@ static void sort_by_rank(struct lg_node **a, size_t n)
     }
 }
 
-static void sort_ranks(int64_t *r, size_t n)
-{
-    /* Merge of two sorted runs would do; insertion into place is fine for
-     * the small sets Pearce-Kelly touches, and a shell sort bounds the bad
-     * case. */
-    for (size_t gap = n / 2; gap > 0; gap /= 2)
-        for (size_t i = gap; i < n; i++) {
-            int64_t t = r[i];
-            size_t j = i;
-            for (; j >= gap && r[j - gap] > t; j -= gap)
-                r[j] = r[j - gap];
-            r[j] = t;
-        }
-}
-
 /* Give the ranks of deltab ++ deltaf back out in that order. */
 static bool reorder(void)
 {
     sort_by_rank((struct lg_node **)deltab.p, deltab.n);
     sort_by_rank((struct lg_node **)deltaf.p, deltaf.n);
+    /* Both sets are now in rank order, so their ranks are two sorted runs:
+     * merge them into r. */
     size_t total = deltab.n + deltaf.n;
     ranks_tmp.n = 0;
     for (size_t i = 0; i < total; i++)
         if (!vec_push(&ranks_tmp, NULL))
             return false;
     int64_t *r = (int64_t *)ranks_tmp.p;
-    size_t k = 0;
-    for (size_t i = 0; i < deltab.n; i++)
-        r[k++] = ((struct lg_node *)deltab.p[i])->rank;
-    for (size_t i = 0; i < deltaf.n; i++)
-        r[k++] = ((struct lg_node *)deltaf.p[i])->rank;
-    sort_ranks(r, total);
+    size_t i = 0, j = 0, k = 0;
+    while (i < deltab.n || j < deltaf.n) {
+        const struct lg_node *b = i < deltab.n ? deltab.p[i] : NULL;
+        const struct lg_node *f = j < deltaf.n ? deltaf.p[j] : NULL;
+        if (b && (!f || b->rank < f->rank)) {
+            r[k++] = b->rank;
+            i++;
+        } else {
+            r[k++] = f->rank;
+            j++;
+        }
+    }
     k = 0;
-    for (size_t i = 0; i < deltab.n; i++)
+    for (i = 0; i < deltab.n; i++) {
         ((struct lg_node *)deltab.p[i])->rank = r[k++];
-    for (size_t i = 0; i < deltaf.n; i++)
-        ((struct lg_node *)deltaf.p[i])->rank = r[k++];
+        note_cyclic_ranks(deltab.p[i]);
+    }
+    for (j = 0; j < deltaf.n; j++) {
+        ((struct lg_node *)deltaf.p[j])->rank = r[k++];
+        note_cyclic_ranks(deltaf.p[j]);
+    }
     return true;
 }
 
@@ -307,9 +315,15 @@ static bool reorder(void)
 /* and for the shortest cycle to report.                                  */
 
 /* Shortest path y ~> x; on success each node on it has `via` set. Returns
- * 1 found, 0 not, -1 out of memory. */
+ * 1 found, 0 not, -1 out of memory.
+ *
+ * Pruning: on any path w ~> x, either no cyclic edge follows w, and then
+ * every step raises the rank, so rank(w) < rank(x); or the first one that
+ * follows starts at some u with rank(w) <= rank(u) <= max_cyc_src. Nodes
+ * ranked above both bounds cannot be on a path to x. */
 static int bfs(struct lg_node *y, struct lg_node *x, uint64_t mark)
 {
+    int64_t bound = x->rank > max_cyc_src ? x->rank : max_cyc_src;
     work.n = 0;
     y->mark = mark;
     y->via = NULL;
@@ -320,7 +334,7 @@ static int bfs(struct lg_node *y, struct lg_node *x, uint64_t mark)
         int r = 0;
         FOR_EACH_OUT(n, e, {
             struct lg_node *w = e->to;
-            if (w->mark == mark)
+            if (w->mark == mark || (w->rank > bound && w != x))
                 continue;
             w->mark = mark;
             w->via = e;
@@ -447,7 +461,9 @@ enum lg_add_result lg__graph_add_edge(struct lg_node *from, struct lg_node *to,
          * edge; later searches can miss a cycle through it, never invent
          * one. lg__alloc_failed() has recorded it for the report. */
     }
-    if (!closes && ncyclic > 0) {
+    /* A path to ~> from through a cyclic edge u->v needs rank(to) <= rank(u)
+     * and rank(v) <= rank(from): skip the search when no cyclic edge can. */
+    if (!closes && ncyclic > 0 && to->rank <= max_cyc_src && min_cyc_dst <= from->rank) {
         epoch += 2;
         closes = bfs(to, from, epoch) == 1;
     }
@@ -459,6 +475,10 @@ enum lg_add_result lg__graph_add_edge(struct lg_node *from, struct lg_node *to,
         return LG_EDGE_ADDED;
     }
     ncyclic++;
+    from->cyc_out++;
+    to->cyc_in++;
+    note_cyclic_ranks(from);
+    note_cyclic_ranks(to);
 
     /* The shortest cycle through e: e, then the shortest path to -> from. */
     epoch += 2;

@@ -16,9 +16,12 @@
  * Cost: an edge consistent with the current topological order is added in
  * O(1); one against it costs a search bounded by the nodes whose order lies
  * between its ends (Pearce & Kelly, "A dynamic topological sort algorithm
- * for directed acyclic graphs", JEA 2007). Once a cycle has been found, a new
- * edge is also checked with a breadth-first search over all edges, because
- * the topological order cannot describe edges that closed cycles.
+ * for directed acyclic graphs", JEA 2007). An edge that closes a cycle stays
+ * out of the order; once there are such edges, a new edge whose ends could
+ * lie on a path through one is also checked with a breadth-first search,
+ * pruned by rank (see graph.c). A graph where most locks are in one big
+ * strongly connected tangle (every pair inverted somewhere) makes that
+ * search run often: correct, but a new edge then costs O(edges).
  *
  * Nodes and edges are never freed: a destroyed lock's node is marked dead and
  * keeps its edges, which cannot take part in a new cycle since nothing can
@@ -63,6 +66,7 @@ struct lg_node {
     int64_t rank;
     struct lg_edge **in;
     uint32_t nin, capin;
+    uint32_t cyc_out, cyc_in;  /* cyclic edges leaving / entering */
     uint64_t mark;             /* search epoch */
     struct lg_edge *via;       /* breadth-first search: edge we came by */
 };

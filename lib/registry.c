@@ -50,10 +50,10 @@ static _Atomic(struct slot *) *get_table(void)
     return t;
 }
 
-static struct slot *find(_Atomic(struct slot *) *head, uintptr_t addr, struct slot *stop)
+/* The slot for addr in the chain from first up to (not including) stop. */
+static struct slot *find(struct slot *first, uintptr_t addr, struct slot *stop)
 {
-    for (struct slot *s = atomic_load_explicit(head, memory_order_acquire); s && s != stop;
-         s = s->next)
+    for (struct slot *s = first; s && s != stop; s = s->next)
         if (s->addr == addr)
             return s;
     return NULL;
@@ -64,7 +64,7 @@ static struct slot *find_slot(uintptr_t addr)
     _Atomic(struct slot *) *t = atomic_load_explicit(&table, memory_order_acquire);
     if (!t)
         return NULL;
-    return find(&t[bucket(addr)], addr, NULL);
+    return find(atomic_load_explicit(&t[bucket(addr)], memory_order_acquire), addr, NULL);
 }
 
 static struct slot *get_slot(uintptr_t addr)
@@ -73,22 +73,24 @@ static struct slot *get_slot(uintptr_t addr)
     if (!t)
         return NULL;
     _Atomic(struct slot *) *head = &t[bucket(addr)];
-    struct slot *s = find(head, addr, NULL);
+    /* Search the very chain the push will go on top of: a slot pushed after
+     * this load is caught by the search after a failed exchange. */
+    struct slot *old = atomic_load_explicit(head, memory_order_acquire);
+    struct slot *s = find(old, addr, NULL);
     if (s)
         return s;
     struct slot *mine = lg__alloc(sizeof(*mine));
     if (!mine)
         return NULL;
     mine->addr = addr;
-    struct slot *old = atomic_load_explicit(head, memory_order_acquire);
     for (;;) {
         mine->next = old;
         if (atomic_compare_exchange_weak_explicit(head, &old, mine, memory_order_release,
                                                   memory_order_acquire))
             break;
         /* Someone pushed; did they push this address? Only the new part
-         * of the chain needs a look. */
-        s = find(head, addr, mine->next);
+         * of the chain, from the new head down to our old one, needs a look. */
+        s = find(old, addr, mine->next);
         if (s) {
             lg__free(mine, sizeof(*mine));
             return s;

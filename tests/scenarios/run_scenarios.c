@@ -1,0 +1,616 @@
+/*
+ * run_scenarios.c - runs the scenario programs under liblockgraph.so and
+ * checks what they leave in the findings file, not just their exit status.
+ *
+ *   lockgraph_scenarios --lib LIB --bin DIR [--jemalloc SO] [suite-filter]
+ *
+ * Each scenario runs in its own temporary directory with
+ * LOCKGRAPH_REPORT=DIR/findings.%p.jsonl; the runner itself is never under
+ * the preload. A scenario that hangs on purpose (self-deadlock, a real
+ * deadlock) is killed as soon as the expected finding is on disk, which
+ * proves it was written before the hang. With --jemalloc, jemalloc is
+ * preloaded after lockgraph, so the allocator's own mutexes, taken inside
+ * malloc, go through lockgraph too.
+ */
+#define _GNU_SOURCE
+#include <CUnit/Basic.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *lib_path, *bin_dir, *jemalloc_path;
+
+struct run {
+    char dir[256];
+    int status; /* waitpid status */
+    bool killed_by_us;
+    bool timed_out;
+    json_object *findings[64];
+    int nfindings;
+    int files;
+    char err[8192]; /* the program's stderr, start of */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Does any findings file in dir contain "kind":"<kind>"? */
+static bool dir_has_kind(const char *dir, const char *kind)
+{
+    char needle[128];
+    snprintf(needle, sizeof(needle), "\"kind\":\"%s\"", kind);
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        if (!strstr(e->d_name, ".jsonl"))
+            continue;
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        char *line = NULL;
+        size_t cap = 0;
+        while (!found && getline(&line, &cap, f) > 0)
+            found = strstr(line, needle) != NULL;
+        free(line);
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+static void load_findings(struct run *r)
+{
+    DIR *d = opendir(r->dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strstr(e->d_name, ".jsonl"))
+            continue;
+        r->files++;
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", r->dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        while ((len = getline(&line, &cap, f)) > 0) {
+            CU_ASSERT_EQUAL(line[len - 1], '\n'); /* whole lines only */
+            json_object *o = json_tokener_parse(line);
+            CU_ASSERT_PTR_NOT_NULL(o); /* every line is valid JSON */
+            if (o && r->nfindings < 64)
+                r->findings[r->nfindings++] = o;
+            else if (o)
+                json_object_put(o);
+        }
+        free(line);
+        fclose(f);
+    }
+    closedir(d);
+}
+
+/* Run bin_dir/prog with args; options go to LOCKGRAPH_OPTIONS. When
+ * wait_kind is set, kill the program once such a finding is on disk. */
+static struct run *run_prog(const char *prog, const char *const *args, const char *options,
+                            const char *wait_kind, double timeout, bool preload)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    snprintf(r->dir, sizeof(r->dir), "/tmp/lg-scenario.XXXXXX");
+    if (!mkdtemp(r->dir)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+    char exe[512], report[512], errpath[512], preload_env[1024];
+    snprintf(exe, sizeof(exe), "%s/%s", bin_dir, prog);
+    snprintf(report, sizeof(report), "%s/findings.%%p.jsonl", r->dir);
+    snprintf(errpath, sizeof(errpath), "%s/stderr", r->dir);
+    if (jemalloc_path)
+        snprintf(preload_env, sizeof(preload_env), "%s %s", lib_path, jemalloc_path);
+    else
+        snprintf(preload_env, sizeof(preload_env), "%s", lib_path);
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (preload)
+            setenv("LD_PRELOAD", preload_env, 1);
+        else if (jemalloc_path)
+            setenv("LD_PRELOAD", jemalloc_path, 1);
+        setenv("LOCKGRAPH_REPORT", report, 1);
+        if (options)
+            setenv("LOCKGRAPH_OPTIONS", options, 1);
+        else
+            unsetenv("LOCKGRAPH_OPTIONS");
+        int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        int nul = open("/dev/null", O_WRONLY);
+        dup2(nul, 1);
+        char *argv[16] = {exe};
+        int k = 1;
+        for (int i = 0; args && args[i] && k < 15; i++)
+            argv[k++] = (char *)args[i];
+        argv[k] = NULL;
+        execv(exe, argv);
+        _exit(127);
+    }
+    double start = now_s();
+    for (;;) {
+        int st;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            r->status = st;
+            break;
+        }
+        if (wait_kind && dir_has_kind(r->dir, wait_kind)) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &r->status, 0);
+            r->killed_by_us = true;
+            break;
+        }
+        if (now_s() - start > timeout) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &r->status, 0);
+            r->timed_out = true;
+            break;
+        }
+        usleep(10000);
+    }
+    FILE *ef = fopen(errpath, "r");
+    if (ef) {
+        size_t n = fread(r->err, 1, sizeof(r->err) - 1, ef);
+        r->err[n] = 0;
+        fclose(ef);
+    }
+    load_findings(r);
+    return r;
+}
+
+static struct run *run(const char *prog, const char *options)
+{
+    return run_prog(prog, NULL, options, NULL, 60, true);
+}
+
+static void run_free(struct run *r)
+{
+    for (int i = 0; i < r->nfindings; i++)
+        json_object_put(r->findings[i]);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", r->dir);
+    free(r);
+}
+
+static const char *str(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static int count_kind(const struct run *r, const char *kind)
+{
+    int n = 0;
+    for (int i = 0; i < r->nfindings; i++)
+        n += str(r->findings[i], "kind") && strcmp(str(r->findings[i], "kind"), kind) == 0;
+    return n;
+}
+
+static json_object *first_kind(const struct run *r, const char *kind)
+{
+    for (int i = 0; i < r->nfindings; i++)
+        if (str(r->findings[i], "kind") && strcmp(str(r->findings[i], "kind"), kind) == 0)
+            return r->findings[i];
+    return NULL;
+}
+
+static bool exited_ok(const struct run *r)
+{
+    return !r->timed_out && !r->killed_by_us && WIFEXITED(r->status) &&
+           WEXITSTATUS(r->status) == 0;
+}
+
+static void expect_clean_exit(const struct run *r)
+{
+    CU_ASSERT_TRUE(exited_ok(r));
+    if (!exited_ok(r))
+        fprintf(stderr, "\n  status %#x timed_out %d stderr:\n%s\n", r->status, r->timed_out,
+                r->err);
+}
+
+static void expect_nothing(const struct run *r)
+{
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 0);
+    if (r->nfindings)
+        fprintf(stderr, "\n  unexpected: %s\n",
+                json_object_to_json_string(r->findings[0]));
+}
+
+/* A cycle finding with n locks, n edges chaining up, every edge with both
+ * stacks, a module map covering the stacks. */
+static void check_cycle(json_object *f, int n)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    json_object *locks = get(f, "locks"), *edges = get(f, "edges"), *mods = get(f, "modules");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(locks);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(edges);
+    CU_ASSERT_EQUAL((int)json_object_array_length(locks), n);
+    CU_ASSERT_EQUAL((int)json_object_array_length(edges), n);
+    CU_ASSERT(mods && json_object_array_length(mods) >= 1);
+    for (int i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(edges, (size_t)i);
+        json_object *next = json_object_array_get_idx(edges, (size_t)((i + 1) % n));
+        CU_ASSERT_EQUAL(json_object_get_int64(get(e, "to")),
+                        json_object_get_int64(get(next, "from")));
+        CU_ASSERT_EQUAL(json_object_get_int64(get(e, "from")),
+                        json_object_get_int64(get(json_object_array_get_idx(locks, (size_t)i),
+                                                  "id")));
+        json_object *s1 = get(e, "first_stack"), *s2 = get(e, "second_stack");
+        CU_ASSERT(s1 && json_object_array_length(s1) >= 1);
+        CU_ASSERT(s2 && json_object_array_length(s2) >= 1);
+        CU_ASSERT_PTR_NOT_NULL(get(get(e, "thread"), "tid"));
+    }
+}
+
+static bool json_true(json_object *o, const char *key)
+{
+    json_object *v = get(o, key);
+    return v && json_object_get_boolean(v);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void test_ab_ba_threads(void)
+{
+    struct run *r = run("sc_ab_ba_threads", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    check_cycle(f, 2);
+    CU_ASSERT_FALSE(json_true(f, "single_thread"));
+    /* names given through lockgraph.h reach the finding under preload */
+    json_object *locks = get(f, "locks");
+    const char *n0 = str(json_object_array_get_idx(locks, 0), "name");
+    const char *n1 = str(json_object_array_get_idx(locks, 1), "name");
+    CU_ASSERT(n0 && n1 && strstr(n0, "lock ") && strstr(n1, "lock ") && strcmp(n0, n1) != 0);
+    CU_ASSERT_TRUE(json_true(json_object_array_get_idx(locks, 0), "created"));
+    json_object *e0 = json_object_array_get_idx(get(f, "edges"), 0);
+    json_object *e1 = json_object_array_get_idx(get(f, "edges"), 1);
+    CU_ASSERT_NOT_EQUAL(json_object_get_int(get(get(e0, "thread"), "tid")),
+                        json_object_get_int(get(get(e1, "thread"), "tid")));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "lockgraph: lock-order-cycle"));
+    run_free(r);
+}
+
+static void test_ab_ba_one_thread(void)
+{
+    struct run *r = run("sc_ab_ba_one_thread", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    check_cycle(f, 2);
+    CU_ASSERT_TRUE(json_true(f, "single_thread"));
+    run_free(r);
+}
+
+static void test_three_cycle(void)
+{
+    struct run *r = run("sc_three_cycle", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_cycle(first_kind(r, "lock-order-cycle"), 3);
+    run_free(r);
+}
+
+static void test_consistent_order(void)
+{
+    struct run *r = run("sc_consistent_order", NULL);
+    expect_nothing(r);
+    CU_ASSERT_EQUAL(r->files, 1); /* the file exists, empty: the run was watched */
+    run_free(r);
+}
+
+static void test_trylock_backoff(void)
+{
+    struct run *r = run("sc_trylock_backoff", NULL);
+    expect_nothing(r);
+    run_free(r);
+}
+
+static void test_recursive(void)
+{
+    struct run *r = run("sc_recursive", NULL);
+    expect_nothing(r);
+    run_free(r);
+}
+
+static void test_self_deadlock(void)
+{
+    struct run *r = run_prog("sc_self_deadlock", NULL, NULL, "self-deadlock", 30, true);
+    CU_ASSERT_TRUE(r->killed_by_us); /* it hung, and the finding was there */
+    CU_ASSERT_EQUAL(count_kind(r, "self-deadlock"), 1);
+    json_object *f = first_kind(r, "self-deadlock");
+    if (f) {
+        CU_ASSERT_STRING_EQUAL(str(get(f, "lock"), "mode"), "normal");
+        CU_ASSERT(json_object_array_length(get(f, "second_stack")) >= 1);
+        CU_ASSERT(json_object_array_length(get(f, "first_stack")) >= 1);
+    }
+    run_free(r);
+}
+
+static void test_unlock_not_held(void)
+{
+    struct run *r = run("sc_unlock_not_held", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "unlock-not-held"), 2);
+    CU_ASSERT_EQUAL(count_kind(r, "held-at-exit"), 1);
+    CU_ASSERT_EQUAL(r->nfindings, 3);
+    run_free(r);
+}
+
+static void test_held_at_exit(void)
+{
+    struct run *r = run("sc_held_at_exit", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "held-at-exit"), 2);
+    CU_ASSERT_EQUAL(r->nfindings, 2);
+    json_object *f = first_kind(r, "held-at-exit");
+    if (f)
+        CU_ASSERT_EQUAL(json_object_array_length(get(f, "held")), 1);
+    run_free(r);
+}
+
+static void test_static_ab_ba(void)
+{
+    struct run *r = run("sc_static_ab_ba", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    check_cycle(f, 2);
+    if (f) {
+        json_object *l0 = json_object_array_get_idx(get(f, "locks"), 0);
+        CU_ASSERT_FALSE(json_true(l0, "created"));
+        CU_ASSERT(get(l0, "stack") && json_object_array_length(get(l0, "stack")) >= 1);
+    }
+    run_free(r);
+}
+
+static void test_cxx_mutex(void)
+{
+    struct run *r = run("sc_cxx_mutex", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_cycle(first_kind(r, "lock-order-cycle"), 2);
+    run_free(r);
+}
+
+static void test_real_deadlock(void)
+{
+    struct run *r = run_prog("sc_real_deadlock", NULL, NULL, "lock-order-cycle", 30, true);
+    CU_ASSERT_TRUE(r->killed_by_us);
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 1);
+    check_cycle(first_kind(r, "lock-order-cycle"), 2);
+    run_free(r);
+}
+
+static void test_reuse(void)
+{
+    struct run *r = run("sc_reuse", NULL);
+    expect_nothing(r);
+    run_free(r);
+}
+
+static void test_address_order(void)
+{
+    struct run *r = run("sc_address_order", NULL);
+    expect_nothing(r);
+    run_free(r);
+}
+
+static void test_deep_nesting(void)
+{
+    static const char *const ok[] = {"ok", NULL};
+    struct run *r = run_prog("sc_deep_nesting", ok, NULL, NULL, 60, true);
+    expect_nothing(r);
+    run_free(r);
+    r = run("sc_deep_nesting", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_cycle(first_kind(r, "lock-order-cycle"), 600);
+    run_free(r);
+}
+
+static void test_long_cycle(void)
+{
+    struct run *r = run("sc_long_cycle", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_cycle(first_kind(r, "lock-order-cycle"), 5000);
+    run_free(r);
+}
+
+static void test_many_locks(void)
+{
+    struct run *r = run("sc_many_locks", NULL);
+    expect_nothing(r);
+    run_free(r);
+}
+
+static void test_fork(void)
+{
+    struct run *r = run("sc_fork", NULL);
+    expect_clean_exit(r);
+    /* parent: a<->b; last child: b<->e; other children: nothing and no file */
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 2);
+    CU_ASSERT_EQUAL(r->nfindings, 2);
+    CU_ASSERT_EQUAL(r->files, 2);
+    if (r->nfindings == 2)
+        CU_ASSERT_NOT_EQUAL(json_object_get_int(get(r->findings[0], "pid")),
+                            json_object_get_int(get(r->findings[1], "pid")));
+    run_free(r);
+}
+
+static void test_on_cycle_abort(void)
+{
+    struct run *r = run("sc_ab_ba_one_thread", "on_cycle=abort");
+    CU_ASSERT_TRUE(WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGABRT);
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 1); /* written before abort */
+    run_free(r);
+}
+
+static void test_quiet(void)
+{
+    struct run *r = run("sc_ab_ba_one_thread", "quiet=1");
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    CU_ASSERT_PTR_NULL(strstr(r->err, "lockgraph"));
+    run_free(r);
+}
+
+static void test_bad_option(void)
+{
+    struct run *r = run("sc_ab_ba_one_thread", "quiet=1:frobnicate=2");
+    CU_ASSERT_TRUE(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "unknown option 'frobnicate'"));
+    CU_ASSERT_EQUAL(r->nfindings, 0);
+    run_free(r);
+    r = run("sc_ab_ba_one_thread", "stack_depth=lots");
+    CU_ASSERT_TRUE(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "stack_depth"));
+    run_free(r);
+}
+
+static void test_unwritable_report(void)
+{
+    struct run *r = run("sc_ab_ba_one_thread", "report=/nonexistent-dir/x.jsonl");
+    expect_clean_exit(r);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "cannot open report file '/nonexistent-dir/x.jsonl'"));
+    /* nothing lost: the finding itself went to stderr */
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "\"kind\":\"lock-order-cycle\""));
+    run_free(r);
+}
+
+static void test_out_of_memory(void)
+{
+    /* 8 MiB cannot hold 200,000 locks: lockgraph says so once, keeps the
+     * program running, and reports nothing false. */
+    static const char *const n[] = {"200000", NULL};
+    struct run *r = run_prog("sc_many_locks", n, "max_memory=8", NULL, 60, true);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "detector-error"), 1);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "detector-error");
+    if (f)
+        CU_ASSERT_STRING_EQUAL(str(f, "error"), "out-of-memory");
+    run_free(r);
+}
+
+static void test_linked(void)
+{
+    /* sc_linked is linked with -llockgraph; no preload here. */
+    struct run *r = run_prog("sc_linked", NULL, "on_assert=report", NULL, 30, false);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "assertion failed: no locks held"));
+    run_free(r);
+}
+
+static void test_no_library(void)
+{
+    struct run *r = run_prog("sc_no_library", NULL, NULL, NULL, 30, false);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->files, 0);
+    run_free(r);
+}
+
+int main(int argc, char **argv)
+{
+    const char *filter = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--lib") && i + 1 < argc)
+            lib_path = argv[++i];
+        else if (!strcmp(argv[i], "--bin") && i + 1 < argc)
+            bin_dir = argv[++i];
+        else if (!strcmp(argv[i], "--jemalloc") && i + 1 < argc)
+            jemalloc_path = argv[++i];
+        else
+            filter = argv[i];
+    }
+    if (!lib_path || !bin_dir) {
+        fprintf(stderr, "usage: %s --lib LIB --bin DIR [--jemalloc SO] [name-filter]\n",
+                argv[0]);
+        return 2;
+    }
+    if (jemalloc_path && access(jemalloc_path, R_OK) != 0) {
+        fprintf(stderr, "jemalloc not found at %s\n", jemalloc_path);
+        return 2;
+    }
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    CU_pSuite s = CU_add_suite(jemalloc_path ? "scenarios (jemalloc)" : "scenarios", NULL, NULL);
+    struct {
+        const char *name;
+        void (*fn)(void);
+    } tests[] = {
+        {"AB/BA on two threads, one after the other", test_ab_ba_threads},
+        {"AB/BA in one thread", test_ab_ba_one_thread},
+        {"3-lock cycle over 3 threads", test_three_cycle},
+        {"consistent order over 8 threads: nothing", test_consistent_order},
+        {"trylock back-off: nothing", test_trylock_backoff},
+        {"recursive mutex relocked: nothing", test_recursive},
+        {"normal mutex relocked by owner: self-deadlock before the hang", test_self_deadlock},
+        {"unlock of a mutex not held", test_unlock_not_held},
+        {"thread exits holding a lock", test_held_at_exit},
+        {"statically initialized mutexes AB/BA", test_static_ab_ba},
+        {"C++ std::mutex AB/BA", test_cxx_mutex},
+        {"real AB/BA deadlock behind a barrier", test_real_deadlock},
+        {"destroyed and re-initialized memory: nothing", test_reuse},
+        {"locks taken in address order: nothing", test_address_order},
+        {"600 locks held at once", test_deep_nesting},
+        {"5,000-lock cycle", test_long_cycle},
+        {"200,000 locks created, used, destroyed: nothing", test_many_locks},
+        {"fork: each process its own file", test_fork},
+        {"on_cycle=abort", test_on_cycle_abort},
+        {"quiet=1", test_quiet},
+        {"bad LOCKGRAPH_OPTIONS", test_bad_option},
+        {"unwritable report path", test_unwritable_report},
+        {"out of memory inside the detector", test_out_of_memory},
+        {"linked test build with annotations", test_linked},
+        {"header without the library", test_no_library},
+    };
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+        if (!filter || strstr(tests[i].name, filter))
+            CU_add_test(s, tests[i].name, tests[i].fn);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned ran = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    return failed == 0 && ran > 0 ? 0 : 1;
+}
