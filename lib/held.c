@@ -15,20 +15,26 @@ void lg__held_init(struct lg_held_stack *h)
     h->cap = LG_HELD_INLINE;
 }
 
+bool lg__held_grow(struct lg_held_stack *h)
+{
+    uint32_t cap = h->cap * 2;
+    struct lg_held *p = lg__map_limited(cap * sizeof(*p));
+    if (!p)
+        return false;
+    memcpy(p, h->e, h->n * sizeof(*p));
+    if (h->e != h->first)
+        lg__unmap(h->e, h->cap * sizeof(*p));
+    h->e = p;
+    h->cap = cap;
+    return true;
+}
+
 bool lg__held_push(struct lg_held_stack *h, const struct lg_held *x)
 {
-    if (h->n == h->cap) {
-        uint32_t cap = h->cap * 2;
-        struct lg_held *p = lg__map_limited(cap * sizeof(*p));
-        if (!p)
-            return false;
-        memcpy(p, h->e, h->n * sizeof(*p));
-        if (h->e != h->first)
-            lg__unmap(h->e, h->cap * sizeof(*p));
-        h->e = p;
-        h->cap = cap;
-    }
-    h->e[h->n++] = *x;
+    struct lg_held *s = lg__held_slot(h);
+    if (!s)
+        return false;
+    *s = *x;
     return true;
 }
 

@@ -10,6 +10,7 @@
 #define LG_HELD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct lg_node;
@@ -40,6 +41,29 @@ struct lg_held_stack {
 void lg__held_init(struct lg_held_stack *h);
 /* false when out of memory: the entry is not recorded. */
 bool lg__held_push(struct lg_held_stack *h, const struct lg_held *x);
+/* Slow half of lg__held_slot: make room for one more entry. */
+bool lg__held_grow(struct lg_held_stack *h);
+
+/* A new top entry, to be filled in place by the caller (filling a copy and
+ * pushing it costs three store-forwarding stalls a lock); NULL when out of
+ * memory. */
+static inline struct lg_held *lg__held_slot(struct lg_held_stack *h)
+{
+    if (__builtin_expect(h->n == h->cap, 0) && !lg__held_grow(h))
+        return NULL;
+    return &h->e[h->n++];
+}
+
+/* Release one hold of addr, the common way: it is on top. Returns false
+ * when it is not on top (the caller then searches). */
+static inline bool lg__held_release_top(struct lg_held_stack *h, uintptr_t addr)
+{
+    if (h->n == 0 || h->e[h->n - 1].addr != addr)
+        return false;
+    if (--h->e[h->n - 1].count == 0)
+        h->n--;
+    return true;
+}
 /* Index of addr searching from the top, or -1. */
 int lg__held_find(const struct lg_held_stack *h, uintptr_t addr);
 /* Remove entry i, keeping the order of the rest. */

@@ -158,23 +158,25 @@ void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired)
         t->held.e[a->held].count++;
         return;
     }
-    struct lg_held h = {0};
-    h.addr = a->addr;
-    h.node = a->node;
-    h.count = 1;
-    h.flags = a->flags;
-    h.pc = a->pc;
-    h.cfa = a->cfa;
-    if (lg__opt.held_stacks)
-        h.stack = capture_here();
-    if (!lg__held_push(&t->held, &h)) {
+    struct lg_held *h = lg__held_slot(&t->held);
+    if (__builtin_expect(!h, 0)) {
         t->lossy = true;
         check_oom();
+        return;
     }
+    h->addr = a->addr;
+    h->node = a->node;
+    h->count = 1;
+    h->flags = a->flags;
+    h->pc = a->pc;
+    h->cfa = a->cfa;
+    h->stack = __builtin_expect(lg__opt.held_stacks, 0) ? capture_here() : NULL;
 }
 
 void lg__unlock_before(struct lg_thread *t, uintptr_t addr)
 {
+    if (__builtin_expect(lg__held_release_top(&t->held, addr), 1))
+        return;
     int i = lg__held_find(&t->held, addr);
     if (i >= 0) {
         if (--t->held.e[i].count == 0)
