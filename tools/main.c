@@ -14,7 +14,7 @@
 
 void lg_usage(FILE *out)
 {
-    fputs("usage: lockgraph run [--report FILE] [--options OPTS] [--exit-code N] [--quiet]\n"
+    fputs("usage: lockgraph run [--report FILE] [--options OPTS] [--exit-code N] [--live]\n"
           "                     -- PROG [ARGS...]\n"
           "       lockgraph show [--exit-code N] FILE...\n"
           "       lockgraph help | --help | --version\n"
@@ -25,7 +25,8 @@ void lg_usage(FILE *out)
           "                        a new directory $TMPDIR/lockgraph.XXXXXX\n"
           "        --options OPTS  LOCKGRAPH_OPTIONS for the library (key=value:...)\n"
           "        --exit-code N   exit with N when there are findings (default 66)\n"
-          "        --quiet         the library prints nothing while the program runs\n"
+          "        --live          also print each finding the moment it is made (the\n"
+          "                        default prints them all when the program ends)\n"
           "      Exit: N on findings, else the program's status (128+signal when\n"
           "      killed); 127 program not found, 126 not executable, 125 lockgraph\n"
           "      could not set up, 2 bad usage.\n"

@@ -65,6 +65,10 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
     a->exit_code = LG_EXIT_FINDINGS;
+    /* run prints every finding itself when the program ends; the library's
+     * own lines would say it twice. --live keeps them, to watch a program
+     * that hangs. */
+    a->quiet = true;
     int i = 1;
     for (; i < argc; i++) {
         const char *arg = argv[i];
@@ -76,6 +80,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         }
         if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
             a->quiet = true;
+            continue;
+        }
+        if (strcmp(arg, "--live") == 0) {
+            a->quiet = false;
             continue;
         }
         static const char *const with_value[] = {"--report", "--options", "--exit-code"};

@@ -176,6 +176,10 @@ run-env)
     has out 'OPTS=a=1:b=2:quiet=1'
     run_lg 0 run --quiet -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
     has out 'OPTS=quiet=1'
+    run_lg 0 run -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
+    has out 'OPTS=quiet=1'
+    run_lg 0 run --live -- sh -c 'echo "OPTS=[$LOCKGRAPH_OPTIONS]"'
+    has out 'OPTS=[]'
     run_lg 0 run --options x=y -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
     has out 'OPTS=x=y'
     # A relative --report is made absolute: the program may change directory.
