@@ -106,21 +106,12 @@ void *lg__alloc(size_t size)
         memset(p, 0, bsize);
         return p;
     }
-    if ((size_t)(chunk_end - chunk_cur) < bsize) {
-        /* The tail of the old chunk is lost; at most 64 KiB of 1 MiB. */
-        char *chunk = lg__map_limited(CHUNK_SIZE);
-        if (!chunk) {
-            lg__unlock(&alloc_lock);
-            return NULL;
-        }
-        chunk_cur = chunk;
-        chunk_end = chunk + CHUNK_SIZE;
-    }
     /* Keep blocks aligned to their size up to a page, so a 64-byte block
-     * never straddles two cache lines. */
+     * never straddles two cache lines. A new chunk when this one is short;
+     * the tail of the old one (under 64 KiB of 1 MiB) is lost. */
     size_t align = bsize < 4096 ? bsize : 4096;
     uintptr_t cur = ((uintptr_t)chunk_cur + align - 1) & ~(uintptr_t)(align - 1);
-    if (cur + bsize > (uintptr_t)chunk_end) {
+    if (!chunk_cur || cur + bsize > (uintptr_t)chunk_end) {
         char *chunk = lg__map_limited(CHUNK_SIZE);
         if (!chunk) {
             lg__unlock(&alloc_lock);
@@ -128,7 +119,7 @@ void *lg__alloc(size_t size)
         }
         chunk_cur = chunk;
         chunk_end = chunk + CHUNK_SIZE;
-        cur = (uintptr_t)chunk_cur;
+        cur = (uintptr_t)chunk;
     }
     p = (void *)cur;
     chunk_cur = (char *)(cur + bsize);

@@ -208,17 +208,8 @@ static int one_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     struct modctx *m = arg;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo)
-            lo = a;
-        if (a + ph->p_memsz > hi)
-            hi = a + ph->p_memsz;
-    }
+    uintptr_t lo, hi;
+    lg__module_range(info, &lo, &hi);
     bool used = false;
     for (size_t i = 0; i < m->pcs->n && !used; i++)
         used = m->pcs->p[i] >= lo && m->pcs->p[i] < hi;

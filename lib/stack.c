@@ -27,21 +27,27 @@ static uintptr_t own_lo, own_hi;
 static struct lg_stack **depot;
 static lg__lock_t depot_lock = LG__LOCK_INIT;
 
-static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
+void lg__module_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
 {
-    (void)size;
-    uintptr_t me = (uintptr_t)arg;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    *lo = UINTPTR_MAX;
+    *hi = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD)
             continue;
         uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo)
-            lo = a;
-        if (a + ph->p_memsz > hi)
-            hi = a + ph->p_memsz;
+        if (a < *lo)
+            *lo = a;
+        if (a + ph->p_memsz > *hi)
+            *hi = a + ph->p_memsz;
     }
+}
+
+static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    uintptr_t me = (uintptr_t)arg, lo, hi;
+    lg__module_range(info, &lo, &hi);
     if (me >= lo && me < hi) {
         own_lo = lo;
         own_hi = hi;

@@ -44,6 +44,10 @@ const struct lg_stack *lg__stack_intern(const uintptr_t *pcs, int n);
 int lg__stack_splice(uintptr_t pc, uintptr_t cfa, const uintptr_t *pcs, const uintptr_t *cfas,
                      int n, uintptr_t *out, int max);
 
+struct dl_phdr_info;
+/* The address range [lo, hi) a loaded module's PT_LOAD segments cover. */
+void lg__module_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi);
+
 /* Is pc inside lockgraph's own code? */
 int lg__stack_is_own(uintptr_t pc);
 
