@@ -27,6 +27,7 @@ void lg_usage(FILE *out)
           "        --exit-code N   exit with N when there are findings (default 66)\n"
           "        --live          also print each finding the moment it is made (the\n"
           "                        default prints them all when the program ends)\n"
+          "      The report goes to stderr; the program's stdout is left as it wrote it.\n"
           "      Exit: N on findings, else the program's status (128+signal when\n"
           "      killed); 127 program not found, 126 not executable, 125 lockgraph\n"
           "      could not set up, 2 bad usage.\n"

@@ -396,8 +396,10 @@ static int report_and_exit_code(const struct run_args *a, const char *pattern, c
     else
         sprintf(where, "%s (%zu files)", pattern, n);
 
+    /* stderr: the program's stdout is its own (lockgraph run -- prog > file
+     * must leave file exactly as the program wrote it). */
     struct lg_summary_opts opts = {
-        .out = stdout,
+        .out = stderr,
         .program_pid = pid,
         .program_completed = WIFEXITED(status),
     };

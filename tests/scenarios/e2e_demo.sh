@@ -9,8 +9,12 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 fail() { echo "FAIL: $*"; sed 's/^/  | /' "$out"; exit 1; }
 
-"$lg" run -- "$demo" >"$out" 2>&1
+"$lg" run -- "$demo" >"$out.stdout" 2>"$out"
 rc=$?
+# the program's own output, and nothing else, on stdout
+[ "$(cat "$out.stdout")" = "checking 485, savings 1015 (total 1500)" ] ||
+    fail "demo: stdout is not the program's own: $(cat "$out.stdout")"
+rm -f "$out.stdout"
 [ "$rc" -eq 66 ] || fail "demo: exit $rc, want 66"
 for want in 'lock-order-cycle #1' '"savings"' '"checking"' 'transfer (' 'bank.c:38' 'bank.c:39' \
     'teller_to_savings' 'teller_to_checking' 'Possible scenario' '1 finding (1 lock-order-cycle)'; do

@@ -133,13 +133,16 @@ usage)
     ;;
 run-status)
     run_lg 1 run -- /bin/false
-    has out 'lockgraph: the program exited with status 1'
-    has out 'lockgraph: no findings; report: none written'
+    has err 'lockgraph: the program exited with status 1'
+    has err 'lockgraph: no findings; report: none written'
     run_lg 0 run -- /bin/true
     lacks out 'the program exited'
+    # the program's stdout is its own: nothing of lockgraph's lands there
+    run_lg 0 run -- sh -c 'printf "exact bytes\n"'
+    [ "$(cat "$work/out")" = "exact bytes" ] || { echo "FAIL: run wrote to the program's stdout"; cat "$work/out"; exit 1; }
     run_lg 7 run -- sh -c 'exit 7'
     run_lg 143 run -- sh -c 'kill -TERM $$'
-    has out 'killed by signal 15'
+    has err 'killed by signal 15'
     run_lg 127 run -- /nonexistent/program
     has err "cannot run '/nonexistent/program': No such file or directory"
     lacks out 'lockgraph:'
@@ -160,7 +163,7 @@ run-status)
     wait $lgpid
     rc=$?
     [ $rc = 143 ] || fail "run killed with TERM exited $rc, wanted 143"
-    has out 'the program was killed by signal 15'
+    has err 'the program was killed by signal 15'
     # The library must exist: a clear error, not a silent unwatched run.
     LOCKGRAPH_LIB="$work/none.so" run_lg 125 run -- /bin/true
     has err "LOCKGRAPH_LIB=$work/none.so: not a readable file"
@@ -194,31 +197,31 @@ run-findings)
     # status.
     export LGTEST_CANNED="$DATA/cycle.jsonl"
     run_lg 66 run -- /bin/true
-    has out '== lock-order-cycle #1 (pid 4242)'
-    has out 'lockgraph: 2 findings (1 lock-order-cycle, 1 held-at-exit) in 1 process'
-    grep -Eq "report: $work/lockgraph\.[A-Za-z0-9]{6}/findings\.[0-9]+\.jsonl\$" "$work/out" ||
-        fail "report path: $(tail -1 "$work/out")"
+    has err '== lock-order-cycle #1 (pid 4242)'
+    has err 'lockgraph: 2 findings (1 lock-order-cycle, 1 held-at-exit) in 1 process'
+    grep -Eq "report: $work/lockgraph\.[A-Za-z0-9]{6}/findings\.[0-9]+\.jsonl\$" "$work/err" ||
+        fail "report path: $(tail -1 "$work/err")"
     run_lg 5 run --exit-code 5 -- /bin/false
-    has out 'the program exited with status 1'
+    has err 'the program exited with status 1'
 
     # Every process of the run: a %p pattern collects one file per pid.
     run_lg 66 run --report "$work/r.%p.jsonl" -- sh -c '/bin/true; /bin/true'
-    has out 'lockgraph: 6 findings (3 lock-order-cycle, 3 held-at-exit) in 1 process'
-    has out "report: $work/r.%p.jsonl (3 files)"
+    has err 'lockgraph: 6 findings (3 lock-order-cycle, 3 held-at-exit) in 1 process'
+    has err "report: $work/r.%p.jsonl (3 files)"
 
     # A fixed name is truncated first: the findings of an earlier run are
     # not reported again.
     run_lg 66 run --report "$work/fixed.jsonl" -- /bin/true
     run_lg 66 run --report "$work/fixed.jsonl" -- /bin/true
-    has out 'lockgraph: 2 findings'
+    has err 'lockgraph: 2 findings'
     unset LGTEST_CANNED
     run_lg 0 run --report "$work/fixed.jsonl" -- /bin/true
-    has out "lockgraph: no findings; report: $work/fixed.jsonl"
+    has err "lockgraph: no findings; report: $work/fixed.jsonl"
 
     # Only detector errors: not a failure of the program.
     printf '%s\n' '{"kind":"detector-error","pid":1,"error":"out-of-memory","message":"m"}' >"$work/de.jsonl"
     LGTEST_CANNED="$work/de.jsonl" run_lg 0 run -- /bin/true
-    has out 'lockgraph: no findings; 1 detector error'
+    has err 'lockgraph: no findings; 1 detector error'
     ;;
 *)
     echo "unknown case $case_name"
