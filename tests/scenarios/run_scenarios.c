@@ -419,6 +419,19 @@ static void test_real_deadlock(void)
     run_free(r);
 }
 
+static void test_timed(void)
+{
+    struct run *r = run("sc_timed", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 2);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    check_cycle(f, 2);
+    CU_ASSERT_TRUE(f && json_true(f, "timed"));
+    json_object *s = first_kind(r, "self-deadlock");
+    CU_ASSERT_TRUE(s && json_true(s, "timed"));
+    run_free(r);
+}
+
 static void test_reuse(void)
 {
     struct run *r = run("sc_reuse", NULL);
@@ -590,6 +603,7 @@ int main(int argc, char **argv)
         {"statically initialized mutexes AB/BA", test_static_ab_ba},
         {"C++ std::mutex AB/BA", test_cxx_mutex},
         {"real AB/BA deadlock behind a barrier", test_real_deadlock},
+        {"timed locks: timed cycle, timed self-deadlock", test_timed},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},
         {"600 locks held at once", test_deep_nesting},
