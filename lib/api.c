@@ -30,10 +30,12 @@ LG_EXPORT void lockgraph_name_lock(const void *lock, const char *name)
     char *copy = lg__alloc(len + 1);
     struct lg_node *n = lg__registry_lookup((uintptr_t)lock);
     if (!n) {
-        /* Named before its first use: a statically initialized lock. */
-        const pthread_mutex_t *m = lock;
-        n = lg__registry_get((uintptr_t)lock, LG_TYPE_MUTEX,
-                             (enum lg_lock_mode)(m->__data.__kind & 3), NULL);
+        /* Named before its first use (a statically initialized lock). What
+         * kind of lock it is, only its first lock call can tell: reading
+         * it as a pthread_mutex_t here could read past a smaller object. */
+        n = lg__registry_get((uintptr_t)lock, LG_TYPE_MUTEX, LG_MODE_NORMAL, NULL);
+        if (n && !n->stack)
+            atomic_store(&n->provisional, true);
     }
     if (copy && n) {
         memcpy(copy, name, len);

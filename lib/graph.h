@@ -51,8 +51,11 @@ struct lg_node {
     /* Set once at creation, then read-only. */
     uint64_t id;
     uintptr_t addr;
-    uint8_t type, mode;
+    uint8_t type, mode;           /* set once; see provisional */
     bool created;                 /* stack is the init site, not the first lock */
+    /* Made by lg_name_lock before any lock call: type and mode are filled
+     * in by the first acquisition (the name call cannot know them). */
+    atomic_bool provisional;
 
     /* Where created or first seen; set once (a lock named before its first
      * use gets it at that use), NULL when unknown. */

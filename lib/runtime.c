@@ -116,6 +116,13 @@ void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
         }
     }
     if (__builtin_expect(!atomic_load_explicit(&a->node->stack, memory_order_relaxed), 0)) {
+        /* First acquisition of a lock named before use: now we know what
+         * it is and where it was first taken. */
+        if (atomic_load(&a->node->provisional)) {
+            a->node->type = (uint8_t)a->type;
+            a->node->mode = (uint8_t)a->mode;
+            atomic_store(&a->node->provisional, false);
+        }
         const struct lg_stack *s = capture_here(), *none = NULL;
         atomic_compare_exchange_strong(&a->node->stack, &none, s);
     }
@@ -123,9 +130,10 @@ void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
     if (a->held >= 0) {
         /* Taking a lock it already holds: fine for a recursive mutex, a
          * trylock fails, an error-checking mutex returns EDEADLK. A normal
-         * mutex hangs forever (or a timed one stalls): say so first. */
-        if (a->node->mode == LG_MODE_RECURSIVE || (a->flags & LG_ACQ_TRY) ||
-            a->node->mode == LG_MODE_ERRORCHECK)
+         * mutex hangs forever (or a timed one stalls): say so first. The
+         * mode is the one read from the lock now, not the node's. */
+        if (a->mode == LG_MODE_RECURSIVE || (a->flags & LG_ACQ_TRY) ||
+            a->mode == LG_MODE_ERRORCHECK)
             return;
         uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX];
         int n = lg__stack_capture(pcs, cfas, depth());

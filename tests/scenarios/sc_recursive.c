@@ -3,12 +3,16 @@
  * and outside in a consistent order: nothing to report, and no
  * unlock-not-held from the nested unlocks. */
 #include "sc.h"
+#include <lockgraph.h>
 
 static pthread_mutex_t r = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t r2, m = PTHREAD_MUTEX_INITIALIZER;
 
 int main(void)
 {
+    /* Named before its first use: lockgraph learns it is recursive only
+     * when it is first locked. */
+    lg_name_lock(&r, "static recursive");
     pthread_mutexattr_t at;
     pthread_mutexattr_init(&at);
     pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
