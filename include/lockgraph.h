@@ -14,7 +14,8 @@
  * compile every call away.
  *
  * Locks are passed as pointers to the pthread lock object
- * (pthread_mutex_t *, or the native handle of a std::mutex).
+ * (pthread_mutex_t *, pthread_spinlock_t *, or the native handle of a
+ * std::mutex).
  */
 #ifndef LOCKGRAPH_H
 #define LOCKGRAPH_H
@@ -30,9 +31,9 @@ extern "C" {
 #if !defined(LOCKGRAPH_DISABLE) && defined(__GNUC__)
 #define LG__WEAK __attribute__((weak))
 /* The library's entry points. Weak: NULL when liblockgraph is not loaded. */
-extern void lockgraph_name_lock(const void *lock, const char *name) LG__WEAK;
+extern void lockgraph_name_lock(const volatile void *lock, const char *name) LG__WEAK;
 extern int lockgraph_assert_no_locks_held(const char *file, int line) LG__WEAK;
-extern int lockgraph_assert_held(const void *lock, const char *file, int line) LG__WEAK;
+extern int lockgraph_assert_held(const volatile void *lock, const char *file, int line) LG__WEAK;
 extern int lockgraph_flush(void) LG__WEAK;
 extern unsigned long lockgraph_finding_count(void) LG__WEAK;
 extern int lockgraph_active(void) LG__WEAK;
@@ -44,7 +45,7 @@ extern int lockgraph_active(void) LG__WEAK;
 
 /* Give a lock a name shown in every finding about it. The name is copied.
  * Name a lock after pthread_mutex_init: init makes a new lock. */
-static inline void lg_name_lock(const void *lock, const char *name)
+static inline void lg_name_lock(const volatile void *lock, const char *name)
 {
 #if !defined(LOCKGRAPH_DISABLE) && defined(__GNUC__)
     if (lockgraph_name_lock)

@@ -19,7 +19,7 @@
 
 #define LG_EXPORT __attribute__((visibility("default")))
 
-LG_EXPORT void lockgraph_name_lock(const void *lock, const char *name)
+LG_EXPORT void lockgraph_name_lock(const volatile void *lock, const char *name)
 {
     if (!lock || !name)
         return;
@@ -107,7 +107,7 @@ LG_EXPORT int lockgraph_assert_no_locks_held(const char *file, int line)
     return assertion_failed();
 }
 
-LG_EXPORT int lockgraph_assert_held(const void *lock, const char *file, int line)
+LG_EXPORT int lockgraph_assert_held(const volatile void *lock, const char *file, int line)
 {
     struct lg_thread *t = lg__enter();
     if (!t)

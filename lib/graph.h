@@ -38,7 +38,7 @@
 struct lg_stack;
 struct lg_edge;
 
-enum lg_lock_type { LG_TYPE_MUTEX = 0 };
+enum lg_lock_type { LG_TYPE_MUTEX = 0, LG_TYPE_SPIN = 1 };
 enum lg_lock_mode { LG_MODE_NORMAL, LG_MODE_RECURSIVE, LG_MODE_ERRORCHECK, LG_MODE_ADAPTIVE };
 
 struct lg_adj {

@@ -156,6 +156,76 @@ LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
     return REAL(pthread_mutex_unlock)(m);
 }
 
+/* ---- spinlocks: like a normal mutex, a relock by the owner spins forever. */
+
+#define SPIN_ACQ(s, f)                                                                             \
+    {                                                                                              \
+        .addr = (uintptr_t)(s), .type = LG_TYPE_SPIN, .mode = LG_MODE_NORMAL, .flags = (f),        \
+        .pc = (uintptr_t)__builtin_return_address(0), .cfa = (uintptr_t)__builtin_dwarf_cfa(),     \
+    }
+
+LG_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
+{
+    int rc = REAL(pthread_spin_init)(s, pshared);
+    if (rc != 0)
+        return rc;
+    struct lg_thread *t = lg__enter();
+    if (t) {
+        lg__lock_created(t, (uintptr_t)s, LG_TYPE_SPIN, LG_MODE_NORMAL);
+        lg__leave();
+    }
+    return rc;
+}
+
+LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
+{
+    int rc = REAL(pthread_spin_destroy)(s);
+    if (rc != 0)
+        return rc;
+    struct lg_thread *t = lg__enter();
+    if (t) {
+        lg__lock_destroyed(t, (uintptr_t)s);
+        lg__leave();
+    }
+    return rc;
+}
+
+LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_spin_lock)(s);
+    struct lg_acq a = SPIN_ACQ(s, 0);
+    lg__lock_before(t, &a);
+    int rc = REAL(pthread_spin_lock)(s);
+    lg__lock_after(t, &a, rc == 0);
+    lg__leave();
+    return rc;
+}
+
+LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_spin_trylock)(s);
+    struct lg_acq a = SPIN_ACQ(s, LG_ACQ_TRY);
+    lg__lock_before(t, &a);
+    int rc = REAL(pthread_spin_trylock)(s);
+    lg__lock_after(t, &a, rc == 0);
+    lg__leave();
+    return rc;
+}
+
+LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_spin_unlock)(s);
+    lg__unlock_before(t, (uintptr_t)s);
+    lg__leave();
+    return REAL(pthread_spin_unlock)(s);
+}
+
 LG_EXPORT pid_t fork(void)
 {
     struct lg_thread *t = lg__enter();

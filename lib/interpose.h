@@ -34,6 +34,11 @@ LG_LIBC_ALIAS(lg__libc_mutex_unlock, __pthread_mutex_unlock, (pthread_mutex_t *)
     X(pthread_mutex_unlock, int, (pthread_mutex_t *), lg__libc_mutex_unlock)                      \
     X(pthread_mutex_timedlock, int, (pthread_mutex_t *, const struct timespec *), NULL)            \
     X(pthread_mutex_clocklock, int, (pthread_mutex_t *, clockid_t, const struct timespec *), NULL) \
+    X(pthread_spin_init, int, (pthread_spinlock_t *, int), NULL)                                   \
+    X(pthread_spin_destroy, int, (pthread_spinlock_t *), NULL)                                     \
+    X(pthread_spin_lock, int, (pthread_spinlock_t *), NULL)                                        \
+    X(pthread_spin_trylock, int, (pthread_spinlock_t *), NULL)                                     \
+    X(pthread_spin_unlock, int, (pthread_spinlock_t *), NULL)                                      \
     X(fork, pid_t, (void), NULL)
 
 #define LG_REAL_DECL(name, ret, params, alias) extern ret(*lg__real_##name) params;

@@ -260,13 +260,20 @@ static const char *mode_name(int mode)
     }
 }
 
+static const char *type_name(const struct lg_node *n)
+{
+    return n && n->type == LG_TYPE_SPIN ? "spin" : "mutex";
+}
+
 static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, struct pcs *pcs)
 {
     lg__buf_str(b, "{\"id\":");
     lg__buf_u64(b, n ? n->id : 0);
     lg__buf_str(b, ",\"addr\":\"");
     lg__buf_hex(b, n ? n->addr : addr);
-    lg__buf_str(b, "\",\"type\":\"mutex\"");
+    lg__buf_str(b, "\",\"type\":\"");
+    lg__buf_str(b, type_name(n));
+    lg__buf_char(b, '"');
     if (!n) {
         lg__buf_char(b, '}');
         return;
@@ -358,7 +365,9 @@ static void human_lock(struct lg_buf *h, const struct lg_node *n)
         lg__buf_json_str(h, name);
         lg__buf_char(h, ' ');
     }
-    lg__buf_str(h, "(mutex ");
+    lg__buf_char(h, '(');
+    lg__buf_str(h, type_name(n));
+    lg__buf_char(h, ' ');
     lg__buf_hex(h, n ? n->addr : 0);
     lg__buf_char(h, ')');
 }

@@ -432,6 +432,36 @@ static void test_timed(void)
     run_free(r);
 }
 
+static void test_spin(void)
+{
+    struct run *r = run("sc_spin", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 2);
+    CU_ASSERT_EQUAL(r->nfindings, 2);
+    int spins = 0, mutexes = 0, named = 0;
+    for (int i = 0; i < r->nfindings; i++) {
+        json_object *locks = get(r->findings[i], "locks");
+        check_cycle(r->findings[i], 2);
+        for (size_t k = 0; locks && k < json_object_array_length(locks); k++) {
+            json_object *l = json_object_array_get_idx(locks, k);
+            spins += strcmp(str(l, "type"), "spin") == 0;
+            mutexes += strcmp(str(l, "type"), "mutex") == 0;
+            named += str(l, "name") && strcmp(str(l, "name"), "spin b") == 0;
+        }
+    }
+    CU_ASSERT_EQUAL(spins, 3);
+    CU_ASSERT_EQUAL(mutexes, 1);
+    CU_ASSERT_EQUAL(named, 1);
+    run_free(r);
+
+    static const char *const relock[] = {"relock", NULL};
+    r = run_prog("sc_spin", relock, NULL, "self-deadlock", 30, true);
+    CU_ASSERT_TRUE(r->killed_by_us);
+    json_object *f = first_kind(r, "self-deadlock");
+    CU_ASSERT_TRUE(f && strcmp(str(get(f, "lock"), "type"), "spin") == 0);
+    run_free(r);
+}
+
 static void test_reuse(void)
 {
     struct run *r = run("sc_reuse", NULL);
@@ -604,6 +634,7 @@ int main(int argc, char **argv)
         {"C++ std::mutex AB/BA", test_cxx_mutex},
         {"real AB/BA deadlock behind a barrier", test_real_deadlock},
         {"timed locks: timed cycle, timed self-deadlock", test_timed},
+        {"spinlocks: cycles, mixed with a mutex, relock", test_spin},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},
         {"600 locks held at once", test_deep_nesting},
