@@ -226,6 +226,89 @@ LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
     return REAL(pthread_spin_unlock)(s);
 }
 
+/* ---- condition variables. The wait is a cancellation point: a thread
+ * cancelled in it gets the mutex back before its cleanup handlers run (which
+ * usually unlock it), so our own cleanup handler puts the mutex back on the
+ * held stack first and lets the program's handlers be tracked again. */
+
+struct cond_ctx {
+    struct lg_thread *t;
+    struct lg_cond_wait w;
+};
+
+static void cond_cancelled(void *arg)
+{
+    struct cond_ctx *c = arg;
+    lg__cond_wait_after(c->t, &c->w);
+    lg__leave();
+}
+
+enum cond_kind { COND_WAIT, COND_TIMEDWAIT, COND_CLOCKWAIT };
+
+static int real_wait(enum cond_kind kind, pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
+                     const struct timespec *abstime)
+{
+    switch (kind) {
+    case COND_TIMEDWAIT:
+        return REAL(pthread_cond_timedwait)(c, m, abstime);
+    case COND_CLOCKWAIT:
+        return REAL(pthread_cond_clockwait)(c, m, clock, abstime);
+    default:
+        return REAL(pthread_cond_wait)(c, m);
+    }
+}
+
+/* The cleanup-protected region on its own (pthread_cleanup_push is a
+ * setjmp): nothing of the caller's lives across it. */
+static int protected_wait(struct cond_ctx *ctx, enum cond_kind kind, pthread_cond_t *c,
+                          pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
+{
+    int rc;
+    pthread_cleanup_push(cond_cancelled, ctx);
+    rc = real_wait(kind, c, m, clock, abstime);
+    pthread_cleanup_pop(0);
+    return rc;
+}
+
+__attribute__((always_inline)) static inline int
+cond_wait(enum cond_kind kind, pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
+          const struct timespec *abstime, uintptr_t pc, uintptr_t cfa)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return real_wait(kind, c, m, clock, abstime);
+    struct cond_ctx ctx = {.t = t};
+    ctx.w.acq = (struct lg_acq){.addr = (uintptr_t)m, .type = LG_TYPE_MUTEX,
+                                .mode = mutex_mode(m), .flags = 0, /* the timeout is for the
+                                * signal; taking the mutex back is not timed */
+                                .pc = pc, .cfa = cfa};
+    lg__cond_wait_before(t, &ctx.w);
+    int rc = protected_wait(&ctx, kind, c, m, clock, abstime);
+    lg__cond_wait_after(t, &ctx.w);
+    lg__leave();
+    return rc;
+}
+
+LG_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    return cond_wait(COND_WAIT, c, m, 0, NULL, (uintptr_t)__builtin_return_address(0),
+                     (uintptr_t)__builtin_dwarf_cfa());
+}
+
+LG_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                     const struct timespec *abstime)
+{
+    return cond_wait(COND_TIMEDWAIT, c, m, 0, abstime, (uintptr_t)__builtin_return_address(0),
+                     (uintptr_t)__builtin_dwarf_cfa());
+}
+
+LG_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
+                                     const struct timespec *abstime)
+{
+    return cond_wait(COND_CLOCKWAIT, c, m, clock, abstime,
+                     (uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_dwarf_cfa());
+}
+
 LG_EXPORT pid_t fork(void)
 {
     struct lg_thread *t = lg__enter();

@@ -39,6 +39,11 @@ LG_LIBC_ALIAS(lg__libc_mutex_unlock, __pthread_mutex_unlock, (pthread_mutex_t *)
     X(pthread_spin_lock, int, (pthread_spinlock_t *), NULL)                                        \
     X(pthread_spin_trylock, int, (pthread_spinlock_t *), NULL)                                     \
     X(pthread_spin_unlock, int, (pthread_spinlock_t *), NULL)                                      \
+    X(pthread_cond_wait, int, (pthread_cond_t *, pthread_mutex_t *), NULL)                        \
+    X(pthread_cond_timedwait, int,                                                                 \
+      (pthread_cond_t *, pthread_mutex_t *, const struct timespec *), NULL)                        \
+    X(pthread_cond_clockwait, int,                                                                 \
+      (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *), NULL)             \
     X(fork, pid_t, (void), NULL)
 
 #define LG_REAL_DECL(name, ret, params, alias) extern ret(*lg__real_##name) params;

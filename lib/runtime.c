@@ -228,3 +228,35 @@ void lg__thread_ended(struct lg_thread *t)
         lg__report_held_at_exit(t);
     lg__thread_exit(t);
 }
+
+void lg__cond_wait_before(struct lg_thread *t, struct lg_cond_wait *w)
+{
+    int i = lg__held_find(&t->held, w->acq.addr);
+    w->was_held = i >= 0;
+    if (!w->was_held)
+        return; /* waiting on a mutex it does not hold: undefined; left alone */
+    w->saved = t->held.e[i];
+    lg__held_remove(&t->held, i);
+    /* The wake-up takes the mutex again while the rest is still held: the
+     * same order check as a lock call, made now, before the thread waits. */
+    lg__lock_before(t, &w->acq);
+}
+
+void lg__cond_wait_after(struct lg_thread *t, struct lg_cond_wait *w)
+{
+    if (!w->was_held)
+        return;
+    w->was_held = false; /* a cleanup handler and the normal path: once */
+    struct lg_held *h = lg__held_slot(&t->held);
+    if (!h) {
+        t->lossy = true;
+        check_oom();
+        return;
+    }
+    /* Held again, taken back where the wait was called, by blocking. */
+    *h = w->saved;
+    h->pc = w->acq.pc;
+    h->cfa = w->acq.cfa;
+    h->flags = 0;
+    h->stack = __builtin_expect(lg__opt.held_stacks, 0) ? capture_here() : NULL;
+}

@@ -72,6 +72,19 @@ void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type typ
 void lg__lock_destroyed(struct lg_thread *t, uintptr_t addr);
 void lg__thread_ended(struct lg_thread *t);
 
+/* A condition wait on the mutex at addr: the mutex is released for the wait
+ * and taken again on wake-up, while the thread holds whatever else it holds,
+ * and that re-acquisition is checked like a lock, before the wait. */
+struct lg_cond_wait {
+    struct lg_held saved; /* the mutex's held entry, to restore on wake-up */
+    bool was_held;
+    struct lg_acq acq;
+};
+void lg__cond_wait_before(struct lg_thread *t, struct lg_cond_wait *w);
+/* After the wait returned, or from a cancellation cleanup handler: the
+ * mutex is held again. */
+void lg__cond_wait_after(struct lg_thread *t, struct lg_cond_wait *w);
+
 /* Operations that passed through while lockgraph was starting: locks taken
  * then may be unlocked later without lockgraph having seen them. */
 extern atomic_uint_fast64_t lg__early_passthrough;

@@ -462,6 +462,25 @@ static void test_spin(void)
     run_free(r);
 }
 
+static void test_cond(void)
+{
+    static const char *const inversion[] = {"inversion", NULL}, *const queue[] = {"queue", NULL},
+                             *const cancel[] = {"cancel", NULL};
+    struct run *r = run_prog("sc_cond", inversion, NULL, NULL, 30, true);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_cycle(first_kind(r, "lock-order-cycle"), 2);
+    run_free(r);
+    r = run_prog("sc_cond", queue, NULL, NULL, 60, true);
+    expect_nothing(r);
+    run_free(r);
+    r = run_prog("sc_cond", cancel, NULL, NULL, 30, true);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_cycle(first_kind(r, "lock-order-cycle"), 2);
+    run_free(r);
+}
+
 static void test_reuse(void)
 {
     struct run *r = run("sc_reuse", NULL);
@@ -635,6 +654,7 @@ int main(int argc, char **argv)
         {"real AB/BA deadlock behind a barrier", test_real_deadlock},
         {"timed locks: timed cycle, timed self-deadlock", test_timed},
         {"spinlocks: cycles, mixed with a mutex, relock", test_spin},
+        {"condition variables: re-acquisition orders, queue, cancellation", test_cond},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},
         {"600 locks held at once", test_deep_nesting},
