@@ -29,6 +29,7 @@ static atomic_uint_fast64_t nnodes;
 static atomic_uint_fast64_t nedges;
 static atomic_uint_fast64_t nsuppressed;
 static uint64_t ncyclic; /* edges that closed a cycle */
+static bool any_shared;  /* some edge has a shared combination */
 static uint64_t epoch;
 /* Bounds over the cyclic edges u->v: no u ranks above max_cyc_src, no v
  * below min_cyc_dst. Only ever loosened, so always valid. */
@@ -118,6 +119,26 @@ bool lg__graph_has_edge(const struct lg_node *from, const struct lg_node *to)
             return true;
         i = (i + 1) & a->mask;
     }
+}
+
+static struct lg_edge *find_edge(const struct lg_node *from, const struct lg_node *to)
+{
+    struct lg_adj *a = atomic_load_explicit(&((struct lg_node *)from)->out, memory_order_acquire);
+    if (!a)
+        return NULL;
+    uint32_t i = id_hash(to->id) & a->mask;
+    for (;;) {
+        struct lg_edge *e = atomic_load_explicit(&a->slot[i], memory_order_acquire);
+        if (!e || e->to == to)
+            return e;
+        i = (i + 1) & a->mask;
+    }
+}
+
+bool lg__graph_knows(const struct lg_node *from, const struct lg_node *to, unsigned combo)
+{
+    struct lg_edge *e = find_edge(from, to);
+    return e && (atomic_load_explicit(&e->combos, memory_order_acquire) & (1u << combo));
 }
 
 static void adj_put(struct lg_adj *a, struct lg_edge *e)
@@ -429,16 +450,193 @@ static uint64_t cycle_signature(struct lg_edge **edges, uint32_t n)
 
 /* ---------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------- */
+/* The reader rule. A cycle can deadlock only if every lock on it really   */
+/* blocks its waiter: a reader-preferring rwlock held shared by one edge   */
+/* and waited for shared by the next never does. The search runs over     */
+/* states (lock, waited-for exclusively?) and only steps through a lock    */
+/* when that lock's wait or its hold is exclusive.                         */
+
+static bool blocks(unsigned wait_excl, unsigned held_excl)
+{
+    return wait_excl || held_excl; /* shared only exists on reader-preferring rwlocks */
+}
+
+#define STATE(n, w) ((void *)((uintptr_t)(n) | (w)))
+#define STATE_NODE(p) ((struct lg_node *)((uintptr_t)(p) & ~(uintptr_t)1))
+#define STATE_W(p) ((unsigned)((uintptr_t)(p)&1))
+
+/* Shortest path from state (y, wy) to x arriving in a state whose wait,
+ * with x held as hx, blocks. Returns 1 and the arrival state in *xw, 0, or
+ * -1 when out of memory. */
+static int state_search(struct lg_node *y, unsigned wy, struct lg_node *x, unsigned hx,
+                        uint64_t mark, unsigned *xw)
+{
+    work.n = 0;
+    y->smark[wy] = mark;
+    y->svia[wy] = NULL;
+    if (!vec_push(&work, STATE(y, wy)))
+        return -1;
+    for (size_t head = 0; head < work.n; head++) {
+        struct lg_node *n = STATE_NODE(work.p[head]);
+        unsigned w = STATE_W(work.p[head]);
+        if (n == x) {
+            if (blocks(w, hx)) {
+                *xw = w;
+                return 1;
+            }
+            continue;
+        }
+        int r = 0;
+        FOR_EACH_OUT(n, f, {
+            unsigned combos = atomic_load_explicit(&f->combos, memory_order_relaxed);
+            for (unsigned c = 0; c < 4; c++) {
+                if (!(combos & (1u << c)) || !blocks(w, c >> 1))
+                    continue;
+                struct lg_node *m = f->to;
+                unsigned w2 = c & 1;
+                if (m->smark[w2] == mark)
+                    continue;
+                m->smark[w2] = mark;
+                m->svia[w2] = f;
+                m->sprev[w2] = (uint8_t)w;
+                m->scombo[w2] = (uint8_t)c;
+                if (!vec_push(&work, STATE(m, w2))) {
+                    r = -1;
+                    break;
+                }
+            }
+            if (r)
+                break;
+        });
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+static struct lg_cycle *cycle_alloc(uint32_t len)
+{
+    struct lg_cycle *c = lg__alloc(sizeof(*c) + len * (sizeof(c->edge[0]) + 1));
+    if (!c)
+        return NULL;
+    c->n = len;
+    c->combo = (uint8_t *)&c->edge[len];
+    return c;
+}
+
+/* The shortest deadlock-capable cycle through e taken as combo, or NULL. */
+static struct lg_cycle *cycle_by_states(struct lg_edge *e, unsigned combo)
+{
+    unsigned xw;
+    epoch += 2;
+    if (state_search(e->to, combo & 1, e->from, combo >> 1, epoch, &xw) != 1)
+        return NULL;
+    uint32_t len = 1;
+    struct lg_node *n = e->from;
+    unsigned w = xw;
+    while (n->svia[w]) {
+        unsigned pw = n->sprev[w];
+        n = n->svia[w]->from;
+        w = pw;
+        len++;
+    }
+    struct lg_cycle *c = cycle_alloc(len);
+    if (!c)
+        return NULL;
+    c->edge[0] = e;
+    c->combo[0] = (uint8_t)combo;
+    uint32_t k = len - 1;
+    n = e->from;
+    w = xw;
+    while (n->svia[w]) {
+        c->edge[k] = n->svia[w];
+        c->combo[k] = n->scombo[w];
+        k--;
+        unsigned pw = n->sprev[w];
+        n = n->svia[w]->from;
+        w = pw;
+    }
+    return c;
+}
+
+/* The shortest cycle through e when every combination is exclusive. */
+static struct lg_cycle *cycle_by_bfs(struct lg_edge *e)
+{
+    struct lg_node *from = e->from, *to = e->to;
+    epoch += 2;
+    uint32_t len = 1;
+    if (bfs(to, from, epoch) == 1) {
+        for (struct lg_node *n = from; n != to; n = n->via->from)
+            len++;
+    }
+    struct lg_cycle *c = cycle_alloc(len);
+    if (!c)
+        return NULL;
+    c->edge[0] = e;
+    uint32_t k = len - 1;
+    for (struct lg_node *n = from; n != to; n = n->via->from)
+        c->edge[k--] = n->via;
+    for (uint32_t i = 0; i < len; i++)
+        c->combo[i] = LG_COMBO_EXCL;
+    return c;
+}
+
+/* Fill in the summary flags and decide whether it is new. Graph lock held;
+ * it is released here. */
+static enum lg_add_result report_cycle(struct lg_cycle *c, struct lg_cycle **out)
+{
+    c->single_thread = true;
+    c->timed = false;
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->edge[i]->info.tid != c->edge[0]->info.tid)
+            c->single_thread = false;
+        if (c->edge[i]->info.timed)
+            c->timed = true;
+    }
+    bool fresh = sigset_add(&sig_sites, cycle_signature(c->edge, c->n));
+    lg__unlock(&graph_lock);
+    if (!fresh) {
+        atomic_fetch_add(&nsuppressed, 1);
+        lg__graph_cycle_free(c);
+        return LG_EDGE_ADDED;
+    }
+    *out = c;
+    return LG_EDGE_CYCLE;
+}
+
 enum lg_add_result lg__graph_add_edge(struct lg_node *from, struct lg_node *to,
                                       const struct lg_edge_info *info, struct lg_cycle **cycle)
 {
+    return lg__graph_add_edge_as(from, to, info, LG_COMBO_EXCL, cycle);
+}
+
+enum lg_add_result lg__graph_add_edge_as(struct lg_node *from, struct lg_node *to,
+                                         const struct lg_edge_info *info, unsigned combo,
+                                         struct lg_cycle **cycle)
+{
     *cycle = NULL;
     lg__lock(&graph_lock);
-    if (lg__graph_has_edge(from, to)) {
-        lg__unlock(&graph_lock);
-        return LG_EDGE_EXISTS;
+    struct lg_edge *e = find_edge(from, to);
+    if (e) {
+        /* A known edge taken in a new way (say, written now, read before):
+         * the graph's shape is the same, but a cycle through it may now be
+         * able to deadlock. */
+        if (atomic_load_explicit(&e->combos, memory_order_relaxed) & (1u << combo)) {
+            lg__unlock(&graph_lock);
+            return LG_EDGE_EXISTS;
+        }
+        atomic_fetch_or_explicit(&e->combos, (uint8_t)(1u << combo), memory_order_release);
+        if (combo != LG_COMBO_EXCL)
+            any_shared = true;
+        struct lg_cycle *c = cycle_by_states(e, combo);
+        if (!c) {
+            lg__unlock(&graph_lock);
+            return LG_EDGE_ADDED;
+        }
+        return report_cycle(c, cycle);
     }
-    struct lg_edge *e = lg__alloc(sizeof(*e));
+    e = lg__alloc(sizeof(*e));
     if (!e || !adj_reserve(from) || !in_push(to, e)) {
         if (e)
             lg__free(e, sizeof(*e));
@@ -448,6 +646,9 @@ enum lg_add_result lg__graph_add_edge(struct lg_node *from, struct lg_node *to,
     e->from = from;
     e->to = to;
     e->info = *info;
+    atomic_store_explicit(&e->combos, (uint8_t)(1u << combo), memory_order_relaxed);
+    if (combo != LG_COMBO_EXCL)
+        any_shared = true;
 
     bool closes = false;
     if (from->rank > to->rank) {
@@ -480,49 +681,20 @@ enum lg_add_result lg__graph_add_edge(struct lg_node *from, struct lg_node *to,
     note_cyclic_ranks(from);
     note_cyclic_ranks(to);
 
-    /* The shortest cycle through e: e, then the shortest path to -> from. */
-    epoch += 2;
-    e->to->via = NULL;
-    uint32_t len = 1;
-    if (bfs(to, from, epoch) == 1) {
-        for (struct lg_node *n = from; n != to; n = n->via->from)
-            len++;
-    }
-    struct lg_cycle *c = lg__alloc(sizeof(*c) + len * sizeof(c->edge[0]));
+    /* A cycle in the graph's shape; with shared holds about, it may still
+     * be one that cannot deadlock. */
+    struct lg_cycle *c = any_shared ? cycle_by_states(e, combo) : cycle_by_bfs(e);
     if (!c) {
         lg__unlock(&graph_lock);
-        return LG_EDGE_NOMEM;
+        return any_shared && !lg__alloc_failed() ? LG_EDGE_ADDED : LG_EDGE_NOMEM;
     }
-    c->n = len;
-    c->edge[0] = e;
-    /* Walk back from `from` to `to`, filling the path in forward order. */
-    uint32_t k = len - 1;
-    for (struct lg_node *n = from; n != to; n = n->via->from)
-        c->edge[k--] = n->via;
-
-    c->single_thread = true;
-    c->timed = false;
-    for (uint32_t i = 0; i < len; i++) {
-        if (c->edge[i]->info.tid != e->info.tid)
-            c->single_thread = false;
-        if (c->edge[i]->info.timed)
-            c->timed = true;
-    }
-    bool fresh = sigset_add(&sig_sites, cycle_signature(c->edge, len));
-    lg__unlock(&graph_lock);
-    if (!fresh) {
-        atomic_fetch_add(&nsuppressed, 1);
-        lg__graph_cycle_free(c);
-        return LG_EDGE_ADDED;
-    }
-    *cycle = c;
-    return LG_EDGE_CYCLE;
+    return report_cycle(c, cycle);
 }
 
 void lg__graph_cycle_free(struct lg_cycle *c)
 {
     if (c)
-        lg__free(c, sizeof(*c) + c->n * sizeof(c->edge[0]));
+        lg__free(c, sizeof(*c) + c->n * (sizeof(c->edge[0]) + 1));
 }
 
 uint64_t lg__graph_edge_count(void)

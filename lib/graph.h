@@ -38,8 +38,22 @@
 struct lg_stack;
 struct lg_edge;
 
-enum lg_lock_type { LG_TYPE_MUTEX = 0, LG_TYPE_SPIN = 1 };
-enum lg_lock_mode { LG_MODE_NORMAL, LG_MODE_RECURSIVE, LG_MODE_ERRORCHECK, LG_MODE_ADAPTIVE };
+enum lg_lock_type { LG_TYPE_MUTEX = 0, LG_TYPE_SPIN = 1, LG_TYPE_RWLOCK = 2 };
+enum lg_lock_mode {
+    LG_MODE_NORMAL,
+    LG_MODE_RECURSIVE,
+    LG_MODE_ERRORCHECK,
+    LG_MODE_ADAPTIVE,
+    LG_MODE_PREFER_READER, /* rwlock: a reader never waits for readers */
+    LG_MODE_PREFER_WRITER, /* rwlock: a reader waits behind a waiting writer */
+};
+
+/* How an edge's locks were involved: `from` held exclusively or shared, `to`
+ * waited for exclusively or shared. Shared only ever means a read hold or
+ * wait on a reader-preferring rwlock; everything else is exclusive. An edge
+ * remembers every combination seen, one bit each. */
+#define LG_COMBO(held_excl, wait_excl) ((unsigned)(((held_excl) ? 2 : 0) | ((wait_excl) ? 1 : 0)))
+#define LG_COMBO_EXCL LG_COMBO(1, 1)
 
 struct lg_adj {
     uint32_t mask; /* capacity - 1, capacity a power of two */
@@ -72,6 +86,11 @@ struct lg_node {
     uint32_t cyc_out, cyc_in;  /* cyclic edges leaving / entering */
     uint64_t mark;             /* search epoch */
     struct lg_edge *via;       /* breadth-first search: edge we came by */
+    /* The reader-rule search has two states per node: reached by a shared
+     * or an exclusive wait. */
+    uint64_t smark[2];
+    struct lg_edge *svia[2];
+    uint8_t sprev[2], scombo[2];
 };
 
 struct lg_edge_info {
@@ -87,13 +106,16 @@ struct lg_edge_info {
 struct lg_edge {
     struct lg_node *from, *to;
     struct lg_edge_info info;
-    bool cyclic; /* closed a cycle when added: kept out of the order */
+    bool cyclic;           /* closed a cycle when added: kept out of the order */
+    _Atomic uint8_t combos; /* LG_COMBO bits seen */
 };
 
-/* A cycle, edge[i]->to == edge[i+1]->from, last->to == edge[0]->from. */
+/* A cycle, edge[i]->to == edge[i+1]->from, last->to == edge[0]->from;
+ * combo[i] is how edge i takes part (see LG_COMBO). */
 struct lg_cycle {
     uint32_t n;
     bool single_thread, timed;
+    uint8_t *combo;
     struct lg_edge *edge[];
 };
 
@@ -105,8 +127,10 @@ struct lg_node *lg__graph_node_new(uintptr_t addr, enum lg_lock_type type, enum 
 /* Give back a node that never got into the graph (lost a registry race). */
 void lg__graph_node_discard(struct lg_node *n);
 
-/* The fast path: is from->to known? No lock, no allocation. */
+/* The fast path: is from->to known (in any way)? No lock, no allocation. */
 bool lg__graph_has_edge(const struct lg_node *from, const struct lg_node *to);
+/* Is from->to known with this combination (LG_COMBO)? Same cost. */
+bool lg__graph_knows(const struct lg_node *from, const struct lg_node *to, unsigned combo);
 
 enum lg_add_result {
     LG_EDGE_EXISTS, /* someone else added it first */
@@ -115,10 +139,15 @@ enum lg_add_result {
     LG_EDGE_NOMEM
 };
 
-/* Add from->to (from != to). When the edge closes a cycle that has not been
- * reported before (same locks, or same acquisition sites on every edge),
- * *cycle receives a copy the caller must release with lg__graph_cycle_free.
- * Takes the graph lock. */
+/* Add from->to (from != to), taken as combo (LG_COMBO). When that closes a
+ * cycle that can deadlock (one that passes no reader-preferring rwlock only
+ * as held shared and waited for shared) and has not been reported before
+ * (same acquisition sites on every edge), *cycle receives a copy the caller
+ * must release with lg__graph_cycle_free. Takes the graph lock. */
+enum lg_add_result lg__graph_add_edge_as(struct lg_node *from, struct lg_node *to,
+                                         const struct lg_edge_info *info, unsigned combo,
+                                         struct lg_cycle **cycle);
+/* The same, both locks exclusive (mutexes). */
 enum lg_add_result lg__graph_add_edge(struct lg_node *from, struct lg_node *to,
                                       const struct lg_edge_info *info, struct lg_cycle **cycle);
 

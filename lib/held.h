@@ -19,6 +19,8 @@ struct lg_stack;
 enum {
     LG_ACQ_TRY = 1,   /* taken with trylock: it could not have blocked */
     LG_ACQ_TIMED = 2, /* taken with a timed lock: blocks, but not forever */
+    LG_ACQ_READ = 4,  /* an rwlock taken for reading */
+    LG_ACQ_SHARED = 8 /* ... and it is reader-preferring: readers do not wait for it */
 };
 
 struct lg_held {

@@ -156,6 +156,95 @@ LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
     return REAL(pthread_mutex_unlock)(m);
 }
 
+/* ---- rwlocks. glibc gives writers preference only for
+ * PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP (__flags 2); PREFER_WRITER_NP
+ * behaves as the default, reader-preferring kind. On a reader-preferring
+ * rwlock a read is shared (it never waits for readers); on a
+ * writer-preferring one a read can wait behind a queued writer, so it
+ * orders like an exclusive acquisition. */
+
+static inline enum lg_lock_mode rw_mode(const pthread_rwlock_t *rw)
+{
+    return rw->__data.__flags == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
+               ? LG_MODE_PREFER_WRITER
+               : LG_MODE_PREFER_READER;
+}
+
+static inline unsigned rw_flags(const pthread_rwlock_t *rw, unsigned f)
+{
+    if ((f & LG_ACQ_READ) && rw_mode(rw) == LG_MODE_PREFER_READER)
+        f |= LG_ACQ_SHARED;
+    return f;
+}
+
+#define RW_SHIM(name, params, call_args, f)                                                        \
+    LG_EXPORT int name params                                                                      \
+    {                                                                                              \
+        struct lg_thread *t = lg__enter();                                                         \
+        if (!t)                                                                                    \
+            return REAL(name) call_args;                                                           \
+        struct lg_acq a = {.addr = (uintptr_t)rw, .type = LG_TYPE_RWLOCK, .mode = rw_mode(rw),     \
+                           .flags = rw_flags(rw, f),                                               \
+                           .pc = (uintptr_t)__builtin_return_address(0),                           \
+                           .cfa = (uintptr_t)__builtin_dwarf_cfa()};                               \
+        lg__lock_before(t, &a);                                                                    \
+        int rc = REAL(name) call_args;                                                             \
+        lg__lock_after(t, &a, rc == 0);                                                            \
+        lg__leave();                                                                               \
+        return rc;                                                                                 \
+    }
+
+RW_SHIM(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_READ)
+RW_SHIM(pthread_rwlock_tryrdlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_READ | LG_ACQ_TRY)
+RW_SHIM(pthread_rwlock_timedrdlock, (pthread_rwlock_t * rw, const struct timespec *ts), (rw, ts),
+        LG_ACQ_READ | LG_ACQ_TIMED)
+RW_SHIM(pthread_rwlock_clockrdlock,
+        (pthread_rwlock_t * rw, clockid_t clock, const struct timespec *ts), (rw, clock, ts),
+        LG_ACQ_READ | LG_ACQ_TIMED)
+RW_SHIM(pthread_rwlock_wrlock, (pthread_rwlock_t * rw), (rw), 0)
+RW_SHIM(pthread_rwlock_trywrlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_TRY)
+RW_SHIM(pthread_rwlock_timedwrlock, (pthread_rwlock_t * rw, const struct timespec *ts), (rw, ts),
+        LG_ACQ_TIMED)
+RW_SHIM(pthread_rwlock_clockwrlock,
+        (pthread_rwlock_t * rw, clockid_t clock, const struct timespec *ts), (rw, clock, ts),
+        LG_ACQ_TIMED)
+
+LG_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_rwlock_unlock)(rw);
+    lg__unlock_before(t, (uintptr_t)rw);
+    lg__leave();
+    return REAL(pthread_rwlock_unlock)(rw);
+}
+
+LG_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
+{
+    int rc = REAL(pthread_rwlock_init)(rw, attr);
+    if (rc != 0)
+        return rc;
+    struct lg_thread *t = lg__enter();
+    if (t) {
+        lg__lock_created(t, (uintptr_t)rw, LG_TYPE_RWLOCK, rw_mode(rw));
+        lg__leave();
+    }
+    return rc;
+}
+
+LG_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
+{
+    int rc = REAL(pthread_rwlock_destroy)(rw);
+    if (rc != 0)
+        return rc;
+    struct lg_thread *t = lg__enter();
+    if (t) {
+        lg__lock_destroyed(t, (uintptr_t)rw);
+        lg__leave();
+    }
+    return rc;
+}
+
 /* ---- spinlocks: like a normal mutex, a relock by the owner spins forever. */
 
 #define SPIN_ACQ(s, f)                                                                             \

@@ -24,6 +24,14 @@ LG_LIBC_ALIAS(lg__libc_mutex_destroy, __pthread_mutex_destroy, (pthread_mutex_t 
 LG_LIBC_ALIAS(lg__libc_mutex_lock, __pthread_mutex_lock, (pthread_mutex_t *))
 LG_LIBC_ALIAS(lg__libc_mutex_trylock, __pthread_mutex_trylock, (pthread_mutex_t *))
 LG_LIBC_ALIAS(lg__libc_mutex_unlock, __pthread_mutex_unlock, (pthread_mutex_t *))
+LG_LIBC_ALIAS(lg__libc_rwlock_init, __pthread_rwlock_init,
+              (pthread_rwlock_t *, const pthread_rwlockattr_t *))
+LG_LIBC_ALIAS(lg__libc_rwlock_destroy, __pthread_rwlock_destroy, (pthread_rwlock_t *))
+LG_LIBC_ALIAS(lg__libc_rwlock_rdlock, __pthread_rwlock_rdlock, (pthread_rwlock_t *))
+LG_LIBC_ALIAS(lg__libc_rwlock_tryrdlock, __pthread_rwlock_tryrdlock, (pthread_rwlock_t *))
+LG_LIBC_ALIAS(lg__libc_rwlock_wrlock, __pthread_rwlock_wrlock, (pthread_rwlock_t *))
+LG_LIBC_ALIAS(lg__libc_rwlock_trywrlock, __pthread_rwlock_trywrlock, (pthread_rwlock_t *))
+LG_LIBC_ALIAS(lg__libc_rwlock_unlock, __pthread_rwlock_unlock, (pthread_rwlock_t *))
 
 #define LG_INTERPOSE_TABLE(X)                                                                      \
     X(pthread_mutex_init, int, (pthread_mutex_t *, const pthread_mutexattr_t *),                   \
@@ -39,6 +47,20 @@ LG_LIBC_ALIAS(lg__libc_mutex_unlock, __pthread_mutex_unlock, (pthread_mutex_t *)
     X(pthread_spin_lock, int, (pthread_spinlock_t *), NULL)                                        \
     X(pthread_spin_trylock, int, (pthread_spinlock_t *), NULL)                                     \
     X(pthread_spin_unlock, int, (pthread_spinlock_t *), NULL)                                      \
+    X(pthread_rwlock_init, int, (pthread_rwlock_t *, const pthread_rwlockattr_t *),               \
+      lg__libc_rwlock_init)                                                                        \
+    X(pthread_rwlock_destroy, int, (pthread_rwlock_t *), lg__libc_rwlock_destroy)                  \
+    X(pthread_rwlock_rdlock, int, (pthread_rwlock_t *), lg__libc_rwlock_rdlock)                    \
+    X(pthread_rwlock_tryrdlock, int, (pthread_rwlock_t *), lg__libc_rwlock_tryrdlock)              \
+    X(pthread_rwlock_timedrdlock, int, (pthread_rwlock_t *, const struct timespec *), NULL)        \
+    X(pthread_rwlock_clockrdlock, int, (pthread_rwlock_t *, clockid_t, const struct timespec *),   \
+      NULL)                                                                                        \
+    X(pthread_rwlock_wrlock, int, (pthread_rwlock_t *), lg__libc_rwlock_wrlock)                    \
+    X(pthread_rwlock_trywrlock, int, (pthread_rwlock_t *), lg__libc_rwlock_trywrlock)              \
+    X(pthread_rwlock_timedwrlock, int, (pthread_rwlock_t *, const struct timespec *), NULL)        \
+    X(pthread_rwlock_clockwrlock, int, (pthread_rwlock_t *, clockid_t, const struct timespec *),   \
+      NULL)                                                                                        \
+    X(pthread_rwlock_unlock, int, (pthread_rwlock_t *), lg__libc_rwlock_unlock)                    \
     X(pthread_cond_wait, int, (pthread_cond_t *, pthread_mutex_t *), NULL)                        \
     X(pthread_cond_timedwait, int,                                                                 \
       (pthread_cond_t *, pthread_mutex_t *, const struct timespec *), NULL)                        \

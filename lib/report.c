@@ -255,6 +255,10 @@ static const char *mode_name(int mode)
         return "errorcheck";
     case LG_MODE_ADAPTIVE:
         return "adaptive";
+    case LG_MODE_PREFER_READER:
+        return "prefer-reader";
+    case LG_MODE_PREFER_WRITER:
+        return "prefer-writer";
     default:
         return "normal";
     }
@@ -262,7 +266,11 @@ static const char *mode_name(int mode)
 
 static const char *type_name(const struct lg_node *n)
 {
-    return n && n->type == LG_TYPE_SPIN ? "spin" : "mutex";
+    if (n && n->type == LG_TYPE_SPIN)
+        return "spin";
+    if (n && n->type == LG_TYPE_RWLOCK)
+        return "rwlock";
+    return "mutex";
 }
 
 static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, struct pcs *pcs)
@@ -403,6 +411,10 @@ void lg__report_cycle(const struct lg_cycle *c)
         put_thread(&b, e->info.tid, e->info.thread_seq, e->info.thread_name);
         lg__buf_str(&b, ",\"timed\":");
         lg__buf_str(&b, e->info.timed ? "true" : "false");
+        lg__buf_str(&b, ",\"held\":");
+        lg__buf_str(&b, c->combo[i] & 2 ? "\"exclusive\"" : "\"shared\"");
+        lg__buf_str(&b, ",\"waited\":");
+        lg__buf_str(&b, c->combo[i] & 1 ? "\"exclusive\"" : "\"shared\"");
         lg__buf_str(&b, ",\"first_stack\":");
         put_stack(&b, e->info.first, &pcs);
         lg__buf_str(&b, ",\"first_stack_exact\":");

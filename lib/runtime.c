@@ -64,11 +64,26 @@ static const struct lg_stack *first_stack(const struct lg_held *h, const uintptr
     return lg__stack_intern(f, k);
 }
 
-static bool wants_edge(const struct lg_held *h, const struct lg_node *to)
+/* How held entry h and acquisition a take part in the edge h -> a. */
+static inline unsigned combo_of(const struct lg_held *h, const struct lg_acq *a)
 {
-    return h->node && h->node != to &&
+    return LG_COMBO(!(h->flags & LG_ACQ_SHARED), !(a->flags & LG_ACQ_SHARED));
+}
+
+static bool wants_edge(const struct lg_held *h, const struct lg_acq *a)
+{
+    return h->node && h->node != a->node &&
            !atomic_load_explicit(&h->node->dead, memory_order_relaxed) &&
-           !lg__graph_has_edge(h->node, to);
+           !lg__graph_knows(h->node, a->node, combo_of(h, a));
+}
+
+/* Edges go from each held lock down to, and including, the first one that
+ * was taken by blocking and is held exclusively: the edges into that one
+ * already imply the ones below it. A trylock never blocked; a shared hold
+ * of a reader-preferring rwlock cannot carry a deadlock through it. */
+static inline bool stops_walk(const struct lg_held *h)
+{
+    return !(h->flags & (LG_ACQ_TRY | LG_ACQ_SHARED));
 }
 
 /* The slow path: some held lock has no edge to a->node yet. */
@@ -86,17 +101,18 @@ static void add_edges(struct lg_thread *t, struct lg_acq *a)
     bool found = false;
     for (int j = (int)t->held.n - 1; j >= 0; j--) {
         struct lg_held *h = &t->held.e[j];
-        if (wants_edge(h, a->node)) {
+        if (wants_edge(h, a)) {
             info.first = first_stack(h, pcs, cfas, n, &info.first_exact);
             struct lg_cycle *c = NULL;
-            enum lg_add_result r = lg__graph_add_edge(h->node, a->node, &info, &c);
+            enum lg_add_result r =
+                lg__graph_add_edge_as(h->node, a->node, &info, combo_of(h, a), &c);
             if (r == LG_EDGE_CYCLE) {
                 lg__report_cycle(c);
                 lg__graph_cycle_free(c);
                 found = true;
             }
         }
-        if (!(h->flags & LG_ACQ_TRY))
+        if (stops_walk(h))
             break;
     }
     check_oom();
@@ -131,9 +147,16 @@ void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
         /* Taking a lock it already holds: fine for a recursive mutex, a
          * trylock fails, an error-checking mutex returns EDEADLK. A normal
          * mutex hangs forever (or a timed one stalls): say so first. The
-         * mode is the one read from the lock now, not the node's. */
+         * mode is the one read from the lock now, not the node's. An rwlock
+         * held for writing returns EDEADLK; held for reading, a write waits
+         * for the thread itself, and so does a second read of a
+         * writer-preferring one once a writer queues up. */
         if (a->mode == LG_MODE_RECURSIVE || (a->flags & LG_ACQ_TRY) ||
             a->mode == LG_MODE_ERRORCHECK)
+            return;
+        if (a->type == LG_TYPE_RWLOCK &&
+            (!(t->held.e[a->held].flags & LG_ACQ_READ) ||
+             ((a->flags & LG_ACQ_READ) && a->mode == LG_MODE_PREFER_READER)))
             return;
         uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX];
         int n = lg__stack_capture(pcs, cfas, depth());
@@ -149,11 +172,11 @@ void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
         return; /* cannot block: no edge for itself */
     for (int j = (int)t->held.n - 1; j >= 0; j--) {
         const struct lg_held *h = &t->held.e[j];
-        if (wants_edge(h, a->node)) {
+        if (wants_edge(h, a)) {
             add_edges(t, a);
             return;
         }
-        if (!(h->flags & LG_ACQ_TRY))
+        if (stops_walk(h))
             return;
     }
 }

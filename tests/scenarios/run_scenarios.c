@@ -481,6 +481,66 @@ static void test_cond(void)
     run_free(r);
 }
 
+static struct run *run_mode(const char *prog, const char *mode)
+{
+    const char *args[] = {mode, NULL};
+    return run_prog(prog, args, NULL, NULL, 30, true);
+}
+
+static void expect_rw_cycle(const char *mode, const char *held0, const char *waited1)
+{
+    struct run *r = run_mode("sc_rwlock", mode);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    check_cycle(f, 2);
+    if (f) {
+        /* which lock is first depends on the closing edge: find R's */
+        json_object *locks = get(f, "locks"), *edges = get(f, "edges");
+        int ri = strcmp(str(json_object_array_get_idx(locks, 0), "type"), "rwlock") == 0 ? 0 : 1;
+        json_object *out_of_r = json_object_array_get_idx(edges, (size_t)ri);
+        json_object *into_r = json_object_array_get_idx(edges, (size_t)(1 - ri));
+        CU_ASSERT_STRING_EQUAL(str(out_of_r, "held"), held0);
+        CU_ASSERT_STRING_EQUAL(str(into_r, "waited"), waited1);
+    }
+    run_free(r);
+}
+
+static void test_rwlock(void)
+{
+    static const char *const nothing[] = {"rr", "wpref_np", "reread"};
+    for (int i = 0; i < 3; i++) {
+        struct run *r = run_mode("sc_rwlock", nothing[i]);
+        expect_nothing(r);
+        run_free(r);
+    }
+    expect_rw_cycle("wr", "exclusive", "shared");
+    expect_rw_cycle("rw", "shared", "exclusive");
+    expect_rw_cycle("wpref", "exclusive", "exclusive"); /* reads order as exclusive */
+    expect_rw_cycle("static", "exclusive", "shared");
+    static const char *const self[] = {"self", NULL};
+    struct run *r = run_prog("sc_rwlock", self, NULL, "self-deadlock", 30, true);
+    CU_ASSERT_TRUE(r->killed_by_us);
+    json_object *f = first_kind(r, "self-deadlock");
+    CU_ASSERT_TRUE(f && strcmp(str(get(f, "lock"), "type"), "rwlock") == 0);
+    run_free(r);
+}
+
+static void test_cxx_locks(void)
+{
+    static const char *const nothing[] = {"scoped", "stdlock", "recursive", "shared_ok"};
+    for (int i = 0; i < 4; i++) {
+        struct run *r = run_mode("sc_cxx_locks", nothing[i]);
+        expect_nothing(r);
+        run_free(r);
+    }
+    struct run *r = run_mode("sc_cxx_locks", "shared_bad");
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_cycle(first_kind(r, "lock-order-cycle"), 2);
+    run_free(r);
+}
+
 static void test_reuse(void)
 {
     struct run *r = run("sc_reuse", NULL);
@@ -655,6 +715,8 @@ int main(int argc, char **argv)
         {"timed locks: timed cycle, timed self-deadlock", test_timed},
         {"spinlocks: cycles, mixed with a mutex, relock", test_spin},
         {"condition variables: re-acquisition orders, queue, cancellation", test_cond},
+        {"rwlocks: the reader rule, both sides; writer preference; self", test_rwlock},
+        {"C++ scoped_lock, std::lock, recursive_mutex, shared_mutex", test_cxx_locks},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},
         {"600 locks held at once", test_deep_nesting},

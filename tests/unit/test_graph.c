@@ -309,6 +309,63 @@ static void test_same_sites_reported_once(void)
     CU_ASSERT(lg__graph_cycles_suppressed() >= 9);
 }
 
+/* The reader rule on a reader-preferring rwlock R and mutexes. */
+static struct lg_node *rwnode(void)
+{
+    struct lg_node *n = node();
+    n->type = LG_TYPE_RWLOCK;
+    n->mode = LG_MODE_PREFER_READER;
+    return n;
+}
+
+static enum lg_add_result add_as(struct lg_node *a, struct lg_node *b, unsigned combo,
+                                 struct lg_cycle **c)
+{
+    struct lg_edge_info info = {0};
+    info.tid = 1;
+    return lg__graph_add_edge_as(a, b, &info, combo, c);
+}
+
+static void test_reader_rule(void)
+{
+    struct lg_node *r = rwnode(), *m = node();
+    struct lg_cycle *c = NULL;
+    /* rdlock R, then lock M; lock M, then rdlock R: readers do not block
+     * readers, so R cannot be where this deadlocks. */
+    CU_ASSERT_EQUAL(add_as(r, m, LG_COMBO(0, 1), &c), LG_EDGE_ADDED);
+    CU_ASSERT_EQUAL(add_as(m, r, LG_COMBO(1, 0), &c), LG_EDGE_ADDED);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_TRUE(lg__graph_knows(m, r, LG_COMBO(1, 0)));
+    CU_ASSERT_FALSE(lg__graph_knows(m, r, LG_COMBO(1, 1)));
+    /* Now a writer: lock M, then wrlock R. It waits for the reader who
+     * waits for M: a cycle, reported, with the combinations that make it. */
+    CU_ASSERT_EQUAL(add_as(m, r, LG_COMBO(1, 1), &c), LG_EDGE_CYCLE);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->n, 2);
+    CU_ASSERT_EQUAL(c->combo[0], LG_COMBO(1, 1));
+    CU_ASSERT_EQUAL(c->combo[1], LG_COMBO(0, 1));
+    check_cycle_shape(c);
+    lg__graph_cycle_free(c);
+    CU_ASSERT_EQUAL(add_as(m, r, LG_COMBO(1, 1), &c), LG_EDGE_EXISTS);
+}
+
+static void test_reader_rule_longer(void)
+{
+    /* A -> R (R read), R -> B (R held for reading), B -> A: R is passed only
+     * shared: no deadlock. Holding R for writing on R -> B makes one. */
+    struct lg_node *a = node(), *r = rwnode(), *b = node();
+    struct lg_cycle *c = NULL;
+    CU_ASSERT_EQUAL(add_as(a, r, LG_COMBO(1, 0), &c), LG_EDGE_ADDED);
+    CU_ASSERT_EQUAL(add_as(r, b, LG_COMBO(0, 1), &c), LG_EDGE_ADDED);
+    CU_ASSERT_EQUAL(add_as(b, a, LG_COMBO_EXCL, &c), LG_EDGE_ADDED);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_EQUAL(add_as(r, b, LG_COMBO(1, 1), &c), LG_EDGE_CYCLE);
+    CU_ASSERT_EQUAL(c ? c->n : 0, 3);
+    if (c)
+        check_cycle_shape(c);
+    lg__graph_cycle_free(c);
+}
+
 void lg_suite_graph(void)
 {
     CU_pSuite s = CU_add_suite("graph", NULL, NULL);
@@ -323,4 +380,6 @@ void lg_suite_graph(void)
     lg_add_test(s, "cycle closed by the last of 100,000 edges", test_last_of_100k_edges);
     lg_add_test(s, "cycle through an earlier cycle's edge", test_cycle_through_cyclic_edge);
     lg_add_test(s, "same sites on other instances reported once", test_same_sites_reported_once);
+    lg_add_test(s, "reader rule: shared-only rwlock cycle is not a deadlock", test_reader_rule);
+    lg_add_test(s, "reader rule through three locks", test_reader_rule_longer);
 }
