@@ -28,6 +28,7 @@ static atomic_int_fast64_t next_rank = 1;
 static atomic_uint_fast64_t nnodes;
 static atomic_uint_fast64_t nedges;
 static atomic_uint_fast64_t nsuppressed;
+static atomic_uint_fast64_t nguarded;
 static uint64_t ncyclic; /* edges that closed a cycle */
 static bool any_shared;  /* some edge has a shared combination */
 static uint64_t epoch;
@@ -133,6 +134,11 @@ static struct lg_edge *find_edge(const struct lg_node *from, const struct lg_nod
             return e;
         i = (i + 1) & a->mask;
     }
+}
+
+struct lg_edge *lg__graph_find(const struct lg_node *from, const struct lg_node *to)
+{
+    return find_edge(from, to);
 }
 
 bool lg__graph_knows(const struct lg_node *from, const struct lg_node *to, unsigned combo)
@@ -462,27 +468,31 @@ static bool blocks(unsigned wait_excl, unsigned held_excl)
     return wait_excl || held_excl; /* shared only exists on reader-preferring rwlocks */
 }
 
-#define STATE(n, w) ((void *)((uintptr_t)(n) | (w)))
-#define STATE_NODE(p) ((struct lg_node *)((uintptr_t)(p) & ~(uintptr_t)1))
-#define STATE_W(p) ((unsigned)((uintptr_t)(p)&1))
+/* A state is a node and two bits: bit 0, it was waited for exclusively;
+ * bit 1, the path so far has left the gate (see cycle_by_states). Nodes are
+ * at least 8-aligned, so the bits ride in the pointer. */
+#define STATE(n, st) ((void *)((uintptr_t)(n) | (st)))
+#define STATE_NODE(p) ((struct lg_node *)((uintptr_t)(p) & ~(uintptr_t)3))
+#define STATE_BITS(p) ((unsigned)((uintptr_t)(p)&3))
 
-/* Shortest path from state (y, wy) to x arriving in a state whose wait,
- * with x held as hx, blocks. Returns 1 and the arrival state in *xw, 0, or
- * -1 when out of memory. */
-static int state_search(struct lg_node *y, unsigned wy, struct lg_node *x, unsigned hx,
-                        uint64_t mark, unsigned *xw)
+/* Shortest path from y, entered in state sy, to x, arriving in a state
+ * whose wait, with x held as hx, blocks and which has left `gate` (an edge
+ * whose gate is not `gate`; with gate NULL, from the start). Returns 1 and
+ * the arrival state in *xs, 0, or -1 when out of memory. */
+static int state_search(struct lg_node *y, unsigned sy, struct lg_node *x, unsigned hx,
+                        const struct lg_node *gate, uint64_t mark, unsigned *xs)
 {
     work.n = 0;
-    y->smark[wy] = mark;
-    y->svia[wy] = NULL;
-    if (!vec_push(&work, STATE(y, wy)))
+    y->smark[sy] = mark;
+    y->svia[sy] = NULL;
+    if (!vec_push(&work, STATE(y, sy)))
         return -1;
     for (size_t head = 0; head < work.n; head++) {
         struct lg_node *n = STATE_NODE(work.p[head]);
-        unsigned w = STATE_W(work.p[head]);
+        unsigned st = STATE_BITS(work.p[head]);
         if (n == x) {
-            if (blocks(w, hx)) {
-                *xw = w;
+            if (blocks(st & 1, hx) && (st & 2)) {
+                *xs = st;
                 return 1;
             }
             continue;
@@ -490,18 +500,20 @@ static int state_search(struct lg_node *y, unsigned wy, struct lg_node *x, unsig
         int r = 0;
         FOR_EACH_OUT(n, f, {
             unsigned combos = atomic_load_explicit(&f->combos, memory_order_relaxed);
+            unsigned left = (st & 2) ||
+                            atomic_load_explicit(&f->gate, memory_order_relaxed) != gate;
             for (unsigned c = 0; c < 4; c++) {
-                if (!(combos & (1u << c)) || !blocks(w, c >> 1))
+                if (!(combos & (1u << c)) || !blocks(st & 1, c >> 1))
                     continue;
                 struct lg_node *m = f->to;
-                unsigned w2 = c & 1;
-                if (m->smark[w2] == mark)
+                unsigned s2 = (c & 1) | (left ? 2 : 0);
+                if (m->smark[s2] == mark)
                     continue;
-                m->smark[w2] = mark;
-                m->svia[w2] = f;
-                m->sprev[w2] = (uint8_t)w;
-                m->scombo[w2] = (uint8_t)c;
-                if (!vec_push(&work, STATE(m, w2))) {
+                m->smark[s2] = mark;
+                m->svia[s2] = f;
+                m->sprev[s2] = (uint8_t)st;
+                m->scombo[s2] = (uint8_t)c;
+                if (!vec_push(&work, STATE(m, s2))) {
                     r = -1;
                     break;
                 }
@@ -525,12 +537,16 @@ static struct lg_cycle *cycle_alloc(uint32_t len)
     return c;
 }
 
-/* The shortest deadlock-capable cycle through e taken as combo, or NULL. */
+/* The shortest cycle through e taken as combo that can deadlock: every lock
+ * on it blocks its waiter (the reader rule), and not all of its edges are
+ * under e's gate. NULL when there is none. */
 static struct lg_cycle *cycle_by_states(struct lg_edge *e, unsigned combo)
 {
     unsigned xw;
+    const struct lg_node *gate = atomic_load_explicit(&e->gate, memory_order_relaxed);
     epoch += 2;
-    if (state_search(e->to, combo & 1, e->from, combo >> 1, epoch, &xw) != 1)
+    if (state_search(e->to, (combo & 1) | (gate ? 0 : 2), e->from, combo >> 1, gate, epoch, &xw) !=
+        1)
         return NULL;
     uint32_t len = 1;
     struct lg_node *n = e->from;
@@ -582,10 +598,23 @@ static struct lg_cycle *cycle_by_bfs(struct lg_edge *e)
     return c;
 }
 
-/* Fill in the summary flags and decide whether it is new. Graph lock held;
- * it is released here. */
+/* Fill in the summary flags and decide whether it is new and can deadlock.
+ * Graph lock held; it is released here. */
 static enum lg_add_result report_cycle(struct lg_cycle *c, struct lg_cycle **out)
 {
+    /* Guarded by one gate on every edge: no two threads can be inside the
+     * cycle at once. Not reported; if an edge is later seen without the
+     * gate, lg__graph_ungate finds the cycle again. */
+    struct lg_node *gate = atomic_load_explicit(&c->edge[0]->gate, memory_order_relaxed);
+    for (uint32_t i = 1; gate && i < c->n; i++)
+        if (atomic_load_explicit(&c->edge[i]->gate, memory_order_relaxed) != gate)
+            gate = NULL;
+    if (gate) {
+        lg__unlock(&graph_lock);
+        atomic_fetch_add(&nguarded, 1);
+        lg__graph_cycle_free(c);
+        return LG_EDGE_ADDED;
+    }
     c->single_thread = true;
     c->timed = false;
     for (uint32_t i = 0; i < c->n; i++) {
@@ -647,6 +676,7 @@ enum lg_add_result lg__graph_add_edge_as(struct lg_node *from, struct lg_node *t
     e->to = to;
     e->info = *info;
     atomic_store_explicit(&e->combos, (uint8_t)(1u << combo), memory_order_relaxed);
+    atomic_store_explicit(&e->gate, info->gate, memory_order_relaxed);
     if (combo != LG_COMBO_EXCL)
         any_shared = true;
 
@@ -683,12 +713,38 @@ enum lg_add_result lg__graph_add_edge_as(struct lg_node *from, struct lg_node *t
 
     /* A cycle in the graph's shape; with shared holds about, it may still
      * be one that cannot deadlock. */
-    struct lg_cycle *c = any_shared ? cycle_by_states(e, combo) : cycle_by_bfs(e);
+    /* A cycle in the graph's shape; with shared holds or a gate about, it
+     * may still be one that cannot deadlock. */
+    bool plain = !any_shared && !atomic_load_explicit(&e->gate, memory_order_relaxed);
+    struct lg_cycle *c = plain ? cycle_by_bfs(e) : cycle_by_states(e, combo);
     if (!c) {
+        if (!plain)
+            atomic_fetch_add(&nguarded, 1); /* or passes a lock only shared */
         lg__unlock(&graph_lock);
-        return any_shared && !lg__alloc_failed() ? LG_EDGE_ADDED : LG_EDGE_NOMEM;
+        return !plain && !lg__alloc_failed() ? LG_EDGE_ADDED : LG_EDGE_NOMEM;
     }
     return report_cycle(c, cycle);
+}
+
+enum lg_add_result lg__graph_ungate(struct lg_edge *e, struct lg_cycle **cycle)
+{
+    *cycle = NULL;
+    lg__lock(&graph_lock);
+    if (!atomic_load_explicit(&e->gate, memory_order_relaxed)) {
+        lg__unlock(&graph_lock);
+        return LG_EDGE_EXISTS;
+    }
+    atomic_store_explicit(&e->gate, NULL, memory_order_release);
+    unsigned combos = atomic_load_explicit(&e->combos, memory_order_relaxed);
+    for (unsigned combo = 0; combo < 4; combo++) {
+        if (!(combos & (1u << combo)))
+            continue;
+        struct lg_cycle *c = cycle_by_states(e, combo);
+        if (c)
+            return report_cycle(c, cycle);
+    }
+    lg__unlock(&graph_lock);
+    return LG_EDGE_ADDED;
 }
 
 void lg__graph_cycle_free(struct lg_cycle *c)
@@ -710,6 +766,11 @@ uint64_t lg__graph_node_count(void)
 uint64_t lg__graph_cycles_suppressed(void)
 {
     return atomic_load(&nsuppressed);
+}
+
+uint64_t lg__graph_cycles_guarded(void)
+{
+    return atomic_load(&nguarded);
 }
 
 void lg__graph_lock_all(void)

@@ -86,11 +86,11 @@ struct lg_node {
     uint32_t cyc_out, cyc_in;  /* cyclic edges leaving / entering */
     uint64_t mark;             /* search epoch */
     struct lg_edge *via;       /* breadth-first search: edge we came by */
-    /* The reader-rule search has two states per node: reached by a shared
-     * or an exclusive wait. */
-    uint64_t smark[2];
-    struct lg_edge *svia[2];
-    uint8_t sprev[2], scombo[2];
+    /* The cycle search has four states per node: reached by a shared or an
+     * exclusive wait (bit 0), through an edge not under the gate (bit 1). */
+    uint64_t smark[4];
+    struct lg_edge *svia[4];
+    uint8_t sprev[4], scombo[4];
 };
 
 struct lg_edge_info {
@@ -101,6 +101,9 @@ struct lg_edge_info {
     const struct lg_stack *second; /* where `to` was being taken */
     bool first_exact;
     bool timed;
+    /* The outermost lock the thread held exclusively besides the edge's
+     * two, or NULL: a candidate gate (see lg_edge.gate). */
+    struct lg_node *gate;
 };
 
 struct lg_edge {
@@ -108,6 +111,11 @@ struct lg_edge {
     struct lg_edge_info info;
     bool cyclic;           /* closed a cycle when added: kept out of the order */
     _Atomic uint8_t combos; /* LG_COMBO bits seen */
+    /* A lock held exclusively every time this edge has been seen, or NULL.
+     * A cycle whose edges all share one gate cannot deadlock: only one
+     * thread at a time can be inside it. Dropped (never restored) the first
+     * time the edge is seen without it. */
+    _Atomic(struct lg_node *) gate;
 };
 
 /* A cycle, edge[i]->to == edge[i+1]->from, last->to == edge[0]->from;
@@ -131,6 +139,12 @@ void lg__graph_node_discard(struct lg_node *n);
 bool lg__graph_has_edge(const struct lg_node *from, const struct lg_node *to);
 /* Is from->to known with this combination (LG_COMBO)? Same cost. */
 bool lg__graph_knows(const struct lg_node *from, const struct lg_node *to, unsigned combo);
+/* The edge from->to, or NULL. Same cost. */
+struct lg_edge *lg__graph_find(const struct lg_node *from, const struct lg_node *to);
+
+/* The edge was seen without its gate held: drop the gate, and report a
+ * cycle through it that the gate was hiding (as lg__graph_add_edge_as). */
+enum lg_add_result lg__graph_ungate(struct lg_edge *e, struct lg_cycle **cycle);
 
 enum lg_add_result {
     LG_EDGE_EXISTS, /* someone else added it first */
@@ -157,6 +171,7 @@ void lg__graph_cycle_free(struct lg_cycle *c);
 uint64_t lg__graph_edge_count(void);
 uint64_t lg__graph_node_count(void);
 uint64_t lg__graph_cycles_suppressed(void);
+uint64_t lg__graph_cycles_guarded(void);
 
 void lg__graph_lock_all(void);
 void lg__graph_unlock_all(void);

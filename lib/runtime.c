@@ -70,11 +70,41 @@ static inline unsigned combo_of(const struct lg_held *h, const struct lg_acq *a)
     return LG_COMBO(!(h->flags & LG_ACQ_SHARED), !(a->flags & LG_ACQ_SHARED));
 }
 
-static bool wants_edge(const struct lg_held *h, const struct lg_acq *a)
+/* Does the thread hold node n exclusively? The gate is usually at the bottom. */
+static bool holds_exclusive(const struct lg_thread *t, const struct lg_node *n)
 {
-    return h->node && h->node != a->node &&
-           !atomic_load_explicit(&h->node->dead, memory_order_relaxed) &&
-           !lg__graph_knows(h->node, a->node, combo_of(h, a));
+    for (uint32_t i = 0; i < t->held.n; i++)
+        if (t->held.e[i].node == n && !(t->held.e[i].flags & LG_ACQ_SHARED))
+            return true;
+    return false;
+}
+
+/* Is there news in the edge h -> a: not known in this combination, or
+ * known under a gate this thread does not hold now? */
+static bool wants_edge(const struct lg_thread *t, const struct lg_held *h, const struct lg_acq *a)
+{
+    if (!h->node || h->node == a->node ||
+        atomic_load_explicit(&h->node->dead, memory_order_relaxed))
+        return false;
+    struct lg_edge *e = lg__graph_find(h->node, a->node);
+    if (!e || !(atomic_load_explicit(&e->combos, memory_order_acquire) & (1u << combo_of(h, a))))
+        return true;
+    struct lg_node *gate = atomic_load_explicit(&e->gate, memory_order_relaxed);
+    return gate && !holds_exclusive(t, gate);
+}
+
+/* The gate candidate for an edge from `from` to `to` made now: the
+ * outermost lock held exclusively other than those two. */
+static struct lg_node *gate_candidate(const struct lg_thread *t, const struct lg_node *from,
+                                      const struct lg_node *to)
+{
+    for (uint32_t i = 0; i < t->held.n; i++) {
+        const struct lg_held *h = &t->held.e[i];
+        if (h->node && h->node != from && h->node != to && !(h->flags & LG_ACQ_SHARED) &&
+            !atomic_load_explicit(&h->node->dead, memory_order_relaxed))
+            return h->node;
+    }
+    return NULL;
 }
 
 /* Edges go from each held lock down to, and including, the first one that
@@ -101,15 +131,27 @@ static void add_edges(struct lg_thread *t, struct lg_acq *a)
     bool found = false;
     for (int j = (int)t->held.n - 1; j >= 0; j--) {
         struct lg_held *h = &t->held.e[j];
-        if (wants_edge(h, a)) {
-            info.first = first_stack(h, pcs, cfas, n, &info.first_exact);
+        if (wants_edge(t, h, a)) {
             struct lg_cycle *c = NULL;
-            enum lg_add_result r =
-                lg__graph_add_edge_as(h->node, a->node, &info, combo_of(h, a), &c);
-            if (r == LG_EDGE_CYCLE) {
+            struct lg_edge *e = lg__graph_find(h->node, a->node);
+            struct lg_node *gate = e ? atomic_load(&e->gate) : NULL;
+            /* Seen without its gate: whatever the gate was hiding is out. */
+            if (gate && !holds_exclusive(t, gate) &&
+                lg__graph_ungate(e, &c) == LG_EDGE_CYCLE) {
                 lg__report_cycle(c);
                 lg__graph_cycle_free(c);
                 found = true;
+            }
+            if (!e || !lg__graph_knows(h->node, a->node, combo_of(h, a))) {
+                info.first = first_stack(h, pcs, cfas, n, &info.first_exact);
+                info.gate = gate_candidate(t, h->node, a->node);
+                enum lg_add_result r =
+                    lg__graph_add_edge_as(h->node, a->node, &info, combo_of(h, a), &c);
+                if (r == LG_EDGE_CYCLE) {
+                    lg__report_cycle(c);
+                    lg__graph_cycle_free(c);
+                    found = true;
+                }
             }
         }
         if (stops_walk(h))
@@ -172,7 +214,7 @@ void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
         return; /* cannot block: no edge for itself */
     for (int j = (int)t->held.n - 1; j >= 0; j--) {
         const struct lg_held *h = &t->held.e[j];
-        if (wants_edge(h, a)) {
+        if (wants_edge(t, h, a)) {
             add_edges(t, a);
             return;
         }

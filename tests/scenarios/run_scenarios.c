@@ -541,6 +541,23 @@ static void test_cxx_locks(void)
     run_free(r);
 }
 
+static void test_gate(void)
+{
+    struct run *r = run_mode("sc_gate", "guarded");
+    expect_nothing(r);
+    run_free(r);
+    static const char *const cyc[] = {"escape", "two_gates", "read_gate"};
+    for (int i = 0; i < 3; i++) {
+        r = run_mode("sc_gate", cyc[i]);
+        expect_clean_exit(r);
+        CU_ASSERT_EQUAL(r->nfindings, 1);
+        check_cycle(first_kind(r, "lock-order-cycle"), 2);
+        if (r->nfindings != 1)
+            fprintf(stderr, "\n  mode %s: %d findings\n", cyc[i], r->nfindings);
+        run_free(r);
+    }
+}
+
 static void test_reuse(void)
 {
     struct run *r = run("sc_reuse", NULL);
@@ -717,6 +734,7 @@ int main(int argc, char **argv)
         {"condition variables: re-acquisition orders, queue, cancellation", test_cond},
         {"rwlocks: the reader rule, both sides; writer preference; self", test_rwlock},
         {"C++ scoped_lock, std::lock, recursive_mutex, shared_mutex", test_cxx_locks},
+        {"gate locks: guarded, escaped later, two gates, read-held gate", test_gate},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},
         {"600 locks held at once", test_deep_nesting},
