@@ -482,6 +482,9 @@ static bool blocks(unsigned wait_excl, unsigned held_excl)
 static int state_search(struct lg_node *y, unsigned sy, struct lg_node *x, unsigned hx,
                         const struct lg_node *gate, uint64_t mark, unsigned *xs)
 {
+    /* The same rank pruning as bfs(): nothing ranked above both bounds
+     * can be on a path to x. */
+    int64_t bound = x->rank > max_cyc_src ? x->rank : max_cyc_src;
     work.n = 0;
     y->smark[sy] = mark;
     y->svia[sy] = NULL;
@@ -507,7 +510,7 @@ static int state_search(struct lg_node *y, unsigned sy, struct lg_node *x, unsig
                     continue;
                 struct lg_node *m = f->to;
                 unsigned s2 = (c & 1) | (left ? 2 : 0);
-                if (m->smark[s2] == mark)
+                if (m->smark[s2] == mark || (m->rank > bound && m != x))
                     continue;
                 m->smark[s2] = mark;
                 m->svia[s2] = f;
@@ -537,11 +540,22 @@ static struct lg_cycle *cycle_alloc(uint32_t len)
     return c;
 }
 
+/* Can any cycle pass through e? Only if it closed one when it was added, or
+ * a path back from its end runs through some edge that did (the rank
+ * argument of bfs()). Cheap; graph lock held. */
+static bool may_close(const struct lg_edge *e)
+{
+    return e->cyclic ||
+           (ncyclic > 0 && e->to->rank <= max_cyc_src && min_cyc_dst <= e->from->rank);
+}
+
 /* The shortest cycle through e taken as combo that can deadlock: every lock
  * on it blocks its waiter (the reader rule), and not all of its edges are
  * under e's gate. NULL when there is none. */
 static struct lg_cycle *cycle_by_states(struct lg_edge *e, unsigned combo)
 {
+    if (!may_close(e))
+        return NULL;
     unsigned xw;
     const struct lg_node *gate = atomic_load_explicit(&e->gate, memory_order_relaxed);
     epoch += 2;
