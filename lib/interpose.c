@@ -14,6 +14,8 @@
 #include "interpose.h"
 #include "runtime.h"
 
+#include "registry.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
@@ -396,6 +398,52 @@ LG_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 {
     return cond_wait(COND_CLOCKWAIT, c, m, clock, abstime,
                      (uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_dwarf_cfa());
+}
+
+/* ---- free: a lock's memory freed without pthread_mutex_destroy (free(obj)
+ * on an object holding a mutex, or a calloc'd object whose zeroed mutex was
+ * never initialized) would keep its old identity when the memory comes back
+ * as a new lock. Every lock inside a freed block is retired first. The
+ * block's size comes from the allocator actually in use (malloc_usable_size
+ * found with RTLD_NEXT, so jemalloc preloaded after lockgraph answers for
+ * its own blocks). Cost when no lock was ever seen: one load and a branch.
+ *
+ * Bootstrap: dlsym may itself free memory while free is being looked up;
+ * such a free is leaked (a few bytes, once) rather than sent anywhere
+ * wrong. */
+
+static void (*real_free)(void *);
+static size_t (*real_usable_size)(void *);
+static atomic_int resolving_free;
+
+static bool resolve_free(void)
+{
+    if (atomic_exchange(&resolving_free, 1))
+        return false;
+    int saved = lg__busy;
+    lg__busy = 1;
+    void (*f)(void *) = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+    size_t (*u)(void *) = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    lg__busy = saved;
+    real_usable_size = u;
+    __atomic_store_n(&real_free, f, __ATOMIC_RELEASE);
+    atomic_store(&resolving_free, 0);
+    return f != NULL;
+}
+
+LG_EXPORT void free(void *p)
+{
+    if (__builtin_expect(!__atomic_load_n(&real_free, __ATOMIC_ACQUIRE), 0) && !resolve_free())
+        return; /* a free from inside the lookup of free: leaked */
+    if (p && !lg__busy && lg__registry_slot_count() &&
+        atomic_load_explicit(&lg__state, memory_order_acquire) == LG_STATE_ACTIVE &&
+        real_usable_size) {
+        lg__busy = 1;
+        uintptr_t lo = (uintptr_t)p;
+        lg__registry_retire_range(lo, lo + real_usable_size(p));
+        lg__busy = 0;
+    }
+    real_free(p);
 }
 
 LG_EXPORT pid_t fork(void)

@@ -23,11 +23,96 @@
 struct slot {
     uintptr_t addr; /* immutable after publication */
     _Atomic(struct lg_node *) node;
-    struct slot *next; /* immutable after publication */
+    struct slot *next;      /* immutable after publication */
+    struct slot *next_page; /* next slot on the same page; likewise */
 };
 
 static _Atomic(struct slot *) *_Atomic table;
 static atomic_uint_fast64_t nslots;
+
+/* ---- the page index: which slots lie on each 4 KiB page, so the locks in
+ * a range of memory (a block being freed, a library being unloaded) can be
+ * found without scanning everything. Same scheme as the table: push-only
+ * chains, lock-free reads. */
+
+#define PAGE_SHIFT_ 12
+#define PAGES_BITS 16
+#define PAGES_SIZE (1u << PAGES_BITS)
+
+struct page {
+    uintptr_t pageno;
+    struct page *next;
+    _Atomic(struct slot *) slots;
+};
+
+static _Atomic(struct page *) *_Atomic pages;
+
+static inline size_t page_bucket(uintptr_t pageno)
+{
+    return (size_t)((pageno * 0x9E3779B97F4A7C15ull) >> (64 - PAGES_BITS));
+}
+
+static struct page *page_find(uintptr_t pageno)
+{
+    _Atomic(struct page *) *t = atomic_load_explicit(&pages, memory_order_acquire);
+    if (!t)
+        return NULL;
+    for (struct page *p = atomic_load_explicit(&t[page_bucket(pageno)], memory_order_acquire); p;
+         p = p->next)
+        if (p->pageno == pageno)
+            return p;
+    return NULL;
+}
+
+static struct page *page_get(uintptr_t pageno)
+{
+    _Atomic(struct page *) *t = atomic_load_explicit(&pages, memory_order_acquire);
+    if (!t) {
+        t = lg__map(sizeof(*t) * PAGES_SIZE);
+        if (!t)
+            return NULL;
+        _Atomic(struct page *) *expected = NULL;
+        if (!atomic_compare_exchange_strong(&pages, &expected, t)) {
+            lg__unmap(t, sizeof(*t) * PAGES_SIZE);
+            t = expected;
+        }
+    }
+    _Atomic(struct page *) *head = &t[page_bucket(pageno)];
+    struct page *old = atomic_load_explicit(head, memory_order_acquire);
+    for (struct page *p = old; p; p = p->next)
+        if (p->pageno == pageno)
+            return p;
+    struct page *mine = lg__alloc(sizeof(*mine));
+    if (!mine)
+        return NULL;
+    mine->pageno = pageno;
+    for (;;) {
+        mine->next = old;
+        if (atomic_compare_exchange_weak_explicit(head, &old, mine, memory_order_release,
+                                                  memory_order_acquire))
+            return mine;
+        for (struct page *p = old; p && p != mine->next; p = p->next)
+            if (p->pageno == pageno) {
+                lg__free(mine, sizeof(*mine));
+                return p;
+            }
+    }
+}
+
+/* File a new slot under its page. A slot that cannot be filed (out of
+ * memory) is simply not found by range retirement: its lock then keeps its
+ * identity until destroyed or re-initialized, as before the index. */
+static void page_add(struct slot *s)
+{
+    struct page *p = page_get(s->addr >> PAGE_SHIFT_);
+    if (!p)
+        return;
+    struct slot *old = atomic_load_explicit(&p->slots, memory_order_acquire);
+    do
+        s->next_page = old;
+    while (!atomic_compare_exchange_weak_explicit(&p->slots, &old, s, memory_order_release,
+                                                  memory_order_acquire));
+}
 
 static inline size_t bucket(uintptr_t addr)
 {
@@ -97,6 +182,7 @@ static struct slot *get_slot(uintptr_t addr)
         }
     }
     atomic_fetch_add(&nslots, 1);
+    page_add(mine);
     return mine;
 }
 
@@ -151,4 +237,27 @@ void lg__registry_retire(uintptr_t addr)
 uint64_t lg__registry_slot_count(void)
 {
     return atomic_load(&nslots);
+}
+
+unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi)
+{
+    unsigned n = 0;
+    if (hi <= lo || !atomic_load_explicit(&pages, memory_order_acquire))
+        return 0;
+    for (uintptr_t pg = lo >> PAGE_SHIFT_; pg <= (hi - 1) >> PAGE_SHIFT_; pg++) {
+        struct page *p = page_find(pg);
+        if (!p)
+            continue;
+        for (struct slot *s = atomic_load_explicit(&p->slots, memory_order_acquire); s;
+             s = s->next_page) {
+            if (s->addr < lo || s->addr >= hi)
+                continue;
+            struct lg_node *old = atomic_exchange_explicit(&s->node, NULL, memory_order_acq_rel);
+            if (old) {
+                atomic_store_explicit(&old->dead, true, memory_order_release);
+                n++;
+            }
+        }
+    }
+    return n;
 }

@@ -34,6 +34,10 @@ struct lg_node *lg__registry_create(uintptr_t addr, enum lg_lock_type type,
 /* The lock at addr was destroyed: retire its node. */
 void lg__registry_retire(uintptr_t addr);
 
+/* Every lock in [lo, hi) is gone (its memory was freed, its library
+ * unloaded): retire them all. Lock-free; returns how many were live. */
+unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi);
+
 uint64_t lg__registry_slot_count(void);
 
 #endif

@@ -558,6 +558,17 @@ static void test_gate(void)
     }
 }
 
+static void test_free_reuse(void)
+{
+    struct run *r = run_prog("sc_free_reuse", NULL, NULL, NULL, 30, true);
+    expect_nothing(r);
+    run_free(r);
+    r = run_mode("sc_free_reuse", "keep");
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    run_free(r);
+}
+
 static void test_reuse(void)
 {
     struct run *r = run("sc_reuse", NULL);
@@ -735,6 +746,7 @@ int main(int argc, char **argv)
         {"rwlocks: the reader rule, both sides; writer preference; self", test_rwlock},
         {"C++ scoped_lock, std::lock, recursive_mutex, shared_mutex", test_cxx_locks},
         {"gate locks: guarded, escaped later, two gates, read-held gate", test_gate},
+        {"memory freed without destroy and reused: nothing", test_free_reuse},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},
         {"600 locks held at once", test_deep_nesting},
