@@ -16,9 +16,14 @@
 
 #include "registry.h"
 
+#include "stack.h"
+#include "util.h"
+
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdint.h>
+#include <string.h>
 
 #define LG_EXPORT __attribute__((visibility("default")))
 
@@ -444,6 +449,55 @@ LG_EXPORT void free(void *p)
         lg__busy = 0;
     }
     real_free(p);
+}
+
+/* ---- dlclose: a library's static locks are never destroyed; once it is
+ * unloaded they are gone, and the same library loaded again (often at the
+ * same address) has new ones. Retire every lock in its address range when
+ * it really leaves (dlclose only unloads at the last reference). */
+
+struct module_query {
+    uintptr_t base;
+    const char *name;
+    uintptr_t lo, hi;
+    bool found;
+};
+
+static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct module_query *q = arg;
+    if (info->dlpi_addr != q->base || !info->dlpi_name || strcmp(info->dlpi_name, q->name) != 0)
+        return 0;
+    lg__module_range(info, &q->lo, &q->hi);
+    q->found = true;
+    return 1;
+}
+
+LG_EXPORT int dlclose(void *handle)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(dlclose)(handle);
+    struct link_map *lm = NULL;
+    struct module_query q = {0};
+    char name[512] = "";
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name && lm->l_name[0]) {
+        q.base = lm->l_addr;
+        lg__strlcpy(name, lm->l_name, sizeof(name));
+        q.name = name;
+        dl_iterate_phdr(find_module, &q);
+    }
+    lg__leave();
+    int rc = REAL(dlclose)(handle);
+    if (rc == 0 && q.found && (t = lg__enter()) != NULL) {
+        struct module_query still = {.base = q.base, .name = name};
+        dl_iterate_phdr(find_module, &still);
+        if (!still.found)
+            lg__registry_retire_range(q.lo, q.hi);
+        lg__leave();
+    }
+    return rc;
 }
 
 LG_EXPORT pid_t fork(void)

@@ -66,6 +66,7 @@ LG_LIBC_ALIAS(lg__libc_rwlock_unlock, __pthread_rwlock_unlock, (pthread_rwlock_t
       (pthread_cond_t *, pthread_mutex_t *, const struct timespec *), NULL)                        \
     X(pthread_cond_clockwait, int,                                                                 \
       (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *), NULL)             \
+    X(dlclose, int, (void *), NULL)                                                                \
     X(fork, pid_t, (void), NULL)
 
 #define LG_REAL_DECL(name, ret, params, alias) extern ret(*lg__real_##name) params;

@@ -569,6 +569,22 @@ static void test_free_reuse(void)
     run_free(r);
 }
 
+static void test_dlclose(void)
+{
+    char lib[600];
+    snprintf(lib, sizeof(lib), "%s/libsc_dl_locks.so", bin_dir);
+    const char *args[] = {lib, NULL, NULL};
+    struct run *r = run_prog("sc_dlclose", args, NULL, NULL, 30, true);
+    expect_nothing(r);
+    run_free(r);
+    args[1] = "keep";
+    r = run_prog("sc_dlclose", args, NULL, NULL, 30, true);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_cycle(first_kind(r, "lock-order-cycle"), 2);
+    run_free(r);
+}
+
 static void test_reuse(void)
 {
     struct run *r = run("sc_reuse", NULL);
@@ -747,6 +763,7 @@ int main(int argc, char **argv)
         {"C++ scoped_lock, std::lock, recursive_mutex, shared_mutex", test_cxx_locks},
         {"gate locks: guarded, escaped later, two gates, read-held gate", test_gate},
         {"memory freed without destroy and reused: nothing", test_free_reuse},
+        {"dlclose retires a library's locks", test_dlclose},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},
         {"600 locks held at once", test_deep_nesting},
