@@ -585,6 +585,22 @@ static void test_dlclose(void)
     run_free(r);
 }
 
+static void test_trylock_kinds(void)
+{
+    struct run *r = run("sc_trylock_kinds", NULL);
+    expect_nothing(r);
+    run_free(r);
+}
+
+static void test_cancel_held(void)
+{
+    struct run *r = run("sc_cancel_held", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    CU_ASSERT_EQUAL(count_kind(r, "held-at-exit"), 1);
+    run_free(r);
+}
+
 static void test_reuse(void)
 {
     struct run *r = run("sc_reuse", NULL);
@@ -764,6 +780,8 @@ int main(int argc, char **argv)
         {"gate locks: guarded, escaped later, two gates, read-held gate", test_gate},
         {"memory freed without destroy and reused: nothing", test_free_reuse},
         {"dlclose retires a library's locks", test_dlclose},
+        {"trylock back-off with spinlocks and rwlocks: nothing", test_trylock_kinds},
+        {"thread cancelled holding a lock: held-at-exit", test_cancel_held},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},
         {"600 locks held at once", test_deep_nesting},
