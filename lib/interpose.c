@@ -1,8 +1,10 @@
 /*
- * interpose.c - the preload shims. The only file that defines libc names.
+ * interpose.c - the preload shims. The only file that defines libc names:
+ * pthread_mutex_*, pthread_rwlock_*, pthread_spin_*, pthread_cond_*wait,
+ * free, dlclose and fork.
  *
- * Every shim has one shape: enter (guard) -> before-hook -> real call ->
- * after-hook -> leave. When enter says no (lockgraph not running, or this
+ * Every lock shim has one shape (ACQUIRE_SHIM): enter (guard) -> before-hook
+ * -> real call -> after-hook -> leave. When enter says no (lockgraph not running, or this
  * call comes from inside lockgraph), the real function is called and nothing
  * else happens. The hooks live in runtime.c.
  *
@@ -74,6 +76,11 @@ static inline bool acquired(int rc)
     return rc == 0 || rc == EOWNERDEAD;
 }
 
+static inline bool succeeded(int rc)
+{
+    return rc == 0;
+}
+
 LG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 {
     int rc = REAL(pthread_mutex_init)(m, attr);
@@ -100,58 +107,29 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     return rc;
 }
 
-LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
-{
-    struct lg_thread *t = lg__enter();
-    if (!t)
-        return REAL(pthread_mutex_lock)(m);
-    struct lg_acq a = ACQ(m, 0);
-    lg__lock_before(t, &a);
-    int rc = REAL(pthread_mutex_lock)(m);
-    lg__lock_after(t, &a, acquired(rc));
-    lg__leave();
-    return rc;
-}
+/* One shape for every acquisition: guard, before-hook, the real call,
+ * after-hook. `acq` builds the struct lg_acq from the call's arguments. */
+#define ACQUIRE_SHIM(name, params, call_args, acq, ok)                                             \
+    LG_EXPORT int name params                                                                      \
+    {                                                                                              \
+        struct lg_thread *t = lg__enter();                                                         \
+        if (!t)                                                                                    \
+            return REAL(name) call_args;                                                           \
+        struct lg_acq a = acq;                                                                     \
+        lg__lock_before(t, &a);                                                                    \
+        int rc = REAL(name) call_args;                                                             \
+        lg__lock_after(t, &a, ok(rc));                                                             \
+        lg__leave();                                                                               \
+        return rc;                                                                                 \
+    }
 
-LG_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
-{
-    struct lg_thread *t = lg__enter();
-    if (!t)
-        return REAL(pthread_mutex_trylock)(m);
-    struct lg_acq a = ACQ(m, LG_ACQ_TRY);
-    lg__lock_before(t, &a);
-    int rc = REAL(pthread_mutex_trylock)(m);
-    lg__lock_after(t, &a, acquired(rc));
-    lg__leave();
-    return rc;
-}
-
-LG_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
-{
-    struct lg_thread *t = lg__enter();
-    if (!t)
-        return REAL(pthread_mutex_timedlock)(m, abstime);
-    struct lg_acq a = ACQ(m, LG_ACQ_TIMED);
-    lg__lock_before(t, &a);
-    int rc = REAL(pthread_mutex_timedlock)(m, abstime);
-    lg__lock_after(t, &a, acquired(rc));
-    lg__leave();
-    return rc;
-}
-
-LG_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
-                                      const struct timespec *abstime)
-{
-    struct lg_thread *t = lg__enter();
-    if (!t)
-        return REAL(pthread_mutex_clocklock)(m, clock, abstime);
-    struct lg_acq a = ACQ(m, LG_ACQ_TIMED);
-    lg__lock_before(t, &a);
-    int rc = REAL(pthread_mutex_clocklock)(m, clock, abstime);
-    lg__lock_after(t, &a, acquired(rc));
-    lg__leave();
-    return rc;
-}
+ACQUIRE_SHIM(pthread_mutex_lock, (pthread_mutex_t * m), (m), ACQ(m, 0), acquired)
+ACQUIRE_SHIM(pthread_mutex_trylock, (pthread_mutex_t * m), (m), ACQ(m, LG_ACQ_TRY), acquired)
+ACQUIRE_SHIM(pthread_mutex_timedlock, (pthread_mutex_t * m, const struct timespec *abstime),
+             (m, abstime), ACQ(m, LG_ACQ_TIMED), acquired)
+ACQUIRE_SHIM(pthread_mutex_clocklock,
+             (pthread_mutex_t * m, clockid_t clock, const struct timespec *abstime),
+             (m, clock, abstime), ACQ(m, LG_ACQ_TIMED), acquired)
 
 LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
@@ -184,22 +162,14 @@ static inline unsigned rw_flags(const pthread_rwlock_t *rw, unsigned f)
     return f;
 }
 
-#define RW_SHIM(name, params, call_args, f)                                                        \
-    LG_EXPORT int name params                                                                      \
+#define RW_ACQ(rw, f)                                                                              \
     {                                                                                              \
-        struct lg_thread *t = lg__enter();                                                         \
-        if (!t)                                                                                    \
-            return REAL(name) call_args;                                                           \
-        struct lg_acq a = {.addr = (uintptr_t)rw, .type = LG_TYPE_RWLOCK, .mode = rw_mode(rw),     \
-                           .flags = rw_flags(rw, f),                                               \
-                           .pc = (uintptr_t)__builtin_return_address(0),                           \
-                           .cfa = (uintptr_t)__builtin_dwarf_cfa()};                               \
-        lg__lock_before(t, &a);                                                                    \
-        int rc = REAL(name) call_args;                                                             \
-        lg__lock_after(t, &a, rc == 0);                                                            \
-        lg__leave();                                                                               \
-        return rc;                                                                                 \
+        .addr = (uintptr_t)(rw), .type = LG_TYPE_RWLOCK, .mode = rw_mode(rw),                      \
+        .flags = rw_flags(rw, f), .pc = (uintptr_t)__builtin_return_address(0),                    \
+        .cfa = (uintptr_t)__builtin_dwarf_cfa(),                                                   \
     }
+#define RW_SHIM(name, params, call_args, f)                                                        \
+    ACQUIRE_SHIM(name, params, call_args, RW_ACQ(rw, f), succeeded)
 
 RW_SHIM(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_READ)
 RW_SHIM(pthread_rwlock_tryrdlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_READ | LG_ACQ_TRY)
@@ -286,31 +256,8 @@ LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
     return rc;
 }
 
-LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
-{
-    struct lg_thread *t = lg__enter();
-    if (!t)
-        return REAL(pthread_spin_lock)(s);
-    struct lg_acq a = SPIN_ACQ(s, 0);
-    lg__lock_before(t, &a);
-    int rc = REAL(pthread_spin_lock)(s);
-    lg__lock_after(t, &a, rc == 0);
-    lg__leave();
-    return rc;
-}
-
-LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
-{
-    struct lg_thread *t = lg__enter();
-    if (!t)
-        return REAL(pthread_spin_trylock)(s);
-    struct lg_acq a = SPIN_ACQ(s, LG_ACQ_TRY);
-    lg__lock_before(t, &a);
-    int rc = REAL(pthread_spin_trylock)(s);
-    lg__lock_after(t, &a, rc == 0);
-    lg__leave();
-    return rc;
-}
+ACQUIRE_SHIM(pthread_spin_lock, (pthread_spinlock_t * s), (s), SPIN_ACQ(s, 0), succeeded)
+ACQUIRE_SHIM(pthread_spin_trylock, (pthread_spinlock_t * s), (s), SPIN_ACQ(s, LG_ACQ_TRY), succeeded)
 
 LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
 {

@@ -30,6 +30,23 @@ struct slot {
 static _Atomic(struct slot *) *_Atomic table;
 static atomic_uint_fast64_t nslots;
 
+/* A table of chain heads, mapped at first use; racing threads agree on one. */
+static void *lazy_table(void *_Atomic *where, size_t bytes)
+{
+    void *t = atomic_load_explicit(where, memory_order_acquire);
+    if (t)
+        return t;
+    t = lg__map(bytes);
+    if (!t)
+        return NULL;
+    void *expected = NULL;
+    if (!atomic_compare_exchange_strong(where, &expected, t)) {
+        lg__unmap(t, bytes);
+        t = expected;
+    }
+    return t;
+}
+
 /* ---- the page index: which slots lie on each 4 KiB page, so the locks in
  * a range of memory (a block being freed, a library being unloaded) can be
  * found without scanning everything. Same scheme as the table: push-only
@@ -66,17 +83,10 @@ static struct page *page_find(uintptr_t pageno)
 
 static struct page *page_get(uintptr_t pageno)
 {
-    _Atomic(struct page *) *t = atomic_load_explicit(&pages, memory_order_acquire);
-    if (!t) {
-        t = lg__map(sizeof(*t) * PAGES_SIZE);
-        if (!t)
-            return NULL;
-        _Atomic(struct page *) *expected = NULL;
-        if (!atomic_compare_exchange_strong(&pages, &expected, t)) {
-            lg__unmap(t, sizeof(*t) * PAGES_SIZE);
-            t = expected;
-        }
-    }
+    _Atomic(struct page *) *t =
+        lazy_table((void *_Atomic *)&pages, sizeof(*pages) * PAGES_SIZE);
+    if (!t)
+        return NULL;
     _Atomic(struct page *) *head = &t[page_bucket(pageno)];
     struct page *old = atomic_load_explicit(head, memory_order_acquire);
     for (struct page *p = old; p; p = p->next)
@@ -121,18 +131,7 @@ static inline size_t bucket(uintptr_t addr)
 
 static _Atomic(struct slot *) *get_table(void)
 {
-    _Atomic(struct slot *) *t = atomic_load_explicit(&table, memory_order_acquire);
-    if (t)
-        return t;
-    t = lg__map(sizeof(*t) * TABLE_SIZE);
-    if (!t)
-        return NULL;
-    _Atomic(struct slot *) *expected = NULL;
-    if (!atomic_compare_exchange_strong(&table, &expected, t)) {
-        lg__unmap(t, sizeof(*t) * TABLE_SIZE);
-        t = expected;
-    }
-    return t;
+    return lazy_table((void *_Atomic *)&table, sizeof(*table) * TABLE_SIZE);
 }
 
 /* The slot for addr in the chain from first up to (not including) stop. */
