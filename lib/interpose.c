@@ -17,6 +17,7 @@
 #include "runtime.h"
 
 #include "registry.h"
+#include "report.h"
 
 #include "stack.h"
 #include "util.h"
@@ -408,6 +409,8 @@ struct module_query {
     const char *name;
     uintptr_t lo, hi;
     bool found;
+    bool remember; /* prepare its map entry: it may be about to go */
+    struct lg_gone_module *entry;
 };
 
 static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
@@ -418,6 +421,8 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
         return 0;
     lg__module_range(info, &q->lo, &q->hi);
     q->found = true;
+    if (q->remember)
+        q->entry = lg__report_module_leaving(info);
     return 1;
 }
 
@@ -433,6 +438,7 @@ LG_EXPORT int dlclose(void *handle)
         q.base = lm->l_addr;
         lg__strlcpy(name, lm->l_name, sizeof(name));
         q.name = name;
+        q.remember = true;
         dl_iterate_phdr(find_module, &q);
     }
     lg__leave();
@@ -440,9 +446,15 @@ LG_EXPORT int dlclose(void *handle)
     if (rc == 0 && q.found && (t = lg__enter()) != NULL) {
         struct module_query still = {.base = q.base, .name = name};
         dl_iterate_phdr(find_module, &still);
-        if (!still.found)
+        if (!still.found) {
             lg__registry_retire_range(q.lo, q.hi);
+            lg__report_module_gone(q.entry);
+        } else {
+            lg__report_module_stays(q.entry);
+        }
         lg__leave();
+    } else if (q.entry) {
+        lg__report_module_stays(q.entry);
     }
     return rc;
 }

@@ -171,7 +171,19 @@ struct modctx {
     struct pcs *pcs;
     struct lg_buf *b;
     int count;
+    /* ranges of the modules loaded now, to find frames none of them covers */
+    uintptr_t lo[64], hi[64];
+    int nranges;
 };
+
+/* Modules unloaded by dlclose, newest first: their map entries as written. */
+struct lg_gone_module {
+    struct lg_gone_module *next;
+    uintptr_t lo, hi;
+    size_t len;
+    char json[];
+};
+static _Atomic(struct lg_gone_module *) gone_modules;
 
 static void put_build_id(struct lg_buf *b, struct dl_phdr_info *info)
 {
@@ -204,29 +216,103 @@ static void put_build_id(struct lg_buf *b, struct dl_phdr_info *info)
     }
 }
 
+static void put_module(struct lg_buf *b, struct dl_phdr_info *info, uintptr_t hi)
+{
+    const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : exe_path;
+    lg__buf_str(b, "{\"path\":");
+    lg__buf_json_str(b, path);
+    lg__buf_str(b, ",\"base\":\"");
+    lg__buf_hex(b, info->dlpi_addr);
+    lg__buf_str(b, "\",\"end\":\"");
+    lg__buf_hex(b, hi);
+    lg__buf_char(b, '"');
+    put_build_id(b, info);
+    lg__buf_char(b, '}');
+}
+
+struct lg_gone_module *lg__report_module_leaving(struct dl_phdr_info *info)
+{
+    struct lg_buf b = {0};
+    struct lg_gone_module *g = NULL;
+    uintptr_t lo, hi;
+    lg__module_range(info, &lo, &hi);
+    put_module(&b, info, hi);
+    if (!b.failed && b.p && (g = lg__alloc(sizeof(*g) + b.len + 1)) != NULL) {
+        g->lo = lo;
+        g->hi = hi;
+        g->len = b.len;
+        memcpy(g->json, b.p, b.len + 1);
+    }
+    lg__buf_free(&b);
+    return g;
+}
+
+void lg__report_module_gone(struct lg_gone_module *g)
+{
+    if (!g)
+        return;
+    struct lg_gone_module *old = atomic_load(&gone_modules);
+    do
+        g->next = old;
+    while (!atomic_compare_exchange_weak(&gone_modules, &old, g));
+}
+
+void lg__report_module_stays(struct lg_gone_module *g)
+{
+    if (g)
+        lg__free(g, sizeof(*g) + g->len + 1);
+}
+
 static int one_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     struct modctx *m = arg;
     uintptr_t lo, hi;
     lg__module_range(info, &lo, &hi);
+    if (m->nranges < 64) {
+        m->lo[m->nranges] = lo;
+        m->hi[m->nranges++] = hi;
+    }
     bool used = false;
     for (size_t i = 0; i < m->pcs->n && !used; i++)
         used = m->pcs->p[i] >= lo && m->pcs->p[i] < hi;
     if (!used)
         return 0;
-    const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : exe_path;
-    lg__buf_str(m->b, m->count ? ",{\"path\":" : "{\"path\":");
-    lg__buf_json_str(m->b, path);
-    lg__buf_str(m->b, ",\"base\":\"");
-    lg__buf_hex(m->b, info->dlpi_addr);
-    lg__buf_str(m->b, "\",\"end\":\"");
-    lg__buf_hex(m->b, hi);
-    lg__buf_char(m->b, '"');
-    put_build_id(m->b, info);
-    lg__buf_char(m->b, '}');
+    if (m->count)
+        lg__buf_char(m->b, ',');
+    put_module(m->b, info, hi);
     m->count++;
     return 0;
+}
+
+/* Frames no loaded module covers were in a library unloaded since: name
+ * the newest unloaded module that covered each. */
+static void put_gone_modules(struct modctx *m)
+{
+    struct lg_gone_module *gone = atomic_load(&gone_modules);
+    if (!gone)
+        return;
+    for (struct lg_gone_module *g = gone; g; g = g->next) {
+        bool used = false;
+        for (size_t i = 0; i < m->pcs->n && !used; i++) {
+            uintptr_t pc = m->pcs->p[i];
+            if (pc < g->lo || pc >= g->hi)
+                continue;
+            bool loaded = false;
+            for (int r = 0; r < m->nranges && !loaded; r++)
+                loaded = pc >= m->lo[r] && pc < m->hi[r];
+            bool newer = false; /* a newer unloaded module claims it */
+            for (struct lg_gone_module *n = gone; n != g && !newer; n = n->next)
+                newer = pc >= n->lo && pc < n->hi;
+            used = !loaded && !newer;
+        }
+        if (!used)
+            continue;
+        if (m->count)
+            lg__buf_char(m->b, ',');
+        lg__buf_put(m->b, g->json, g->len);
+        m->count++;
+    }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -338,9 +424,10 @@ static void begin(struct lg_buf *b, int kind)
 /* Close the object with its module map, write it, say it on stderr. */
 static void finish(struct lg_buf *b, struct pcs *pcs, int kind, struct lg_buf *human)
 {
-    struct modctx m = {pcs, b, 0};
+    struct modctx m = {.pcs = pcs, .b = b};
     lg__buf_str(b, ",\"modules\":[");
     dl_iterate_phdr(one_module, &m);
+    put_gone_modules(&m);
     lg__buf_str(b, "]}\n");
     if (b->failed) {
         /* Could not even format it: say so rather than write half a line. */

@@ -34,6 +34,16 @@ void lg__report_held_at_exit(const struct lg_thread *t);
 /* Once per process: lockgraph ran out of memory. */
 void lg__report_oom(void);
 
+struct dl_phdr_info;
+struct lg_gone_module;
+/* A module may be about to be unloaded: prepare its map entry (NULL when
+ * out of memory). If it does go, lg__report_module_gone keeps the entry, so
+ * findings made later whose stacks have frames in it still name it;
+ * otherwise lg__report_module_stays drops it. */
+struct lg_gone_module *lg__report_module_leaving(struct dl_phdr_info *info);
+void lg__report_module_gone(struct lg_gone_module *g);
+void lg__report_module_stays(struct lg_gone_module *g);
+
 /* Findings written so far (detector errors not counted). */
 uint64_t lg__report_count(void);
 /* fsync the findings file. 0 or -1. */

@@ -583,6 +583,18 @@ static void test_dlclose(void)
     CU_ASSERT_EQUAL(r->nfindings, 1);
     check_cycle(first_kind(r, "lock-order-cycle"), 2);
     run_free(r);
+    /* stacks in an unloaded library: the module map still names it */
+    args[1] = "stacks";
+    r = run_prog("sc_dlclose", args, NULL, NULL, 30, true);
+    expect_clean_exit(r);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    check_cycle(f, 2);
+    bool named = false;
+    json_object *mods = f ? get(f, "modules") : NULL;
+    for (size_t i = 0; mods && i < json_object_array_length(mods); i++)
+        named |= strstr(str(json_object_array_get_idx(mods, i), "path"), "libsc_dl_locks.so") != NULL;
+    CU_ASSERT_TRUE(named);
+    run_free(r);
 }
 
 static void test_trylock_kinds(void)

@@ -24,3 +24,13 @@ void dl_lock_ba(void)
     pthread_mutex_unlock(&a);
     pthread_mutex_unlock(&b);
 }
+
+/* Take two of the caller's locks, x then y: the stacks of that edge have
+ * frames in this library. */
+void dl_lock_pair(pthread_mutex_t *x, pthread_mutex_t *y)
+{
+    pthread_mutex_lock(x);
+    pthread_mutex_lock(y);
+    pthread_mutex_unlock(y);
+    pthread_mutex_unlock(x);
+}
