@@ -518,6 +518,11 @@ static void test_rwlock(void)
     expect_rw_cycle("rw", "shared", "exclusive");
     expect_rw_cycle("wpref", "exclusive", "exclusive"); /* reads order as exclusive */
     expect_rw_cycle("static", "exclusive", "shared");
+    struct run *rt = run_mode("sc_rwlock", "timed");
+    expect_clean_exit(rt);
+    json_object *ft = first_kind(rt, "lock-order-cycle");
+    CU_ASSERT_TRUE(ft && json_true(ft, "timed"));
+    run_free(rt);
     static const char *const self[] = {"self", NULL};
     struct run *r = run_prog("sc_rwlock", self, NULL, "self-deadlock", 30, true);
     CU_ASSERT_TRUE(r->killed_by_us);

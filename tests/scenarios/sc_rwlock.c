@@ -11,18 +11,30 @@
  *   reread    a reader-preferring rwlock read twice by one thread, with M
  *             taken under it: nothing.
  *   static    wr with a statically initialized rwlock: a cycle.
- *   self      rdlock R then wrlock R: a self-deadlock (hangs; killed). */
+ *   self      rdlock R then wrlock R: a self-deadlock (hangs; killed).
+ *   timed     wr, the second thread using pthread_rwlock_timedrdlock: a
+ *             cycle marked timed (it would stall, not hang). */
 #define _GNU_SOURCE
 #include "sc.h"
 #include <string.h>
+#include <time.h>
 
 static pthread_rwlock_t r, rs = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t *rp = &r;
 static int first_write, second_write;
 
+static int timed;
+
 static void take(int write)
 {
+    if (timed && !write) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 5;
+        pthread_rwlock_timedrdlock(rp, &ts);
+        return;
+    }
     if (write)
         pthread_rwlock_wrlock(rp);
     else
@@ -79,6 +91,10 @@ int main(int argc, char **argv)
         pattern(0, 0);
     else if (!strcmp(mode, "wr"))
         pattern(1, 0);
+    else if (!strcmp(mode, "timed")) {
+        timed = 1;
+        pattern(1, 0);
+    }
     else if (!strcmp(mode, "rw"))
         pattern(0, 1);
     else if (!strcmp(mode, "static")) {
