@@ -4,9 +4,9 @@
  * free, dlclose and fork.
  *
  * Every lock shim has one shape (ACQUIRE_SHIM): enter (guard) -> before-hook
- * -> real call -> after-hook -> leave. When enter says no (lockgraph not running, or this
- * call comes from inside lockgraph), the real function is called and nothing
- * else happens. The hooks live in runtime.c.
+ * -> real call -> after-hook -> leave. When enter says no (lockgraph is not
+ * running, or the call comes from inside lockgraph), the real function is
+ * called and nothing else happens. The hooks live in runtime.c.
  *
  * The real functions are found once with dlsym(RTLD_NEXT), so another
  * interposer loaded after lockgraph still sees the calls; until then the
@@ -14,11 +14,9 @@
  */
 
 #include "interpose.h"
-#include "runtime.h"
-
 #include "registry.h"
 #include "report.h"
-
+#include "runtime.h"
 #include "stack.h"
 #include "util.h"
 
