@@ -6,13 +6,17 @@
 #include "sc.h"
 #include <sched.h>
 
+/* Enough rounds to exercise back-off many times; few enough that the
+ * yielding loop finishes quickly on a loaded machine. */
+enum { ROUNDS = 2000 };
+
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER,
                        c = PTHREAD_MUTEX_INITIALIZER;
 
 static void *forward(void *arg)
 {
     (void)arg;
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0; i < ROUNDS; i++) {
         pthread_mutex_lock(&a);
         pthread_mutex_lock(&b);
         pthread_mutex_lock(&c);
@@ -27,7 +31,7 @@ static void *backoff(void *arg)
 {
     (void)arg;
     int got = 0;
-    while (got < 20000) {
+    while (got < ROUNDS) {
         pthread_mutex_lock(&b);
         if (pthread_mutex_trylock(&a) == 0) {
             pthread_mutex_lock(&c);

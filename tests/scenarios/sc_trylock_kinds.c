@@ -10,10 +10,15 @@ static pthread_spinlock_t sa, sb;
 static pthread_rwlock_t ra = PTHREAD_RWLOCK_INITIALIZER, rb = PTHREAD_RWLOCK_INITIALIZER;
 static int kind; /* 0 spin, 1 rwlock write, 2 rwlock read on the try side */
 
+/* Enough rounds to exercise the pattern; few enough that spinners on a
+ * loaded 2-core machine (burning whole time slices while the holder is
+ * descheduled) still finish well inside the runner's timeout. */
+enum { ROUNDS = 1000 };
+
 static void *forward(void *arg)
 {
     (void)arg;
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0; i < ROUNDS; i++) {
         if (kind == 0) {
             pthread_spin_lock(&sa);
             pthread_spin_lock(&sb);
@@ -32,7 +37,7 @@ static void *forward(void *arg)
 static void *backoff(void *arg)
 {
     (void)arg;
-    for (int got = 0; got < 20000;) {
+    for (int got = 0; got < ROUNDS;) {
         if (kind == 0) {
             pthread_spin_lock(&sb);
             if (pthread_spin_trylock(&sa) == 0) {
