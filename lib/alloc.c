@@ -34,7 +34,6 @@ static char *chunk_cur, *chunk_end;
 static atomic_size_t mapped;
 static size_t limit;
 static atomic_bool failed;
-static atomic_bool failure_taken;
 
 static size_t page_round(size_t n)
 {
@@ -158,13 +157,6 @@ size_t lg__alloc_mapped(void)
 bool lg__alloc_failed(void)
 {
     return atomic_load(&failed);
-}
-
-bool lg__alloc_take_failure(void)
-{
-    if (!atomic_load(&failed))
-        return false;
-    return !atomic_exchange(&failure_taken, true);
 }
 
 void lg__alloc_lock_all(void)

@@ -36,10 +36,8 @@ void lg__unmap(void *p, size_t size);
 void lg__alloc_set_limit(size_t bytes);
 size_t lg__alloc_mapped(void);
 
-/* True once any allocation has failed; lg__alloc_take_failure() returns true
- * exactly once after the first failure, so it is reported once. */
+/* True once any allocation has failed (lg__report_oom says so once). */
 bool lg__alloc_failed(void);
-bool lg__alloc_take_failure(void);
 
 /* fork support: see sync.h for the order. */
 void lg__alloc_lock_all(void);

@@ -25,12 +25,9 @@
 static lg__lock_t graph_lock = LG__LOCK_INIT;
 static atomic_uint_fast64_t next_id = 1;
 static atomic_int_fast64_t next_rank = 1;
-static atomic_uint_fast64_t nnodes;
 static atomic_uint_fast64_t nedges;
 static atomic_uint_fast64_t nsuppressed;
-static atomic_uint_fast64_t nguarded;
 static uint64_t ncyclic; /* edges that closed a cycle */
-static bool any_shared;  /* some edge has a shared combination */
 static uint64_t epoch;
 /* Bounds over the cyclic edges u->v: no u ranks above max_cyc_src, no v
  * below min_cyc_dst. Only ever loosened, so always valid. */
@@ -96,30 +93,12 @@ struct lg_node *lg__graph_node_new(uintptr_t addr, enum lg_lock_type type, enum 
      * are only compared under the graph lock, after this store is visible
      * through the lock's acquire. */
     n->rank = atomic_fetch_add(&next_rank, 1);
-    atomic_fetch_add(&nnodes, 1);
     return n;
 }
 
 void lg__graph_node_discard(struct lg_node *n)
 {
-    atomic_fetch_sub(&nnodes, 1);
     lg__free(n, sizeof(*n));
-}
-
-bool lg__graph_has_edge(const struct lg_node *from, const struct lg_node *to)
-{
-    struct lg_adj *a = atomic_load_explicit(&((struct lg_node *)from)->out, memory_order_acquire);
-    if (!a)
-        return false;
-    uint32_t i = id_hash(to->id) & a->mask;
-    for (;;) {
-        struct lg_edge *e = atomic_load_explicit(&a->slot[i], memory_order_acquire);
-        if (!e)
-            return false;
-        if (e->to == to)
-            return true;
-        i = (i + 1) & a->mask;
-    }
 }
 
 static struct lg_edge *find_edge(const struct lg_node *from, const struct lg_node *to)
@@ -139,6 +118,11 @@ static struct lg_edge *find_edge(const struct lg_node *from, const struct lg_nod
 struct lg_edge *lg__graph_find(const struct lg_node *from, const struct lg_node *to)
 {
     return find_edge(from, to);
+}
+
+bool lg__graph_has_edge(const struct lg_node *from, const struct lg_node *to)
+{
+    return find_edge(from, to) != NULL;
 }
 
 bool lg__graph_knows(const struct lg_node *from, const struct lg_node *to, unsigned combo)
@@ -590,28 +574,6 @@ static struct lg_cycle *cycle_by_states(struct lg_edge *e, unsigned combo)
     return c;
 }
 
-/* The shortest cycle through e when every combination is exclusive. */
-static struct lg_cycle *cycle_by_bfs(struct lg_edge *e)
-{
-    struct lg_node *from = e->from, *to = e->to;
-    epoch += 2;
-    uint32_t len = 1;
-    if (bfs(to, from, epoch) == 1) {
-        for (struct lg_node *n = from; n != to; n = n->via->from)
-            len++;
-    }
-    struct lg_cycle *c = cycle_alloc(len);
-    if (!c)
-        return NULL;
-    c->edge[0] = e;
-    uint32_t k = len - 1;
-    for (struct lg_node *n = from; n != to; n = n->via->from)
-        c->edge[k--] = n->via;
-    for (uint32_t i = 0; i < len; i++)
-        c->combo[i] = LG_COMBO_EXCL;
-    return c;
-}
-
 /* Fill in the summary flags and decide whether it is new and can deadlock.
  * Graph lock held; it is released here. */
 static enum lg_add_result report_cycle(struct lg_cycle *c, struct lg_cycle **out)
@@ -625,7 +587,6 @@ static enum lg_add_result report_cycle(struct lg_cycle *c, struct lg_cycle **out
             gate = NULL;
     if (gate) {
         lg__unlock(&graph_lock);
-        atomic_fetch_add(&nguarded, 1);
         lg__graph_cycle_free(c);
         return LG_EDGE_ADDED;
     }
@@ -670,8 +631,6 @@ enum lg_add_result lg__graph_add_edge_as(struct lg_node *from, struct lg_node *t
             return LG_EDGE_EXISTS;
         }
         atomic_fetch_or_explicit(&e->combos, (uint8_t)(1u << combo), memory_order_release);
-        if (combo != LG_COMBO_EXCL)
-            any_shared = true;
         struct lg_cycle *c = cycle_by_states(e, combo);
         if (!c) {
             lg__unlock(&graph_lock);
@@ -691,8 +650,6 @@ enum lg_add_result lg__graph_add_edge_as(struct lg_node *from, struct lg_node *t
     e->info = *info;
     atomic_store_explicit(&e->combos, (uint8_t)(1u << combo), memory_order_relaxed);
     atomic_store_explicit(&e->gate, info->gate, memory_order_relaxed);
-    if (combo != LG_COMBO_EXCL)
-        any_shared = true;
 
     bool closes = false;
     if (from->rank > to->rank) {
@@ -729,13 +686,10 @@ enum lg_add_result lg__graph_add_edge_as(struct lg_node *from, struct lg_node *t
      * be one that cannot deadlock. */
     /* A cycle in the graph's shape; with shared holds or a gate about, it
      * may still be one that cannot deadlock. */
-    bool plain = !any_shared && !atomic_load_explicit(&e->gate, memory_order_relaxed);
-    struct lg_cycle *c = plain ? cycle_by_bfs(e) : cycle_by_states(e, combo);
+    struct lg_cycle *c = cycle_by_states(e, combo);
     if (!c) {
-        if (!plain)
-            atomic_fetch_add(&nguarded, 1); /* or passes a lock only shared */
         lg__unlock(&graph_lock);
-        return !plain && !lg__alloc_failed() ? LG_EDGE_ADDED : LG_EDGE_NOMEM;
+        return lg__alloc_failed() ? LG_EDGE_NOMEM : LG_EDGE_ADDED;
     }
     return report_cycle(c, cycle);
 }
@@ -772,19 +726,9 @@ uint64_t lg__graph_edge_count(void)
     return atomic_load(&nedges);
 }
 
-uint64_t lg__graph_node_count(void)
-{
-    return atomic_load(&nnodes);
-}
-
 uint64_t lg__graph_cycles_suppressed(void)
 {
     return atomic_load(&nsuppressed);
-}
-
-uint64_t lg__graph_cycles_guarded(void)
-{
-    return atomic_load(&nguarded);
 }
 
 void lg__graph_lock_all(void)

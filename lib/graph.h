@@ -169,9 +169,7 @@ void lg__graph_cycle_free(struct lg_cycle *c);
 
 /* Counts, for tests and the exit summary. */
 uint64_t lg__graph_edge_count(void);
-uint64_t lg__graph_node_count(void);
 uint64_t lg__graph_cycles_suppressed(void);
-uint64_t lg__graph_cycles_guarded(void);
 
 void lg__graph_lock_all(void);
 void lg__graph_unlock_all(void);

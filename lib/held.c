@@ -29,15 +29,6 @@ bool lg__held_grow(struct lg_held_stack *h)
     return true;
 }
 
-bool lg__held_push(struct lg_held_stack *h, const struct lg_held *x)
-{
-    struct lg_held *s = lg__held_slot(h);
-    if (!s)
-        return false;
-    *s = *x;
-    return true;
-}
-
 int lg__held_find(const struct lg_held_stack *h, uintptr_t addr)
 {
     for (int i = (int)h->n - 1; i >= 0; i--)

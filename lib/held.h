@@ -41,8 +41,6 @@ struct lg_held_stack {
 };
 
 void lg__held_init(struct lg_held_stack *h);
-/* false when out of memory: the entry is not recorded. */
-bool lg__held_push(struct lg_held_stack *h, const struct lg_held *x);
 /* Slow half of lg__held_slot: make room for one more entry. */
 bool lg__held_grow(struct lg_held_stack *h);
 

@@ -656,11 +656,6 @@ int lg__report_sync(void)
     return rc;
 }
 
-const char *lg__report_path(void)
-{
-    return use_stderr ? "" : report_path;
-}
-
 void lg__report_exit_summary(void)
 {
     uint64_t n = atomic_load(&nfindings);

@@ -48,8 +48,6 @@ void lg__report_module_stays(struct lg_gone_module *g);
 uint64_t lg__report_count(void);
 /* fsync the findings file. 0 or -1. */
 int lg__report_sync(void);
-/* The expanded path, or "" when findings go to stderr. */
-const char *lg__report_path(void);
 /* One closing line on stderr when there were findings (not when quiet). */
 void lg__report_exit_summary(void);
 

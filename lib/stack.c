@@ -56,7 +56,7 @@ static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
-int lg__stack_is_own(uintptr_t pc)
+static int is_own(uintptr_t pc)
 {
     return pc >= own_lo && pc < own_hi;
 }
@@ -73,7 +73,7 @@ static _Unwind_Reason_Code one_frame(struct _Unwind_Context *ctx, void *arg)
     uintptr_t pc = _Unwind_GetIP(ctx);
     if (pc == 0)
         return _URC_END_OF_STACK;
-    if (c->skipping && lg__stack_is_own(pc))
+    if (c->skipping && is_own(pc))
         return _URC_NO_REASON;
     c->skipping = 0;
     if (c->n >= c->max)

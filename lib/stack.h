@@ -48,9 +48,6 @@ struct dl_phdr_info;
 /* The address range [lo, hi) a loaded module's PT_LOAD segments cover. */
 void lg__module_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi);
 
-/* Is pc inside lockgraph's own code? */
-int lg__stack_is_own(uintptr_t pc);
-
 void lg__stack_lock_all(void);
 void lg__stack_unlock_all(void);
 void lg__stack_reset_child(void);

@@ -97,8 +97,3 @@ void lg__thread_unlock_all(void)
 {
     lg__unlock(&threads_lock);
 }
-
-void lg__thread_reset_lock(void)
-{
-    lg__lock_reset(&threads_lock);
-}

@@ -54,6 +54,5 @@ int lg__thread_key_init(void (*destructor)(void *));
 
 void lg__thread_lock_all(void);
 void lg__thread_unlock_all(void);
-void lg__thread_reset_lock(void);
 
 #endif

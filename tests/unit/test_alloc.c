@@ -1,6 +1,6 @@
 /*
  * test_alloc.c - the private allocator: zeroed memory, reuse, big blocks,
- * and the max_memory budget failing cleanly and being reported once.
+ * and the max_memory budget failing cleanly.
  */
 #include "unit.h"
 
@@ -35,9 +35,7 @@ static void test_budget(void)
     while (lg__alloc(60000) && got < 1000)
         got++;
     CU_ASSERT(got > 10 && got < 1000);
-    CU_ASSERT_TRUE(lg__alloc_failed());
-    CU_ASSERT_TRUE(lg__alloc_take_failure());
-    CU_ASSERT_FALSE(lg__alloc_take_failure()); /* said once */
+    CU_ASSERT_TRUE(lg__alloc_failed()); /* said once: see the out-of-memory scenario */
     CU_ASSERT_PTR_NOT_NULL(lg__map(8192));     /* report buffers still work */
     lg__alloc_set_limit(0);
 }
@@ -46,5 +44,5 @@ void lg_suite_alloc(void)
 {
     CU_pSuite s = CU_add_suite("alloc", NULL, NULL);
     lg_add_test(s, "zeroed, reused, big blocks", test_zeroed_and_reused);
-    lg_add_test(s, "max_memory budget fails cleanly, once", test_budget);
+    lg_add_test(s, "max_memory budget fails cleanly", test_budget);
 }
