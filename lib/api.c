@@ -8,7 +8,9 @@
  */
 
 #include "alloc.h"
+#include "dump.h"
 #include "options.h"
+#include "ranks.h"
 #include "registry.h"
 #include "report.h"
 #include "runtime.h"
@@ -41,10 +43,103 @@ LG_EXPORT void lockgraph_name_lock(const volatile void *lock, const char *name)
         memcpy(copy, name, len);
         copy[len] = 0;
         atomic_store_explicit(&n->name, copy, memory_order_release);
+        if (atomic_load_explicit(&lg__ranks, memory_order_acquire))
+            lg__ranks_classify(n); /* its name may put it in a class */
     } else if (copy) {
         lg__free(copy, len + 1);
     }
     lg__leave();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Ranks.                                                                  */
+
+static struct lg_ranks *api_ranks(void)
+{
+    struct lg_ranks *r = atomic_load_explicit(&lg__ranks, memory_order_acquire);
+    if (r)
+        return r;
+    struct lg_ranks *fresh = lg__ranks_new();
+    if (!fresh)
+        return NULL;
+    if (atomic_compare_exchange_strong(&lg__ranks, &r, fresh))
+        return fresh;
+    return r; /* another thread was first; ours is a small leak, once */
+}
+
+/* A new class may take in locks named before it was declared. */
+static void reclassify_all(void)
+{
+    for (struct lg_node *n = lg__graph_nodes(); n; n = n->all_next)
+        if (!atomic_load_explicit(&n->dead, memory_order_relaxed) &&
+            atomic_load_explicit(&n->name, memory_order_relaxed))
+            lg__ranks_classify(n);
+}
+
+static int declared(int rc, const struct lg_rank_cycle *cycle)
+{
+    if (rc > 0)
+        reclassify_all();
+    if (rc >= 0)
+        return 0;
+    if (cycle->n) {
+        lg__report_rank_order_cycle(cycle);
+        if (lg__opt.on_rank == LG_ACTION_ABORT) {
+            lg__write_str(2, "lockgraph: on_rank=abort: aborting\n");
+            abort();
+        }
+    }
+    return -1;
+}
+
+LG_EXPORT int lockgraph_rank_class(const char *name, int rank, int same)
+{
+    if (!name || !*name || rank < 0 || same < -1 || same > LG_SAME_ANY)
+        return -1;
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return 0;
+    struct lg_ranks *r = api_ranks();
+    struct lg_rank_cycle cycle = {0};
+    int rc = r ? declared(lg__ranks_set_rank(r, name, rank, same, &cycle), &cycle) : -1;
+    lg__leave();
+    return rc;
+}
+
+LG_EXPORT int lockgraph_lock_order(const char *before, const char *after)
+{
+    if (!before || !after || !*before || !*after)
+        return -1;
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return 0;
+    struct lg_ranks *r = api_ranks();
+    struct lg_rank_cycle cycle = {0};
+    int rc = r ? declared(lg__ranks_add_order(r, before, after, &cycle), &cycle) : -1;
+    lg__leave();
+    return rc;
+}
+
+LG_EXPORT int lockgraph_rank_lock(const volatile void *lock, int rank, const char *name)
+{
+    if (!lock || !name || !*name || strchr(name, ':'))
+        return -1;
+    int rc = lockgraph_rank_class(name, rank, -1);
+    if (rc == 0)
+        lockgraph_name_lock(lock, name);
+    return rc;
+}
+
+LG_EXPORT int lockgraph_dump_graph(const char *path)
+{
+    if (!path || !*path)
+        return -1;
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return -1;
+    int rc = lg__dump_graph(path, false);
+    lg__leave();
+    return rc;
 }
 
 static void say_where(const char *what, const char *file, int line)

@@ -101,6 +101,22 @@ void lg__graph_node_discard(struct lg_node *n)
     lg__free(n, sizeof(*n));
 }
 
+static _Atomic(struct lg_node *) all_nodes;
+
+void lg__graph_node_publish(struct lg_node *n)
+{
+    struct lg_node *old = atomic_load_explicit(&all_nodes, memory_order_relaxed);
+    do
+        n->all_next = old;
+    while (!atomic_compare_exchange_weak_explicit(&all_nodes, &old, n, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+struct lg_node *lg__graph_nodes(void)
+{
+    return atomic_load_explicit(&all_nodes, memory_order_acquire);
+}
+
 static struct lg_edge *find_edge(const struct lg_node *from, const struct lg_node *to)
 {
     struct lg_adj *a = atomic_load_explicit(&((struct lg_node *)from)->out, memory_order_acquire);

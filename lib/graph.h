@@ -37,6 +37,7 @@
 
 struct lg_stack;
 struct lg_edge;
+struct lg_class;
 
 enum lg_lock_type { LG_TYPE_MUTEX = 0, LG_TYPE_SPIN = 1, LG_TYPE_RWLOCK = 2 };
 enum lg_lock_mode {
@@ -76,6 +77,10 @@ struct lg_node {
     _Atomic(const struct lg_stack *) stack;
 
     _Atomic(const char *) name; /* lg_name_lock; points into lockgraph memory */
+    /* Its rank class (ranks.h), or NULL: an unranked lock, checked for
+     * nothing more. Set when the lock is created, named or ranked. */
+    _Atomic(struct lg_class *) cls;
+    struct lg_node *all_next;   /* every published node, newest first */
     _Atomic(struct lg_adj *) out;
     atomic_bool dead;
 
@@ -134,6 +139,12 @@ struct lg_node *lg__graph_node_new(uintptr_t addr, enum lg_lock_type type, enum 
 
 /* Give back a node that never got into the graph (lost a registry race). */
 void lg__graph_node_discard(struct lg_node *n);
+
+/* The node is in the registry now: add it to the list of all nodes, which
+ * the graph dump walks without a lock (nodes are never freed). */
+void lg__graph_node_publish(struct lg_node *n);
+/* The newest published node; follow all_next for the rest. */
+struct lg_node *lg__graph_nodes(void);
 
 /* The fast path: is from->to known (in any way)? No lock, no allocation. */
 bool lg__graph_has_edge(const struct lg_node *from, const struct lg_node *to);

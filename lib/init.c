@@ -16,10 +16,13 @@
 #include "alloc.h"
 #include "graph.h"
 #include "interpose.h"
+#include "dump.h"
 #include "options.h"
+#include "ranks.h"
 #include "report.h"
 #include "runtime.h"
 #include "stack.h"
+#include "symbols.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -58,6 +61,18 @@ static bool start_now(void)
         lg__options_help(2);
     if (lg__opt.max_memory)
         lg__alloc_set_limit((size_t)lg__opt.max_memory << 20);
+    if (lg__opt.ranks[0]) {
+        /* A rank file that cannot be used is the same kind of error as a
+         * bad option: never run as if nothing were declared. */
+        struct lg_ranks *r = lg__ranks_new();
+        if (!r || lg__ranks_load(r, lg__opt.ranks, err, sizeof(err)) != 0) {
+            lg__write_str(2, "lockgraph: ranks: ");
+            lg__write_str(2, r ? err : "out of memory");
+            lg__write_str(2, "\n");
+            _exit(2);
+        }
+        atomic_store(&lg__ranks, r);
+    }
     lg__interpose_resolve();
     lg__stack_init();
     if (lg__thread_key_init(on_thread_exit) != 0)
@@ -97,6 +112,8 @@ __attribute__((destructor)) static void lg_destructor(void)
         return;
     int saved = lg__busy;
     lg__busy = 1;
+    if (lg__opt.graph[0])
+        (void)lg__dump_graph(lg__opt.graph, true);
     lg__report_exit_summary();
     lg__busy = saved;
 }
@@ -107,12 +124,14 @@ void lg__fork_prepare(void)
     lg__stack_lock_all();
     lg__report_lock_all();
     lg__thread_lock_all();
+    lg__symbols_lock_all();
     lg__alloc_lock_all();
 }
 
 void lg__fork_parent(void)
 {
     lg__alloc_unlock_all();
+    lg__symbols_unlock_all();
     lg__thread_unlock_all();
     lg__report_unlock_all();
     lg__stack_unlock_all();
@@ -122,6 +141,7 @@ void lg__fork_parent(void)
 void lg__fork_child(void)
 {
     lg__alloc_reset_child();
+    lg__symbols_reset_child();
     lg__thread_reset_child(lg__self);
     lg__report_reset_child();
     lg__stack_reset_child();

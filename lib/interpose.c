@@ -17,6 +17,7 @@
 #include "registry.h"
 #include "report.h"
 #include "runtime.h"
+#include "symbols.h"
 #include "stack.h"
 #include "util.h"
 
@@ -447,6 +448,7 @@ LG_EXPORT int dlclose(void *handle)
         if (!still.found) {
             lg__registry_retire_range(q.lo, q.hi);
             lg__report_module_gone(q.entry);
+            lg__symbols_modules_changed();
         } else {
             lg__report_module_stays(q.entry);
         }

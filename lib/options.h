@@ -24,6 +24,11 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT };
       "report|abort: what a lock-order-cycle or self-deadlock does once it is written")           \
     X(on_assert, ACTION, LG_ACTION_ABORT, 0, 0,                                                    \
       "report|abort: what a failed lg_assert_no_locks_held/lg_assert_held does after saying so")  \
+    X(on_rank, ACTION, LG_ACTION_REPORT, 0, 0,                                                     \
+      "report|abort: what a rank-violation does once it is written")                               \
+    X(ranks, PATH, "", 0, 0, "rank file: the declared lock order to enforce (FINDINGS.md)")         \
+    X(graph, PATH, "", 0, 0,                                                                       \
+      "write the lock graph, with stable keys, to this file at exit; %p becomes the pid")          \
     X(stack_depth, INT, 16, 1, 128, "frames kept per stack (1-128)")                               \
     X(quiet, BOOL, false, 0, 0, "1: no per-finding lines on stderr")                               \
     X(held_stacks, BOOL, false, 0, 0,                                                              \
@@ -35,6 +40,9 @@ struct lg_options {
     char report[LG_REPORT_PATH_MAX];
     enum lg_action on_cycle;
     enum lg_action on_assert;
+    enum lg_action on_rank;
+    char ranks[LG_REPORT_PATH_MAX];
+    char graph[LG_REPORT_PATH_MAX];
     long stack_depth;
     bool quiet;
     bool held_stacks;

@@ -204,8 +204,10 @@ struct lg_node *lg__registry_get(uintptr_t addr, enum lg_lock_type type, enum lg
     if (!fresh)
         return NULL;
     if (atomic_compare_exchange_strong_explicit(&s->node, &n, fresh, memory_order_acq_rel,
-                                                memory_order_acquire))
+                                                memory_order_acquire)) {
+        lg__graph_node_publish(fresh);
         return fresh;
+    }
     lg__graph_node_discard(fresh); /* another thread won; use its node */
     return n;
 }
@@ -217,6 +219,8 @@ struct lg_node *lg__registry_create(uintptr_t addr, enum lg_lock_type type,
     if (!s)
         return NULL;
     struct lg_node *fresh = lg__graph_node_new(addr, type, mode, true, stack);
+    if (fresh)
+        lg__graph_node_publish(fresh);
     struct lg_node *old = atomic_exchange_explicit(&s->node, fresh, memory_order_acq_rel);
     if (old)
         atomic_store_explicit(&old->dead, true, memory_order_release);

@@ -13,7 +13,9 @@
 
 #include "report.h"
 #include "alloc.h"
+#include "keys.h"
 #include "options.h"
+#include "ranks.h"
 #include "stack.h"
 #include "sync.h"
 #include "util.h"
@@ -39,13 +41,14 @@ static bool use_stderr;
 static bool opened;
 static atomic_uint_fast64_t seq;
 static atomic_uint_fast64_t nfindings;
-static atomic_uint_fast64_t nkind[5];
+static atomic_uint_fast64_t nkind[7];
 static atomic_bool oom_reported;
 static char exe_path[1024];
 
-enum { K_CYCLE, K_SELF, K_UNLOCK, K_EXIT, K_ERROR };
-static const char *const kind_names[] = {"lock-order-cycle", "self-deadlock", "unlock-not-held",
-                                         "held-at-exit", "detector-error"};
+enum { K_CYCLE, K_SELF, K_UNLOCK, K_EXIT, K_RANK, K_RANK_CYCLE, K_ERROR };
+static const char *const kind_names[] = {"lock-order-cycle", "self-deadlock",   "unlock-not-held",
+                                         "held-at-exit",     "rank-violation",  "rank-order-cycle",
+                                         "detector-error"};
 
 /* ---------------------------------------------------------------------- */
 /* The file.                                                               */
@@ -315,6 +318,48 @@ static void put_gone_modules(struct modctx *m)
     }
 }
 
+struct allctx {
+    struct lg_buf *b;
+    int count;
+};
+
+static int put_any_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct allctx *a = arg;
+    uintptr_t lo, hi;
+    lg__module_range(info, &lo, &hi);
+    if (lo >= hi)
+        return 0;
+    if (a->count++)
+        lg__buf_char(a->b, ',');
+    put_module(a->b, info, hi);
+    return 0;
+}
+
+void lg__report_put_modules(struct lg_buf *b)
+{
+    struct allctx a = {.b = b};
+    lg__buf_char(b, '[');
+    dl_iterate_phdr(put_any_module, &a);
+    for (struct lg_gone_module *g = atomic_load(&gone_modules); g; g = g->next) {
+        if (a.count++)
+            lg__buf_char(b, ',');
+        lg__buf_put(b, g->json, g->len);
+    }
+    lg__buf_char(b, ']');
+}
+
+void lg__report_expand_path(const char *pattern, char *out, size_t outlen)
+{
+    expand_path(pattern, out, outlen);
+}
+
+const char *lg__report_exe_path(void)
+{
+    return exe_path;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Pieces of a finding.                                                    */
 
@@ -332,7 +377,20 @@ static void put_stack(struct lg_buf *b, const struct lg_stack *s, struct pcs *pc
     lg__buf_char(b, ']');
 }
 
-static const char *mode_name(int mode)
+void lg__report_put_pcs(struct lg_buf *b, const struct lg_stack *s)
+{
+    lg__buf_char(b, '[');
+    for (uint32_t i = 0; s && i < s->n; i++) {
+        if (i)
+            lg__buf_char(b, ',');
+        lg__buf_char(b, '"');
+        lg__buf_hex(b, s->pc[i]);
+        lg__buf_char(b, '"');
+    }
+    lg__buf_char(b, ']');
+}
+
+const char *lg__report_mode_name(int mode)
 {
     switch (mode) {
     case LG_MODE_RECURSIVE:
@@ -373,7 +431,7 @@ static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, 
         return;
     }
     lg__buf_str(b, ",\"mode\":\"");
-    lg__buf_str(b, mode_name(n->mode));
+    lg__buf_str(b, lg__report_mode_name(n->mode));
     lg__buf_char(b, '"');
     const char *name = atomic_load_explicit(&((struct lg_node *)n)->name, memory_order_acquire);
     if (name) {
@@ -381,6 +439,20 @@ static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, 
         lg__buf_json_str(b, name);
     }
     lg__buf_str(b, n->created ? ",\"created\":true" : ",\"created\":false");
+    const struct lg_class *cls = atomic_load(&((struct lg_node *)n)->cls);
+    if (cls) {
+        char key[LG_KEY_MAX];
+        lg__key_of(n, key);
+        lg__buf_str(b, ",\"key\":");
+        lg__buf_json_str(b, key);
+        lg__buf_str(b, ",\"class\":");
+        lg__buf_json_str(b, cls->label);
+        int64_t rank = atomic_load(&((struct lg_class *)cls)->rank);
+        if (rank != LG_NO_RANK) {
+            lg__buf_str(b, ",\"rank\":");
+            lg__buf_i64(b, rank);
+        }
+    }
     const struct lg_stack *where = atomic_load(&((struct lg_node *)n)->stack);
     if (where) {
         lg__buf_str(b, ",\"stack\":");
@@ -389,7 +461,7 @@ static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, 
     lg__buf_char(b, '}');
 }
 
-static void put_thread(struct lg_buf *b, int32_t tid, uint32_t tseq, const char *name)
+void lg__report_put_thread(struct lg_buf *b, int32_t tid, uint32_t tseq, const char *name)
 {
     lg__buf_str(b, "{\"tid\":");
     lg__buf_i64(b, tid);
@@ -404,7 +476,7 @@ static void put_self(struct lg_buf *b, const struct lg_thread *t)
 {
     char name[16];
     lg__thread_name(name);
-    put_thread(b, t->tid, t->seq, name);
+    lg__report_put_thread(b, t->tid, t->seq, name);
 }
 
 static void begin(struct lg_buf *b, int kind)
@@ -495,7 +567,7 @@ void lg__report_cycle(const struct lg_cycle *c)
         lg__buf_str(&b, ",\"to\":");
         lg__buf_u64(&b, e->to->id);
         lg__buf_str(&b, ",\"thread\":");
-        put_thread(&b, e->info.tid, e->info.thread_seq, e->info.thread_name);
+        lg__report_put_thread(&b, e->info.tid, e->info.thread_seq, e->info.thread_name);
         lg__buf_str(&b, ",\"timed\":");
         lg__buf_str(&b, e->info.timed ? "true" : "false");
         lg__buf_str(&b, ",\"held\":");
@@ -559,6 +631,104 @@ void lg__report_self_deadlock(const struct lg_thread *t, const struct lg_node *n
                               : " again, which it already holds: it will hang");
     }
     finish(&b, &pcs, K_SELF, &h);
+}
+
+static const char *why_name(int why)
+{
+    switch (why) {
+    case LG_WHY_RANK:
+        return "rank";
+    case LG_WHY_ORDER:
+        return "order";
+    default:
+        return "same-class";
+    }
+}
+
+static void human_rank(struct lg_buf *h, const struct lg_node *n)
+{
+    human_lock(h, n);
+    const struct lg_class *c = atomic_load(&((struct lg_node *)n)->cls);
+    if (!c)
+        return;
+    lg__buf_str(h, " [");
+    lg__buf_str(h, c->label);
+    int64_t rank = atomic_load(&((struct lg_class *)c)->rank);
+    if (rank != LG_NO_RANK) {
+        lg__buf_str(h, " rank ");
+        lg__buf_i64(h, rank);
+    }
+    lg__buf_char(h, ']');
+}
+
+void lg__report_rank_violation(const struct lg_thread *t, const struct lg_node *n,
+                               const struct lg_stack *here, const struct lg_rank_held *held,
+                               int nheld)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_RANK);
+    lg__buf_str(&b, ",\"lock\":");
+    put_lock(&b, n, 0, &pcs);
+    lg__buf_str(&b, ",\"thread\":");
+    put_self(&b, t);
+    lg__buf_str(&b, ",\"stack\":");
+    put_stack(&b, here, &pcs);
+    lg__buf_str(&b, ",\"held\":[");
+    for (int i = 0; i < nheld; i++) {
+        if (i)
+            lg__buf_char(&b, ',');
+        lg__buf_str(&b, "{\"lock\":");
+        put_lock(&b, held[i].node, held[i].addr, &pcs);
+        lg__buf_str(&b, ",\"stack\":");
+        put_stack(&b, held[i].stack, &pcs);
+        lg__buf_str(&b, held[i].exact ? ",\"stack_exact\":true" : ",\"stack_exact\":false");
+        lg__buf_str(&b, ",\"why\":\"");
+        lg__buf_str(&b, why_name(held[i].why));
+        lg__buf_str(&b, "\"}");
+    }
+    lg__buf_char(&b, ']');
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: rank-violation: thread ");
+        lg__buf_u64(&h, t->seq);
+        lg__buf_str(&h, " takes ");
+        human_rank(&h, n);
+        lg__buf_str(&h, " while holding ");
+        for (int i = 0; i < nheld; i++) {
+            if (i)
+                lg__buf_str(&h, ", ");
+            human_rank(&h, held[i].node);
+            lg__buf_str(&h, " (");
+            lg__buf_str(&h, why_name(held[i].why));
+            lg__buf_char(&h, ')');
+        }
+    }
+    finish(&b, &pcs, K_RANK, &h);
+}
+
+void lg__report_rank_order_cycle(const struct lg_rank_cycle *c)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_RANK_CYCLE);
+    lg__buf_str(&b, ",\"classes\":[");
+    /* The cycle comes back to its start; the finding lists each once. */
+    uint32_t n = c->n > 1 && c->label[0] == c->label[c->n - 1] ? c->n - 1 : c->n;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            lg__buf_char(&b, ',');
+        lg__buf_json_str(&b, c->label[i]);
+    }
+    lg__buf_char(&b, ']');
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: rank-order-cycle: refused a declaration making ");
+        for (uint32_t i = 0; i < c->n; i++) {
+            if (i)
+                lg__buf_str(&h, " < ");
+            lg__buf_str(&h, c->label[i]);
+        }
+    }
+    finish(&b, &pcs, K_RANK_CYCLE, &h);
 }
 
 void lg__report_unlock_not_held(const struct lg_thread *t, uintptr_t addr,

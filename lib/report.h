@@ -31,6 +31,21 @@ void lg__report_self_deadlock(const struct lg_thread *t, const struct lg_node *n
 void lg__report_unlock_not_held(const struct lg_thread *t, uintptr_t addr,
                                 const struct lg_node *n, const struct lg_stack *stack);
 void lg__report_held_at_exit(const struct lg_thread *t);
+
+/* A held lock a rank-violation names: where it was taken, and why it may
+ * not be held when taking the new one (enum lg_why). */
+struct lg_rank_held {
+    const struct lg_node *node;
+    uintptr_t addr;
+    const struct lg_stack *stack;
+    bool exact;
+    int why;
+};
+void lg__report_rank_violation(const struct lg_thread *t, const struct lg_node *n,
+                               const struct lg_stack *here, const struct lg_rank_held *held,
+                               int nheld);
+struct lg_rank_cycle;
+void lg__report_rank_order_cycle(const struct lg_rank_cycle *c);
 /* Once per process: lockgraph ran out of memory. */
 void lg__report_oom(void);
 
@@ -43,6 +58,19 @@ struct lg_gone_module;
 struct lg_gone_module *lg__report_module_leaving(struct dl_phdr_info *info);
 void lg__report_module_gone(struct lg_gone_module *g);
 void lg__report_module_stays(struct lg_gone_module *g);
+
+/* For the graph file (dump.c), which shares the findings file's pieces. */
+struct lg_buf;
+struct lg_stack;
+/* Every module loaded now and every one unloaded since, as a JSON array. */
+void lg__report_put_modules(struct lg_buf *b);
+/* A stack as a JSON array of hex strings. */
+void lg__report_put_pcs(struct lg_buf *b, const struct lg_stack *s);
+void lg__report_put_thread(struct lg_buf *b, int32_t tid, uint32_t tseq, const char *name);
+/* The report path's %p and %% expanded. */
+void lg__report_expand_path(const char *pattern, char *out, size_t outlen);
+const char *lg__report_exe_path(void);
+const char *lg__report_mode_name(int mode);
 
 /* Findings written so far (detector errors not counted). */
 uint64_t lg__report_count(void);

@@ -15,6 +15,7 @@
 #include "runtime.h"
 #include "alloc.h"
 #include "options.h"
+#include "ranks.h"
 #include "registry.h"
 #include "report.h"
 #include "stack.h"
@@ -162,6 +163,45 @@ static void add_edges(struct lg_thread *t, struct lg_acq *a)
         act_on_deadlock_finding();
 }
 
+/* The thread is about to block for a lock in a ranked class: is any lock
+ * it holds declared to come after it? Reported once per pair of sites. */
+#define RANK_HELD_MAX 16
+static void check_ranks(struct lg_thread *t, struct lg_acq *a, const struct lg_class *c)
+{
+    const struct lg_ranks *r = atomic_load_explicit(&lg__ranks, memory_order_acquire);
+    struct lg_rank_held bad[RANK_HELD_MAX];
+    uint32_t idx[RANK_HELD_MAX];
+    int nbad = 0;
+    for (uint32_t j = 0; j < t->held.n && nbad < RANK_HELD_MAX; j++) {
+        const struct lg_held *h = &t->held.e[j];
+        const struct lg_class *hc =
+            h->node ? atomic_load_explicit(&h->node->cls, memory_order_relaxed) : NULL;
+        if (!hc)
+            continue;
+        enum lg_why why = lg__ranks_check(r, hc, h->addr, c, a->addr);
+        if (why != LG_WHY_NONE && lg__ranks_first_time(h->pc, a->pc)) {
+            bad[nbad].why = why;
+            idx[nbad++] = j;
+        }
+    }
+    if (__builtin_expect(nbad == 0, 1))
+        return;
+    uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX];
+    int n = lg__stack_capture(pcs, cfas, depth());
+    for (int i = 0; i < nbad; i++) {
+        const struct lg_held *h = &t->held.e[idx[i]];
+        bad[i].node = h->node;
+        bad[i].addr = h->addr;
+        bad[i].stack = first_stack(h, pcs, cfas, n, &bad[i].exact);
+    }
+    lg__report_rank_violation(t, a->node, lg__stack_intern(pcs, n), bad, nbad);
+    check_oom();
+    if (lg__opt.on_rank == LG_ACTION_ABORT) {
+        lg__write_str(2, "lockgraph: on_rank=abort: aborting\n");
+        abort();
+    }
+}
+
 void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
 {
     a->held = -1;
@@ -172,6 +212,8 @@ void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
             check_oom();
             return;
         }
+        if (atomic_load_explicit(&lg__ranks, memory_order_relaxed))
+            lg__ranks_classify(a->node);
     }
     if (__builtin_expect(!atomic_load_explicit(&a->node->stack, memory_order_relaxed), 0)) {
         /* First acquisition of a lock named before use: now we know what
@@ -211,7 +253,10 @@ void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
         return;
     }
     if (a->flags & LG_ACQ_TRY)
-        return; /* cannot block: no edge for itself */
+        return; /* cannot block: no edge, no rank check for itself */
+    const struct lg_class *cls = atomic_load_explicit(&a->node->cls, memory_order_relaxed);
+    if (__builtin_expect(cls != NULL, 0))
+        check_ranks(t, a, cls);
     for (int j = (int)t->held.n - 1; j >= 0; j--) {
         const struct lg_held *h = &t->held.e[j];
         if (wants_edge(t, h, a)) {
@@ -275,8 +320,11 @@ void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type typ
     int i = lg__held_find(&t->held, addr);
     if (i >= 0)
         lg__held_remove(&t->held, i);
-    if (!lg__registry_create(addr, type, mode, capture_here()))
+    struct lg_node *n = lg__registry_create(addr, type, mode, capture_here());
+    if (!n)
         check_oom();
+    else if (atomic_load_explicit(&lg__ranks, memory_order_relaxed))
+        lg__ranks_classify(n);
 }
 
 void lg__lock_destroyed(struct lg_thread *t, uintptr_t addr)

@@ -1,0 +1,33 @@
+/*
+ * keys.h - a lock's stable key: what names it across runs (FINDINGS.md,
+ * "Stable keys").
+ *
+ *     name:NAME              named with lg_name_lock
+ *     sym:MODULE:SYMBOL[+0xOFF]  in a module's static storage
+ *     site:MODULE+0xOFF      elsewhere: where it was created or first taken
+ *     addr:0xADDR            none of those could be found
+ *
+ * Rank files (ranks.h) and graph files (dump.h) use them. Computing one may
+ * read a module's symbol table (symbols.h): never with a lockgraph lock held.
+ */
+#ifndef LG_KEYS_H
+#define LG_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lg_node;
+
+#define LG_KEY_MAX 512
+
+/* Each writes a NUL-terminated key into buf (LG_KEY_MAX bytes) and returns
+ * true, or returns false when the lock has no key of that kind. */
+bool lg__key_name(const struct lg_node *n, char *buf);
+bool lg__key_sym(const struct lg_node *n, char *buf);
+bool lg__key_site(const struct lg_node *n, char *buf);
+
+/* The key a graph file gives n: the first of name, sym, site, else addr. */
+void lg__key_of(const struct lg_node *n, char *buf);
+
+#endif
