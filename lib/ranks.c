@@ -13,6 +13,7 @@
 #include "sync.h"
 #include "util.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -875,9 +876,11 @@ int lg__ranks_load(struct lg_ranks *r, const char *path, char *err, size_t errle
     int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || syscall(SYS_fstat, fd, &st) != 0) {
+        int e = errno;
         if (fd >= 0)
             syscall(SYS_close, fd);
-        return perr(&p, "cannot open the rank file", NULL, NULL);
+        const char *why = strerrordesc_np(e);
+        return perr(&p, "cannot open the rank file: ", why ? why : "error", NULL);
     }
     if (!S_ISREG(st.st_mode) || (size_t)st.st_size > MAX_FILE) {
         syscall(SYS_close, fd);

@@ -675,6 +675,250 @@ static void test_fork(void)
     run_free(r);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Ranks.                                                                  */
+
+static json_object *held0(json_object *f)
+{
+    return json_object_array_get_idx(get(f, "held"), 0);
+}
+
+/* One rank-violation: taking `taking` while holding `holding`, for `why`. */
+static void expect_violation(const struct run *r, const char *taking, const char *holding,
+                             const char *why)
+{
+    json_object *f = first_kind(r, "rank-violation");
+    CU_ASSERT_EQUAL(count_kind(r, "rank-violation"), 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_STRING_EQUAL(str(get(f, "lock"), "name"), taking);
+    CU_ASSERT_EQUAL((int)json_object_array_length(get(f, "held")), 1);
+    CU_ASSERT_STRING_EQUAL(str(get(held0(f), "lock"), "name"), holding);
+    CU_ASSERT_STRING_EQUAL(str(held0(f), "why"), why);
+    CU_ASSERT(json_object_array_length(get(f, "stack")) >= 1);
+    CU_ASSERT(json_object_array_length(get(held0(f), "stack")) >= 1);
+    CU_ASSERT_PTR_NOT_NULL(get(get(f, "thread"), "tid"));
+}
+
+static void ranks_api(bool preload)
+{
+    const char *prog = preload ? "sc_ranks" : "sc_ranks_linked";
+    const char *args[2] = {NULL, NULL};
+    struct run *r;
+#define RUN_MODE(m) (args[0] = (m), run_prog(prog, args, NULL, NULL, 30, preload))
+
+    r = RUN_MODE("first"); /* the very first wrong acquisition; no cycle yet */
+    expect_clean_exit(r);
+    expect_violation(r, "a", "b", "rank");
+    CU_ASSERT_EQUAL(r->nfindings, 1); /* 100 repeats, one finding */
+    json_object *f = first_kind(r, "rank-violation");
+    CU_ASSERT_EQUAL(json_object_get_int(get(get(f, "lock"), "rank")), 10);
+    CU_ASSERT_EQUAL(json_object_get_int(get(get(held0(f), "lock"), "rank")), 20);
+    CU_ASSERT_STRING_EQUAL(str(get(f, "lock"), "class"), "a");
+    CU_ASSERT_STRING_EQUAL(str(get(f, "lock"), "key"), "name:a");
+    run_free(r);
+
+    r = RUN_MODE("address"); /* same class, address order */
+    expect_nothing(r);
+    run_free(r);
+
+    r = RUN_MODE("address_bad");
+    expect_clean_exit(r);
+    expect_violation(r, "account", "account", "same-class");
+    run_free(r);
+
+    r = RUN_MODE("strict");
+    expect_clean_exit(r);
+    expect_violation(r, "session", "session", "same-class");
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    run_free(r);
+
+    r = RUN_MODE("order"); /* a cyclic declaration is refused and reported */
+    expect_clean_exit(r);
+    expect_violation(r, "cfg", "table", "order");
+    f = first_kind(r, "rank-order-cycle");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL((int)json_object_array_length(get(f, "classes")), 3);
+    const char *cls = json_object_to_json_string(get(f, "classes"));
+    CU_ASSERT(strstr(cls, "\"cfg\"") && strstr(cls, "\"table\"") && strstr(cls, "\"stats\""));
+    CU_ASSERT_EQUAL(r->nfindings, 2);
+    run_free(r);
+
+    r = RUN_MODE("mixed"); /* x 10 < y 20 < z by an order line */
+    expect_clean_exit(r);
+    expect_violation(r, "x", "z", "order");
+    run_free(r);
+
+    r = RUN_MODE("trylock");
+    expect_nothing(r);
+    run_free(r);
+
+    r = RUN_MODE("late"); /* named first, ranked afterwards */
+    expect_clean_exit(r);
+    expect_violation(r, "early-a", "early-b", "rank");
+    run_free(r);
+#undef RUN_MODE
+}
+
+static void test_ranks_preload(void)
+{
+    ranks_api(true);
+}
+
+static void test_ranks_linked(void)
+{
+    ranks_api(false);
+}
+
+/* Read the lines of the one file in dir whose name starts with prefix. */
+static int read_json_lines(const char *dir, const char *prefix, json_object **out, int max)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        FILE *fp = fopen(path, "r");
+        char *line = NULL;
+        size_t cap = 0;
+        while (fp && getline(&line, &cap, fp) > 0 && n < max) {
+            out[n] = json_tokener_parse(line);
+            CU_ASSERT_PTR_NOT_NULL(out[n]);
+            if (out[n])
+                n++;
+        }
+        free(line);
+        if (fp)
+            fclose(fp);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static json_object *find_line(json_object **lines, int n, const char *kind, const char *k1,
+                              const char *v1, const char *k2, const char *v2)
+{
+    for (int i = 0; i < n; i++)
+        if (str(lines[i], "kind") && strcmp(str(lines[i], "kind"), kind) == 0 &&
+            (!k1 || (str(lines[i], k1) && strcmp(str(lines[i], k1), v1) == 0)) &&
+            (!k2 || (str(lines[i], k2) && strcmp(str(lines[i], k2), v2) == 0)))
+            return lines[i];
+    return NULL;
+}
+
+/* Preload, no source change: the graph file gives stable keys; a rank file
+ * written with them is enforced on the next run. */
+static void test_rank_file(void)
+{
+    char dir[] = "/tmp/lg-ranks.XXXXXX", opts[1024], ranks[600];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    const char *good[] = {"good", NULL}, *bad[] = {"bad", NULL};
+    snprintf(opts, sizeof(opts), "graph=%s/graph.%%p.jsonl", dir);
+    struct run *r = run_prog("sc_rank_file", good, opts, NULL, 30, true);
+    expect_nothing(r);
+    run_free(r);
+
+    json_object *g[64];
+    int n = read_json_lines(dir, "graph.", g, 64);
+    CU_ASSERT_EQUAL_FATAL(n, 8); /* header, 3 keys, 3 edges, end */
+    CU_ASSERT_STRING_EQUAL(str(g[0], "kind"), "graph");
+    CU_ASSERT(json_object_array_length(get(g[0], "modules")) >= 2);
+    CU_ASSERT_STRING_EQUAL(str(g[n - 1], "kind"), "graph-end");
+    CU_ASSERT_EQUAL(json_object_get_int(get(g[n - 1], "locks")), 3);
+    CU_ASSERT_EQUAL(json_object_get_int(get(g[n - 1], "edges")), 3);
+    const char *table = "sym:sc_rank_file:table_lock", *log = "sym:sc_rank_file:log_lock";
+    CU_ASSERT_PTR_NOT_NULL(find_line(g, n, "graph-lock", "key", table, NULL, NULL));
+    CU_ASSERT_PTR_NOT_NULL(find_line(g, n, "graph-lock", "key", log, NULL, NULL));
+    const char *site = NULL;
+    for (int i = 0; i < n; i++)
+        if (str(g[i], "key") && strncmp(str(g[i], "key"), "site:sc_rank_file+0x", 20) == 0) {
+            site = str(g[i], "key");
+            CU_ASSERT_EQUAL(json_object_get_int(get(g[i], "instances")), 8);
+            CU_ASSERT_TRUE(json_true(g[i], "created"));
+        }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(site);
+    CU_ASSERT_PTR_NOT_NULL(find_line(g, n, "graph-edge", "from", table, "to", site));
+    CU_ASSERT_PTR_NOT_NULL(find_line(g, n, "graph-edge", "from", site, "to", log));
+    json_object *self = find_line(g, n, "graph-edge", "from", site, "to", site);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(self);
+    CU_ASSERT_STRING_EQUAL(str(self, "address_order"), "ascending");
+    CU_ASSERT(json_object_array_length(get(self, "second_stack")) >= 1);
+
+    snprintf(ranks, sizeof(ranks), "%s/ranks.txt", dir);
+    FILE *fp = fopen(ranks, "w");
+    fprintf(fp, "# written by the test from the graph file\nrank 10 %s\nrank 20 %s same=address\n"
+                "rank 30 %s\n", table, site, log);
+    fclose(fp);
+    for (int i = 0; i < n; i++)
+        json_object_put(g[i]);
+
+    snprintf(opts, sizeof(opts), "ranks=%s", ranks);
+    r = run_prog("sc_rank_file", good, opts, NULL, 30, true);
+    expect_nothing(r); /* the order it was learned from holds */
+    run_free(r);
+    r = run_prog("sc_rank_file", bad, opts, NULL, 30, true);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1); /* no cycle: the other order never ran */
+    json_object *f = first_kind(r, "rank-violation");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_STRING_EQUAL(str(get(f, "lock"), "key"), table);
+    CU_ASSERT_EQUAL(json_object_get_int(get(get(f, "lock"), "rank")), 10);
+    CU_ASSERT_STRING_EQUAL(str(get(held0(f), "lock"), "key"), log);
+    CU_ASSERT_EQUAL(json_object_get_int(get(get(held0(f), "lock"), "rank")), 30);
+    CU_ASSERT_STRING_EQUAL(str(held0(f), "why"), "rank");
+    run_free(r);
+
+    snprintf(opts, sizeof(opts), "ranks=%s:on_rank=abort", ranks);
+    r = run_prog("sc_rank_file", bad, opts, NULL, 30, true);
+    CU_ASSERT_TRUE(WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGABRT);
+    CU_ASSERT_EQUAL(count_kind(r, "rank-violation"), 1); /* written before the abort */
+    run_free(r);
+
+    /* A malformed file, and one whose order has a cycle: stop before main. */
+    fp = fopen(ranks, "w");
+    fprintf(fp, "rank 10 %s\nrank ten %s\n", table, log);
+    fclose(fp);
+    snprintf(opts, sizeof(opts), "ranks=%s", ranks);
+    r = run_prog("sc_rank_file", good, opts, NULL, 30, true);
+    CU_ASSERT_TRUE(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 2);
+    char want[700];
+    snprintf(want, sizeof(want), "%s:2: rank 'ten' is not a whole number", ranks);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, want));
+    CU_ASSERT_EQUAL(r->nfindings, 0);
+    run_free(r);
+    fp = fopen(ranks, "w");
+    fprintf(fp, "rank 10 %s\nrank 30 %s\norder %s < %s\n", table, log, log, table);
+    fclose(fp);
+    r = run_prog("sc_rank_file", good, opts, NULL, 30, true);
+    CU_ASSERT_TRUE(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 2);
+    snprintf(want, sizeof(want), "%s:3: the declared order has a cycle", ranks);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, want));
+    run_free(r);
+    r = run_prog("sc_rank_file", good, "ranks=/nonexistent/ranks.txt", NULL, 30, true);
+    CU_ASSERT_TRUE(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "/nonexistent/ranks.txt: cannot open the rank file"));
+    run_free(r);
+
+    /* On demand through the API; an unwritable graph path is said, not fatal. */
+    char gpath[600];
+    snprintf(gpath, sizeof(gpath), "%s/api.%%p.graph", dir);
+    const char *dump[] = {"dump", gpath, NULL};
+    r = run_prog("sc_rank_file", dump, "graph=/nonexistent/g.jsonl", NULL, 30, true);
+    expect_nothing(r);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "graph file '/nonexistent/g.jsonl': cannot write it"));
+    run_free(r);
+    n = read_json_lines(dir, "api.", g, 64);
+    CU_ASSERT_EQUAL(n, 8);
+    for (int i = 0; i < n; i++)
+        json_object_put(g[i]);
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static void test_on_cycle_abort(void)
 {
     struct run *r = run("sc_ab_ba_one_thread", "on_cycle=abort");
@@ -812,6 +1056,9 @@ int main(int argc, char **argv)
         {"out of memory inside the detector", test_out_of_memory},
         {"linked test build with annotations", test_linked},
         {"header without the library", test_no_library},
+        {"ranks in code, preloaded: first wrong acquisition, nesting, orders", test_ranks_preload},
+        {"ranks in code, linked build", test_ranks_linked},
+        {"rank file from a graph file, enforced; bad rank files", test_rank_file},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
         if (!filter || strstr(tests[i].name, filter))
