@@ -821,14 +821,20 @@ static void test_rank_file(void)
     expect_nothing(r);
     run_free(r);
 
-    json_object *g[64];
-    int n = read_json_lines(dir, "graph.", g, 64);
-    CU_ASSERT_EQUAL_FATAL(n, 8); /* header, 3 keys, 3 edges, end */
+    /* header, 3 keys, 3 edges, end; a preloaded allocator adds its own */
+    json_object *g[256];
+    int n = read_json_lines(dir, "graph.", g, 256);
+    CU_ASSERT_FATAL(n >= 8);
     CU_ASSERT_STRING_EQUAL(str(g[0], "kind"), "graph");
     CU_ASSERT(json_object_array_length(get(g[0], "modules")) >= 2);
     CU_ASSERT_STRING_EQUAL(str(g[n - 1], "kind"), "graph-end");
-    CU_ASSERT_EQUAL(json_object_get_int(get(g[n - 1], "locks")), 3);
-    CU_ASSERT_EQUAL(json_object_get_int(get(g[n - 1], "edges")), 3);
+    CU_ASSERT_EQUAL(json_object_get_int(get(g[n - 1], "locks")) +
+                        json_object_get_int(get(g[n - 1], "edges")) + 2,
+                    n);
+    if (!jemalloc_path) {
+        CU_ASSERT_EQUAL(json_object_get_int(get(g[n - 1], "locks")), 3);
+        CU_ASSERT_EQUAL(json_object_get_int(get(g[n - 1], "edges")), 3);
+    }
     const char *table = "sym:sc_rank_file:table_lock", *log = "sym:sc_rank_file:log_lock";
     CU_ASSERT_PTR_NOT_NULL(find_line(g, n, "graph-lock", "key", table, NULL, NULL));
     CU_ASSERT_PTR_NOT_NULL(find_line(g, n, "graph-lock", "key", log, NULL, NULL));
@@ -910,8 +916,9 @@ static void test_rank_file(void)
     expect_nothing(r);
     CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "graph file '/nonexistent/g.jsonl': cannot write it"));
     run_free(r);
-    n = read_json_lines(dir, "api.", g, 64);
-    CU_ASSERT_EQUAL(n, 8);
+    n = read_json_lines(dir, "api.", g, 256);
+    CU_ASSERT(n >= 8);
+    CU_ASSERT_STRING_EQUAL(str(g[n - 1], "kind"), "graph-end");
     for (int i = 0; i < n; i++)
         json_object_put(g[i]);
     char cmd[700];
