@@ -403,3 +403,18 @@ done:
     lg__unlock(&dump_lock);
     return rc;
 }
+
+void lg__dump_lock_all(void)
+{
+    lg__lock(&dump_lock);
+}
+
+void lg__dump_unlock_all(void)
+{
+    lg__unlock(&dump_lock);
+}
+
+void lg__dump_reset_child(void)
+{
+    lg__lock_reset(&dump_lock);
+}

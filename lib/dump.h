@@ -14,4 +14,9 @@
  * it. Never called with a lockgraph lock held. */
 int lg__dump_graph(const char *pattern, bool at_exit);
 
+/* fork support: see sync.h for the order. */
+void lg__dump_lock_all(void);
+void lg__dump_unlock_all(void);
+void lg__dump_reset_child(void);
+
 #endif

@@ -120,6 +120,8 @@ __attribute__((destructor)) static void lg_destructor(void)
 
 void lg__fork_prepare(void)
 {
+    lg__dump_lock_all();
+    lg__ranks_lock_all();
     lg__graph_lock_all();
     lg__stack_lock_all();
     lg__report_lock_all();
@@ -136,6 +138,8 @@ void lg__fork_parent(void)
     lg__report_unlock_all();
     lg__stack_unlock_all();
     lg__graph_unlock_all();
+    lg__ranks_unlock_all();
+    lg__dump_unlock_all();
 }
 
 void lg__fork_child(void)
@@ -146,4 +150,6 @@ void lg__fork_child(void)
     lg__report_reset_child();
     lg__stack_reset_child();
     lg__graph_reset_child();
+    lg__ranks_reset_child();
+    lg__dump_reset_child();
 }

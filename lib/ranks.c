@@ -52,6 +52,7 @@ struct lg_ranks {
     struct order *ord;
     uint32_t nord, capord;
     _Atomic(struct closure *) closure;
+    atomic_bool stale; /* declarations changed since the closure was built */
     atomic_bool any_name, any_sym, any_site;
 };
 
@@ -284,15 +285,18 @@ out:
     unscratch(walk, seensize);
 }
 
-/* Rebuild and publish the closure; r->lock held. -1 with *cyc on a cycle
- * (cyc->n == 0: out of memory). *line: the latest line among the cycle's
- * order declarations. */
-static int build_closure(struct lg_ranks *r, struct lg_rank_cycle *cyc, int *line)
+/* Check the declared order for a cycle and, with rows, rebuild and publish
+ * its closure; r->lock held. -1 with *cyc on a cycle (cyc->n == 0: out of
+ * memory). *line: the latest line among the cycle's order declarations.
+ * Without rows the closure is only marked stale: a program declaring many
+ * orders one call at a time gets one closure, built at its next check. */
+static int build_closure(struct lg_ranks *r, struct lg_rank_cycle *cyc, int *line, bool rows_now)
 {
     cyc->n = 0;
     *line = 0;
     if (r->nord == 0) {
         atomic_store_explicit(&r->closure, NULL, memory_order_release);
+        atomic_store_explicit(&r->stale, false, memory_order_release);
         return 0;
     }
     uint32_t n = r->ncls;
@@ -394,6 +398,11 @@ static int build_closure(struct lg_ranks *r, struct lg_rank_cycle *cyc, int *lin
         goto out;
     }
 
+    if (!rows_now) {
+        atomic_store_explicit(&r->stale, true, memory_order_release);
+        rc = 0;
+        goto out;
+    }
     /* Rows in topological order: everything before x is before its
      * successors, and so is x. */
     rows = scratch(rowsize);
@@ -419,6 +428,7 @@ static int build_closure(struct lg_ranks *r, struct lg_rank_cycle *cyc, int *lin
     memcpy(c->bits, rows, (size_t)n * words * sizeof(uint64_t));
     /* The old closure may still be read by a check in flight: kept. */
     atomic_store_explicit(&r->closure, c, memory_order_release);
+    atomic_store_explicit(&r->stale, false, memory_order_release);
     rc = 0;
 out:
     unscratch(ranks, rsize);
@@ -437,7 +447,7 @@ out:
 /* ---------------------------------------------------------------------- */
 /* The check.                                                              */
 
-enum lg_why lg__ranks_check(const struct lg_ranks *r, const struct lg_class *h, uintptr_t haddr,
+enum lg_why lg__ranks_check(struct lg_ranks *r, const struct lg_class *h, uintptr_t haddr,
                             const struct lg_class *c, uintptr_t addr)
 {
     if (h == c) {
@@ -454,8 +464,15 @@ enum lg_why lg__ranks_check(const struct lg_ranks *r, const struct lg_class *h, 
     int64_t cr = atomic_load_explicit(&((struct lg_class *)c)->rank, memory_order_relaxed);
     if (hr != LG_NO_RANK && cr != LG_NO_RANK && cr <= hr)
         return LG_WHY_RANK;
-    const struct closure *cl =
-        atomic_load_explicit(&((struct lg_ranks *)r)->closure, memory_order_acquire);
+    if (__builtin_expect(atomic_load_explicit(&r->stale, memory_order_acquire), 0)) {
+        struct lg_rank_cycle ignored;
+        int line;
+        lg__lock(&r->lock);
+        if (atomic_load(&r->stale))
+            (void)build_closure(r, &ignored, &line, true);
+        lg__unlock(&r->lock);
+    }
+    const struct closure *cl = atomic_load_explicit(&r->closure, memory_order_acquire);
     if (cl && h->idx < cl->n && c->idx < cl->n &&
         (cl->bits[(size_t)h->idx * cl->words + c->idx / 64] >> (c->idx % 64) & 1))
         return LG_WHY_ORDER;
@@ -559,10 +576,10 @@ int lg__ranks_set_rank(struct lg_ranks *r, const char *key, int64_t rank, int sa
         if (same >= 0)
             atomic_store(&c->same, (uint8_t)same);
         int line;
-        if (old != rank && build_closure(r, cycle, &line) != 0) {
+        if (old != rank && build_closure(r, cycle, &line, false) != 0) {
             atomic_store(&c->rank, old);
             struct lg_rank_cycle ignored;
-            (void)build_closure(r, &ignored, &line);
+            (void)build_closure(r, &ignored, &line, false);
             rc = -1;
         }
     }
@@ -585,11 +602,11 @@ int lg__ranks_add_order(struct lg_ranks *r, const char *before, const char *afte
         cycle->n = 2;
         cycle->label[0] = cycle->label[1] = a->label;
     } else if (a && b && add_order(r, a->idx, b->idx, 0)) {
-        rc = build_closure(r, cycle, &line);
+        rc = build_closure(r, cycle, &line, false);
         if (rc != 0) {
             r->nord--;
             struct lg_rank_cycle ignored;
-            (void)build_closure(r, &ignored, &line);
+            (void)build_closure(r, &ignored, &line, false);
         }
     }
     lg__unlock(&r->lock);
@@ -847,7 +864,7 @@ int lg__ranks_parse(struct lg_ranks *r, const char *text, size_t len, const char
     if (rc == 0) {
         struct lg_rank_cycle cyc;
         int line;
-        if (build_closure(r, &cyc, &line) != 0) {
+        if (build_closure(r, &cyc, &line, true) != 0) {
             p.line = line;
             if (cyc.n == 0) {
                 rc = perr(&p, "out of memory (or more than 8192 locks with order lines)", NULL,
@@ -902,4 +919,25 @@ int lg__ranks_load(struct lg_ranks *r, const char *path, char *err, size_t errle
     int rc = lg__ranks_parse(r, buf, got, path, err, errlen);
     lg__unmap(buf, size + 1);
     return rc;
+}
+
+void lg__ranks_lock_all(void)
+{
+    struct lg_ranks *r = atomic_load(&lg__ranks);
+    if (r)
+        lg__lock(&r->lock);
+}
+
+void lg__ranks_unlock_all(void)
+{
+    struct lg_ranks *r = atomic_load(&lg__ranks);
+    if (r)
+        lg__unlock(&r->lock);
+}
+
+void lg__ranks_reset_child(void)
+{
+    struct lg_ranks *r = atomic_load(&lg__ranks);
+    if (r)
+        lg__lock_reset(&r->lock);
 }

@@ -14,9 +14,11 @@
  *     otherwise     C is declared, directly or through other classes and
  *                   ranks, to come before H.
  *
- * The last needs the transitive closure of the declared order; it is
- * computed when the declarations change (only when there are `order`
- * declarations at all) and published whole, so a check takes no lock.
+ * The last needs the transitive closure of the declared order (only when
+ * there are `order` declarations at all). A rank file's is computed when it
+ * is read; the API's declarations are checked for cycles at once and the
+ * closure is rebuilt at the next check. It is published whole, so a check
+ * takes no lock.
  *
  * The rank file format is in FINDINGS.md ("The rank file").
  */
@@ -65,8 +67,10 @@ int lg__ranks_load(struct lg_ranks *r, const char *path, char *err, size_t errle
 struct lg_class *lg__ranks_find(const struct lg_ranks *r, const char *key_or_label);
 
 /* Is taking a lock of class c at addr, while holding one of class h at
- * haddr, against the declarations? Lock-free; no allocation. */
-enum lg_why lg__ranks_check(const struct lg_ranks *r, const struct lg_class *h, uintptr_t haddr,
+ * haddr, against the declarations? Lock-free and allocation-free, except
+ * the first check after API declarations changed the order, which builds
+ * the closure (r->lock, alloc). */
+enum lg_why lg__ranks_check(struct lg_ranks *r, const struct lg_class *h, uintptr_t haddr,
                             const struct lg_class *c, uintptr_t addr);
 
 /* A cycle in declared order, for the error it makes. */
@@ -94,6 +98,12 @@ void lg__ranks_classify(struct lg_node *n);
 /* The first time this pair of sites (return addresses of the held lock's
  * and the new lock's lock calls) violates the order? Lock-free. */
 bool lg__ranks_first_time(uintptr_t held_pc, uintptr_t pc);
+
+/* fork support: see sync.h for the order. (A declaration racing with the
+ * very first one, which makes lg__ranks, is not covered.) */
+void lg__ranks_lock_all(void);
+void lg__ranks_unlock_all(void);
+void lg__ranks_reset_child(void);
 
 /* For tests: how many classes, and whether any closure is in force. */
 uint32_t lg__ranks_class_count(const struct lg_ranks *r);

@@ -168,7 +168,7 @@ static void add_edges(struct lg_thread *t, struct lg_acq *a)
 #define RANK_HELD_MAX 16
 static void check_ranks(struct lg_thread *t, struct lg_acq *a, const struct lg_class *c)
 {
-    const struct lg_ranks *r = atomic_load_explicit(&lg__ranks, memory_order_acquire);
+    struct lg_ranks *r = atomic_load_explicit(&lg__ranks, memory_order_acquire);
     struct lg_rank_held bad[RANK_HELD_MAX];
     uint32_t idx[RANK_HELD_MAX];
     int nbad = 0;

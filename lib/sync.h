@@ -9,10 +9,10 @@
  * Locking rule for the whole library (outermost first); a thread never takes
  * an earlier lock while holding a later one:
  *
- *     graph  ->  depot  ->  report  ->  threads  ->  symbols  ->  alloc
+ *     dump  ->  ranks  ->  graph  ->  depot  ->  report  ->  threads  ->  symbols  ->  alloc
  *
- * plus two leaves taken alone: the rank declarations' lock (ranks.c) and the
- * graph dump's (dump.c), neither held across any of the others
+ * (dump: one graph dump at a time, dump.c; ranks: the declared order,
+ * ranks.c; symbols: symbol tables being read, symbols.c)
  *
  * and no lockgraph lock is held across a call that may take a host lock
  * (stack unwinding, dl_iterate_phdr): see runtime.c.
