@@ -6,6 +6,7 @@
  *   bad      before anything else, the table lock is taken while holding
  *            the log lock: against the ranks, with no cycle anywhere (the
  *            other order never runs)
+ *   cycle    as good, then the bad order too: a lock-order cycle
  *   dump     as good, then lg_dump_graph(argv[2]) from inside the program
  */
 #include "sc.h"
@@ -75,6 +76,8 @@ int main(int argc, char **argv)
         pthread_create(&t[i], NULL, worker, (void *)i);
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
+    if (strcmp(mode, "cycle") == 0)
+        log_then_table();
     if (strcmp(mode, "dump") == 0 && argc > 2 && lg_dump_graph(argv[2]) != 0)
         return 11;
     for (int i = 0; i < 8; i++) {
