@@ -20,6 +20,7 @@
 static const char *const kind_names[LG_KIND_COUNT] = {
     [LG_KIND_CYCLE] = "lock-order-cycle",          [LG_KIND_SELF_DEADLOCK] = "self-deadlock",
     [LG_KIND_UNLOCK_NOT_HELD] = "unlock-not-held", [LG_KIND_HELD_AT_EXIT] = "held-at-exit",
+    [LG_KIND_RANK_VIOLATION] = "rank-violation",   [LG_KIND_RANK_CYCLE] = "rank-order-cycle",
     [LG_KIND_DETECTOR_ERROR] = "detector-error",
 };
 
@@ -37,8 +38,11 @@ static bool parse_lock(struct lg_json_ctx *c, json_object *obj, struct lg_lock *
     if (!lg_json_long(c, obj, "id", &l->id) || !lg_json_addr(c, obj, "addr", &l->addr) ||
         !lg_json_string(c, obj, "type", &l->type) || !lg_json_string(c, obj, "mode", &l->mode) ||
         !lg_json_string(c, obj, "name", &l->name) ||
-        !lg_json_bool(c, obj, "created", &l->created) || !lg_json_stack(c, obj, "stack", &l->stack))
+        !lg_json_bool(c, obj, "created", &l->created) ||
+        !lg_json_stack(c, obj, "stack", &l->stack) || !lg_json_string(c, obj, "key", &l->key) ||
+        !lg_json_string(c, obj, "class", &l->class_name) || !lg_json_long(c, obj, "rank", &l->rank))
         return false;
+    l->has_rank = lg_json_member(obj, "rank") != NULL;
     /* Printing code may rely on a type: the schema's only one so far. */
     if (!l->type && !(l->type = strdup("mutex")))
         return lg_json_fail(c, "out of memory");
@@ -50,6 +54,8 @@ static void free_lock(struct lg_lock *l)
     free(l->type);
     free(l->mode);
     free(l->name);
+    free(l->key);
+    free(l->class_name);
     lg_stack_free(&l->stack);
     memset(l, 0, sizeof *l);
 }
@@ -68,6 +74,31 @@ static bool parse_edge(struct lg_json_ctx *c, json_object *obj, struct lg_edge *
            lg_json_bool(c, obj, "first_stack_exact", &e->first_exact) &&
            lg_json_stack(c, obj, "first_stack", &e->first) &&
            lg_json_stack(c, obj, "second_stack", &e->second);
+}
+
+/* "held": held-at-exit's locks, or those a rank-violation may not be taken
+ * under (with stack_exact and why). */
+static bool parse_held(struct lg_json_ctx *c, json_object *o, struct lg_finding *f)
+{
+    json_object *arr = lg_json_array(c, o, "held", true), *obj;
+    if (!arr)
+        return false;
+    size_t n = json_object_array_length(arr);
+    if (!(f->held = lg_json_calloc(c, n, sizeof *f->held)))
+        return false;
+    f->n_held = n; /* zeroed, so a half-parsed array frees cleanly */
+    for (size_t i = 0; i < n; i++) {
+        json_object *h = json_object_array_get_idx(arr, i);
+        struct lg_held *out = &f->held[i];
+        if (!json_object_is_type(h, json_type_object))
+            return lg_json_fail(c, "a \"held\" entry is not an object");
+        if (!(obj = lg_json_object(c, h, "lock", true)) || !parse_lock(c, obj, &out->lock) ||
+            !lg_json_stack(c, h, "stack", &out->stack) ||
+            !lg_json_bool(c, h, "stack_exact", &out->stack_exact) ||
+            !lg_json_string(c, h, "why", &out->why))
+            return false;
+    }
+    return true;
 }
 
 /* ---- one line ---- */
@@ -113,23 +144,31 @@ static bool parse_kind_fields(struct lg_json_ctx *c, json_object *o, struct lg_f
                lg_json_stack(c, o, "first_stack", &f->first_stack) &&
                lg_json_stack(c, o, "second_stack", &f->second_stack) &&
                lg_json_stack(c, o, "stack", &f->stack);
-    case LG_KIND_HELD_AT_EXIT: {
+    case LG_KIND_HELD_AT_EXIT:
         if (!(obj = lg_json_object(c, o, "thread", true)) || !lg_json_thread(c, obj, &f->thread))
             return false;
-        if (!(arr = lg_json_array(c, o, "held", true)))
+        return parse_held(c, o, f);
+    case LG_KIND_RANK_VIOLATION:
+        if (!(obj = lg_json_object(c, o, "lock", true)) || !parse_lock(c, obj, &f->lock))
+            return false;
+        if (!(obj = lg_json_object(c, o, "thread", true)) || !lg_json_thread(c, obj, &f->thread))
+            return false;
+        return lg_json_stack(c, o, "stack", &f->stack) && parse_held(c, o, f);
+    case LG_KIND_RANK_CYCLE: {
+        if (!(arr = lg_json_array(c, o, "classes", true)))
             return false;
         size_t n = json_object_array_length(arr);
-        if (!(f->held = lg_json_calloc(c, n, sizeof *f->held)))
+        if (n == 0)
+            return lg_json_fail(c, "a cycle with no classes");
+        if (!(f->classes = lg_json_calloc(c, n, sizeof *f->classes)))
             return false;
-        f->n_held = n;
+        f->n_classes = n;
         for (size_t i = 0; i < n; i++) {
-            json_object *h = json_object_array_get_idx(arr, i);
-            struct lg_held *out = &f->held[i];
-            if (!json_object_is_type(h, json_type_object))
-                return lg_json_fail(c, "a \"held\" entry is not an object");
-            if (!(obj = lg_json_object(c, h, "lock", true)) || !parse_lock(c, obj, &out->lock) ||
-                !lg_json_stack(c, h, "stack", &out->stack))
-                return false;
+            json_object *v = json_object_array_get_idx(arr, i);
+            if (!json_object_is_type(v, json_type_string))
+                return lg_json_fail(c, "a class in \"classes\" is not a string");
+            if (!(f->classes[i] = strdup(json_object_get_string(v))))
+                return lg_json_fail(c, "out of memory");
         }
         return true;
     }
@@ -223,8 +262,12 @@ void lg_finding_free(struct lg_finding *f)
     for (size_t i = 0; i < f->n_held; i++) {
         free_lock(&f->held[i].lock);
         lg_stack_free(&f->held[i].stack);
+        free(f->held[i].why);
     }
     free(f->held);
+    for (size_t i = 0; i < f->n_classes; i++)
+        free(f->classes[i]);
+    free(f->classes);
     free(f->error);
     free(f->message);
     memset(f, 0, sizeof *f);
