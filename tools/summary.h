@@ -4,7 +4,9 @@
  * The model: each finding becomes one block headed "== KIND #N (pid P): ...",
  * with its locks labelled L1..Ln, its threads by lockgraph's thread number,
  * and its stacks symbolized; a lock-order cycle also gets a "possible
- * scenario" table in the style of the kernel's lockdep. One closing line
+ * scenario" table in the style of the kernel's lockdep, a rank violation
+ * says why each held lock forbids the new one. A lock in a ranked class
+ * shows its key, class and rank. One closing line
  * counts the findings by kind. Output goes to one FILE; nothing here decides
  * exit codes.
  */

@@ -41,6 +41,16 @@ has() {
     }
 }
 
+# next_line FILE LINE NEXT: some line of FILE is exactly LINE and the one
+# after it exactly NEXT.
+next_line() {
+    awk -v a="$2" -v b="$3" 'prev == a && $0 == b { found = 1 } { prev = $0 } END { exit !found }' \
+        "$work/$1" || {
+        fail "$1 lacks the line after '$2': $3"
+        sed "s/^/  $1: /" "$work/$1"
+    }
+}
+
 lacks() {
     if grep -qF -- "$2" "$work/$1"; then
         fail "$1 should not contain: $2"
@@ -77,6 +87,24 @@ show)
     has out 'thread 4 holds L3, waits for L1: deadlock'
     has out 'timed lock'
     has out 'lockgraph: 3 findings (1 lock-order-cycle, 1 self-deadlock, 1 unlock-not-held) in 1 process'
+
+    # Rank findings: what was taken under what, where, and why.
+    run_lg 66 show "$DATA/ranks.jsonl"
+    has out '== rank-violation #1 (pid 4242): thread 2 "teller-1" (tid 4244) takes a lock against the declared lock order'
+    has out 'rank violation: mutex L2 "account" (class accounts, rank 20) taken while holding L1 "log" (rank 30)'
+    has out 'lock L2 mutex 0x7ffd5c1e3a80 "account" (normal), created at 0x55d0c2a01234 (bank+0x1234) [key site:bank+0x1a2b, class accounts, rank 20]'
+    next_line out '   L2 taken at:' '     #0 0x55d0c2a01410 (bank+0x1410)'
+    next_line out '   while holding L1, taken at:' '     #0 0x55d0c2a01700 (bank+0x1700)'
+    has out 'why: L1 has rank 30, not below L2'"'"'s rank 20'
+    has out 'taken while holding L1 sym:bank:config_lock (class config) and L2 "account" (class accounts, rank 20)'
+    has out 'puts accounts before config (order)'
+    has out 'nested in decreasing address order (0x7ffd5c1e3a80 then 0x7ffd5c1e3a40)'
+    has out '== rank-order-cycle #1 (pid 4242): the declared lock order contradicts itself (3 classes)'
+    has out 'config < table < stats < config'
+    has out 'lock L1 mutex 0x10 "a" (normal), created at 0x55d0c2a01234 (bank+0x1234) [key name:a, class alpha, rank 10]'
+    has out 'lockgraph: 4 findings (1 lock-order-cycle, 2 rank-violation, 1 rank-order-cycle) in 1 process'
+    # Kinds this lockgraph does not know are still only a note.
+    has err 'ignored 1 line of a kind this lockgraph does not know ("kind-from-the-future")'
 
     # Several files: findings of all of them.
     run_lg 66 show "$DATA/cycle.jsonl" "$DATA/kinds.jsonl"
@@ -217,6 +245,12 @@ run-findings)
     unset LGTEST_CANNED
     run_lg 0 run --report "$work/fixed.jsonl" -- /bin/true
     has err "lockgraph: no findings; report: $work/fixed.jsonl"
+
+    # The rank kinds are printed by run too.
+    LGTEST_CANNED="$DATA/ranks.jsonl" run_lg 66 run -- /bin/true
+    has err 'rank violation: mutex L2 "account" (class accounts, rank 20) taken while holding L1 "log" (rank 30)'
+    has err 'config < table < stats < config'
+    has err 'lockgraph: 4 findings (1 lock-order-cycle, 2 rank-violation, 1 rank-order-cycle) in 1 process'
 
     # Only detector errors: not a failure of the program.
     printf '%s\n' '{"kind":"detector-error","pid":1,"error":"out-of-memory","message":"m"}' >"$work/de.jsonl"
