@@ -29,9 +29,25 @@ struct printer {
     FILE *out;
     struct lg_symbolizer *sym;
     const struct lg_finding *f;
+    const struct lg_module *mods; /* the module map stacks are symbolized with */
+    size_t n_mods;
     char cwd[4096];
     size_t cwd_len;
 };
+
+static void printer_init(struct printer *p, FILE *out, struct lg_symbolizer *sym,
+                         const struct lg_module *mods, size_t n_mods)
+{
+    memset(p, 0, sizeof *p);
+    p->out = out;
+    p->sym = sym;
+    p->mods = mods;
+    p->n_mods = n_mods;
+    if (getcwd(p->cwd, sizeof p->cwd))
+        p->cwd_len = strlen(p->cwd);
+    if (p->cwd_len == 1) /* "/": every path is under it, nothing to shorten */
+        p->cwd_len = 0;
+}
 
 /* ---- small text helpers ---- */
 
@@ -89,9 +105,18 @@ static void frame_text(const struct printer *p, const struct lg_frame *fr, char 
         snprintf(buf, len, "0x%" PRIx64 " (in no recorded module)", fr->pc);
 }
 
+/* The innermost source frame of `pc`: with inlining, the helper that really
+ * made the call. */
+static void site_text(const struct printer *p, uint64_t pc, char *buf, size_t len)
+{
+    struct lg_frame chain[MAX_INLINE];
+    lg_symbolize_inline(p->sym, p->mods, p->n_mods, pc, chain, MAX_INLINE);
+    frame_text(p, &chain[0], buf, len);
+}
+
 static void resolve(const struct printer *p, uint64_t pc, struct lg_frame *fr)
 {
-    lg_symbolize(p->sym, p->f->modules, p->f->n_modules, pc, fr);
+    lg_symbolize(p->sym, p->mods, p->n_mods, pc, fr);
 }
 
 /* A stack as "#0 ..." lines. With `drop_repeat` (a first_stack that was not
@@ -123,8 +148,7 @@ static void print_stack(const struct printer *p, const struct lg_stack *s, const
         /* One address can stand for several source frames when calls were
          * inlined: each gets its own line, as a debugger would show. */
         struct lg_frame chain[MAX_INLINE];
-        size_t n = lg_symbolize_inline(p->sym, p->f->modules, p->f->n_modules, s->pcs[i], chain,
-                                       MAX_INLINE);
+        size_t n = lg_symbolize_inline(p->sym, p->mods, p->n_mods, s->pcs[i], chain, MAX_INLINE);
         for (size_t k = 0; k < n; k++) {
             char text[1024];
             frame_text(p, &chain[k], text, sizeof text);
@@ -195,13 +219,8 @@ static void print_lock_desc(const struct printer *p, const struct lg_lock *l)
     if (l->id == 0 && l->stack.n == 0) {
         fprintf(p->out, ", never seen locked by lockgraph");
     } else if (l->stack.n > 0) {
-        /* The innermost source frame: with inlining, the helper that really
-         * made the call. */
-        struct lg_frame chain[MAX_INLINE];
-        lg_symbolize_inline(p->sym, p->f->modules, p->f->n_modules, l->stack.pcs[0], chain,
-                            MAX_INLINE);
         char text[1024];
-        frame_text(p, &chain[0], text, sizeof text);
+        site_text(p, l->stack.pcs[0], text, sizeof text);
         fprintf(p->out, ", %s at %s", l->created ? "created" : "first locked", text);
     }
     print_rank_fields(p, l, true);
@@ -605,6 +624,33 @@ static void print_detector_error(const struct printer *p)
 
 /* ---- entry points ---- */
 
+void lg_print_stack(FILE *out, struct lg_symbolizer *sym, const struct lg_module *mods,
+                    size_t n_mods, const struct lg_stack *s, const char *indent, bool drop_repeat)
+{
+    struct printer p;
+    printer_init(&p, out, sym, mods, n_mods);
+    print_stack(&p, s, indent, drop_repeat);
+}
+
+void lg_site_text(struct lg_symbolizer *sym, const struct lg_module *mods, size_t n_mods,
+                  uint64_t pc, char *buf, size_t len)
+{
+    struct printer p;
+    printer_init(&p, NULL, sym, mods, n_mods);
+    site_text(&p, pc, buf, len);
+}
+
+void lg_print_thread(FILE *out, const struct lg_thread *t)
+{
+    struct printer p = {.out = out};
+    print_thread(&p, t);
+}
+
+void lg_put_quoted(FILE *out, const char *s)
+{
+    put_quoted(out, s);
+}
+
 void lg_summary_count(const struct lg_findings *set, struct lg_summary_counts *c)
 {
     memset(c, 0, sizeof *c);
@@ -625,15 +671,14 @@ void lg_summary_count(const struct lg_findings *set, struct lg_summary_counts *c
 
 void lg_summary_print(const struct lg_findings *set, const struct lg_summary_opts *o)
 {
-    struct printer p = {.out = o->out, .sym = o->sym};
-    if (getcwd(p.cwd, sizeof p.cwd))
-        p.cwd_len = strlen(p.cwd);
-    if (p.cwd_len == 1) /* "/": every path is under it, nothing to shorten */
-        p.cwd_len = 0;
+    struct printer p;
+    printer_init(&p, o->out, o->sym, NULL, 0);
 
     size_t number[LG_KIND_COUNT] = {0};
     for (size_t i = 0; i < set->n; i++) {
         p.f = &set->items[i];
+        p.mods = p.f->modules;
+        p.n_mods = p.f->n_modules;
         size_t nr = ++number[p.f->kind];
         switch (p.f->kind) {
         case LG_KIND_CYCLE:
