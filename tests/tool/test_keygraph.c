@@ -264,6 +264,18 @@ static void test_cycle_across_files(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "no rank file was written"));
     free(out);
 
+    /* Run a alone has no cycle: its rank file comments the lock with its
+     * symbolized creation site, function and file:line. */
+    struct lg_graph_file *just_a[] = {&a.g};
+    out = run(just_a, 1, &res, NULL);
+    CU_ASSERT_EQUAL(res, LG_KEYGRAPH_ORDERED);
+    const char *at = strstr(out, "\n# mutex \"from\", 2 instances, created at make_account_lock (");
+    const char *line = at ? strstr(at, "test_keygraph.c:") : NULL;
+    const char *rank = at ? strstr(at, "\nrank 20 name:from\n") : NULL;
+    CU_ASSERT_PTR_NOT_NULL(at);
+    CU_ASSERT(line && rank && line < rank);
+    free(out);
+
     /* Self-edges are no cycle. */
     struct mem_graph s;
     mg_init(&s, "self.jsonl");
