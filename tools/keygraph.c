@@ -23,7 +23,9 @@
 
 #define NO_FILE SIZE_MAX
 
-/* Files named in one comment before "and N more". */
+/* A cycle prints its first LG_SUMMARY_MAX_EDGES locks and edges in full,
+ * as the findings report does. Files named in one comment before "and N
+ * more": */
 #define MAX_FILES_NAMED 4
 
 struct self_note {
@@ -406,12 +408,11 @@ static bool find_cycle(struct lg_keygraph *kg, const bool *placed, const struct 
     return kg->cycle != NULL;
 }
 
-static const struct lg_keygraph *sort_kg; /* qsort has no context argument */
-
-static int by_level_then_key(const void *a, const void *b)
+static int by_level_then_key(const void *a, const void *b, void *arg)
 {
-    const struct node *x = &sort_kg->nodes[*(const size_t *)a];
-    const struct node *y = &sort_kg->nodes[*(const size_t *)b];
+    const struct lg_keygraph *kg = arg;
+    const struct node *x = &kg->nodes[*(const size_t *)a];
+    const struct node *y = &kg->nodes[*(const size_t *)b];
     if (x->level != y->level)
         return x->level < y->level ? -1 : 1;
     int c = strcmp(x->key, y->key);
@@ -463,9 +464,7 @@ enum lg_keygraph_result lg_keygraph_order(struct lg_keygraph *kg)
         goto done;
     for (size_t v = 0; v < n; v++)
         kg->sorted[v] = v;
-    sort_kg = kg;
-    qsort(kg->sorted, n, sizeof *kg->sorted, by_level_then_key);
-    sort_kg = NULL;
+    qsort_r(kg->sorted, n, sizeof *kg->sorted, by_level_then_key, kg);
     kg->ordered = true;
     res = LG_KEYGRAPH_ORDERED;
 done:
@@ -584,7 +583,8 @@ void lg_keygraph_print_cycle(const struct lg_keygraph *kg, FILE *dest, struct lg
             "lockgraph ranks: no rank order fits these graphs: together they have a cycle of %zu "
             "%s, a potential deadlock\n",
             n, plural(n, "lock", "locks"));
-    for (size_t i = 0; i < n; i++) {
+    size_t shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
+    for (size_t i = 0; i < shown; i++) {
         const struct node *v = &kg->nodes[kg->edges[kg->cycle[i]].from];
         fprintf(out, "   lock L%zu ", i + 1);
         put_key(out, v->key);
@@ -595,8 +595,10 @@ void lg_keygraph_print_cycle(const struct lg_keygraph *kg, FILE *dest, struct lg
         describe_node(kg, v, out, sym);
         fputc('\n', out);
     }
+    if (n > shown)
+        fprintf(out, "   ... and %zu more locks (L%zu to L%zu)\n", n - shown, shown + 1, n);
     fputc('\n', out);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < shown; i++) {
         const struct edge *e = &kg->edges[kg->cycle[i]];
         const struct lg_graph_file *g = kg->files[e->inst_file];
         const struct lg_graph_edge *ge = e->inst;
@@ -615,6 +617,9 @@ void lg_keygraph_print_cycle(const struct lg_keygraph *kg, FILE *dest, struct lg
         fprintf(out, "     then takes L%zu at:\n", b);
         lg_print_stack(out, sym, g->modules, g->n_modules, &ge->second, "       ", false);
     }
+    if (n > shown)
+        fprintf(out, "   ... and %zu more edges, L%zu -> ... -> L1, not shown in full\n", n - shown,
+                shown + 1);
     fputs("   Fix the lock order (or guard both paths with one outer lock) and record the "
           "graphs again;\n   no rank file was written.\n",
           out);

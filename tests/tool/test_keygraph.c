@@ -431,7 +431,20 @@ static void test_long_chain(void)
     g.edges[N - 1].to = keys[0];
     kg = lg_keygraph_new();
     CU_ASSERT_EQUAL_FATAL(lg_keygraph_add(kg, &g), 0);
-    CU_ASSERT_EQUAL(lg_keygraph_order(kg), LG_KEYGRAPH_CYCLE);
+    CU_ASSERT_EQUAL_FATAL(lg_keygraph_order(kg), LG_KEYGRAPH_CYCLE);
+    /* Printed capped, as the findings report caps a long cycle. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    lg_keygraph_print_cycle(kg, out, NULL);
+    fclose(out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "a cycle of 100000 locks"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "   lock L1 name:k000000: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "... and 99980 more locks (L21 to L100000)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "... and 99980 more edges, L21 -> ... -> L1, not shown"));
+    CU_ASSERT_EQUAL(count(buf, "   edge L"), 20);
+    CU_ASSERT(count(buf, "\n") < 200);
+    free(buf);
     lg_keygraph_free(kg);
     free(keys);
     free(g.edges);
