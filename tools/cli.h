@@ -1,7 +1,7 @@
 /*
  * cli.h - the verbs of the lockgraph command and what they share: exit
  * codes, usage text, and the read-print-count step that ends both `run` and
- * `show`.
+ * `show`. `ranks` (ranks.c) reads graph files instead.
  */
 #ifndef LG_TOOL_CLI_H
 #define LG_TOOL_CLI_H
@@ -20,6 +20,7 @@
  * status through (its exit code, or 128 + signal). */
 enum {
     LG_EXIT_OK = 0,
+    LG_EXIT_CYCLE = 1,         /* `ranks`: the graphs have a cycle; no rank file written */
     LG_EXIT_USAGE = 2,         /* bad command line; `show`: unreadable input */
     LG_EXIT_FINDINGS = 66,     /* default for --exit-code: findings were made */
     LG_EXIT_TOOL_FAILED = 125, /* `run` could not set up (no library, no report dir) */
@@ -34,6 +35,7 @@ bool lg_parse_exit_code(const char *text, int *out);
 
 int lg_cmd_run(int argc, char **argv);
 int lg_cmd_show(int argc, char **argv);
+int lg_cmd_ranks(int argc, char **argv);
 
 /* What lg_print_reports saw. */
 struct lg_report_result {

@@ -20,6 +20,8 @@ enum lg_kind {
     LG_KIND_SELF_DEADLOCK,   /* self-deadlock */
     LG_KIND_UNLOCK_NOT_HELD, /* unlock-not-held */
     LG_KIND_HELD_AT_EXIT,    /* held-at-exit */
+    LG_KIND_RANK_VIOLATION,  /* rank-violation */
+    LG_KIND_RANK_CYCLE,      /* rank-order-cycle: the declared order contradicts itself */
     LG_KIND_DETECTOR_ERROR,  /* detector-error: about lockgraph, not the program */
     LG_KIND_COUNT
 };
@@ -54,6 +56,11 @@ struct lg_lock {
     char *name;   /* set by lg_name_lock; NULL when absent */
     bool created; /* stack is the init site, else the first lock site */
     struct lg_stack stack;
+    /* Only for a lock in a ranked class (FINDINGS.md "rank-violation"): */
+    char *key;        /* stable key ("sym:bank:table_lock"); NULL when absent */
+    char *class_name; /* the class label; NULL when absent */
+    bool has_rank;    /* false for a class ordered only by `order` lines */
+    long rank;
 };
 
 struct lg_edge {
@@ -68,6 +75,9 @@ struct lg_edge {
 struct lg_held {
     struct lg_lock lock;
     struct lg_stack stack;
+    /* rank-violation only: */
+    bool stack_exact; /* stack captured whole, else reconstructed like first_stack */
+    char *why;        /* "rank", "order", "same-class" (read as text); NULL when absent */
 };
 
 /*
@@ -76,6 +86,8 @@ struct lg_held {
  *   SELF_DEADLOCK:   lock, thread, first_stack, second_stack, timed
  *   UNLOCK_NOT_HELD: lock, thread, stack
  *   HELD_AT_EXIT:    thread, held
+ *   RANK_VIOLATION:  lock, thread, stack, held (with stack_exact and why)
+ *   RANK_CYCLE:      classes
  *   DETECTOR_ERROR:  error, message
  * The rest are zero.
  */
@@ -101,6 +113,9 @@ struct lg_finding {
 
     struct lg_held *held;
     size_t n_held;
+
+    char **classes; /* class labels around a declared-order cycle */
+    size_t n_classes;
 
     char *error, *message;
 };

@@ -2,9 +2,9 @@
  * main.c - the lockgraph command: dispatch to a verb, print usage and
  * version.
  *
- * Does: `run`, `show`, `help`, `--help`, `--version`; the usage text and the
- * --exit-code parser the verbs share.
- * Does not: parse a verb's own options (run.c, show.c do).
+ * Does: `run`, `show`, `ranks`, `help`, `--help`, `--version`; the usage text
+ * and the --exit-code parser the verbs share.
+ * Does not: parse a verb's own options (run.c, show.c, ranks.c do).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@ void lg_usage(FILE *out)
     fputs("usage: lockgraph run [--report FILE] [--options OPTS] [--exit-code N] [--live]\n"
           "                     -- PROG [ARGS...]\n"
           "       lockgraph show [--exit-code N] FILE...\n"
+          "       lockgraph ranks GRAPH... [-o FILE]\n"
           "       lockgraph help | --help | --version\n"
           "\n"
           "run   Run PROG with liblockgraph.so preloaded, then print every finding it\n"
@@ -34,7 +35,14 @@ void lg_usage(FILE *out)
           "      The library is LOCKGRAPH_LIB, else ../lib/liblockgraph.so beside this\n"
           "      program, else the installed one.\n"
           "show  Print findings files (JSON Lines written by liblockgraph).\n"
-          "      Exit: N (default 66) on findings, 0 without, 2 unreadable input.\n",
+          "      Exit: N (default 66) on findings, 0 without, 2 unreadable input.\n"
+          "ranks Propose a rank file (ranks= in LOCKGRAPH_OPTIONS) from the graph files\n"
+          "      of clean runs (graph= in LOCKGRAPH_OPTIONS, or lg_dump_graph): every lock\n"
+          "      key gets a rank above every lock it was ever taken under.\n"
+          "        -o FILE         write it to FILE instead of stdout\n"
+          "      Exit: 0 written; 1 the graphs have a lock-order cycle, so no ranks fit\n"
+          "      (the cycle is printed, nothing written); 2 bad usage or a graph file\n"
+          "      that could not be read.\n",
           out);
 }
 
@@ -60,6 +68,8 @@ int main(int argc, char **argv)
         return lg_cmd_run(argc - 1, argv + 1);
     if (strcmp(verb, "show") == 0)
         return lg_cmd_show(argc - 1, argv + 1);
+    if (strcmp(verb, "ranks") == 0)
+        return lg_cmd_ranks(argc - 1, argv + 1);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
         lg_usage(stdout);
         return LG_EXIT_OK;

@@ -2,7 +2,8 @@
  * summary.c - print findings as text a person can act on.
  *
  * Does: one block per finding (locks, threads, symbolized stacks, and for a
- * cycle the lockdep-style "possible scenario"), the closing count line, and
+ * cycle the lockdep-style "possible scenario", for a rank violation the
+ * reason per held lock), the closing count line, and
  * the caps that keep a thousand-lock cycle readable.
  * Does not: read files, resolve addresses itself (symbolize.c does), or pick
  * exit codes.
@@ -28,9 +29,25 @@ struct printer {
     FILE *out;
     struct lg_symbolizer *sym;
     const struct lg_finding *f;
+    const struct lg_module *mods; /* the module map stacks are symbolized with */
+    size_t n_mods;
     char cwd[4096];
     size_t cwd_len;
 };
+
+static void printer_init(struct printer *p, FILE *out, struct lg_symbolizer *sym,
+                         const struct lg_module *mods, size_t n_mods)
+{
+    memset(p, 0, sizeof *p);
+    p->out = out;
+    p->sym = sym;
+    p->mods = mods;
+    p->n_mods = n_mods;
+    if (getcwd(p->cwd, sizeof p->cwd))
+        p->cwd_len = strlen(p->cwd);
+    if (p->cwd_len == 1) /* "/": every path is under it, nothing to shorten */
+        p->cwd_len = 0;
+}
 
 /* ---- small text helpers ---- */
 
@@ -88,9 +105,18 @@ static void frame_text(const struct printer *p, const struct lg_frame *fr, char 
         snprintf(buf, len, "0x%" PRIx64 " (in no recorded module)", fr->pc);
 }
 
+/* The innermost source frame of `pc`: with inlining, the helper that really
+ * made the call. */
+static void site_text(const struct printer *p, uint64_t pc, char *buf, size_t len)
+{
+    struct lg_frame chain[MAX_INLINE];
+    lg_symbolize_inline(p->sym, p->mods, p->n_mods, pc, chain, MAX_INLINE);
+    frame_text(p, &chain[0], buf, len);
+}
+
 static void resolve(const struct printer *p, uint64_t pc, struct lg_frame *fr)
 {
-    lg_symbolize(p->sym, p->f->modules, p->f->n_modules, pc, fr);
+    lg_symbolize(p->sym, p->mods, p->n_mods, pc, fr);
 }
 
 /* A stack as "#0 ..." lines. With `drop_repeat` (a first_stack that was not
@@ -122,8 +148,7 @@ static void print_stack(const struct printer *p, const struct lg_stack *s, const
         /* One address can stand for several source frames when calls were
          * inlined: each gets its own line, as a debugger would show. */
         struct lg_frame chain[MAX_INLINE];
-        size_t n = lg_symbolize_inline(p->sym, p->f->modules, p->f->n_modules, s->pcs[i], chain,
-                                       MAX_INLINE);
+        size_t n = lg_symbolize_inline(p->sym, p->mods, p->n_mods, s->pcs[i], chain, MAX_INLINE);
         for (size_t k = 0; k < n; k++) {
             char text[1024];
             frame_text(p, &chain[k], text, sizeof text);
@@ -143,7 +168,45 @@ static void print_thread(const struct printer *p, const struct lg_thread *t)
     fprintf(p->out, " (tid %ld)", t->tid);
 }
 
-/* "mutex 0x7ffd5c1e3a40 "account 1" (normal), created at bank_open (bank.c:40)" */
+/* A word from the program (a class label, a key): bare when it is one
+ * plain word, else quoted like a name. */
+static void put_word(FILE *out, const char *s)
+{
+    for (const char *c = s; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == '"' || *c == '\\' || *c == 0x7f) {
+            put_quoted(out, s);
+            return;
+        }
+    fputs(*s ? s : "\"\"", out);
+}
+
+/* A ranked lock's fields: " [key K, class C, rank N]" in a lock's full
+ * description (`with_key`), " (class C, rank N)" after its short name.
+ * Nothing for a lock outside any ranked class. */
+static void print_rank_fields(const struct printer *p, const struct lg_lock *l, bool with_key)
+{
+    with_key = with_key && l->key;
+    if (!with_key && !l->class_name && !l->has_rank)
+        return;
+    fputs(with_key ? " [" : " (", p->out);
+    const char *sep = "";
+    if (with_key) {
+        fputs("key ", p->out);
+        put_word(p->out, l->key);
+        sep = ", ";
+    }
+    if (l->class_name) {
+        fprintf(p->out, "%sclass ", sep);
+        put_word(p->out, l->class_name);
+        sep = ", ";
+    }
+    if (l->has_rank)
+        fprintf(p->out, "%srank %ld", sep, l->rank);
+    fputc(with_key ? ']' : ')', p->out);
+}
+
+/* "mutex 0x7ffd5c1e3a40 "account 1" (normal), created at bank_open (bank.c:40)",
+ * then "[key K, class C, rank N]" for a ranked lock. */
 static void print_lock_desc(const struct printer *p, const struct lg_lock *l)
 {
     fprintf(p->out, "%s 0x%" PRIx64, l->type, l->addr);
@@ -156,15 +219,11 @@ static void print_lock_desc(const struct printer *p, const struct lg_lock *l)
     if (l->id == 0 && l->stack.n == 0) {
         fprintf(p->out, ", never seen locked by lockgraph");
     } else if (l->stack.n > 0) {
-        /* The innermost source frame: with inlining, the helper that really
-         * made the call. */
-        struct lg_frame chain[MAX_INLINE];
-        lg_symbolize_inline(p->sym, p->f->modules, p->f->n_modules, l->stack.pcs[0], chain,
-                            MAX_INLINE);
         char text[1024];
-        frame_text(p, &chain[0], text, sizeof text);
+        site_text(p, l->stack.pcs[0], text, sizeof text);
         fprintf(p->out, ", %s at %s", l->created ? "created" : "first locked", text);
     }
+    print_rank_fields(p, l, true);
 }
 
 static const char *plural(size_t n, const char *one, const char *many)
@@ -402,6 +461,157 @@ static void print_held_at_exit(const struct printer *p, size_t number)
     fputc('\n', out);
 }
 
+/* ---- rank-violation and rank-order-cycle ---- */
+
+/* "mutex L2 "account" (class accounts, rank 20)": the label, then the
+ * lock's name, else its key, else its address, then its rank fields. */
+static void print_lock_short(const struct printer *p, const struct lg_lock *l, size_t label,
+                             bool with_type)
+{
+    if (with_type)
+        fprintf(p->out, "%s ", l->type);
+    fprintf(p->out, "L%zu ", label);
+    if (l->name)
+        put_quoted(p->out, l->name);
+    else if (l->key)
+        put_word(p->out, l->key);
+    else
+        fprintf(p->out, "0x%" PRIx64, l->addr);
+    print_rank_fields(p, l, false);
+}
+
+/* What a declaration calls a lock: its class, else its key, else its label. */
+static void print_declared_name(const struct printer *p, const struct lg_lock *l, size_t label)
+{
+    if (l->class_name)
+        put_word(p->out, l->class_name);
+    else if (l->key)
+        put_word(p->out, l->key);
+    else
+        fprintf(p->out, "L%zu", label);
+}
+
+/* Why held lock L`h` forbids taking L`t` (FINDINGS.md "rank-violation"). */
+static void print_rank_why(const struct printer *p, const struct lg_held *h, size_t hl,
+                           const struct lg_lock *t, size_t tl, const char *indent)
+{
+    FILE *out = p->out;
+    const struct lg_lock *hk = &h->lock;
+    if (!h->why)
+        return;
+    fprintf(out, "%swhy: ", indent);
+    if (strcmp(h->why, "rank") == 0) {
+        if (hk->has_rank && t->has_rank && hk->rank == t->rank)
+            fprintf(out, "L%zu and L%zu both have rank %ld; locks of equal rank may not nest", hl,
+                    tl, t->rank);
+        else if (hk->has_rank && t->has_rank)
+            fprintf(out,
+                    "L%zu has rank %ld, not below L%zu's rank %ld; a lock may be taken only "
+                    "while every lock held has a lower rank",
+                    hl, hk->rank, tl, t->rank);
+        else
+            fprintf(out,
+                    "L%zu's rank is not below L%zu's; a lock may be taken only while every "
+                    "lock held has a lower rank",
+                    hl, tl);
+        fputs(" (rank)\n", out);
+    } else if (strcmp(h->why, "order") == 0) {
+        fputs("a declared order (an order line or lg_lock_order) puts ", out);
+        print_declared_name(p, t, tl);
+        fputs(" before ", out);
+        print_declared_name(p, hk, hl);
+        fputs(" (order)\n", out);
+    } else if (strcmp(h->why, "same-class") == 0) {
+        fprintf(out, "L%zu and L%zu are both in class ", hl, tl);
+        print_declared_name(p, t, tl);
+        /* same=address allows increasing address order only, so a nesting
+         * in that order was refused by same=strict. */
+        if (hk->addr < t->addr)
+            fputs(", whose locks may never nest (same=strict)", out);
+        else
+            fprintf(out,
+                    ", and were nested in decreasing address order (0x%" PRIx64 " then 0x%" PRIx64
+                    "), which same=strict and same=address both forbid",
+                    hk->addr, t->addr);
+        fputs(" (same-class)\n", out);
+    } else {
+        put_quoted(out, h->why);
+        fputc('\n', out);
+    }
+}
+
+static void print_rank_violation(const struct printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    size_t n = f->n_held, shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
+    size_t tl = n + 1; /* held locks are L1..Ln, outermost first; the new one comes after */
+
+    fprintf(out, "== rank-violation #%zu (pid %ld): ", number, f->pid);
+    print_thread(p, &f->thread);
+    fprintf(out, " takes a lock against the declared lock order\n   rank violation: ");
+    print_lock_short(p, &f->lock, tl, true);
+    fputs(" taken while holding ", out);
+    for (size_t i = 0; i < shown; i++) {
+        if (i > 0)
+            fputs(i + 1 == n ? " and " : ", ", out);
+        print_lock_short(p, &f->held[i].lock, i + 1, false);
+    }
+    if (n > shown)
+        fprintf(out, " and %zu more", n - shown);
+    if (n == 0)
+        fputs("(no held lock recorded)", out);
+    fputc('\n', out);
+
+    for (size_t i = 0; i < shown; i++) {
+        fprintf(out, "   lock L%zu ", i + 1);
+        print_lock_desc(p, &f->held[i].lock);
+        fputc('\n', out);
+    }
+    fprintf(out, "   lock L%zu ", tl);
+    print_lock_desc(p, &f->lock);
+    fprintf(out, "\n\n   L%zu taken at:\n", tl);
+    print_stack(p, &f->stack, "     ", false);
+    for (size_t i = 0; i < shown; i++) {
+        fprintf(out, "   while holding L%zu, taken at:\n", i + 1);
+        print_stack(p, &f->held[i].stack, "     ", !f->held[i].stack_exact);
+        print_rank_why(p, &f->held[i], i + 1, &f->lock, tl, "     ");
+    }
+    if (n > shown)
+        fprintf(out, "   ... and %zu more held locks, L%zu to L%zu, not shown\n", n - shown,
+                shown + 1, n);
+    fputs("   Fix: take these locks in the declared order, or change the declaration if this "
+          "order is right.\n\n",
+          out);
+}
+
+static void print_rank_cycle(const struct printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    size_t n = f->n_classes;
+    fprintf(out,
+            "== rank-order-cycle #%zu (pid %ld): the declared lock order contradicts itself "
+            "(%zu %s)\n   ",
+            number, f->pid, n, plural(n, "class", "classes"));
+    for (size_t i = 0; i < n; i++) {
+        if (i == LG_SUMMARY_MAX_EDGES - 1 && n > LG_SUMMARY_MAX_EDGES) {
+            fprintf(out, "... %zu more ... < ", n - LG_SUMMARY_MAX_EDGES);
+            i = n - 1; /* still show the class that closes the cycle */
+        }
+        put_word(out, f->classes[i]);
+        fputs(" < ", out);
+    }
+    if (n > 0)
+        put_word(out, f->classes[0]);
+    fputs("\n   Each class must be taken before the next, and the last before the first: no "
+          "order satisfies them all.\n"
+          "   The declaration that closed the cycle (lg_rank_class or lg_lock_order) was "
+          "refused.\n"
+          "   Fix: remove or correct one of these declarations.\n\n",
+          out);
+}
+
 static void print_detector_error(const struct printer *p)
 {
     const struct lg_finding *f = p->f;
@@ -413,6 +623,33 @@ static void print_detector_error(const struct printer *p)
 }
 
 /* ---- entry points ---- */
+
+void lg_print_stack(FILE *out, struct lg_symbolizer *sym, const struct lg_module *mods,
+                    size_t n_mods, const struct lg_stack *s, const char *indent, bool drop_repeat)
+{
+    struct printer p;
+    printer_init(&p, out, sym, mods, n_mods);
+    print_stack(&p, s, indent, drop_repeat);
+}
+
+void lg_site_text(struct lg_symbolizer *sym, const struct lg_module *mods, size_t n_mods,
+                  uint64_t pc, char *buf, size_t len)
+{
+    struct printer p;
+    printer_init(&p, NULL, sym, mods, n_mods);
+    site_text(&p, pc, buf, len);
+}
+
+void lg_print_thread(FILE *out, const struct lg_thread *t)
+{
+    struct printer p = {.out = out};
+    print_thread(&p, t);
+}
+
+void lg_put_quoted(FILE *out, const char *s)
+{
+    put_quoted(out, s);
+}
 
 void lg_summary_count(const struct lg_findings *set, struct lg_summary_counts *c)
 {
@@ -434,15 +671,14 @@ void lg_summary_count(const struct lg_findings *set, struct lg_summary_counts *c
 
 void lg_summary_print(const struct lg_findings *set, const struct lg_summary_opts *o)
 {
-    struct printer p = {.out = o->out, .sym = o->sym};
-    if (getcwd(p.cwd, sizeof p.cwd))
-        p.cwd_len = strlen(p.cwd);
-    if (p.cwd_len == 1) /* "/": every path is under it, nothing to shorten */
-        p.cwd_len = 0;
+    struct printer p;
+    printer_init(&p, o->out, o->sym, NULL, 0);
 
     size_t number[LG_KIND_COUNT] = {0};
     for (size_t i = 0; i < set->n; i++) {
         p.f = &set->items[i];
+        p.mods = p.f->modules;
+        p.n_mods = p.f->n_modules;
         size_t nr = ++number[p.f->kind];
         switch (p.f->kind) {
         case LG_KIND_CYCLE:
@@ -456,6 +692,12 @@ void lg_summary_print(const struct lg_findings *set, const struct lg_summary_opt
             break;
         case LG_KIND_HELD_AT_EXIT:
             print_held_at_exit(&p, nr);
+            break;
+        case LG_KIND_RANK_VIOLATION:
+            print_rank_violation(&p, nr);
+            break;
+        case LG_KIND_RANK_CYCLE:
+            print_rank_cycle(&p, nr);
             break;
         case LG_KIND_DETECTOR_ERROR:
             print_detector_error(&p);

@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_cli.sh - the lockgraph command from the outside: exit codes, usage
-# errors, the `show` text on handcrafted findings files, and the `run`
+# errors, the `show` text on handcrafted findings files, the `run`
 # launcher (with fake_preload.so standing in for liblockgraph.so, so these
-# tests check the tool alone).
+# tests check the tool alone), and `ranks` on handcrafted graph files.
 #
 # usage: test_cli.sh CASE LOCKGRAPH DATA_DIR FAKE_PRELOAD
 set -u
@@ -37,6 +37,16 @@ run_lg() {
 has() {
     grep -qF -- "$2" "$work/$1" || {
         fail "$1 lacks: $2"
+        sed "s/^/  $1: /" "$work/$1"
+    }
+}
+
+# next_line FILE LINE NEXT: some line of FILE is exactly LINE and the one
+# after it exactly NEXT.
+next_line() {
+    awk -v a="$2" -v b="$3" 'prev == a && $0 == b { found = 1 } { prev = $0 } END { exit !found }' \
+        "$work/$1" || {
+        fail "$1 lacks the line after '$2': $3"
         sed "s/^/  $1: /" "$work/$1"
     }
 }
@@ -77,6 +87,24 @@ show)
     has out 'thread 4 holds L3, waits for L1: deadlock'
     has out 'timed lock'
     has out 'lockgraph: 3 findings (1 lock-order-cycle, 1 self-deadlock, 1 unlock-not-held) in 1 process'
+
+    # Rank findings: what was taken under what, where, and why.
+    run_lg 66 show "$DATA/ranks.jsonl"
+    has out '== rank-violation #1 (pid 4242): thread 2 "teller-1" (tid 4244) takes a lock against the declared lock order'
+    has out 'rank violation: mutex L2 "account" (class accounts, rank 20) taken while holding L1 "log" (rank 30)'
+    has out 'lock L2 mutex 0x7ffd5c1e3a80 "account" (normal), created at 0x55d0c2a01234 (bank+0x1234) [key site:bank+0x1a2b, class accounts, rank 20]'
+    next_line out '   L2 taken at:' '     #0 0x55d0c2a01410 (bank+0x1410)'
+    next_line out '   while holding L1, taken at:' '     #0 0x55d0c2a01700 (bank+0x1700)'
+    has out 'why: L1 has rank 30, not below L2'"'"'s rank 20'
+    has out 'taken while holding L1 sym:bank:config_lock (class config) and L2 "account" (class accounts, rank 20)'
+    has out 'puts accounts before config (order)'
+    has out 'nested in decreasing address order (0x7ffd5c1e3a80 then 0x7ffd5c1e3a40)'
+    has out '== rank-order-cycle #1 (pid 4242): the declared lock order contradicts itself (3 classes)'
+    has out 'config < table < stats < config'
+    has out 'lock L1 mutex 0x10 "a" (normal), created at 0x55d0c2a01234 (bank+0x1234) [key name:a, class alpha, rank 10]'
+    has out 'lockgraph: 4 findings (1 lock-order-cycle, 2 rank-violation, 1 rank-order-cycle) in 1 process'
+    # Kinds this lockgraph does not know are still only a note.
+    has err 'ignored 1 line of a kind this lockgraph does not know ("kind-from-the-future")'
 
     # Several files: findings of all of them.
     run_lg 66 show "$DATA/cycle.jsonl" "$DATA/kinds.jsonl"
@@ -126,6 +154,18 @@ usage)
     run_lg 2 show
     run_lg 2 show --nope x
     run_lg 0 --help
+    has out 'usage: lockgraph run'
+    has out 'lockgraph ranks GRAPH... [-o FILE]'
+    has out 'ranks Propose a rank file'
+    run_lg 2 ranks
+    has err 'lockgraph ranks: no graph file given'
+    run_lg 2 ranks --frobnicate "$DATA/graph-clean-a.jsonl"
+    has err "unknown option '--frobnicate'"
+    run_lg 2 ranks "$DATA/graph-clean-a.jsonl" -o
+    has err '-o needs a file name'
+    run_lg 2 ranks -o a -o b "$DATA/graph-clean-a.jsonl"
+    has err '-o given twice'
+    run_lg 0 ranks --help
     has out 'usage: lockgraph run'
     run_lg 0 help
     run_lg 0 --version
@@ -218,10 +258,113 @@ run-findings)
     run_lg 0 run --report "$work/fixed.jsonl" -- /bin/true
     has err "lockgraph: no findings; report: $work/fixed.jsonl"
 
+    # The rank kinds are printed by run too.
+    LGTEST_CANNED="$DATA/ranks.jsonl" run_lg 66 run -- /bin/true
+    has err 'rank violation: mutex L2 "account" (class accounts, rank 20) taken while holding L1 "log" (rank 30)'
+    has err 'config < table < stats < config'
+    has err 'lockgraph: 4 findings (1 lock-order-cycle, 2 rank-violation, 1 rank-order-cycle) in 1 process'
+
     # Only detector errors: not a failure of the program.
     printf '%s\n' '{"kind":"detector-error","pid":1,"error":"out-of-memory","message":"m"}' >"$work/de.jsonl"
     LGTEST_CANNED="$work/de.jsonl" run_lg 0 run -- /bin/true
     has err 'lockgraph: no findings; 1 detector error'
+    ;;
+ranks)
+    # The union of two clean runs, compared whole with the expected file.
+    # Run from the data directory so the file names in its header are the
+    # same wherever the tree is checked out.
+    cd "$DATA" || exit 1
+    run_lg 0 ranks graph-clean-a.jsonl graph-clean-b.jsonl
+    cd - >/dev/null || exit 1
+    if ! diff -u "$DATA/ranks-clean.expected" "$work/out" >"$work/diff"; then
+        fail "ranks output differs from ranks-clean.expected:"
+        cat "$work/diff"
+    fi
+    has err 'left out key "name:account 3": a rank file cannot hold a key with blanks'
+    lacks err 'bad line'
+
+    # -o FILE: the same text, in the file; nothing on stdout.
+    cd "$DATA" || exit 1
+    run_lg 0 ranks graph-clean-a.jsonl -o "$work/r.txt" graph-clean-b.jsonl
+    cd - >/dev/null || exit 1
+    [ -s "$work/out" ] && fail "ranks -o wrote to stdout: $(cat "$work/out")"
+    cmp -s "$DATA/ranks-clean.expected" "$work/r.txt" || fail "ranks -o FILE differs from stdout"
+    has err "rank file written to $work/r.txt"
+    [ -z "$(ls "$work" | grep '^r\.txt\.')" ] || fail "temporary file left: $(ls "$work")"
+    run_lg 2 ranks "$DATA/graph-clean-a.jsonl" -o "$work/no/such/dir/r.txt"
+    has err "cannot write $work/no/such/dir/r.txt"
+
+    # Self-edges: same=address only when every file saw ascending order.
+    run_lg 0 ranks "$DATA/graph-self-asc.jsonl"
+    has out 'rank 10 site:bank+0x3000 same=address'
+    has out '# its instances were nested, always in ascending address order'
+    run_lg 0 ranks "$DATA/graph-self-asc.jsonl" "$DATA/graph-self-desc.jsonl"
+    has out 'rank 10 site:bank+0x3000 same=any'
+    has out "# warning: its instances were nested in both address orders ($DATA/graph-self-asc.jsonl: ascending; $DATA/graph-self-desc.jsonl: descending); same=any leaves them to the cycle detector"
+    lacks out 'same=address'
+    run_lg 0 ranks "$DATA/graph-self-both.jsonl"
+    has out 'rank 10 site:bank+0x3000 same=any'
+    has out 'nested in both address orders'
+    run_lg 0 ranks "$DATA/graph-self-desc.jsonl"
+    has out 'rank 10 site:bank+0x3000 same=any'
+    has out 'nested in descending address order'
+    ;;
+ranks-cycle)
+    # Neither run has a cycle; together they do. Both files are named, with
+    # the stacks of the edge each contributed; nothing is written.
+    echo 'old ranks' >"$work/r.txt"
+    run_lg 1 ranks "$DATA/graph-cycle-a.jsonl" "$DATA/graph-cycle-b.jsonl" -o "$work/r.txt"
+    has err 'lockgraph ranks: no rank order fits these graphs: together they have a cycle of 2 locks, a potential deadlock'
+    has err '   lock L1 name:alpha: mutex "alpha", 1 instance in each of 2 files, created at 0x55d0c2a02000 (bank+0x2000)'
+    has err '   lock L2 name:beta: mutex "beta"'
+    has err "   edge L1 -> L2, in $DATA/graph-cycle-a.jsonl (3 instances):"
+    has err "     one instance, $DATA/graph-cycle-a.jsonl:6, by thread 2 \"left\" (tid 301):"
+    has err "   edge L2 -> L1, in $DATA/graph-cycle-b.jsonl (1 instance):"
+    has err "     one instance, $DATA/graph-cycle-b.jsonl:4, by thread 3 \"right\" (tid 401):"
+    next_line err '     holds L2, taken at:' '       #0 0x55d0c2a02300 (bank+0x2300)'
+    next_line err '     then takes L1 at:' '       #0 0x55d0c2a02310 (bank+0x2310)'
+    has err 'no rank file was written'
+    lacks err 'gamma'
+    [ -s "$work/out" ] && fail "a cycle still wrote to stdout: $(cat "$work/out")"
+    [ "$(cat "$work/r.txt")" = 'old ranks' ] || fail "-o FILE was touched on a cycle"
+    [ -z "$(ls "$work" | grep '^r\.txt\.')" ] || fail "temporary file left: $(ls "$work")"
+    # Either file alone is fine.
+    run_lg 0 ranks "$DATA/graph-cycle-a.jsonl"
+    has out 'rank 10 sym:bank:gamma'
+    has out 'rank 20 name:alpha'
+    has out 'rank 30 name:beta'
+    ;;
+ranks-bad-input)
+    # Cut short: used as far as it goes, with warnings in stderr and in
+    # the rank file.
+    run_lg 0 ranks "$DATA/graph-truncated.jsonl"
+    has err "graph-truncated.jsonl:5: warning: last line is incomplete"
+    has err "graph-truncated.jsonl: warning: no graph-end line: the file was cut short"
+    has out "# warning: $DATA/graph-truncated.jsonl was cut short (no graph-end line): orders it lost are not here"
+    has out 'rank 10 name:first'
+    has out 'rank 20 name:second'
+
+    # Bad lines: each named by file:line and skipped; the rest is used.
+    run_lg 0 ranks "$DATA/graph-badline.jsonl"
+    has err "graph-badline.jsonl:3: bad line skipped: not valid JSON"
+    has err "graph-badline.jsonl:4: bad line skipped: no \"to\""
+    has err 'ignored 1 line of a kind this lockgraph does not know ("graph-note-from-the-future")'
+    has out "# warning: $DATA/graph-badline.jsonl: 2 bad lines skipped"
+    has out 'rank 20 name:second'
+
+    # Files that cannot be read at all: each named, exit 2, nothing written,
+    # even when other files were fine.
+    run_lg 2 ranks "$DATA/graph-clean-a.jsonl" "$work/missing.jsonl" -o "$work/r.txt"
+    has err "cannot open $work/missing.jsonl: No such file or directory"
+    has err 'lockgraph ranks: 1 of 2 graph files could not be read; no rank file written'
+    [ -e "$work/r.txt" ] && fail "a rank file was written despite an unreadable input"
+    run_lg 2 ranks "$DATA/graph-garbage.jsonl"
+    has err "graph-garbage.jsonl:1: not a graph file: not valid JSON"
+    [ -s "$work/out" ] && fail "garbage input still wrote: $(cat "$work/out")"
+    run_lg 2 ranks "$DATA/cycle.jsonl"
+    has err 'cycle.jsonl:1: not a graph file: its first line is a "lock-order-cycle" line, not the "graph" header (a findings file?)'
+    run_lg 2 ranks "$DATA/empty.jsonl"
+    has err 'empty.jsonl: not a graph file: it is empty'
     ;;
 *)
     echo "unknown case $case_name"

@@ -185,15 +185,92 @@ static void test_detector_error(void)
     lg_finding_free(&f);
 }
 
+/* A lock in a ranked class carries key, class and rank (rank absent for a
+ * class ordered only by `order` lines). */
+#define RANKED_LOCK(id, addr, key, cls, rank)                                                      \
+    "{\"id\":" #id ",\"addr\":\"" addr "\",\"type\":\"mutex\",\"mode\":\"normal\","                \
+    "\"created\":true,\"stack\":[\"0x55d0c2a01234\"],\"key\":\"" key "\",\"class\":\"" cls         \
+    "\"" rank "}"
+
+#define TAKEN RANKED_LOCK(9, "0x2000", "site:bank+0x1a2b", "accounts", ",\"rank\":20")
+#define HELD_LOG                                                                                   \
+    "{\"lock\":" RANKED_LOCK(3, "0x1000", "name:log", "log",                                       \
+                             ",\"rank\":30") ",\"stack\":[\"0x60\"],"                              \
+                                             "\"stack_exact\":true,"                               \
+                                             "\"why\":\"rank\"}"
+#define HELD_CFG                                                                                   \
+    "{\"lock\":" RANKED_LOCK(4, "0x1800", "name:cfg", "cfg",                                       \
+                             "") ",\"stack\":[\"0x61\"],\"why\":\"order\"}"
+
+static void test_rank_violation(void)
+{
+    const char *line = HEAD("rank-violation") ",\"lock\":" TAKEN ",\"thread\":" THREAD
+                                              ",\"stack\":[\"0x70\",\"0x71\"],"
+                                              "\"held\":[" HELD_LOG "," HELD_CFG "]}";
+    struct lg_finding f;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(parse(line, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(f.kind, LG_KIND_RANK_VIOLATION);
+    CU_ASSERT_STRING_EQUAL(lg_kind_name(f.kind), "rank-violation");
+    CU_ASSERT_EQUAL(f.lock.id, 9);
+    CU_ASSERT_STRING_EQUAL(f.lock.key, "site:bank+0x1a2b");
+    CU_ASSERT_STRING_EQUAL(f.lock.class_name, "accounts");
+    CU_ASSERT_TRUE(f.lock.has_rank);
+    CU_ASSERT_EQUAL(f.lock.rank, 20);
+    CU_ASSERT_EQUAL(f.thread.seq, 2);
+    CU_ASSERT_EQUAL_FATAL(f.stack.n, 2);
+    CU_ASSERT_EQUAL(f.stack.pcs[1], 0x71);
+    CU_ASSERT_EQUAL_FATAL(f.n_held, 2);
+    CU_ASSERT_STRING_EQUAL(f.held[0].lock.key, "name:log");
+    CU_ASSERT_EQUAL(f.held[0].lock.rank, 30);
+    CU_ASSERT_TRUE(f.held[0].stack_exact);
+    CU_ASSERT_STRING_EQUAL(f.held[0].why, "rank");
+    CU_ASSERT_EQUAL(f.held[0].stack.pcs[0], 0x60);
+    CU_ASSERT_FALSE(f.held[1].stack_exact);
+    CU_ASSERT_STRING_EQUAL(f.held[1].why, "order");
+    CU_ASSERT_FALSE(f.held[1].lock.has_rank); /* ordered only by `order` lines */
+    CU_ASSERT_EQUAL(f.held[1].lock.rank, 0);
+    lg_finding_free(&f);
+}
+
+static void test_rank_order_cycle(void)
+{
+    const char *line = "{\"kind\":\"rank-order-cycle\",\"version\":1,\"seq\":1,\"pid\":5,"
+                       "\"modules\":[],\"classes\":[\"config\",\"table\",\"stats\"]}";
+    struct lg_finding f;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(parse(line, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(f.kind, LG_KIND_RANK_CYCLE);
+    CU_ASSERT_STRING_EQUAL(lg_kind_name(f.kind), "rank-order-cycle");
+    CU_ASSERT_EQUAL_FATAL(f.n_classes, 3);
+    CU_ASSERT_STRING_EQUAL(f.classes[0], "config");
+    CU_ASSERT_STRING_EQUAL(f.classes[2], "stats");
+    lg_finding_free(&f);
+}
+
+/* Locks outside any ranked class have none of the rank fields. */
+static void test_lock_without_rank_fields(void)
+{
+    const char *line = HEAD("self-deadlock") ",\"lock\":" LOCK(
+        3, "0x10") ",\"thread\":" THREAD ",\"first_stack\":[],\"second_stack\":[]}";
+    struct lg_finding f;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(parse(line, &f, err, sizeof err), 1);
+    CU_ASSERT_PTR_NULL(f.lock.key);
+    CU_ASSERT_PTR_NULL(f.lock.class_name);
+    CU_ASSERT_FALSE(f.lock.has_rank);
+    lg_finding_free(&f);
+}
+
 static void test_unknown_kind_and_fields(void)
 {
     struct lg_finding f;
     bool unknown;
     char err[256];
-    const char *k = "{\"kind\":\"rank-violation\",\"pid\":1,\"whatever\":[1,{\"a\":2}]}";
+    const char *k = "{\"kind\":\"kind-from-the-future\",\"pid\":1,\"whatever\":[1,{\"a\":2}]}";
     CU_ASSERT_EQUAL(lg_finding_parse(k, strlen(k), &f, &unknown, err, sizeof err), 0);
     CU_ASSERT_TRUE(unknown);
-    CU_ASSERT_STRING_EQUAL(err, "rank-violation");
+    CU_ASSERT_STRING_EQUAL(err, "kind-from-the-future");
 
     const char *extra = "{\"kind\":\"detector-error\",\"pid\":2,\"new_field\":{\"x\":[1,2]},"
                         "\"error\":\"out-of-memory\",\"modules\":[{\"path\":\"/a\",\"base\":"
@@ -240,6 +317,18 @@ static void test_corrupt_lines(void)
     expect_corrupt("{\"kind\":\"held-at-exit\",\"thread\":{},\"held\":[3]}", "not an object");
     expect_corrupt("{\"kind\":\"detector-error\",\"pid\":\"x\"}", "\"pid\" is not an integer");
     expect_corrupt("{\"kind\":\"detector-error\",\"modules\":[{\"base\":\"0x1\"}]}", "no \"path\"");
+    expect_corrupt("{\"kind\":\"rank-violation\",\"lock\":{},\"thread\":{}}",
+                   "rank-violation: no \"held\"");
+    expect_corrupt("{\"kind\":\"rank-violation\",\"thread\":{},\"held\":[]}", "no \"lock\"");
+    expect_corrupt("{\"kind\":\"rank-violation\",\"lock\":{\"rank\":\"high\"},\"thread\":{},"
+                   "\"held\":[]}",
+                   "\"rank\" is not an integer");
+    expect_corrupt("{\"kind\":\"rank-violation\",\"lock\":{},\"thread\":{},"
+                   "\"held\":[{\"lock\":{},\"why\":3}]}",
+                   "\"why\" is not a string");
+    expect_corrupt("{\"kind\":\"rank-order-cycle\"}", "rank-order-cycle: no \"classes\"");
+    expect_corrupt("{\"kind\":\"rank-order-cycle\",\"classes\":[]}", "no classes");
+    expect_corrupt("{\"kind\":\"rank-order-cycle\",\"classes\":[\"a\",1]}", "not a string");
 }
 
 static void test_blank_line_is_skipped(void)
@@ -411,6 +500,9 @@ int main(void)
     CU_add_test(s, "unlock-not-held", test_unlock_not_held);
     CU_add_test(s, "held-at-exit", test_held_at_exit);
     CU_add_test(s, "detector-error", test_detector_error);
+    CU_add_test(s, "rank-violation", test_rank_violation);
+    CU_add_test(s, "rank-order-cycle", test_rank_order_cycle);
+    CU_add_test(s, "lock without rank fields", test_lock_without_rank_fields);
     CU_add_test(s, "unknown kind and fields", test_unknown_kind_and_fields);
     CU_add_test(s, "corrupt lines", test_corrupt_lines);
     CU_add_test(s, "blank line", test_blank_line_is_skipped);

@@ -1,0 +1,77 @@
+/*
+ * graphfile.h - a graph file (FINDINGS.md "The graph file") as C structs.
+ *
+ * The model: a process's whole lock graph, folded by stable key. A `graph`
+ * header (with the module map every stack in the file is symbolized with),
+ * one `graph-lock` per key, one `graph-edge` per ordered key pair, and a
+ * `graph-end` line whose absence means the file was cut short. Keys stay
+ * opaque text here; keygraph.h is what gives them meaning.
+ */
+#ifndef LG_TOOL_GRAPHFILE_H
+#define LG_TOOL_GRAPHFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "findings.h"
+
+struct lg_graph_lock {
+    char *key;        /* never NULL or empty after parsing */
+    char *type;       /* "mutex", ...; never NULL ("mutex" when absent) */
+    long instances;   /* lock instances folded into this key; 0 when absent */
+    char *name;       /* NULL when absent */
+    char *class_name; /* NULL when absent */
+    bool has_rank;
+    long rank;
+    bool created; /* stack is where one instance was created, else first locked */
+    struct lg_stack stack;
+    size_t line; /* in its file, for messages */
+};
+
+struct lg_graph_edge {
+    char *from, *to; /* keys; never NULL or empty after parsing */
+    long instances;
+    char *held, *waited;     /* "exclusive" / "shared"; NULL when absent */
+    char *address_order;     /* from == to only: "ascending", "descending", "both"
+                                (read as text); NULL when absent */
+    struct lg_thread thread; /* one instance edge: */
+    bool first_exact;
+    struct lg_stack first, second;
+    size_t line;
+};
+
+struct lg_graph_file {
+    char *path;
+    long version, pid;
+    int64_t time_ns;
+    char *exe; /* NULL when absent */
+    struct lg_module *modules;
+    size_t n_modules;
+
+    struct lg_graph_lock *locks;
+    size_t n_locks, cap_locks;
+    struct lg_graph_edge *edges;
+    size_t n_edges, cap_edges;
+
+    bool complete;             /* the graph-end line was read */
+    long end_locks, end_edges; /* its counts */
+    size_t bad_lines;          /* skipped, each reported with file:line */
+    size_t unknown_lines;      /* kinds this reader does not know: ignored */
+    bool cut_line;             /* the last line had no newline: ignored */
+};
+
+/*
+ * Read the graph file at `path` into *g. Problems go to `diag`, one line
+ * each naming the file (and line): a bad line is skipped and reading goes
+ * on; a file without graph-end is used as far as it goes, with a warning.
+ * Returns 0 when the file was read (check g->complete and g->bad_lines),
+ * -1 when it could not be used at all: it cannot be opened or read, is
+ * empty, or does not start with a `graph` header; *g is then empty.
+ */
+int lg_graph_read(const char *path, struct lg_graph_file *g, FILE *diag);
+
+void lg_graph_free(struct lg_graph_file *g);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * jsonl.h - what the readers of lockgraph's JSON Lines files share: a line
+ * reader that knows a last line without newline was cut short, and typed
+ * field readers for the schema's building blocks (addresses, stacks,
+ * threads, modules) over json-c.
+ *
+ * The model: a parse keeps one context; the first error wins (later ones are
+ * its consequences) and every reader returns false once the context has
+ * failed. Absent fields read as zero / NULL: the schema only ever adds
+ * fields, so readers decide what they require. Internal to the tool: findings.c
+ * and graphfile.c use it; nothing outside tools/ includes it.
+ */
+#ifndef LG_TOOL_JSONL_H
+#define LG_TOOL_JSONL_H
+
+#include <json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "findings.h"
+
+/* ---- lines ---- */
+
+struct lg_jsonl_reader {
+    FILE *fp;
+    char *buf;
+    size_t cap;
+    size_t lineno; /* of the line last returned, 1-based */
+};
+
+enum lg_jsonl_next {
+    LG_JSONL_LINE,  /* a whole line, newline removed */
+    LG_JSONL_END,   /* end of file */
+    LG_JSONL_CUT,   /* a last line with no newline (and not blank): the writer
+                       died mid-line; the line is not returned */
+    LG_JSONL_ERROR, /* read error (errno set) */
+};
+
+void lg_jsonl_open(struct lg_jsonl_reader *r, FILE *fp);
+/* The next line in *text / *len; *text stays valid until the next call. */
+enum lg_jsonl_next lg_jsonl_next(struct lg_jsonl_reader *r, const char **text, size_t *len);
+void lg_jsonl_close(struct lg_jsonl_reader *r); /* frees the buffer; not fp */
+
+/* ---- one parse ---- */
+
+struct lg_json_ctx {
+    char *err; /* the first error, for messages */
+    size_t errlen;
+    bool failed;
+};
+
+/* Record an error (only the first is kept); returns false. */
+__attribute__((format(printf, 2, 3))) bool lg_json_fail(struct lg_json_ctx *c, const char *fmt,
+                                                        ...);
+
+/* calloc that records "out of memory" on failure; n == 0 allocates one. */
+void *lg_json_calloc(struct lg_json_ctx *c, size_t n, size_t size);
+
+/*
+ * Parse `text[0..len)` as one JSON object. Returns it (the caller puts it),
+ * or NULL: with *blank set for a blank line, else with the reason in the
+ * context ("not valid JSON: ...", "not a JSON object").
+ */
+json_object *lg_json_line(struct lg_json_ctx *c, const char *text, size_t len, bool *blank);
+
+/* `obj[key]`, NULL when absent or `obj` is not an object. */
+json_object *lg_json_member(json_object *obj, const char *key);
+
+/* Absent (or null for strings) reads as NULL / 0 / false; the wrong type is
+ * an error naming the field. */
+bool lg_json_string(struct lg_json_ctx *c, json_object *obj, const char *key, char **out);
+bool lg_json_long(struct lg_json_ctx *c, json_object *obj, const char *key, long *out);
+bool lg_json_bool(struct lg_json_ctx *c, json_object *obj, const char *key, bool *out);
+/* Addresses are hex strings ("0x7ffd5c1e3a40"); a plain integer is accepted. */
+bool lg_json_parse_addr(struct lg_json_ctx *c, json_object *v, const char *what, uint64_t *out);
+bool lg_json_addr(struct lg_json_ctx *c, json_object *obj, const char *key, uint64_t *out);
+
+/* The array / object at `key`; NULL when absent (an error if `required`) or
+ * of another type (always an error). */
+json_object *lg_json_array(struct lg_json_ctx *c, json_object *obj, const char *key, bool required);
+json_object *lg_json_object(struct lg_json_ctx *c, json_object *obj, const char *key,
+                            bool required);
+
+/* The schema's building blocks (FINDINGS.md "Common fields"). Each leaves
+ * its output freeable after a failure half-way. */
+bool lg_json_stack(struct lg_json_ctx *c, json_object *obj, const char *key, struct lg_stack *out);
+bool lg_json_thread(struct lg_json_ctx *c, json_object *obj, struct lg_thread *out);
+/* `obj["modules"]`, absent reading as none. */
+bool lg_json_modules(struct lg_json_ctx *c, json_object *obj, struct lg_module **out, size_t *n);
+
+void lg_stack_free(struct lg_stack *s);
+void lg_thread_free(struct lg_thread *t);
+void lg_modules_free(struct lg_module *mods, size_t n);
+
+#endif

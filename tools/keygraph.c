@@ -1,0 +1,804 @@
+/*
+ * keygraph.c - union graph files by key, find a cycle or a topological
+ * order, and write the rank file that order proposes.
+ *
+ * Does: one node per key (per file for addr: keys), one edge per ordered
+ * key pair, each remembering the first file's instance (for its stacks) and
+ * every file it appeared in; Kahn's algorithm for the order and each key's
+ * level (longest path to it); on a cycle, a walk back among the keys Kahn
+ * could not place lands on a key of a cycle, and a breadth-first search from
+ * it gives the shortest cycle through it; the rank file with a comment per
+ * key (type, name, instances, symbolized creation site) and same= from the
+ * address orders of its self-edges.
+ * Does not: read files (graphfile.c), symbolize by itself (summary.c's
+ * helpers, so sites read as in every other report), or decide exit codes.
+ */
+#include "keygraph.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "summary.h"
+
+#define NO_FILE SIZE_MAX
+
+/* A cycle prints its first LG_SUMMARY_MAX_EDGES locks and edges in full,
+ * as the findings report does. Files named in one comment before "and N
+ * more": */
+#define MAX_FILES_NAMED 4
+
+struct self_note {
+    size_t file;
+    const char *order; /* address_order as written; NULL when absent */
+};
+
+struct node {
+    const char *key;                  /* points into a file */
+    size_t file;                      /* addr: keys: their file; else NO_FILE */
+    const struct lg_graph_lock *lock; /* the first graph-lock line; NULL if only edges name it */
+    size_t lock_file;
+    long instances;            /* summed over the files */
+    long min_inst, max_inst;   /* over its graph-lock lines */
+    size_t n_files, last_file; /* files with a graph-lock line for it */
+    struct self_note *self;    /* one per self-edge line */
+    size_t n_self, cap_self;
+    size_t level;
+};
+
+struct edge {
+    size_t from, to;                  /* nodes */
+    const struct lg_graph_edge *inst; /* the first file's line, for its stacks */
+    size_t inst_file;
+    long instances;
+    size_t *files; /* distinct files it is in, in the order added */
+    size_t n_files, cap_files;
+};
+
+struct lg_keygraph {
+    const struct lg_graph_file **files;
+    size_t n_files, cap_files;
+    struct node *nodes;
+    size_t n_nodes, cap_nodes;
+    struct edge *edges;
+    size_t n_edges, cap_edges;
+    /* Open addressing, index + 1 (0 = empty), at most half full. */
+    size_t *node_slots, n_node_slots;
+    size_t *edge_slots, n_edge_slots;
+
+    bool ordered;
+    size_t *sorted; /* after ordering: nodes by (level, key) */
+    size_t *cycle;  /* after a cycle: its edges, in order */
+    size_t n_cycle;
+};
+
+/* ---- small helpers ---- */
+
+static bool grow(void **arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *p = realloc(*arr, ncap * size);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = ncap;
+    return true;
+}
+
+static bool is_addr_key(const char *key)
+{
+    return strncmp(key, "addr:", 5) == 0;
+}
+
+/* A rank file splits on blanks and cuts at '#': a key holding either (a
+ * name with a space, say) cannot be written to one. */
+static bool writable_key(const char *key)
+{
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+        if (*c <= ' ' || *c == '#' || *c == 0x7f)
+            return false;
+    return *key != '\0';
+}
+
+static size_t hash_str(const char *s, size_t seed)
+{
+    uint64_t h = 1469598103934665603ull ^ seed;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static size_t hash_pair(size_t a, size_t b)
+{
+    uint64_t h = (uint64_t)a * 0x9e3779b97f4a7c15ull ^ ((uint64_t)b + 0x632be59bd9b4e019ull);
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+/* ---- nodes and edges ---- */
+
+static size_t node_hash(const char *key, size_t file)
+{
+    return hash_str(key, file == NO_FILE ? 0 : file + 1);
+}
+
+static bool rehash_nodes(struct lg_keygraph *kg)
+{
+    size_t n = kg->n_node_slots ? kg->n_node_slots * 2 : 64;
+    size_t *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < kg->n_nodes; i++) {
+        size_t h = node_hash(kg->nodes[i].key, kg->nodes[i].file) & (n - 1);
+        while (slots[h])
+            h = (h + 1) & (n - 1);
+        slots[h] = i + 1;
+    }
+    free(kg->node_slots);
+    kg->node_slots = slots;
+    kg->n_node_slots = n;
+    return true;
+}
+
+/* The node of `key` (in `file` for an addr: key), made on first sight.
+ * Returns SIZE_MAX when out of memory. */
+static size_t node_get(struct lg_keygraph *kg, const char *key, size_t file)
+{
+    if (!is_addr_key(key))
+        file = NO_FILE;
+    if (2 * (kg->n_nodes + 1) > kg->n_node_slots && !rehash_nodes(kg))
+        return SIZE_MAX;
+    size_t mask = kg->n_node_slots - 1;
+    size_t h = node_hash(key, file) & mask;
+    for (; kg->node_slots[h]; h = (h + 1) & mask) {
+        struct node *n = &kg->nodes[kg->node_slots[h] - 1];
+        if (n->file == file && strcmp(n->key, key) == 0)
+            return kg->node_slots[h] - 1;
+    }
+    if (!grow((void **)&kg->nodes, kg->n_nodes, &kg->cap_nodes, sizeof *kg->nodes))
+        return SIZE_MAX;
+    struct node *n = &kg->nodes[kg->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->key = key;
+    n->file = file;
+    kg->node_slots[h] = ++kg->n_nodes;
+    return kg->n_nodes - 1;
+}
+
+static bool rehash_edges(struct lg_keygraph *kg)
+{
+    size_t n = kg->n_edge_slots ? kg->n_edge_slots * 2 : 64;
+    size_t *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < kg->n_edges; i++) {
+        size_t h = hash_pair(kg->edges[i].from, kg->edges[i].to) & (n - 1);
+        while (slots[h])
+            h = (h + 1) & (n - 1);
+        slots[h] = i + 1;
+    }
+    free(kg->edge_slots);
+    kg->edge_slots = slots;
+    kg->n_edge_slots = n;
+    return true;
+}
+
+static size_t edge_get(struct lg_keygraph *kg, size_t from, size_t to)
+{
+    if (2 * (kg->n_edges + 1) > kg->n_edge_slots && !rehash_edges(kg))
+        return SIZE_MAX;
+    size_t mask = kg->n_edge_slots - 1;
+    size_t h = hash_pair(from, to) & mask;
+    for (; kg->edge_slots[h]; h = (h + 1) & mask) {
+        struct edge *e = &kg->edges[kg->edge_slots[h] - 1];
+        if (e->from == from && e->to == to)
+            return kg->edge_slots[h] - 1;
+    }
+    if (!grow((void **)&kg->edges, kg->n_edges, &kg->cap_edges, sizeof *kg->edges))
+        return SIZE_MAX;
+    struct edge *e = &kg->edges[kg->n_edges];
+    memset(e, 0, sizeof *e);
+    e->from = from;
+    e->to = to;
+    kg->edge_slots[h] = ++kg->n_edges;
+    return kg->n_edges - 1;
+}
+
+/* ---- building ---- */
+
+struct lg_keygraph *lg_keygraph_new(void)
+{
+    return calloc(1, sizeof(struct lg_keygraph));
+}
+
+void lg_keygraph_free(struct lg_keygraph *kg)
+{
+    if (!kg)
+        return;
+    for (size_t i = 0; i < kg->n_nodes; i++)
+        free(kg->nodes[i].self);
+    for (size_t i = 0; i < kg->n_edges; i++)
+        free(kg->edges[i].files);
+    free(kg->nodes);
+    free(kg->edges);
+    free(kg->node_slots);
+    free(kg->edge_slots);
+    free(kg->files);
+    free(kg->sorted);
+    free(kg->cycle);
+    free(kg);
+}
+
+int lg_keygraph_add(struct lg_keygraph *kg, const struct lg_graph_file *g)
+{
+    if (!grow((void **)&kg->files, kg->n_files, &kg->cap_files, sizeof *kg->files))
+        return -1;
+    size_t fi = kg->n_files++;
+    kg->files[fi] = g;
+
+    for (size_t i = 0; i < g->n_locks; i++) {
+        const struct lg_graph_lock *l = &g->locks[i];
+        size_t v = node_get(kg, l->key, fi);
+        if (v == SIZE_MAX)
+            return -1;
+        struct node *n = &kg->nodes[v];
+        if (!n->lock) {
+            n->lock = l;
+            n->lock_file = fi;
+        }
+        n->instances += l->instances;
+        if (n->n_files == 0 || l->instances < n->min_inst)
+            n->min_inst = l->instances;
+        if (n->n_files == 0 || l->instances > n->max_inst)
+            n->max_inst = l->instances;
+        if (n->n_files == 0 || n->last_file != fi) {
+            n->n_files++;
+            n->last_file = fi;
+        }
+    }
+    for (size_t i = 0; i < g->n_edges; i++) {
+        const struct lg_graph_edge *ge = &g->edges[i];
+        size_t u = node_get(kg, ge->from, fi);
+        size_t v = u == SIZE_MAX ? SIZE_MAX : node_get(kg, ge->to, fi);
+        if (v == SIZE_MAX)
+            return -1;
+        if (u == v) {
+            struct node *n = &kg->nodes[u];
+            if (!grow((void **)&n->self, n->n_self, &n->cap_self, sizeof *n->self))
+                return -1;
+            n->self[n->n_self++] = (struct self_note){.file = fi, .order = ge->address_order};
+            continue;
+        }
+        size_t k = edge_get(kg, u, v);
+        if (k == SIZE_MAX)
+            return -1;
+        struct edge *e = &kg->edges[k];
+        if (!e->inst) {
+            e->inst = ge;
+            e->inst_file = fi;
+        }
+        e->instances += ge->instances;
+        if (e->n_files == 0 || e->files[e->n_files - 1] != fi) {
+            if (!grow((void **)&e->files, e->n_files, &e->cap_files, sizeof *e->files))
+                return -1;
+            e->files[e->n_files++] = fi;
+        }
+    }
+    return 0;
+}
+
+/* ---- ordering ---- */
+
+/* Adjacency in compressed rows: the edges of node v are idx[start[v] ..
+ * start[v + 1]). */
+struct rows {
+    size_t *start, *idx;
+};
+
+static bool build_rows(const struct lg_keygraph *kg, bool outgoing, struct rows *r)
+{
+    r->start = calloc(kg->n_nodes + 1, sizeof *r->start);
+    r->idx = calloc(kg->n_edges ? kg->n_edges : 1, sizeof *r->idx);
+    if (!r->start || !r->idx)
+        return false;
+    for (size_t k = 0; k < kg->n_edges; k++)
+        r->start[(outgoing ? kg->edges[k].from : kg->edges[k].to) + 1]++;
+    for (size_t v = 0; v < kg->n_nodes; v++)
+        r->start[v + 1] += r->start[v];
+    size_t *fill = calloc(kg->n_nodes ? kg->n_nodes : 1, sizeof *fill);
+    if (!fill)
+        return false;
+    for (size_t k = 0; k < kg->n_edges; k++) {
+        size_t v = outgoing ? kg->edges[k].from : kg->edges[k].to;
+        r->idx[r->start[v] + fill[v]++] = k;
+    }
+    free(fill);
+    return true;
+}
+
+static void free_rows(struct rows *r)
+{
+    free(r->start);
+    free(r->idx);
+}
+
+/* Nodes left unplaced by Kahn's algorithm each have an unplaced
+ * predecessor, so walking predecessors must repeat a node: one on a cycle.
+ * The shortest cycle through it is then a breadth-first search away. */
+static bool find_cycle(struct lg_keygraph *kg, const bool *placed, const struct rows *out,
+                       const struct rows *in)
+{
+    size_t n = kg->n_nodes, start = 0;
+    while (start < n && placed[start])
+        start++;
+    bool *seen = calloc(n, sizeof *seen);
+    size_t *parent = calloc(n, sizeof *parent); /* edge that reached a node */
+    size_t *queue = calloc(n, sizeof *queue);
+    if (!seen || !parent || !queue) {
+        free(seen);
+        free(parent);
+        free(queue);
+        return false;
+    }
+
+    size_t w = start;
+    while (!seen[w]) {
+        seen[w] = true;
+        size_t next = w;
+        for (size_t i = in->start[w]; i < in->start[w + 1]; i++)
+            if (!placed[kg->edges[in->idx[i]].from]) {
+                next = kg->edges[in->idx[i]].from;
+                break;
+            }
+        w = next;
+    }
+
+    memset(seen, 0, n * sizeof *seen);
+    size_t head = 0, tail = 0, closing = SIZE_MAX;
+    queue[tail++] = w;
+    seen[w] = true;
+    while (head < tail && closing == SIZE_MAX) {
+        size_t x = queue[head++];
+        for (size_t i = out->start[x]; i < out->start[x + 1]; i++) {
+            size_t k = out->idx[i], y = kg->edges[k].to;
+            if (placed[y])
+                continue;
+            if (y == w) {
+                closing = k;
+                break;
+            }
+            if (!seen[y]) {
+                seen[y] = true;
+                parent[y] = k;
+                queue[tail++] = y;
+            }
+        }
+    }
+
+    /* Back from the closing edge to w, then reversed into cycle order. */
+    size_t len = 1;
+    for (size_t x = kg->edges[closing].from; x != w; x = kg->edges[parent[x]].from)
+        len++;
+    kg->cycle = calloc(len, sizeof *kg->cycle);
+    if (kg->cycle) {
+        kg->n_cycle = len;
+        size_t i = len;
+        kg->cycle[--i] = closing;
+        for (size_t x = kg->edges[closing].from; x != w; x = kg->edges[parent[x]].from)
+            kg->cycle[--i] = parent[x];
+        /* Start at the smallest key, so the report does not depend on the
+         * order the files were given in. */
+        size_t best = 0;
+        for (size_t j = 1; j < len; j++)
+            if (strcmp(kg->nodes[kg->edges[kg->cycle[j]].from].key,
+                       kg->nodes[kg->edges[kg->cycle[best]].from].key) < 0)
+                best = j;
+        for (size_t j = 0; j < best; j++) {
+            size_t first = kg->cycle[0];
+            memmove(kg->cycle, kg->cycle + 1, (len - 1) * sizeof *kg->cycle);
+            kg->cycle[len - 1] = first;
+        }
+    }
+    free(seen);
+    free(parent);
+    free(queue);
+    return kg->cycle != NULL;
+}
+
+static int by_level_then_key(const void *a, const void *b, void *arg)
+{
+    const struct lg_keygraph *kg = arg;
+    const struct node *x = &kg->nodes[*(const size_t *)a];
+    const struct node *y = &kg->nodes[*(const size_t *)b];
+    if (x->level != y->level)
+        return x->level < y->level ? -1 : 1;
+    int c = strcmp(x->key, y->key);
+    if (c)
+        return c;
+    return x->file < y->file ? -1 : x->file > y->file;
+}
+
+enum lg_keygraph_result lg_keygraph_order(struct lg_keygraph *kg)
+{
+    size_t n = kg->n_nodes;
+    struct rows out = {0}, in = {0};
+    size_t *indeg = calloc(n ? n : 1, sizeof *indeg);
+    size_t *queue = calloc(n ? n : 1, sizeof *queue);
+    bool *placed = calloc(n ? n : 1, sizeof *placed);
+    enum lg_keygraph_result res = LG_KEYGRAPH_NOMEM;
+    if (!indeg || !queue || !placed || !build_rows(kg, true, &out) || !build_rows(kg, false, &in))
+        goto done;
+
+    for (size_t k = 0; k < kg->n_edges; k++)
+        indeg[kg->edges[k].to]++;
+    size_t head = 0, tail = 0;
+    for (size_t v = 0; v < n; v++) {
+        kg->nodes[v].level = 0;
+        if (indeg[v] == 0)
+            queue[tail++] = v;
+    }
+    /* Each node is taken once all its predecessors are: its level is then
+     * final, one more than the deepest of them. */
+    while (head < tail) {
+        size_t u = queue[head++];
+        placed[u] = true;
+        for (size_t i = out.start[u]; i < out.start[u + 1]; i++) {
+            size_t v = kg->edges[out.idx[i]].to;
+            if (kg->nodes[v].level < kg->nodes[u].level + 1)
+                kg->nodes[v].level = kg->nodes[u].level + 1;
+            if (--indeg[v] == 0)
+                queue[tail++] = v;
+        }
+    }
+    if (tail < n) {
+        res = find_cycle(kg, placed, &out, &in) ? LG_KEYGRAPH_CYCLE : LG_KEYGRAPH_NOMEM;
+        goto done;
+    }
+    /* Levels increase along every edge, so sorting by level is a
+     * topological order; the key breaks ties so that the output does not
+     * depend on the order of the files. */
+    if (!(kg->sorted = calloc(n ? n : 1, sizeof *kg->sorted)))
+        goto done;
+    for (size_t v = 0; v < n; v++)
+        kg->sorted[v] = v;
+    qsort_r(kg->sorted, n, sizeof *kg->sorted, by_level_then_key, kg);
+    kg->ordered = true;
+    res = LG_KEYGRAPH_ORDERED;
+done:
+    free_rows(&out);
+    free_rows(&in);
+    free(indeg);
+    free(queue);
+    free(placed);
+    return res;
+}
+
+/* 10 x (1 + level). A chain long enough to pass INT32_MAX would need some
+ * 200 million keys in a row; not a graph anyone can record. */
+static long rank_of_level(size_t level)
+{
+    return 10 * ((long)level + 1);
+}
+
+long lg_keygraph_rank_of(const struct lg_keygraph *kg, const char *key)
+{
+    if (!kg->ordered || is_addr_key(key))
+        return -1;
+    for (size_t v = 0; v < kg->n_nodes; v++)
+        if (kg->nodes[v].file == NO_FILE && strcmp(kg->nodes[v].key, key) == 0)
+            return rank_of_level(kg->nodes[v].level);
+    return -1;
+}
+
+/* ---- text ---- */
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* Print a key as it is when it is one plain word, else quoted. */
+static void put_key(FILE *out, const char *key)
+{
+    if (writable_key(key) && !strchr(key, '"') && !strchr(key, '\\'))
+        fputs(key, out);
+    else
+        lg_put_quoted(out, key);
+}
+
+/* "mutex "table", 1 instance in each of 2 files, created at bank_open (bank.c:40)";
+ * "; class C, rank N when recorded" when the run already ranked it. */
+static void describe_node(const struct lg_keygraph *kg, const struct node *n, FILE *out,
+                          struct lg_symbolizer *sym)
+{
+    const struct lg_graph_lock *l = n->lock;
+    if (!l) {
+        fputs("no graph-lock line for this key (only edges name it)", out);
+        return;
+    }
+    fputs(l->type, out);
+    if (l->name) {
+        fputc(' ', out);
+        lg_put_quoted(out, l->name);
+    }
+    /* Runs are not added up: a global lock is one instance in each. */
+    if (n->n_files <= 1)
+        fprintf(out, ", %ld %s", n->instances,
+                plural((size_t)n->instances, "instance", "instances"));
+    else if (n->min_inst == n->max_inst)
+        fprintf(out, ", %ld %s in each of %zu files", n->max_inst,
+                plural((size_t)n->max_inst, "instance", "instances"), n->n_files);
+    else
+        fprintf(out, ", up to %ld instances in one run, in %zu files", n->max_inst, n->n_files);
+    const struct lg_graph_file *g = kg->files[n->lock_file];
+    if (l->stack.n > 0) {
+        char site[1024];
+        lg_site_text(sym, g->modules, g->n_modules, l->stack.pcs[0], site, sizeof site);
+        fprintf(out, ", %s at %s", l->created ? "created" : "first locked", site);
+    } else {
+        fputs(", no stack recorded", out);
+    }
+    if (l->class_name || l->has_rank) {
+        fputs("; ", out);
+        if (l->class_name) {
+            fputs("class ", out);
+            put_key(out, l->class_name);
+        }
+        if (l->has_rank)
+            fprintf(out, "%srank %ld", l->class_name ? ", " : "", l->rank);
+        fputs(" when recorded", out);
+    }
+}
+
+/* ---- the cycle ---- */
+
+static void print_files(const struct lg_keygraph *kg, const struct edge *e, FILE *out)
+{
+    for (size_t i = 0; i < e->n_files; i++) {
+        if (i == MAX_FILES_NAMED && e->n_files > MAX_FILES_NAMED + 1) {
+            fprintf(out, " and %zu more files", e->n_files - i);
+            break;
+        }
+        if (i > 0)
+            fputs(i + 1 == e->n_files ? " and " : ", ", out);
+        fputs(kg->files[e->files[i]]->path, out);
+    }
+}
+
+void lg_keygraph_print_cycle(const struct lg_keygraph *kg, FILE *dest, struct lg_symbolizer *sym)
+{
+    /* Composed in memory and written whole: the symbolizer's notes about
+     * modules it cannot read go to stderr too, and must not land in the
+     * middle of a line. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    if (!out)
+        out = dest;
+    size_t n = kg->n_cycle;
+    fprintf(out,
+            "lockgraph ranks: no rank order fits these graphs: together they have a cycle of %zu "
+            "%s, a potential deadlock\n",
+            n, plural(n, "lock", "locks"));
+    size_t shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
+    for (size_t i = 0; i < shown; i++) {
+        const struct node *v = &kg->nodes[kg->edges[kg->cycle[i]].from];
+        fprintf(out, "   lock L%zu ", i + 1);
+        put_key(out, v->key);
+        if (v->file != NO_FILE)
+            fprintf(out, " (in %s only: an address is not stable across runs)",
+                    kg->files[v->file]->path);
+        fputs(": ", out);
+        describe_node(kg, v, out, sym);
+        fputc('\n', out);
+    }
+    if (n > shown)
+        fprintf(out, "   ... and %zu more locks (L%zu to L%zu)\n", n - shown, shown + 1, n);
+    fputc('\n', out);
+    for (size_t i = 0; i < shown; i++) {
+        const struct edge *e = &kg->edges[kg->cycle[i]];
+        const struct lg_graph_file *g = kg->files[e->inst_file];
+        const struct lg_graph_edge *ge = e->inst;
+        size_t a = i + 1, b = i + 1 == n ? 1 : i + 2;
+        fprintf(out, "   edge L%zu -> L%zu, in ", a, b);
+        print_files(kg, e, out);
+        fprintf(out, " (%ld %s)", e->instances,
+                plural((size_t)e->instances, "instance", "instances"));
+        fprintf(out, ":\n     one instance, %s:%zu", g->path, ge->line);
+        if (ge->thread.tid || ge->thread.seq || ge->thread.name) {
+            fputs(", by ", out);
+            lg_print_thread(out, &ge->thread);
+        }
+        fprintf(out, ":\n     holds L%zu, taken at:\n", a);
+        lg_print_stack(out, sym, g->modules, g->n_modules, &ge->first, "       ", !ge->first_exact);
+        fprintf(out, "     then takes L%zu at:\n", b);
+        lg_print_stack(out, sym, g->modules, g->n_modules, &ge->second, "       ", false);
+    }
+    if (n > shown)
+        fprintf(out, "   ... and %zu more edges, L%zu -> ... -> L1, not shown in full\n", n - shown,
+                shown + 1);
+    fputs("   Fix the lock order (or guard both paths with one outer lock) and record the "
+          "graphs again;\n   no rank file was written.\n",
+          out);
+    if (out != dest) {
+        fclose(out);
+        fwrite(buf, 1, len, dest);
+        free(buf);
+    }
+    fflush(dest);
+}
+
+/* ---- the rank file ---- */
+
+/* A comment is composed in memory, then written after "# " on one line
+ * whatever names and paths it holds: a newline in a lock's name must not
+ * end the comment and start a line the rank file reader would parse. */
+struct comment {
+    FILE *mem;
+    char *buf;
+    size_t len;
+};
+
+static FILE *comment_open(struct comment *c)
+{
+    c->buf = NULL;
+    c->len = 0;
+    c->mem = open_memstream(&c->buf, &c->len);
+    return c->mem ? c->mem : fopen("/dev/null", "w");
+}
+
+static void comment_close(struct comment *c, FILE *fp, FILE *out)
+{
+    fclose(fp);
+    if (!c->mem)
+        return;
+    fputs("# ", out);
+    for (size_t i = 0; i < c->len; i++) {
+        unsigned char ch = (unsigned char)c->buf[i];
+        fputc(ch < ' ' || ch == 0x7f ? '?' : ch, out);
+    }
+    fputc('\n', out);
+    free(c->buf);
+}
+
+/* What the self-edges of `n` say about nesting its instances, and so its
+ * same= policy: "address" when every one was in ascending address order,
+ * "any" otherwise (with *why saying how). */
+static const char *same_policy(const struct node *n, const char **why)
+{
+    bool asc = false, desc = false, both = false, unknown = false;
+    for (size_t i = 0; i < n->n_self; i++) {
+        const char *o = n->self[i].order;
+        if (o && strcmp(o, "ascending") == 0)
+            asc = true;
+        else if (o && strcmp(o, "descending") == 0)
+            desc = true;
+        else if (o && strcmp(o, "both") == 0)
+            both = true;
+        else
+            unknown = true;
+    }
+    *why = NULL;
+    if (asc && !desc && !both && !unknown)
+        return "address";
+    if (both || (asc && desc))
+        *why = "in both address orders";
+    else if (desc && !unknown)
+        *why = "in descending address order";
+    else
+        *why = "in an address order not recorded";
+    return "any";
+}
+
+static void print_self_notes(const struct lg_keygraph *kg, const struct node *n, FILE *out)
+{
+    const char *why;
+    same_policy(n, &why);
+    fprintf(out, "warning: its instances were nested %s (", why);
+    for (size_t i = 0; i < n->n_self; i++) {
+        if (i == MAX_FILES_NAMED && n->n_self > MAX_FILES_NAMED + 1) {
+            fprintf(out, "; %zu more", n->n_self - i);
+            break;
+        }
+        const char *o = n->self[i].order;
+        fprintf(out, "%s%s: %s", i ? "; " : "", kg->files[n->self[i].file]->path,
+                o ? o : "not recorded");
+    }
+    fputs("); same=any leaves them to the cycle detector", out);
+}
+
+void lg_keygraph_write_ranks(const struct lg_keygraph *kg, FILE *out, struct lg_symbolizer *sym,
+                             FILE *warn)
+{
+    struct comment c;
+    FILE *cm;
+    fputs("# lockgraph ranks v1\n", out);
+    fprintf(out, "# Proposed by `lockgraph ranks` from %zu graph %s:\n", kg->n_files,
+            plural(kg->n_files, "file", "files"));
+    for (size_t i = 0; i < kg->n_files; i++) {
+        const struct lg_graph_file *g = kg->files[i];
+        cm = comment_open(&c);
+        fprintf(cm, "  %s (pid %ld%s%s)", g->path, g->pid, g->exe ? ", " : "",
+                g->exe ? g->exe : "");
+        comment_close(&c, cm, out);
+    }
+    fputs("# A lock's rank is 10 x (1 + the longest chain of locks taken before it): locks\n"
+          "# never nested share a rank, and there is room to insert ranks between them.\n"
+          "# Only the orders these runs took are known here: review before use.\n",
+          out);
+
+    for (size_t i = 0; i < kg->n_files; i++) {
+        const struct lg_graph_file *g = kg->files[i];
+        if (!g->complete) {
+            cm = comment_open(&c);
+            fprintf(cm,
+                    "warning: %s was cut short (no graph-end line): orders it lost are "
+                    "not here",
+                    g->path);
+            comment_close(&c, cm, out);
+        }
+        if (g->bad_lines) {
+            cm = comment_open(&c);
+            fprintf(cm, "warning: %s: %zu bad %s skipped", g->path, g->bad_lines,
+                    plural(g->bad_lines, "line", "lines"));
+            comment_close(&c, cm, out);
+        }
+    }
+
+    size_t addr = 0, unwritable = 0;
+    for (size_t v = 0; v < kg->n_nodes; v++) {
+        if (kg->nodes[v].file != NO_FILE)
+            addr++;
+        else if (!writable_key(kg->nodes[v].key))
+            unwritable++;
+    }
+    if (addr)
+        fprintf(out,
+                "# %zu %s with an addr: key (no symbol or module could name %s: not stable\n"
+                "# across runs) %s left out; locks taken after %s still rank above %s.\n",
+                addr, plural(addr, "lock", "locks"), plural(addr, "it", "them"),
+                plural(addr, "is", "are"), plural(addr, "it", "them"), plural(addr, "it", "them"));
+    if (unwritable)
+        fprintf(out,
+                "# %zu %s left out: a rank file cannot hold a key with blanks or '#' (named on\n"
+                "# the stderr of lockgraph ranks).\n",
+                unwritable, plural(unwritable, "key is", "keys are"));
+    if (kg->n_nodes == addr + unwritable)
+        fputs("# No lock to rank in these graphs.\n", out);
+
+    for (size_t i = 0; i < kg->n_nodes; i++) {
+        const struct node *n = &kg->nodes[kg->sorted[i]];
+        if (n->file != NO_FILE)
+            continue;
+        if (!writable_key(n->key)) {
+            if (warn) {
+                fputs("lockgraph ranks: warning: left out key ", warn);
+                lg_put_quoted(warn, n->key);
+                fputs(": a rank file cannot hold a key with blanks or '#'\n", warn);
+            }
+            continue;
+        }
+        fputc('\n', out);
+        cm = comment_open(&c);
+        describe_node(kg, n, cm, sym);
+        comment_close(&c, cm, out);
+        const char *same = NULL, *why = NULL;
+        if (n->n_self > 0) {
+            same = same_policy(n, &why);
+            cm = comment_open(&c);
+            if (why)
+                print_self_notes(kg, n, cm);
+            else
+                fputs("its instances were nested, always in ascending address order", cm);
+            comment_close(&c, cm, out);
+        }
+        fprintf(out, "rank %ld %s", rank_of_level(n->level), n->key);
+        if (same)
+            fprintf(out, " same=%s", same);
+        fputc('\n', out);
+    }
+    fflush(out);
+}

@@ -1,0 +1,62 @@
+/*
+ * keygraph.h - the union of graph files by stable key, its cycle check, and
+ * the rank file proposed from it (`lockgraph ranks`).
+ *
+ * The model: nodes are keys, edges are ordered key pairs (some thread went to
+ * take `to` while holding `from`), gathered over every file added. Keys are
+ * opaque text except the `addr:` prefix: an address names a lock only within
+ * the run that wrote the file, so each file's addr: keys are nodes of their
+ * own. They still take part in the order (a lock taken between two ranked
+ * locks orders them) but cannot be written to a rank file. A self-edge (two
+ * locks of one key nested) orders nothing; it decides the key's same=
+ * policy.
+ *
+ * A key's rank is 10 x (1 + the longest chain of edges leading to it): keys
+ * never nested share a rank, and a rank can be inserted between any two.
+ *
+ * Cost: linear in keys + edges (hash lookups by key); the files added are
+ * referenced, not copied, and must outlive the keygraph.
+ */
+#ifndef LG_TOOL_KEYGRAPH_H
+#define LG_TOOL_KEYGRAPH_H
+
+#include <stdio.h>
+
+#include "graphfile.h"
+#include "symbolize.h"
+
+struct lg_keygraph;
+
+struct lg_keygraph *lg_keygraph_new(void);
+void lg_keygraph_free(struct lg_keygraph *kg);
+
+/* Fold in the locks and edges of `g`. Returns 0, or -1 when out of memory
+ * (the keygraph is then unusable). */
+int lg_keygraph_add(struct lg_keygraph *kg, const struct lg_graph_file *g);
+
+enum lg_keygraph_result {
+    LG_KEYGRAPH_ORDERED, /* every key has a level: write the rank file */
+    LG_KEYGRAPH_CYCLE,   /* the union has a cycle (self-edges aside): print it */
+    LG_KEYGRAPH_NOMEM,
+};
+
+/* Order the keys topologically, ignoring self-edges. On a cycle, one short
+ * cycle is kept for lg_keygraph_print_cycle. Call once, after every add. */
+enum lg_keygraph_result lg_keygraph_order(struct lg_keygraph *kg);
+
+/* After LG_KEYGRAPH_CYCLE: the cycle's keys and, per edge, the files it is
+ * in and the symbolized stacks of one instance. */
+void lg_keygraph_print_cycle(const struct lg_keygraph *kg, FILE *out, struct lg_symbolizer *sym);
+
+/* After LG_KEYGRAPH_ORDERED: the rank file (FINDINGS.md "The rank file"),
+ * a commented `rank N KEY` line per stable key, lowest rank first. `warn`
+ * receives a line per key left out for a reason the user should hear of
+ * (may be NULL). */
+void lg_keygraph_write_ranks(const struct lg_keygraph *kg, FILE *out, struct lg_symbolizer *sym,
+                             FILE *warn);
+
+/* After LG_KEYGRAPH_ORDERED: the rank proposed for `key` (a stable key),
+ * or -1 when there is no such key. For tests. */
+long lg_keygraph_rank_of(const struct lg_keygraph *kg, const char *key);
+
+#endif
