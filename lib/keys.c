@@ -26,6 +26,21 @@ static void put_hex(char *buf, uintptr_t v)
     lg__strlcat(buf, tmp + i, LG_KEY_MAX);
 }
 
+void lg__key_put(char *buf, const char *text)
+{
+    size_t len = strlen(buf);
+    for (const unsigned char *p = (const unsigned char *)text; *p && len + 4 < LG_KEY_MAX; p++) {
+        if (*p <= ' ' || *p == '#' || *p == '%' || *p == 0x7f) {
+            buf[len++] = '%';
+            buf[len++] = "0123456789ABCDEF"[*p >> 4];
+            buf[len++] = "0123456789ABCDEF"[*p & 15];
+        } else {
+            buf[len++] = (char)*p;
+        }
+    }
+    buf[len] = 0;
+}
+
 bool lg__key_name(const struct lg_node *n, char *buf)
 {
     const char *name = atomic_load_explicit(&((struct lg_node *)n)->name, memory_order_acquire);
@@ -33,7 +48,7 @@ bool lg__key_name(const struct lg_node *n, char *buf)
         return false;
     buf[0] = 0;
     lg__strlcat(buf, "name:", LG_KEY_MAX);
-    lg__strlcat(buf, name, LG_KEY_MAX);
+    lg__key_put(buf, name);
     return true;
 }
 
@@ -46,10 +61,10 @@ bool lg__key_sym(const struct lg_node *n, char *buf)
     uintptr_t off = 0;
     buf[0] = 0;
     lg__strlcat(buf, "sym:", LG_KEY_MAX);
-    lg__strlcat(buf, m.base, LG_KEY_MAX);
+    lg__key_put(buf, m.base);
     lg__strlcat(buf, ":", LG_KEY_MAX);
     if (lg__symbol_of(&m, n->addr, sym, sizeof(sym), &off)) {
-        lg__strlcat(buf, sym, LG_KEY_MAX);
+        lg__key_put(buf, sym);
         if (off) {
             lg__strlcat(buf, "+", LG_KEY_MAX);
             put_hex(buf, off);
@@ -71,7 +86,7 @@ bool lg__key_site(const struct lg_node *n, char *buf)
         return false;
     buf[0] = 0;
     lg__strlcat(buf, "site:", LG_KEY_MAX);
-    lg__strlcat(buf, m.base, LG_KEY_MAX);
+    lg__key_put(buf, m.base);
     lg__strlcat(buf, "+", LG_KEY_MAX);
     put_hex(buf, s->pc[0] - m.bias);
     return true;

@@ -7,7 +7,9 @@
  *     site:MODULE+0xOFF      elsewhere: where it was created or first taken
  *     addr:0xADDR            none of those could be found
  *
- * Rank files (ranks.h) and graph files (dump.h) use them. Computing one may
+ * A key never holds a blank, '#' or '%': those bytes (and other control
+ * bytes) of a name, module or symbol are written %XX, so a key is one word
+ * in a rank file. Rank files (ranks.h) and graph files (dump.h) use them. Computing one may
  * read a module's symbol table (symbols.h): never with a lockgraph lock held.
  */
 #ifndef LG_KEYS_H
@@ -26,6 +28,9 @@ struct lg_node;
 bool lg__key_name(const struct lg_node *n, char *buf);
 bool lg__key_sym(const struct lg_node *n, char *buf);
 bool lg__key_site(const struct lg_node *n, char *buf);
+
+/* Append text to the key in buf (LG_KEY_MAX bytes), %XX-encoding as above. */
+void lg__key_put(char *buf, const char *text);
 
 /* The key a graph file gives n: the first of name, sym, site, else addr. */
 void lg__key_of(const struct lg_node *n, char *buf);

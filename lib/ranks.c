@@ -546,7 +546,7 @@ static struct lg_class *resolve_api(struct lg_ranks *r, const char *key, bool *m
         struct lg_class *c = find_label(r, key);
         if (c)
             return c;
-        lg__strlcat(k, key, sizeof(k));
+        lg__key_put(k, key); /* the key of locks named so */
     }
     struct keyent *e = find_keyent(r, k);
     if (e)

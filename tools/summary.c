@@ -186,7 +186,10 @@ static void put_word(FILE *out, const char *s)
 static void print_rank_fields(const struct printer *p, const struct lg_lock *l, bool with_key)
 {
     with_key = with_key && l->key;
-    if (!with_key && !l->class_name && !l->has_rank)
+    /* A class of one key is labelled by the key: saying it twice is noise. */
+    const char *class_name =
+        l->class_name && !(l->key && strcmp(l->class_name, l->key) == 0) ? l->class_name : NULL;
+    if (!with_key && !class_name && !l->has_rank)
         return;
     fputs(with_key ? " [" : " (", p->out);
     const char *sep = "";
@@ -195,9 +198,9 @@ static void print_rank_fields(const struct printer *p, const struct lg_lock *l, 
         put_word(p->out, l->key);
         sep = ", ";
     }
-    if (l->class_name) {
+    if (class_name) {
         fprintf(p->out, "%sclass ", sep);
-        put_word(p->out, l->class_name);
+        put_word(p->out, class_name);
         sep = ", ";
     }
     if (l->has_rank)

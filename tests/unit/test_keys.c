@@ -58,6 +58,10 @@ static void test_keys(void)
     atomic_store(&n->name, "table");
     lg__key_of(n, key);
     CU_ASSERT_STRING_EQUAL(key, "name:table");
+    /* one word whatever the name holds */
+    atomic_store(&n->name, "account 3 #x\t50%");
+    lg__key_of(n, key);
+    CU_ASSERT_STRING_EQUAL(key, "name:account%203%20%23x%0950%25");
 
     struct lg_node *s = lg__graph_node_new((uintptr_t)&lg_test_static_struct.inner, LG_TYPE_MUTEX,
                                            LG_MODE_NORMAL, false, NULL);

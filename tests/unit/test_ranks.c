@@ -210,6 +210,8 @@ static void test_api_declarations(void)
     CU_ASSERT_PTR_EQUAL(lg__ranks_find(r, "name:a"), lg__ranks_find(r, "a"));
     CU_ASSERT_STRING_EQUAL(lg__ranks_find(r, "name:a")->label, "a");
     CU_ASSERT_EQUAL(atomic_load(&lg__ranks_find(r, "name:a")->same), LG_SAME_ADDRESS);
+    CU_ASSERT_EQUAL(lg__ranks_set_rank(r, "account 3", 70, -1, &cyc), 1);
+    CU_ASSERT_PTR_NOT_NULL(lg__ranks_find(r, "name:account%203"));
     CU_ASSERT_EQUAL(lg__ranks_add_order(r, "p", "q", &cyc), 1);
     CU_ASSERT_EQUAL(lg__ranks_add_order(r, "q", "s", &cyc), 1);
     CU_ASSERT_EQUAL(lg__ranks_add_order(r, "s", "p", &cyc), -1);
