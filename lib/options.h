@@ -29,6 +29,8 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT };
     X(ranks, PATH, "", 0, 0, "rank file: the declared lock order to enforce (FINDINGS.md)")         \
     X(graph, PATH, "", 0, 0,                                                                       \
       "write the lock graph, with stable keys, to this file at exit; %p becomes the pid")          \
+    X(suppressions, PATH, "", 0, 0,                                                                \
+      "suppressions file; the lockgraph command applies it when it reads the findings")            \
     X(stack_depth, INT, 16, 1, 128, "frames kept per stack (1-128)")                               \
     X(quiet, BOOL, false, 0, 0, "1: no per-finding lines on stderr")                               \
     X(held_stacks, BOOL, false, 0, 0,                                                              \
@@ -43,6 +45,7 @@ struct lg_options {
     enum lg_action on_rank;
     char ranks[LG_REPORT_PATH_MAX];
     char graph[LG_REPORT_PATH_MAX];
+    char suppressions[LG_REPORT_PATH_MAX];
     long stack_depth;
     bool quiet;
     bool held_stacks;
