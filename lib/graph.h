@@ -81,6 +81,7 @@ struct lg_node {
      * nothing more. Set when the lock is created, named or ranked. */
     _Atomic(struct lg_class *) cls;
     struct lg_node *all_next;   /* every published node, newest first */
+    _Atomic int32_t owner;      /* spinlocks only: tid of the holder, 0 free */
     _Atomic(struct lg_adj *) out;
     atomic_bool dead;
 

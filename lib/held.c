@@ -1,7 +1,8 @@
 /*
  * held.c - per-thread held-lock stack (see held.h). No locking: one owner.
  * Growth maps pages directly (lg__map takes no lock), so it is safe even
- * inside fork handlers where lockgraph's own locks are taken.
+ * inside fork handlers where lockgraph's own locks are taken. Storage is
+ * never unmapped (other threads may read it, see wait.c).
  */
 #include "held.h"
 #include "alloc.h"
@@ -22,8 +23,9 @@ bool lg__held_grow(struct lg_held_stack *h)
     if (!p)
         return false;
     memcpy(p, h->e, h->n * sizeof(*p));
-    if (h->e != h->first)
-        lg__unmap(h->e, h->cap * sizeof(*p));
+    /* The old storage is kept, not unmapped: another thread following a
+     * wait-for chain may be reading it (wait.c). Growth doubles, so what is
+     * kept is never more than what is in use. */
     h->e = p;
     h->cap = cap;
     return true;
@@ -47,7 +49,7 @@ void lg__held_remove(struct lg_held_stack *h, int i)
 
 void lg__held_release(struct lg_held_stack *h)
 {
-    if (h->e != h->first)
-        lg__unmap(h->e, h->cap * sizeof(h->e[0]));
-    lg__held_init(h);
+    /* Emptied, storage kept with the record for its next thread (and for
+     * readers still looking at it). */
+    h->n = 0;
 }

@@ -30,6 +30,7 @@ struct lg_held {
     uint32_t flags;       /* LG_ACQ_* of the first acquisition */
     uintptr_t pc, cfa;    /* return address and frame address of the lock call */
     const struct lg_stack *stack; /* full stack, only with held_stacks=1 */
+    uint64_t since_ns;    /* when taken, only with hold_warn_ms */
 };
 
 #define LG_HELD_INLINE 16
@@ -68,7 +69,7 @@ static inline bool lg__held_release_top(struct lg_held_stack *h, uintptr_t addr)
 int lg__held_find(const struct lg_held_stack *h, uintptr_t addr);
 /* Remove entry i, keeping the order of the rest. */
 void lg__held_remove(struct lg_held_stack *h, int i);
-/* Free grown storage; the stack is empty afterwards. */
+/* Empty the stack; grown storage stays with it (never unmapped). */
 void lg__held_release(struct lg_held_stack *h);
 
 #endif

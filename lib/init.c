@@ -24,6 +24,8 @@
 #include "stack.h"
 #include "symbols.h"
 #include "util.h"
+#include "wait.h"
+#include "watchdog.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -59,6 +61,7 @@ static bool start_now(void)
     }
     if (lg__opt.help)
         lg__options_help(2);
+    lg__opt_after_rare = lg__opt.held_stacks || lg__opt.hold_warn_ms;
     if (lg__opt.max_memory)
         lg__alloc_set_limit((size_t)lg__opt.max_memory << 20);
     if (lg__opt.ranks[0]) {
@@ -103,7 +106,10 @@ bool lg__start(void)
 
 __attribute__((constructor(101))) static void lg_constructor(void)
 {
-    (void)lg__start();
+    /* The watchdog thread starts here, not in lg__start, which may run
+     * from inside the host's allocator before it can make threads. */
+    if (lg__start())
+        lg__watchdog_start();
 }
 
 __attribute__((destructor)) static void lg_destructor(void)
@@ -114,6 +120,8 @@ __attribute__((destructor)) static void lg_destructor(void)
     lg__busy = 1;
     if (lg__opt.graph[0])
         (void)lg__dump_graph(lg__opt.graph, true);
+    if (lg__opt.hold_warn_ms)
+        lg__hold_flush();
     lg__report_exit_summary();
     lg__busy = saved;
 }
@@ -152,4 +160,5 @@ void lg__fork_child(void)
     lg__graph_reset_child();
     lg__ranks_reset_child();
     lg__dump_reset_child();
+    lg__watchdog_reset_child();
 }

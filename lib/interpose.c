@@ -20,12 +20,14 @@
 #include "symbols.h"
 #include "stack.h"
 #include "util.h"
+#include "wait.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define LG_EXPORT __attribute__((visibility("default")))
 
@@ -108,8 +110,9 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 }
 
 /* One shape for every acquisition: guard, before-hook, the real call,
- * after-hook. `acq` builds the struct lg_acq from the call's arguments. */
-#define ACQUIRE_SHIM(name, params, call_args, acq, ok)                                             \
+ * after-hook. `acq` builds the struct lg_acq from the call's arguments;
+ * `call` is the acquisition itself, given t and a (see take_mutex). */
+#define ACQUIRE_SHIM(name, params, call_args, acq, call, ok)                                       \
     LG_EXPORT int name params                                                                      \
     {                                                                                              \
         struct lg_thread *t = lg__enter();                                                         \
@@ -117,19 +120,116 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
             return REAL(name) call_args;                                                           \
         struct lg_acq a = acq;                                                                     \
         lg__lock_before(t, &a);                                                                    \
-        int rc = REAL(name) call_args;                                                             \
+        int rc = call;                                                                             \
         lg__lock_after(t, &a, ok(rc));                                                             \
         lg__leave();                                                                               \
         return rc;                                                                                 \
     }
 
-ACQUIRE_SHIM(pthread_mutex_lock, (pthread_mutex_t * m), (m), ACQ(m, 0), acquired)
-ACQUIRE_SHIM(pthread_mutex_trylock, (pthread_mutex_t * m), (m), ACQ(m, LG_ACQ_TRY), acquired)
+/* ---- Waiting. A blocking acquisition first tries the lock; only when it
+ * is busy does the thread say what it waits for and follow the chain of
+ * owners (wait.c), then wait in slices so that it can look again. A lock
+ * the thread already holds goes straight to the real call, which answers
+ * (EDEADLK), or hangs as the program asked (a self-deadlock, already
+ * reported). So does anything the slices cannot express: a bad timeout or
+ * clock, or a mutex kind whose timed lock refuses the monotonic clock. */
+
+enum how { HOW_LOCK, HOW_TIMED, HOW_CLOCK };
+
+static bool valid_timeout(const struct timespec *ts)
+{
+    return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+
+/* The end of the next slice on clock clk, never past the caller's own
+ * deadline abs (NULL: none). True when this slice ends at that deadline. */
+static bool slice_end(clockid_t clk, const struct timespec *abs, struct timespec *end)
+{
+    clock_gettime(clk, end);
+    end->tv_sec += (time_t)(LG_WAIT_SLICE_NS / 1000000000ull);
+    end->tv_nsec += (long)(LG_WAIT_SLICE_NS % 1000000000ull);
+    if (end->tv_nsec >= 1000000000L) {
+        end->tv_sec++;
+        end->tv_nsec -= 1000000000L;
+    }
+    if (abs && (abs->tv_sec < end->tv_sec ||
+                (abs->tv_sec == end->tv_sec && abs->tv_nsec <= end->tv_nsec))) {
+        *end = *abs;
+        return true;
+    }
+    return false;
+}
+
+/* The shape of every wait, once the try said busy: slices of a timed
+ * call. Written out in cold, out-of-line functions; the fast path of a
+ * free lock is the try alone. */
+#define WAIT_SLICES(t, a, realcall, slicecall, how, clk, abs)                                      \
+    ({                                                                                             \
+        int rc_;                                                                                   \
+        if ((a)->held >= 0 || ((abs) && !valid_timeout(abs)) ||                                    \
+            ((clk) != CLOCK_REALTIME && (clk) != CLOCK_MONOTONIC)) {                               \
+            rc_ = (realcall);                                                                      \
+        } else {                                                                                   \
+            lg__wait_begin((t), (a), (how) != HOW_LOCK);                                           \
+            for (;;) {                                                                             \
+                struct timespec end_;                                                              \
+                bool last_ = slice_end((clk), (abs), &end_);                                       \
+                rc_ = (slicecall);                                                                 \
+                if (rc_ == EINVAL) { /* a kind that takes no monotonic timeout */                  \
+                    lg__wait_end(t);                                                               \
+                    rc_ = (realcall);                                                              \
+                    break;                                                                         \
+                }                                                                                  \
+                if (rc_ != ETIMEDOUT || last_) {                                                   \
+                    lg__wait_end(t);                                                               \
+                    break;                                                                         \
+                }                                                                                  \
+                lg__wait_slice(t);                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+        rc_;                                                                                       \
+    })
+
+static int real_mutex(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
+{
+    switch (how) {
+    case HOW_TIMED:
+        return REAL(pthread_mutex_timedlock)(m, abs);
+    case HOW_CLOCK:
+        return REAL(pthread_mutex_clocklock)(m, clk, abs);
+    default:
+        return REAL(pthread_mutex_lock)(m);
+    }
+}
+
+__attribute__((noinline, cold)) static int wait_mutex(struct lg_thread *t, struct lg_acq *a,
+                                                      pthread_mutex_t *m, enum how how,
+                                                      clockid_t clk, const struct timespec *abs)
+{
+    return WAIT_SLICES(t, a, real_mutex(how, m, clk, abs),
+                       REAL(pthread_mutex_clocklock)(m, clk, &end_), how, clk, abs);
+}
+
+static inline int take_mutex(struct lg_thread *t, struct lg_acq *a, pthread_mutex_t *m,
+                             enum how how, clockid_t clk, const struct timespec *abs)
+{
+    int rc = REAL(pthread_mutex_trylock)(m);
+    if (__builtin_expect(rc == EBUSY, 0))
+        rc = wait_mutex(t, a, m, how, clk, abs);
+    return rc;
+}
+
+ACQUIRE_SHIM(pthread_mutex_lock, (pthread_mutex_t * m), (m), ACQ(m, 0),
+             take_mutex(t, &a, m, HOW_LOCK, CLOCK_MONOTONIC, NULL), acquired)
+ACQUIRE_SHIM(pthread_mutex_trylock, (pthread_mutex_t * m), (m), ACQ(m, LG_ACQ_TRY),
+             REAL(pthread_mutex_trylock)(m), acquired)
 ACQUIRE_SHIM(pthread_mutex_timedlock, (pthread_mutex_t * m, const struct timespec *abstime),
-             (m, abstime), ACQ(m, LG_ACQ_TIMED), acquired)
+             (m, abstime), ACQ(m, LG_ACQ_TIMED),
+             take_mutex(t, &a, m, HOW_TIMED, CLOCK_REALTIME, abstime), acquired)
 ACQUIRE_SHIM(pthread_mutex_clocklock,
              (pthread_mutex_t * m, clockid_t clock, const struct timespec *abstime),
-             (m, clock, abstime), ACQ(m, LG_ACQ_TIMED), acquired)
+             (m, clock, abstime), ACQ(m, LG_ACQ_TIMED),
+             take_mutex(t, &a, m, HOW_CLOCK, clock, abstime), acquired)
 
 LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
@@ -168,23 +268,61 @@ static inline unsigned rw_flags(const pthread_rwlock_t *rw, unsigned f)
         .flags = rw_flags(rw, f), .pc = (uintptr_t)__builtin_return_address(0),                    \
         .cfa = (uintptr_t)__builtin_dwarf_cfa(),                                                   \
     }
-#define RW_SHIM(name, params, call_args, f)                                                        \
-    ACQUIRE_SHIM(name, params, call_args, RW_ACQ(rw, f), succeeded)
+static int real_rw(bool read, enum how how, pthread_rwlock_t *rw, clockid_t clk,
+                   const struct timespec *abs)
+{
+    switch (how) {
+    case HOW_TIMED:
+        return read ? REAL(pthread_rwlock_timedrdlock)(rw, abs)
+                    : REAL(pthread_rwlock_timedwrlock)(rw, abs);
+    case HOW_CLOCK:
+        return read ? REAL(pthread_rwlock_clockrdlock)(rw, clk, abs)
+                    : REAL(pthread_rwlock_clockwrlock)(rw, clk, abs);
+    default:
+        return read ? REAL(pthread_rwlock_rdlock)(rw) : REAL(pthread_rwlock_wrlock)(rw);
+    }
+}
 
-RW_SHIM(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_READ)
-RW_SHIM(pthread_rwlock_tryrdlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_READ | LG_ACQ_TRY)
+__attribute__((noinline, cold)) static int wait_rw(struct lg_thread *t, struct lg_acq *a,
+                                                   pthread_rwlock_t *rw, bool read, enum how how,
+                                                   clockid_t clk, const struct timespec *abs)
+{
+    return WAIT_SLICES(t, a, real_rw(read, how, rw, clk, abs),
+                       read ? REAL(pthread_rwlock_clockrdlock)(rw, clk, &end_)
+                            : REAL(pthread_rwlock_clockwrlock)(rw, clk, &end_),
+                       how, clk, abs);
+}
+
+static inline int take_rw(struct lg_thread *t, struct lg_acq *a, pthread_rwlock_t *rw, bool read,
+                          enum how how, clockid_t clk, const struct timespec *abs)
+{
+    int rc = read ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
+    if (__builtin_expect(rc == EBUSY, 0))
+        rc = wait_rw(t, a, rw, read, how, clk, abs);
+    return rc;
+}
+
+#define RW_SHIM(name, params, call_args, f, call)                                                  \
+    ACQUIRE_SHIM(name, params, call_args, RW_ACQ(rw, f), call, succeeded)
+
+RW_SHIM(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_READ,
+        take_rw(t, &a, rw, true, HOW_LOCK, CLOCK_MONOTONIC, NULL))
+RW_SHIM(pthread_rwlock_tryrdlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_READ | LG_ACQ_TRY,
+        REAL(pthread_rwlock_tryrdlock)(rw))
 RW_SHIM(pthread_rwlock_timedrdlock, (pthread_rwlock_t * rw, const struct timespec *ts), (rw, ts),
-        LG_ACQ_READ | LG_ACQ_TIMED)
+        LG_ACQ_READ | LG_ACQ_TIMED, take_rw(t, &a, rw, true, HOW_TIMED, CLOCK_REALTIME, ts))
 RW_SHIM(pthread_rwlock_clockrdlock,
         (pthread_rwlock_t * rw, clockid_t clock, const struct timespec *ts), (rw, clock, ts),
-        LG_ACQ_READ | LG_ACQ_TIMED)
-RW_SHIM(pthread_rwlock_wrlock, (pthread_rwlock_t * rw), (rw), 0)
-RW_SHIM(pthread_rwlock_trywrlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_TRY)
+        LG_ACQ_READ | LG_ACQ_TIMED, take_rw(t, &a, rw, true, HOW_CLOCK, clock, ts))
+RW_SHIM(pthread_rwlock_wrlock, (pthread_rwlock_t * rw), (rw), 0,
+        take_rw(t, &a, rw, false, HOW_LOCK, CLOCK_MONOTONIC, NULL))
+RW_SHIM(pthread_rwlock_trywrlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_TRY,
+        REAL(pthread_rwlock_trywrlock)(rw))
 RW_SHIM(pthread_rwlock_timedwrlock, (pthread_rwlock_t * rw, const struct timespec *ts), (rw, ts),
-        LG_ACQ_TIMED)
+        LG_ACQ_TIMED, take_rw(t, &a, rw, false, HOW_TIMED, CLOCK_REALTIME, ts))
 RW_SHIM(pthread_rwlock_clockwrlock,
         (pthread_rwlock_t * rw, clockid_t clock, const struct timespec *ts), (rw, clock, ts),
-        LG_ACQ_TIMED)
+        LG_ACQ_TIMED, take_rw(t, &a, rw, false, HOW_CLOCK, clock, ts))
 
 LG_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
@@ -256,14 +394,62 @@ LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
     return rc;
 }
 
-ACQUIRE_SHIM(pthread_spin_lock, (pthread_spinlock_t * s), (s), SPIN_ACQ(s, 0), succeeded)
-ACQUIRE_SHIM(pthread_spin_trylock, (pthread_spinlock_t * s), (s), SPIN_ACQ(s, LG_ACQ_TRY), succeeded)
+/* A spinlock spins: the wait is a trylock loop that looks at the clock
+ * every so often, and does what a slice does when one has passed. */
+__attribute__((noinline, cold)) static int wait_spin(struct lg_thread *t, struct lg_acq *a,
+                                                     pthread_spinlock_t *s)
+{
+    int rc;
+    if (a->held >= 0)
+        return REAL(pthread_spin_lock)(s); /* spins forever: reported already */
+    lg__wait_begin(t, a, false);
+    uint64_t next = lg__now_ns() + LG_WAIT_SLICE_NS;
+    for (unsigned i = 1; (rc = REAL(pthread_spin_trylock)(s)) == EBUSY; i++) {
+        __builtin_ia32_pause();
+        if (i % 4096 == 0 && lg__now_ns() >= next) {
+            lg__wait_slice(t);
+            next = lg__now_ns() + LG_WAIT_SLICE_NS;
+        }
+    }
+    lg__wait_end(t);
+    return rc;
+}
+
+static inline int take_spin(struct lg_thread *t, struct lg_acq *a, pthread_spinlock_t *s)
+{
+    int rc = REAL(pthread_spin_trylock)(s);
+    if (__builtin_expect(rc == EBUSY, 0))
+        rc = wait_spin(t, a, s);
+    return rc;
+}
+
+/* The ACQUIRE_SHIM shape, plus the owner: glibc keeps none in a spinlock,
+ * lockgraph keeps it in the lock's node for the wait-for chain. */
+#define SPIN_SHIM(name, flags, call)                                                               \
+    LG_EXPORT int name(pthread_spinlock_t *s)                                                      \
+    {                                                                                              \
+        struct lg_thread *t = lg__enter();                                                         \
+        if (!t)                                                                                    \
+            return REAL(name)(s);                                                                  \
+        struct lg_acq a = SPIN_ACQ(s, flags);                                                      \
+        lg__lock_before(t, &a);                                                                    \
+        int rc = call;                                                                             \
+        lg__lock_after(t, &a, rc == 0);                                                            \
+        if (rc == 0)                                                                               \
+            lg__spin_locked(t, &a);                                                                \
+        lg__leave();                                                                               \
+        return rc;                                                                                 \
+    }
+
+SPIN_SHIM(pthread_spin_lock, 0, take_spin(t, &a, s))
+SPIN_SHIM(pthread_spin_trylock, LG_ACQ_TRY, REAL(pthread_spin_trylock)(s))
 
 LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
 {
     struct lg_thread *t = lg__enter();
     if (!t)
         return REAL(pthread_spin_unlock)(s);
+    lg__spin_unlocking(t, (uintptr_t)s);
     lg__unlock_before(t, (uintptr_t)s);
     lg__leave();
     return REAL(pthread_spin_unlock)(s);

@@ -24,6 +24,11 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT };
       "report|abort: what a lock-order-cycle or self-deadlock does once it is written")           \
     X(on_assert, ACTION, LG_ACTION_ABORT, 0, 0,                                                    \
       "report|abort: what a failed lg_assert_no_locks_held/lg_assert_held does after saying so")  \
+    X(on_deadlock, ACTION, LG_ACTION_REPORT, 0, 0,                                                 \
+      "report|abort: what a deadlock (threads really blocked on each other) does once written")   \
+    X(watchdog, INT, 0, 0, 86400,                                                                  \
+      "seconds: a thread of lockgraph's reports waits longer than this, and cycles among waits")   \
+    X(hold_warn_ms, INT, 0, 0, 86400000, "report locks held longer than this many ms (0: off)")    \
     X(on_rank, ACTION, LG_ACTION_REPORT, 0, 0,                                                     \
       "report|abort: what a rank-violation does once it is written")                               \
     X(ranks, PATH, "", 0, 0, "rank file: the declared lock order to enforce (FINDINGS.md)")         \
@@ -42,6 +47,9 @@ struct lg_options {
     char report[LG_REPORT_PATH_MAX];
     enum lg_action on_cycle;
     enum lg_action on_assert;
+    enum lg_action on_deadlock;
+    long watchdog;
+    long hold_warn_ms;
     enum lg_action on_rank;
     char ranks[LG_REPORT_PATH_MAX];
     char graph[LG_REPORT_PATH_MAX];

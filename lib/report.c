@@ -41,14 +41,25 @@ static bool use_stderr;
 static bool opened;
 static atomic_uint_fast64_t seq;
 static atomic_uint_fast64_t nfindings;
-static atomic_uint_fast64_t nkind[7];
+static atomic_uint_fast64_t nkind[10];
 static atomic_bool oom_reported;
 static char exe_path[1024];
 
-enum { K_CYCLE, K_SELF, K_UNLOCK, K_EXIT, K_RANK, K_RANK_CYCLE, K_ERROR };
-static const char *const kind_names[] = {"lock-order-cycle", "self-deadlock",   "unlock-not-held",
-                                         "held-at-exit",     "rank-violation",  "rank-order-cycle",
-                                         "detector-error"};
+enum {
+    K_CYCLE,
+    K_SELF,
+    K_UNLOCK,
+    K_EXIT,
+    K_RANK,
+    K_RANK_CYCLE,
+    K_DEADLOCK,
+    K_LONG_WAIT,
+    K_LONG_HOLD,
+    K_ERROR
+};
+static const char *const kind_names[] = {
+    "lock-order-cycle", "self-deadlock", "unlock-not-held", "held-at-exit", "rank-violation",
+    "rank-order-cycle", "deadlock",      "long-wait",       "long-hold",    "detector-error"};
 
 /* ---------------------------------------------------------------------- */
 /* The file.                                                               */
@@ -493,8 +504,18 @@ static void begin(struct lg_buf *b, int kind)
     lg__buf_u64(b, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
 }
 
+static void finish_counted(struct lg_buf *b, struct pcs *pcs, int kind, struct lg_buf *human,
+                           bool count);
+
 /* Close the object with its module map, write it, say it on stderr. */
 static void finish(struct lg_buf *b, struct pcs *pcs, int kind, struct lg_buf *human)
+{
+    finish_counted(b, pcs, kind, human, kind != K_ERROR);
+}
+
+/* The same; count: a new finding (not a closing count of an earlier one). */
+static void finish_counted(struct lg_buf *b, struct pcs *pcs, int kind, struct lg_buf *human,
+                           bool count)
 {
     struct modctx m = {.pcs = pcs, .b = b};
     lg__buf_str(b, ",\"modules\":[");
@@ -509,9 +530,12 @@ static void finish(struct lg_buf *b, struct pcs *pcs, int kind, struct lg_buf *h
         write_line(b->p, b->len);
         lg__unlock(&report_lock);
     }
-    if (kind != K_ERROR)
+    if (count) {
         atomic_fetch_add(&nfindings, 1);
-    atomic_fetch_add(&nkind[kind], 1);
+        atomic_fetch_add(&nkind[kind], 1);
+    } else if (kind == K_ERROR) {
+        atomic_fetch_add(&nkind[kind], 1);
+    }
     if (!lg__opt.quiet && human && human->p) {
         lg__buf_str(human, use_stderr ? "\n" : " [");
         if (!use_stderr) {
@@ -729,6 +753,143 @@ void lg__report_rank_order_cycle(const struct lg_rank_cycle *c)
         }
     }
     finish(&b, &pcs, K_RANK_CYCLE, &h);
+}
+
+static void put_dl_thread(struct lg_buf *b, const struct lg_dl_thread *d, struct pcs *pcs)
+{
+    lg__buf_str(b, "{\"thread\":");
+    lg__report_put_thread(b, d->tid, d->seq, d->name);
+    lg__buf_str(b, ",\"waits_for\":");
+    put_lock(b, d->waits_for, d->addr, pcs);
+    lg__buf_str(b, d->exclusive ? ",\"wait\":\"exclusive\"" : ",\"wait\":\"shared\"");
+    if (d->timed)
+        lg__buf_str(b, ",\"timed\":true");
+    lg__buf_str(b, ",\"waiting_ms\":");
+    lg__buf_u64(b, d->waited_ns / 1000000u);
+    lg__buf_str(b, ",\"stack\":");
+    put_stack(b, d->stack, pcs);
+    lg__buf_str(b, d->stack_full ? ",\"stack_full\":true" : ",\"stack_full\":false");
+    lg__buf_str(b, ",\"held\":[");
+    for (uint32_t i = 0; i < d->nheld; i++) {
+        if (i)
+            lg__buf_char(b, ',');
+        lg__buf_str(b, "{\"lock\":");
+        put_lock(b, d->held[i].node, d->held[i].addr, pcs);
+        lg__buf_str(b, ",\"stack\":");
+        put_stack(b, d->held[i].stack, pcs);
+        lg__buf_char(b, '}');
+    }
+    lg__buf_str(b, "]}");
+}
+
+void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    bool timed = false;
+    for (int i = 0; i < n; i++)
+        timed |= threads[i].timed;
+    begin(&b, K_DEADLOCK);
+    lg__buf_str(&b, timed ? ",\"timed\":true" : ",\"timed\":false");
+    lg__buf_str(&b, by_watchdog ? ",\"found_by\":\"watchdog\"" : ",\"found_by\":\"waiter\"");
+    lg__buf_str(&b, ",\"threads\":[");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            lg__buf_char(&b, ',');
+        put_dl_thread(&b, &threads[i], &pcs);
+    }
+    lg__buf_char(&b, ']');
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: DEADLOCK: ");
+        lg__buf_i64(&h, n);
+        lg__buf_str(&h, n == 1 ? " thread is" : " threads are");
+        lg__buf_str(&h, timed ? " stalled on each other (timed):" : " blocked on each other:");
+        for (int i = 0; i < n; i++) {
+            lg__buf_str(&h, "\n  thread ");
+            lg__buf_u64(&h, threads[i].seq);
+            lg__buf_str(&h, " (tid ");
+            lg__buf_i64(&h, threads[i].tid);
+            lg__buf_str(&h, ") waits for ");
+            human_lock(&h, threads[i].waits_for);
+            lg__buf_str(&h, ", held by thread ");
+            lg__buf_u64(&h, threads[(i + 1) % n].seq);
+        }
+        lg__buf_str(&h, "\n ");
+    }
+    finish(&b, &pcs, K_DEADLOCK, &h);
+}
+
+void lg__report_long_wait(const struct lg_dl_thread *waiter, const struct lg_dl_thread *owner,
+                          const struct lg_stack *owner_took)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_LONG_WAIT);
+    lg__buf_str(&b, ",\"threshold_ms\":");
+    lg__buf_u64(&b, (uint64_t)lg__opt.watchdog * 1000u);
+    lg__buf_str(&b, ",\"waiter\":");
+    put_dl_thread(&b, waiter, &pcs);
+    if (owner) {
+        lg__buf_str(&b, ",\"owner\":{\"thread\":");
+        lg__report_put_thread(&b, owner->tid, owner->seq, owner->name);
+        if (owner_took) {
+            lg__buf_str(&b, ",\"stack\":");
+            put_stack(&b, owner_took, &pcs);
+        }
+        lg__buf_char(&b, '}');
+    }
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: long-wait: thread ");
+        lg__buf_u64(&h, waiter->seq);
+        lg__buf_str(&h, " has waited ");
+        lg__buf_u64(&h, waiter->waited_ns / 1000000u);
+        lg__buf_str(&h, " ms for ");
+        human_lock(&h, waiter->waits_for);
+        if (owner) {
+            lg__buf_str(&h, ", held by thread ");
+            lg__buf_u64(&h, owner->seq);
+        }
+    }
+    finish(&b, &pcs, K_LONG_WAIT, &h);
+}
+
+void lg__report_long_hold(int32_t tid, uint32_t tseq, const struct lg_node *n, uintptr_t addr,
+                          const struct lg_stack *where, uint64_t held_ns, uint64_t count,
+                          uint64_t worst_ns, bool final)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    char name[16] = {0};
+    if (!final)
+        lg__thread_name(name);
+    begin(&b, K_LONG_HOLD);
+    lg__buf_str(&b, ",\"threshold_ms\":");
+    lg__buf_u64(&b, (uint64_t)lg__opt.hold_warn_ms);
+    lg__buf_str(&b, ",\"lock\":");
+    put_lock(&b, n, addr, &pcs);
+    lg__buf_str(&b, ",\"thread\":");
+    lg__report_put_thread(&b, tid, tseq, name);
+    lg__buf_str(&b, ",\"stack\":");
+    put_stack(&b, where, &pcs);
+    if (!final) {
+        lg__buf_str(&b, ",\"held_ms\":");
+        lg__buf_u64(&b, held_ns / 1000000u);
+    }
+    lg__buf_str(&b, ",\"count\":");
+    lg__buf_u64(&b, count);
+    lg__buf_str(&b, ",\"worst_ms\":");
+    lg__buf_u64(&b, worst_ns / 1000000u);
+    lg__buf_str(&b, final ? ",\"final\":true" : ",\"final\":false");
+    if (!lg__opt.quiet && !final) {
+        lg__buf_str(&h, "lockgraph: long-hold: thread ");
+        lg__buf_u64(&h, tseq);
+        lg__buf_str(&h, " held ");
+        human_lock(&h, n);
+        lg__buf_str(&h, " for ");
+        lg__buf_u64(&h, held_ns / 1000000u);
+        lg__buf_str(&h, " ms");
+    }
+    finish_counted(&b, &pcs, K_LONG_HOLD, &h, !final);
 }
 
 void lg__report_unlock_not_held(const struct lg_thread *t, uintptr_t addr,

@@ -46,6 +46,35 @@ void lg__report_rank_violation(const struct lg_thread *t, const struct lg_node *
                                int nheld);
 struct lg_rank_cycle;
 void lg__report_rank_order_cycle(const struct lg_rank_cycle *c);
+
+/* A thread in a deadlock or a long wait, as read from its record. */
+struct lg_dl_held {
+    const struct lg_node *node;
+    uintptr_t addr;
+    const struct lg_stack *stack;
+};
+struct lg_dl_thread {
+    int32_t tid;
+    uint32_t seq;
+    char name[16];
+    const struct lg_node *waits_for;
+    uintptr_t addr;
+    bool exclusive, timed;
+    uint64_t waited_ns;
+    const struct lg_stack *stack; /* where it waits */
+    bool stack_full;              /* false: only the lock call's frame */
+    struct lg_dl_held *held;
+    uint32_t nheld;
+};
+/* threads[i] waits for a lock threads[i+1] holds; the last for the first's. */
+void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog);
+/* owner NULL: not known (readers, or a thread lockgraph never saw). */
+void lg__report_long_wait(const struct lg_dl_thread *waiter, const struct lg_dl_thread *owner,
+                          const struct lg_stack *owner_took);
+/* final: the closing count for a site already reported once. */
+void lg__report_long_hold(int32_t tid, uint32_t tseq, const struct lg_node *n, uintptr_t addr,
+                          const struct lg_stack *where, uint64_t held_ns, uint64_t count,
+                          uint64_t worst_ns, bool final);
 /* Once per process: lockgraph ran out of memory. */
 void lg__report_oom(void);
 

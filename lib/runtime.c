@@ -20,10 +20,12 @@
 #include "report.h"
 #include "stack.h"
 #include "util.h"
+#include "wait.h"
 
 #include <stdlib.h>
 
 atomic_uint_fast64_t lg__early_passthrough;
+bool lg__opt_after_rare;
 
 static int depth(void)
 {
@@ -268,6 +270,15 @@ void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
     }
 }
 
+/* Out of the fast path: the full stack (held_stacks) and when the hold
+ * started (hold_warn_ms; since_ns is only ever read with it set). */
+__attribute__((noinline, cold)) static void after_rare(struct lg_held *h)
+{
+    h->stack = lg__opt.held_stacks ? capture_here() : NULL;
+    if (lg__opt.hold_warn_ms)
+        h->since_ns = lg__now_ns();
+}
+
 void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired)
 {
     if (!acquired)
@@ -288,11 +299,30 @@ void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired)
     h->flags = a->flags;
     h->pc = a->pc;
     h->cfa = a->cfa;
-    h->stack = __builtin_expect(lg__opt.held_stacks, 0) ? capture_here() : NULL;
+    h->stack = NULL;
+    if (__builtin_expect(lg__opt_after_rare, 0))
+        after_rare(h);
+}
+
+void lg__spin_locked(struct lg_thread *t, struct lg_acq *a)
+{
+    if (a->node)
+        atomic_store_explicit(&a->node->owner, t->tid, memory_order_relaxed);
+}
+
+/* hold_warn_ms: the last release of a lock held since h->since_ns. */
+__attribute__((noinline, cold)) static void check_hold(struct lg_thread *t, uintptr_t addr)
+{
+    int i = t->held.n && t->held.e[t->held.n - 1].addr == addr ? (int)t->held.n - 1
+                                                                 : lg__held_find(&t->held, addr);
+    if (i >= 0 && t->held.e[i].count == 1)
+        lg__hold_check(t, &t->held.e[i]);
 }
 
 void lg__unlock_before(struct lg_thread *t, uintptr_t addr)
 {
+    if (__builtin_expect(lg__opt.hold_warn_ms != 0, 0))
+        check_hold(t, addr);
     if (__builtin_expect(lg__held_release_top(&t->held, addr), 1))
         return;
     int i = lg__held_find(&t->held, addr);
@@ -310,6 +340,13 @@ void lg__unlock_before(struct lg_thread *t, uintptr_t addr)
         return;
     lg__report_unlock_not_held(t, addr, n, capture_here());
     check_oom();
+}
+
+void lg__spin_unlocking(struct lg_thread *t, uintptr_t addr)
+{
+    int i = lg__held_find(&t->held, addr);
+    if (i >= 0 && t->held.e[i].count == 1 && t->held.e[i].node)
+        atomic_store_explicit(&t->held.e[i].node->owner, 0, memory_order_relaxed);
 }
 
 void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
@@ -349,6 +386,8 @@ void lg__cond_wait_before(struct lg_thread *t, struct lg_cond_wait *w)
     if (!w->was_held)
         return; /* waiting on a mutex it does not hold: undefined; left alone */
     w->saved = t->held.e[i];
+    if (__builtin_expect(lg__opt.hold_warn_ms != 0, 0) && w->saved.count == 1)
+        lg__hold_check(t, &w->saved); /* the wait releases it */
     lg__held_remove(&t->held, i);
     /* The wake-up takes the mutex again while the rest is still held: the
      * same order check as a lock call, made now, before the thread waits. */
@@ -372,4 +411,5 @@ void lg__cond_wait_after(struct lg_thread *t, struct lg_cond_wait *w)
     h->cfa = w->acq.cfa;
     h->flags = 0;
     h->stack = __builtin_expect(lg__opt.held_stacks, 0) ? capture_here() : NULL;
+    h->since_ns = __builtin_expect(lg__opt.hold_warn_ms != 0, 0) ? lg__now_ns() : 0;
 }

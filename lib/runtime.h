@@ -67,6 +67,13 @@ struct lg_acq {
 void lg__lock_before(struct lg_thread *t, struct lg_acq *a);
 void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired);
 void lg__unlock_before(struct lg_thread *t, uintptr_t addr);
+/* A spinlock was acquired (after lg__lock_after): its node keeps the owner. */
+void lg__spin_locked(struct lg_thread *t, struct lg_acq *a);
+/* held_stacks or hold_warn_ms: lock_after has more to do (set at start). */
+extern bool lg__opt_after_rare;
+/* A spinlock is about to be released (before lg__unlock_before): it keeps
+ * its owner in its node, for the wait-for chain. */
+void lg__spin_unlocking(struct lg_thread *t, uintptr_t addr);
 void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
                       enum lg_lock_mode mode);
 void lg__lock_destroyed(struct lg_thread *t, uintptr_t addr);

@@ -24,6 +24,48 @@ __thread int lg__busy LG_TLS;
 
 static lg__lock_t threads_lock = LG__LOCK_INIT;
 static struct lg_thread *free_records;
+static _Atomic(struct lg_thread *) all_records;
+
+/* tid -> live record, for the wait-for chain: a mapping as big as the
+ * largest pid_max Linux allows, of which only the pages of tids in use are
+ * ever touched. */
+#define TID_MAX (1 << 22)
+static _Atomic(struct lg_thread *) *by_tid;
+
+static _Atomic(struct lg_thread *) *tid_map(void)
+{
+    _Atomic(struct lg_thread *) *m = atomic_load_explicit(&by_tid, memory_order_acquire);
+    if (m)
+        return m;
+    _Atomic(struct lg_thread *) *fresh = lg__map(TID_MAX * sizeof(*fresh)), *none = NULL;
+    if (!fresh)
+        return NULL;
+    if (!atomic_compare_exchange_strong(&by_tid, &none, fresh)) {
+        lg__unmap(fresh, TID_MAX * sizeof(*fresh));
+        return none;
+    }
+    return fresh;
+}
+
+static void tid_set(int32_t tid, struct lg_thread *t, struct lg_thread *expect)
+{
+    _Atomic(struct lg_thread *) *m = tid_map();
+    if (m && tid > 0 && tid < TID_MAX)
+        atomic_compare_exchange_strong(&m[tid], &expect, t);
+}
+
+struct lg_thread *lg__thread_by_tid(int32_t tid)
+{
+    _Atomic(struct lg_thread *) *m = atomic_load_explicit(&by_tid, memory_order_acquire);
+    if (!m || tid <= 0 || tid >= TID_MAX)
+        return NULL;
+    return atomic_load_explicit(&m[tid], memory_order_acquire);
+}
+
+struct lg_thread *lg__thread_all(void)
+{
+    return atomic_load_explicit(&all_records, memory_order_acquire);
+}
 static atomic_uint next_seq = 1;
 static pthread_key_t exit_key;
 static bool have_key;
@@ -47,14 +89,35 @@ struct lg_thread *lg__thread_create(void)
         free_records = t->next_free;
     }
     lg__unlock(&threads_lock);
+    bool fresh = !t;
     if (!t)
         t = lg__alloc(sizeof(*t));
     if (!t)
         return NULL;
+    /* A reused record keeps its grown held storage and its place in the
+     * list of all records; other threads may be reading both. */
+    struct lg_held *e = t->held.e;
+    uint32_t cap = t->held.cap;
+    struct lg_thread *all_next = t->all_next;
+    uint64_t wseq = atomic_load(&t->wait.seq);
     memset(t, 0, sizeof(*t));
     lg__held_init(&t->held);
+    if (!fresh && e && e != t->held.first) {
+        t->held.e = e;
+        t->held.cap = cap;
+    }
+    t->all_next = all_next;
+    atomic_store(&t->wait.seq, wseq + 2); /* even: not waiting; new owner */
     t->tid = (int32_t)syscall(SYS_gettid);
     t->seq = atomic_fetch_add(&next_seq, 1);
+    atomic_store(&t->live, true);
+    if (fresh) {
+        struct lg_thread *old = atomic_load(&all_records);
+        do
+            t->all_next = old;
+        while (!atomic_compare_exchange_weak(&all_records, &old, t));
+    }
+    tid_set(t->tid, t, NULL);
     if (have_key)
         pthread_setspecific(exit_key, t);
     lg__self = t;
@@ -63,6 +126,8 @@ struct lg_thread *lg__thread_create(void)
 
 void lg__thread_exit(struct lg_thread *t)
 {
+    atomic_store(&t->live, false);
+    tid_set(t->tid, NULL, t);
     lg__held_release(&t->held);
     lg__lock(&threads_lock);
     t->next_free = free_records;
@@ -76,8 +141,19 @@ void lg__thread_reset_child(struct lg_thread *self)
     lg__lock_reset(&threads_lock);
     /* Records of the parent's other threads are simply left behind: their
      * threads do not exist here and will never use them. */
-    if (self && self != LG_THREAD_GONE)
+    /* The tid map still names the parent's threads: forget them. */
+    _Atomic(struct lg_thread *) *m = atomic_load(&by_tid);
+    if (m) {
+        lg__unmap(m, TID_MAX * sizeof(*m));
+        atomic_store(&by_tid, NULL);
+    }
+    for (struct lg_thread *r = atomic_load(&all_records); r; r = r->all_next)
+        if (r != self)
+            atomic_store(&r->live, false);
+    if (self && self != LG_THREAD_GONE) {
         self->tid = (int32_t)syscall(SYS_gettid);
+        tid_set(self->tid, self, NULL);
+    }
 }
 
 void lg__thread_name(char name[16])

@@ -11,10 +11,32 @@
 
 #include "held.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define LG_TLS __attribute__((tls_model("initial-exec")))
+
+struct lg_node;
+struct lg_stack;
+
+/* What a thread is blocked on, for other threads to read (wait.c): the
+ * wait-for chain and the watchdog. Written only by its own thread. `seq` is
+ * odd while the thread waits and changes at every start and end of a wait,
+ * so a reader can tell that what it read (this record and the thread's held
+ * stack) belongs to one wait. */
+struct lg_wait {
+    atomic_uint_fast64_t seq;
+    _Atomic uintptr_t addr; /* the lock waited for, 0 when not waiting */
+    struct lg_node *node;
+    uint8_t type;         /* enum lg_lock_type */
+    bool exclusive;       /* write or mutex; false: a read of an rwlock */
+    bool timed;           /* the program's own call has a timeout */
+    uint64_t since_ns;    /* CLOCK_MONOTONIC when it started waiting */
+    uintptr_t pc;         /* return address of the lock call */
+    _Atomic(const struct lg_stack *) stack; /* captured once it waits long */
+    atomic_bool long_reported;
+};
 
 struct lg_thread {
     struct lg_held_stack held;
@@ -23,7 +45,12 @@ struct lg_thread {
     /* Some acquisition could not be recorded (out of memory, or lockgraph
      * was not yet running): unlock-not-held and held-at-exit would lie. */
     bool lossy;
+    atomic_bool live;     /* a thread uses this record now */
+    struct lg_wait wait;
+    const struct lg_stack *wait_cfas; /* frame addresses beside wait.stack */
+    char name[16];        /* refreshed when the thread starts to wait */
     struct lg_thread *next_free;
+    struct lg_thread *all_next; /* every record ever made; never freed */
 };
 
 /* The calling thread's record: NULL before its first lock, LG_THREAD_GONE
@@ -45,6 +72,11 @@ void lg__thread_exit(struct lg_thread *t);
 
 /* Forget every record but the caller's (after fork, in the child). */
 void lg__thread_reset_child(struct lg_thread *self);
+
+/* The live record of kernel thread tid, or NULL. Lock-free. */
+struct lg_thread *lg__thread_by_tid(int32_t tid);
+/* Every record ever made (live or free), newest first, via all_next. */
+struct lg_thread *lg__thread_all(void);
 
 /* The calling thread's name, NUL-terminated, 16 bytes. */
 void lg__thread_name(char name[16]);

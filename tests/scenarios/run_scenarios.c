@@ -926,6 +926,148 @@ static void test_rank_file(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Actual deadlocks and stalls.                                            */
+
+static struct run *run_deadlock(const char *mode, const char *options, const char *wait_kind)
+{
+    const char *args[] = {mode, NULL};
+    return run_prog("sc_deadlock", args, options, wait_kind, 60, true);
+}
+
+/* A deadlock finding of n threads, each waiting for a lock the next one
+ * holds, with stacks; returns it. */
+static json_object *check_deadlock(const struct run *r, int n, const char *type)
+{
+    json_object *f = first_kind(r, "deadlock");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(count_kind(r, "deadlock"), 1);
+    json_object *th = get(f, "threads");
+    CU_ASSERT_EQUAL_FATAL((int)json_object_array_length(th), n);
+    for (int i = 0; i < n; i++) {
+        json_object *t = json_object_array_get_idx(th, (size_t)i);
+        json_object *next = json_object_array_get_idx(th, (size_t)((i + 1) % n));
+        const char *want = str(get(t, "waits_for"), "addr");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+        if (type && i == 0)
+            CU_ASSERT_STRING_EQUAL(str(get(t, "waits_for"), "type"), type);
+        bool held_by_next = false;
+        json_object *held = get(next, "held");
+        for (size_t k = 0; held && k < json_object_array_length(held); k++) {
+            json_object *h = json_object_array_get_idx(held, k);
+            held_by_next |= strcmp(str(get(h, "lock"), "addr"), want) == 0;
+            CU_ASSERT(json_object_array_length(get(h, "stack")) >= 1);
+        }
+        CU_ASSERT_TRUE(held_by_next);
+        CU_ASSERT(json_object_array_length(get(t, "stack")) >= 2);
+        CU_ASSERT_TRUE(json_true(t, "stack_full"));
+        CU_ASSERT_PTR_NOT_NULL(get(get(t, "thread"), "tid"));
+        CU_ASSERT_NOT_EQUAL(json_object_get_int(get(get(t, "thread"), "tid")),
+                            json_object_get_int(get(get(next, "thread"), "tid")));
+    }
+    return f;
+}
+
+static void test_deadlock_real(void)
+{
+    /* The finding is on disk while the program hangs; the test kills it. */
+    struct run *r = run_deadlock("two", NULL, "deadlock");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    json_object *f = check_deadlock(r, 2, "mutex");
+    CU_ASSERT_FALSE(json_true(f, "timed"));
+    run_free(r);
+    r = run_deadlock("three", NULL, "deadlock");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    check_deadlock(r, 3, "mutex");
+    run_free(r);
+}
+
+static void test_deadlock_kinds(void)
+{
+    struct run *r = run_deadlock("rwlock", NULL, "deadlock"); /* owner: the writer */
+    CU_ASSERT_TRUE(r->killed_by_us);
+    check_deadlock(r, 2, NULL);
+    run_free(r);
+    r = run_deadlock("readers", NULL, "deadlock"); /* owner: a waiting reader */
+    CU_ASSERT_TRUE(r->killed_by_us);
+    check_deadlock(r, 2, NULL);
+    run_free(r);
+    r = run_deadlock("spin", NULL, "deadlock"); /* a spinning waiter */
+    CU_ASSERT_TRUE(r->killed_by_us);
+    check_deadlock(r, 2, NULL);
+    run_free(r);
+}
+
+static void test_deadlock_abort(void)
+{
+    struct run *r = run_deadlock("two", "on_deadlock=abort", NULL);
+    CU_ASSERT_TRUE(WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGABRT);
+    check_deadlock(r, 2, "mutex");
+    run_free(r);
+}
+
+static void test_long_wait(void)
+{
+    struct run *r = run_deadlock("long_wait", "watchdog=1", NULL);
+    expect_clean_exit(r); /* the wait resolves; the program finishes */
+    CU_ASSERT_EQUAL(count_kind(r, "long-wait"), 1);
+    CU_ASSERT_EQUAL(count_kind(r, "deadlock"), 0);
+    json_object *f = first_kind(r, "long-wait");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT(json_object_get_int(get(get(f, "waiter"), "waiting_ms")) >= 1000);
+    CU_ASSERT(json_object_array_length(get(get(f, "waiter"), "stack")) >= 1);
+    json_object *owner = get(f, "owner");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(owner);
+    CU_ASSERT_NOT_EQUAL(json_object_get_int(get(get(owner, "thread"), "tid")),
+                        json_object_get_int(get(get(get(f, "waiter"), "thread"), "tid")));
+    CU_ASSERT(json_object_array_length(get(owner, "stack")) >= 1); /* where it took the lock */
+    run_free(r);
+}
+
+static void test_long_hold(void)
+{
+    struct run *r = run_deadlock("long_hold", "hold_warn_ms=40", NULL);
+    expect_clean_exit(r);
+    /* One site held three times past the threshold: one finding when it
+     * happened, and its closing count at exit. */
+    int first = 0, final = 0;
+    for (int i = 0; i < r->nfindings; i++) {
+        json_object *f = r->findings[i];
+        if (strcmp(str(f, "kind"), "long-hold") != 0 ||
+            json_object_array_length(get(f, "stack")) < 2)
+            continue;
+        if (json_true(f, "final")) {
+            final++;
+            CU_ASSERT(json_object_get_int(get(f, "count")) >= 3);
+            CU_ASSERT(json_object_get_int(get(f, "worst_ms")) >= 60);
+        } else if (json_object_get_int(get(f, "held_ms")) >= 60) {
+            first++;
+            CU_ASSERT_EQUAL(json_object_get_int(get(f, "count")), 1);
+        }
+    }
+    CU_ASSERT_EQUAL(first, 1);
+    CU_ASSERT_EQUAL(final, 1);
+    run_free(r);
+}
+
+static void test_timed_stall(void)
+{
+    /* Both sides retry a timed lock: each try is short, the stall is not. */
+    struct run *r = run_deadlock("timed", "watchdog=1", NULL);
+    expect_clean_exit(r);
+    json_object *f = check_deadlock(r, 2, "mutex");
+    CU_ASSERT_TRUE(json_true(f, "timed"));
+    run_free(r);
+}
+
+static void test_watchdog_fork(void)
+{
+    struct run *r = run_deadlock("fork", "watchdog=1", NULL);
+    expect_nothing(r); /* parent and child exit at once: nothing kept alive */
+    CU_ASSERT_FALSE(r->timed_out);
+    run_free(r);
+}
+
 static void test_on_cycle_abort(void)
 {
     struct run *r = run("sc_ab_ba_one_thread", "on_cycle=abort");
@@ -1066,6 +1208,13 @@ int main(int argc, char **argv)
         {"ranks in code, preloaded: first wrong acquisition, nesting, orders", test_ranks_preload},
         {"ranks in code, linked build", test_ranks_linked},
         {"rank file from a graph file, enforced; bad rank files", test_rank_file},
+        {"real deadlocks, two and three threads: found while they hang", test_deadlock_real},
+        {"real deadlocks through rwlocks (writer, readers) and a spinlock", test_deadlock_kinds},
+        {"on_deadlock=abort", test_deadlock_abort},
+        {"watchdog: a long wait that resolves", test_long_wait},
+        {"hold_warn_ms: one site, counted", test_long_hold},
+        {"a stall of timed locks that keep retrying", test_timed_stall},
+        {"watchdog in a program that forks and exits", test_watchdog_fork},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
         if (!filter || strstr(tests[i].name, filter))

@@ -1,0 +1,543 @@
+/*
+ * wait.c - the wait-for chain, deadlock and long-wait findings, long holds.
+ *
+ * Runs on a thread whose lock is busy (so it was going to sleep anyway), on
+ * the watchdog thread, or at unlock with hold_warn_ms set. No lockgraph lock
+ * is held while following a chain; the report writer takes its own.
+ */
+
+#include "wait.h"
+#include "alloc.h"
+#include "options.h"
+#include "report.h"
+#include "stack.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHAIN_MAX 32   /* threads in one cycle */
+#define VISIT_MAX 256  /* records looked at in one search */
+#define HELD_COPY 64   /* held locks shown per thread of a deadlock */
+
+uint64_t lg__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int depth(void)
+{
+    return (int)lg__opt.stack_depth;
+}
+
+static void search_from(struct lg_thread *self, bool from_watchdog);
+static void publish_stack(struct lg_thread *t);
+
+/* ---------------------------------------------------------------------- */
+/* Publishing a wait.                                                      */
+
+void lg__wait_begin(struct lg_thread *t, const struct lg_acq *a, bool timed)
+{
+    struct lg_wait *w = &t->wait;
+    lg__thread_name(t->name);
+    w->node = a->node;
+    w->type = (uint8_t)a->type;
+    w->exclusive = !(a->flags & LG_ACQ_READ);
+    w->timed = timed;
+    w->since_ns = lg__now_ns();
+    w->pc = a->pc;
+    atomic_store_explicit(&w->stack, NULL, memory_order_relaxed);
+    atomic_store_explicit(&w->long_reported, false, memory_order_relaxed);
+    atomic_store_explicit(&w->addr, a->addr, memory_order_relaxed);
+    /* Odd: waiting. Sequentially consistent with the loads of the search:
+     * of two threads starting to wait on each other at once, at least one
+     * sees the other. */
+    atomic_fetch_add(&w->seq, 1);
+    search_from(t, false);
+}
+
+void lg__wait_end(struct lg_thread *t)
+{
+    atomic_store_explicit(&t->wait.addr, 0, memory_order_relaxed);
+    atomic_fetch_add(&t->wait.seq, 1);
+}
+
+void lg__wait_slice(struct lg_thread *t)
+{
+    struct lg_wait *w = &t->wait;
+    if (!atomic_load_explicit(&w->stack, memory_order_relaxed))
+        publish_stack(t); /* long enough to matter */
+    search_from(t, false);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Reading other threads.                                                  */
+
+/* A consistent copy of what r waits for, or false when it is not waiting. */
+struct wait_view {
+    struct lg_thread *r;
+    uint64_t seq;
+    uintptr_t addr;
+    struct lg_node *node;
+    uint8_t type;
+    bool exclusive, timed;
+    uint64_t since_ns;
+    uintptr_t pc;
+};
+
+static bool view(struct lg_thread *r, struct wait_view *v)
+{
+    uint64_t s = atomic_load(&r->wait.seq);
+    if (!(s & 1) || !atomic_load(&r->live))
+        return false;
+    v->r = r;
+    v->seq = s;
+    v->addr = atomic_load(&r->wait.addr);
+    v->node = r->wait.node;
+    v->type = r->wait.type;
+    v->exclusive = r->wait.exclusive;
+    v->timed = r->wait.timed;
+    v->since_ns = r->wait.since_ns;
+    v->pc = r->wait.pc;
+    return v->addr && atomic_load(&r->wait.seq) == s;
+}
+
+static bool still(const struct wait_view *v)
+{
+    return atomic_load(&v->r->wait.seq) == v->seq;
+}
+
+/* Does waiting thread r (seen as v) hold addr for reading? Its held stack
+ * does not change while it waits; the sequence says it still does. */
+static bool holds_read(const struct wait_view *v, uintptr_t addr)
+{
+    const struct lg_thread *r = v->r;
+    uint32_t n = r->held.n;
+    const struct lg_held *e = r->held.e;
+    bool found = false;
+    for (uint32_t i = 0; i < n && i < 4096 && !found; i++)
+        found = e[i].addr == addr;
+    return found && still(v);
+}
+
+/* Threads that own the lock v waits for: the mutex's owner, the rwlock's
+ * writer or, when readers hold it, the waiting threads that hold it for
+ * reading (a running reader will let go); the spinlock's holder. */
+static int owners(const struct wait_view *v, struct lg_thread **out, int max)
+{
+    int32_t tid = 0;
+    switch (v->type) {
+    case LG_TYPE_MUTEX:
+        tid = __atomic_load_n(&((pthread_mutex_t *)v->addr)->__data.__owner, __ATOMIC_RELAXED);
+        break;
+    case LG_TYPE_RWLOCK:
+        tid = (int32_t)__atomic_load_n(&((pthread_rwlock_t *)v->addr)->__data.__cur_writer,
+                                       __ATOMIC_RELAXED);
+        break;
+    default:
+        tid = v->node ? atomic_load_explicit(&v->node->owner, memory_order_relaxed) : 0;
+        break;
+    }
+    if (tid > 0) {
+        struct lg_thread *r = lg__thread_by_tid(tid);
+        if (r && max > 0) {
+            out[0] = r;
+            return 1;
+        }
+        return 0;
+    }
+    if (v->type != LG_TYPE_RWLOCK)
+        return 0;
+    int n = 0;
+    for (struct lg_thread *r = lg__thread_all(); r && n < max; r = r->all_next) {
+        struct wait_view rv;
+        if (r != v->r && view(r, &rv) && holds_read(&rv, v->addr))
+            out[n++] = r;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The search.                                                             */
+
+struct search {
+    struct lg_thread *self;
+    struct wait_view path[CHAIN_MAX];
+    int n;
+    int visits;
+};
+
+/* Depth-first from path[n-1]: is there a chain of owners back to self? */
+static bool dfs(struct search *s)
+{
+    if (s->n >= CHAIN_MAX || s->visits++ > VISIT_MAX)
+        return false;
+    struct lg_thread *own[8];
+    int k = owners(&s->path[s->n - 1], own, 8);
+    for (int i = 0; i < k; i++) {
+        if (own[i] == s->self)
+            return true;
+        bool seen = false;
+        for (int j = 0; j < s->n && !seen; j++)
+            seen = s->path[j].r == own[i];
+        if (seen || !view(own[i], &s->path[s->n]))
+            continue; /* a cycle not through self is its threads' to find */
+        s->n++;
+        if (dfs(s))
+            return true;
+        s->n--;
+    }
+    return false;
+}
+
+static bool find_cycle(struct lg_thread *self, struct search *s)
+{
+    s->self = self;
+    s->n = 0;
+    s->visits = 0;
+    if (!view(self, &s->path[0]))
+        return false;
+    s->n = 1;
+    return dfs(s);
+}
+
+enum { ST_OK, ST_GAP, ST_BROKEN };
+
+/* Is the cycle still there? Every thread still in the wait it was seen in
+ * (or, for a timed wait the program retries, in a new try for the same
+ * lock: path updated), and every lock still owned by the next thread.
+ * Nothing can have moved since: a waiting thread releases nothing. ST_GAP:
+ * a retrying thread is between two tries right now. */
+static int stable(struct search *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        if (!still(&s->path[i])) {
+            struct wait_view v;
+            if (!s->path[i].timed)
+                return ST_BROKEN; /* an untimed wait ended: it got its lock */
+            if (!view(s->path[i].r, &v))
+                return ST_GAP;
+            if (v.addr != s->path[i].addr)
+                return ST_BROKEN;
+            s->path[i] = v;
+        }
+        struct lg_thread *own[8];
+        int k = owners(&s->path[i], own, 8);
+        struct lg_thread *next = s->path[(i + 1) % s->n].r;
+        bool owned = false;
+        for (int j = 0; j < k && !owned; j++)
+            owned = own[j] == next;
+        if (!owned)
+            return ST_BROKEN;
+    }
+    return ST_OK;
+}
+
+/* One report per cycle: the set of (thread, lock waited for) pairs, in any
+ * order, so that a stall whose timed waits keep retrying is told once. */
+static _Atomic(uint64_t) *reported;
+#define REPORTED_BITS 12
+
+static bool claim(const struct search *s)
+{
+    uint64_t h = 0;
+    for (int i = 0; i < s->n; i++) {
+        uint64_t x = ((uint64_t)(uintptr_t)s->path[i].r + s->path[i].r->seq) *
+                         0x9e3779b97f4a7c15ull ^
+                     s->path[i].addr;
+        x ^= x >> 29;
+        x *= 0xbf58476d1ce4e5b9ull;
+        h += x ^ (x >> 32); /* commutative: any starting thread gives the same */
+    }
+    h |= 1;
+    if (!atomic_load(&reported)) {
+        _Atomic(uint64_t) *t = lg__map(sizeof(uint64_t) << REPORTED_BITS), *none = NULL;
+        if (t && !atomic_compare_exchange_strong(&reported, &none, t))
+            lg__unmap(t, sizeof(uint64_t) << REPORTED_BITS);
+    }
+    _Atomic(uint64_t) *t = atomic_load(&reported);
+    if (!t)
+        return true;
+    uint32_t mask = (1u << REPORTED_BITS) - 1;
+    for (uint32_t i = (uint32_t)h & mask, probes = 0; probes < 64; i = (i + 1) & mask, probes++) {
+        uint64_t v = atomic_load(&t[i]);
+        if (v == h)
+            return false;
+        if (v == 0 && atomic_compare_exchange_strong(&t[i], &v, h))
+            return true;
+        if (v == h)
+            return false;
+    }
+    return true;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Fill d from the thread of path entry v; `here` is set when it is the
+ * caller itself, whose own stack is captured now. */
+static void describe(struct lg_dl_thread *d, const struct wait_view *v, bool here,
+                     const uintptr_t *pcs, const uintptr_t *cfas, int npcs, uint64_t now)
+{
+    struct lg_thread *r = v->r;
+    d->tid = r->tid;
+    d->seq = r->seq;
+    memcpy(d->name, r->name, sizeof(d->name));
+    d->waits_for = v->node;
+    d->addr = v->addr;
+    d->exclusive = v->exclusive;
+    d->timed = v->timed;
+    d->waited_ns = now > v->since_ns ? now - v->since_ns : 0;
+    const struct lg_stack *ws = NULL, *wc = NULL;
+    if (here) {
+        d->stack = lg__stack_intern(pcs, npcs);
+        d->stack_full = true;
+    } else {
+        ws = atomic_load_explicit(&r->wait.stack, memory_order_acquire);
+        wc = ws ? r->wait_cfas : NULL;
+        if (ws) {
+            d->stack = ws;
+            d->stack_full = true;
+        } else {
+            uintptr_t pc = v->pc;
+            d->stack = lg__stack_intern(&pc, 1);
+            d->stack_full = false;
+        }
+    }
+    /* The locks it holds, with where each was taken: spliced from the stack
+     * of the wait when there is one. */
+    uint32_t n = r->held.n < HELD_COPY ? r->held.n : HELD_COPY;
+    d->held = lg__map(n ? n * sizeof(*d->held) : 1);
+    d->nheld = 0;
+    for (uint32_t i = 0; d->held && i < n; i++) {
+        const struct lg_held h = r->held.e[i];
+        struct lg_dl_held *o = &d->held[d->nheld++];
+        o->node = h.node;
+        o->addr = h.addr;
+        uintptr_t f[LG_STACK_MAX];
+        int k;
+        if (h.stack) {
+            o->stack = h.stack;
+            continue;
+        }
+        if (here)
+            k = lg__stack_splice(h.pc, h.cfa, pcs, cfas, npcs, f, depth());
+        else if (ws && wc && wc->n == ws->n)
+            k = lg__stack_splice(h.pc, h.cfa, ws->pc, wc->pc, (int)ws->n, f, depth());
+        else {
+            f[0] = h.pc;
+            k = 1;
+        }
+        o->stack = lg__stack_intern(f, k);
+    }
+}
+
+static void report_cycle(struct search *s, bool from_watchdog)
+{
+    /* Others publish their stacks at the end of their first slice: give
+     * them that long, checking all the while that the cycle holds. */
+    uint64_t deadline = lg__now_ns() + 3 * LG_WAIT_SLICE_NS;
+    for (;;) {
+        int st = stable(s);
+        if (st == ST_BROKEN)
+            return; /* someone got their lock: not a deadlock after all */
+        bool all = st == ST_OK;
+        for (int i = 1; i < s->n && all; i++)
+            all = atomic_load(&s->path[i].r->wait.stack) != NULL;
+        if (all || (st == ST_OK && lg__now_ns() > deadline))
+            break;
+        if (lg__now_ns() > deadline + 10 * LG_WAIT_SLICE_NS)
+            return; /* never seen whole again */
+        sleep_ms(10);
+    }
+    uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX];
+    int npcs = from_watchdog ? 0 : lg__stack_capture(pcs, cfas, depth());
+    struct lg_dl_thread d[CHAIN_MAX];
+    uint64_t now = lg__now_ns();
+    for (int i = 0; i < s->n; i++)
+        describe(&d[i], &s->path[i], i == 0 && !from_watchdog, pcs, cfas, npcs, now);
+    if (stable(s) != ST_OK) /* what was read above belongs to these waits */
+        goto out;
+    lg__report_deadlock(d, s->n, from_watchdog);
+    if (lg__alloc_failed())
+        lg__report_oom();
+    if (lg__opt.on_deadlock == LG_ACTION_ABORT) {
+        lg__write_str(2, "lockgraph: on_deadlock=abort: aborting\n");
+        abort();
+    }
+out:
+    for (int i = 0; i < s->n; i++)
+        if (d[i].held)
+            lg__unmap(d[i].held, d[i].nheld ? d[i].nheld * sizeof(*d[i].held) : 1);
+}
+
+/* This thread's stack where the others can find it, with frame addresses
+ * beside it for splicing. */
+static void publish_stack(struct lg_thread *t)
+{
+    uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX];
+    int n = lg__stack_capture(pcs, cfas, depth());
+    t->wait_cfas = lg__stack_intern(cfas, n);
+    atomic_store_explicit(&t->wait.stack, lg__stack_intern(pcs, n), memory_order_release);
+}
+
+static void search_from(struct lg_thread *self, bool from_watchdog)
+{
+    struct search s;
+    if (!find_cycle(self, &s))
+        return;
+    /* In a cycle: whoever reports it will want this thread's stack (a
+     * timed wait that keeps retrying never reaches the end of a slice). */
+    if (!from_watchdog && !atomic_load(&self->wait.stack))
+        publish_stack(self);
+    if (stable(&s) == ST_OK && claim(&s))
+        report_cycle(&s, from_watchdog);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The watchdog's round.                                                   */
+
+static void report_long_wait(const struct wait_view *v, uint64_t now)
+{
+    struct lg_dl_thread waiter = {0}, owner = {0};
+    describe(&waiter, v, false, NULL, NULL, 0, now);
+    struct lg_thread *own[1];
+    bool have_owner = owners(v, own, 1) == 1;
+    const struct lg_stack *took = NULL;
+    if (have_owner) {
+        struct lg_thread *o = own[0];
+        owner.tid = o->tid;
+        owner.seq = o->seq;
+        memcpy(owner.name, o->name, sizeof(owner.name));
+        /* Where the owner took it: its held entry, read while it runs; the
+         * address check keeps a stale entry out. */
+        uint32_t n = o->held.n;
+        for (uint32_t i = 0; i < n && i < 4096; i++) {
+            struct lg_held h = o->held.e[i];
+            if (h.addr == v->addr) {
+                uintptr_t pc = h.pc;
+                took = h.stack ? h.stack : lg__stack_intern(&pc, 1);
+                break;
+            }
+        }
+    }
+    if (still(v))
+        lg__report_long_wait(&waiter, have_owner ? &owner : NULL, took);
+    if (waiter.held)
+        lg__unmap(waiter.held, waiter.nheld ? waiter.nheld * sizeof(*waiter.held) : 1);
+}
+
+void lg__wait_scan(uint64_t long_ns)
+{
+    uint64_t now = lg__now_ns();
+    for (struct lg_thread *r = lg__thread_all(); r; r = r->all_next) {
+        struct wait_view v;
+        if (!view(r, &v))
+            continue;
+        if (long_ns && now - v.since_ns >= long_ns &&
+            !atomic_exchange(&r->wait.long_reported, true))
+            report_long_wait(&v, now);
+        /* A cycle its own threads could not see: timed waits that keep
+         * retrying are never all waiting when one of them looks. */
+        search_from(r, true);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Locks held too long: one site, one finding, with a count.               */
+
+struct hold_site {
+    _Atomic uintptr_t pc; /* 0: empty */
+    atomic_uint_fast64_t count, worst_ns;
+    const struct lg_node *_Atomic node;
+    _Atomic(const struct lg_stack *) stack;
+    int32_t tid;
+    uint32_t tseq;
+};
+
+#define HOLD_BITS 12
+static struct hold_site *_Atomic hold_sites;
+
+static struct hold_site *hold_site_of(uintptr_t pc, bool *fresh)
+{
+    struct hold_site *t = atomic_load(&hold_sites);
+    if (!t) {
+        struct hold_site *m = lg__map(sizeof(*m) << HOLD_BITS), *none = NULL;
+        if (!m)
+            return NULL;
+        if (!atomic_compare_exchange_strong(&hold_sites, &none, m)) {
+            lg__unmap(m, sizeof(*m) << HOLD_BITS);
+            m = none;
+        }
+        t = m;
+    }
+    uint32_t mask = (1u << HOLD_BITS) - 1;
+    uint32_t i = (uint32_t)((pc * 0x9e3779b97f4a7c15ull) >> 40) & mask;
+    for (uint32_t probes = 0; probes <= mask; i = (i + 1) & mask, probes++) {
+        uintptr_t v = atomic_load(&t[i].pc);
+        if (v == pc) {
+            *fresh = false;
+            return &t[i];
+        }
+        if (v == 0) {
+            if (atomic_compare_exchange_strong(&t[i].pc, &v, pc)) {
+                *fresh = true;
+                return &t[i];
+            }
+            if (v == pc) {
+                *fresh = false;
+                return &t[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+void lg__hold_check(struct lg_thread *t, const struct lg_held *h)
+{
+    if (!h->since_ns)
+        return;
+    uint64_t held = lg__now_ns() - h->since_ns;
+    if (held < (uint64_t)lg__opt.hold_warn_ms * 1000000ull)
+        return;
+    bool fresh = false;
+    struct hold_site *s = hold_site_of(h->pc, &fresh);
+    if (!s)
+        return;
+    atomic_fetch_add(&s->count, 1);
+    uint64_t w = atomic_load(&s->worst_ns);
+    while (held > w && !atomic_compare_exchange_weak(&s->worst_ns, &w, held))
+        ;
+    if (!fresh)
+        return;
+    uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX], f[LG_STACK_MAX];
+    int n = lg__stack_capture(pcs, cfas, depth());
+    int k = h->stack ? 0 : lg__stack_splice(h->pc, h->cfa, pcs, cfas, n, f, depth());
+    const struct lg_stack *where = h->stack ? h->stack : lg__stack_intern(f, k);
+    s->tid = t->tid;
+    s->tseq = t->seq;
+    atomic_store(&s->node, h->node);
+    atomic_store(&s->stack, where);
+    lg__report_long_hold(t->tid, t->seq, h->node, h->addr, where, held, 1, held, false);
+}
+
+void lg__hold_flush(void)
+{
+    struct hold_site *t = atomic_load(&hold_sites);
+    for (uint32_t i = 0; t && i < (1u << HOLD_BITS); i++) {
+        uint64_t count = atomic_load(&t[i].count);
+        if (atomic_load(&t[i].pc) && count > 1 && atomic_load(&t[i].stack))
+            lg__report_long_hold(t[i].tid, t[i].tseq, atomic_load(&t[i].node),
+                                 atomic_load(&t[i].node) ? atomic_load(&t[i].node)->addr : 0,
+                                 atomic_load(&t[i].stack), 0, count,
+                                 atomic_load(&t[i].worst_ns), true);
+    }
+}
