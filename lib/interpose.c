@@ -14,6 +14,7 @@
  */
 
 #include "interpose.h"
+#include "options.h"
 #include "registry.h"
 #include "report.h"
 #include "runtime.h"
@@ -166,7 +167,7 @@ static bool slice_end(clockid_t clk, const struct timespec *abs, struct timespec
 #define WAIT_SLICES(t, a, realcall, slicecall, how, clk, abs)                                      \
     ({                                                                                             \
         int rc_;                                                                                   \
-        if ((a)->held >= 0 || ((abs) && !valid_timeout(abs)) ||                                    \
+        if ((a)->held >= 0 || !lg__opt.wait_for || ((abs) && !valid_timeout(abs)) ||              \
             ((clk) != CLOCK_REALTIME && (clk) != CLOCK_MONOTONIC)) {                               \
             rc_ = (realcall);                                                                      \
         } else {                                                                                   \
@@ -400,8 +401,8 @@ __attribute__((noinline, cold)) static int wait_spin(struct lg_thread *t, struct
                                                      pthread_spinlock_t *s)
 {
     int rc;
-    if (a->held >= 0)
-        return REAL(pthread_spin_lock)(s); /* spins forever: reported already */
+    if (a->held >= 0 || !lg__opt.wait_for)
+        return REAL(pthread_spin_lock)(s); /* (relocking spins forever: reported already) */
     lg__wait_begin(t, a, false);
     uint64_t next = lg__now_ns() + LG_WAIT_SLICE_NS;
     for (unsigned i = 1; (rc = REAL(pthread_spin_trylock)(s)) == EBUSY; i++) {

@@ -26,6 +26,8 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT };
       "report|abort: what a failed lg_assert_no_locks_held/lg_assert_held does after saying so")  \
     X(on_deadlock, ACTION, LG_ACTION_REPORT, 0, 0,                                                 \
       "report|abort: what a deadlock (threads really blocked on each other) does once written")   \
+    X(wait_for, BOOL, true, 0, 0,                                                                  \
+      "0: a busy lock is waited for in one call, no wait-for chain (no deadlock findings)")       \
     X(watchdog, INT, 0, 0, 86400,                                                                  \
       "seconds: a thread of lockgraph's reports waits longer than this, and cycles among waits")   \
     X(hold_warn_ms, INT, 0, 0, 86400000, "report locks held longer than this many ms (0: off)")    \
@@ -48,6 +50,7 @@ struct lg_options {
     enum lg_action on_cycle;
     enum lg_action on_assert;
     enum lg_action on_deadlock;
+    bool wait_for;
     long watchdog;
     long hold_warn_ms;
     enum lg_action on_rank;
