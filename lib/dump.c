@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -311,6 +312,8 @@ int lg__dump_graph(const char *pattern, bool at_exit)
     (void)at_exit;
     char path[LG_REPORT_PATH_MAX];
     lg__report_expand_path(pattern, path, sizeof(path));
+    int cancel; /* write(2) is a cancellation point; dump_lock must not stay held */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     lg__lock(&dump_lock);
 
     /* Count what is published now; later additions are left out. */
@@ -401,6 +404,7 @@ int lg__dump_graph(const char *pattern, bool at_exit)
 done:
     release(&d);
     lg__unlock(&dump_lock);
+    pthread_setcancelstate(cancel, NULL);
     return rc;
 }
 

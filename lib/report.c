@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -526,9 +527,14 @@ static void finish_counted(struct lg_buf *b, struct pcs *pcs, int kind, struct l
         /* Could not even format it: say so rather than write half a line. */
         lg__write_str(2, "lockgraph: out of memory formatting a finding\n");
     } else {
+        /* write(2) is a cancellation point: a thread cancelled in it would
+         * leave report_lock held and every later finding waiting for it. */
+        int cancel;
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
         lg__lock(&report_lock);
         write_line(b->p, b->len);
         lg__unlock(&report_lock);
+        pthread_setcancelstate(cancel, NULL);
     }
     if (count) {
         atomic_fetch_add(&nfindings, 1);
@@ -981,9 +987,12 @@ uint64_t lg__report_count(void)
 
 int lg__report_sync(void)
 {
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel); /* as in finish */
     lg__lock(&report_lock);
     int rc = (!use_stderr && fd_is_ours()) ? fsync(report_fd) : 0;
     lg__unlock(&report_lock);
+    pthread_setcancelstate(cancel, NULL);
     return rc;
 }
 

@@ -340,7 +340,19 @@ static void describe(struct lg_dl_thread *d, const struct wait_view *v, bool her
     }
 }
 
+static void report_cycle_now(struct search *s, bool from_watchdog);
+
+/* nanosleep is a cancellation point: a thread cancelled while it collects
+ * the others' stacks would leave its wait published. */
 static void report_cycle(struct search *s, bool from_watchdog)
+{
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    report_cycle_now(s, from_watchdog);
+    pthread_setcancelstate(cancel, NULL);
+}
+
+static void report_cycle_now(struct search *s, bool from_watchdog)
 {
     /* Others publish their stacks at the end of their first slice: give
      * them that long, checking all the while that the cycle holds. */
