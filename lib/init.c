@@ -16,6 +16,7 @@
 #include "alloc.h"
 #include "graph.h"
 #include "interpose.h"
+#include "io.h"
 #include "options.h"
 #include "report.h"
 #include "runtime.h"
@@ -59,6 +60,8 @@ static bool start_now(void)
     if (lg__opt.max_memory)
         lg__alloc_set_limit((size_t)lg__opt.max_memory << 20);
     lg__interpose_resolve();
+    lg__interpose_io_resolve();
+    lg__io_init();
     lg__stack_init();
     if (lg__thread_key_init(on_thread_exit) != 0)
         lg__write_str(2, "lockgraph: no pthread key left: held-at-exit will not be reported\n");
@@ -98,6 +101,7 @@ __attribute__((destructor)) static void lg_destructor(void)
     int saved = lg__busy;
     lg__busy = 1;
     lg__report_exit_summary();
+    lg__io_exit(); /* the final counts of held-across-io pairs */
     lg__busy = saved;
 }
 
@@ -107,12 +111,14 @@ void lg__fork_prepare(void)
     lg__stack_lock_all();
     lg__report_lock_all();
     lg__thread_lock_all();
+    lg__io_lock_all();
     lg__alloc_lock_all();
 }
 
 void lg__fork_parent(void)
 {
     lg__alloc_unlock_all();
+    lg__io_unlock_all();
     lg__thread_unlock_all();
     lg__report_unlock_all();
     lg__stack_unlock_all();
@@ -123,6 +129,7 @@ void lg__fork_child(void)
 {
     lg__alloc_reset_child();
     lg__thread_reset_child(lg__self);
+    lg__io_reset_child();
     lg__report_reset_child();
     lg__stack_reset_child();
     lg__graph_reset_child();

@@ -13,6 +13,7 @@
 
 #include "report.h"
 #include "alloc.h"
+#include "io.h"
 #include "options.h"
 #include "stack.h"
 #include "sync.h"
@@ -39,13 +40,13 @@ static bool use_stderr;
 static bool opened;
 static atomic_uint_fast64_t seq;
 static atomic_uint_fast64_t nfindings;
-static atomic_uint_fast64_t nkind[5];
 static atomic_bool oom_reported;
 static char exe_path[1024];
 
-enum { K_CYCLE, K_SELF, K_UNLOCK, K_EXIT, K_ERROR };
+enum { K_CYCLE, K_SELF, K_UNLOCK, K_EXIT, K_IO, K_ERROR, K_COUNT };
 static const char *const kind_names[] = {"lock-order-cycle", "self-deadlock", "unlock-not-held",
-                                         "held-at-exit", "detector-error"};
+                                         "held-at-exit",     "held-across-io", "detector-error"};
+static atomic_uint_fast64_t nkind[K_COUNT];
 
 /* ---------------------------------------------------------------------- */
 /* The file.                                                               */
@@ -641,6 +642,94 @@ void lg__report_oom(void)
     finish(&b, &pcs, K_ERROR, &h);
 }
 
+/* held-across-io: written when a (held sites, call site) pair is first
+ * seen, and again with "final": true and the total count at exit when it
+ * grew (io.c). The repeat is an update, not a new finding: not counted. */
+void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_IO);
+    lg__buf_str(&b, ",\"pair\":");
+    lg__buf_u64(&b, f->pair);
+    lg__buf_str(&b, ",\"count\":");
+    lg__buf_u64(&b, f->count);
+    lg__buf_str(&b, final ? ",\"final\":true" : ",\"final\":false");
+    lg__buf_str(&b, ",\"call\":\"");
+    lg__buf_str(&b, lg__io_call_name(f->call));
+    lg__buf_str(&b, "\",\"family\":\"");
+    lg__buf_str(&b, lg__io_call_family(f->call));
+    lg__buf_char(&b, '"');
+    if (f->fd >= 0 || f->fd_type) {
+        lg__buf_str(&b, ",\"fd\":{\"num\":");
+        lg__buf_i64(&b, f->fd);
+        if (f->fd_type) {
+            lg__buf_str(&b, ",\"type\":\"");
+            lg__buf_str(&b, f->fd_type);
+            lg__buf_char(&b, '"');
+        }
+        if (f->fd_path) {
+            lg__buf_str(&b, ",\"path\":");
+            lg__buf_json_str(&b, f->fd_path);
+        }
+        if (f->fd_peer) {
+            lg__buf_str(&b, f->fd_peer_local ? ",\"local\":" : ",\"peer\":");
+            lg__buf_json_str(&b, f->fd_peer);
+        }
+        lg__buf_char(&b, '}');
+    }
+    lg__buf_str(&b, ",\"thread\":");
+    put_thread(&b, f->tid, f->tseq, f->tname);
+    lg__buf_str(&b, ",\"held\":[");
+    for (uint32_t i = 0; i < f->nheld; i++) {
+        const struct lg_io_held *e = &f->held[i];
+        if (i)
+            lg__buf_char(&b, ',');
+        lg__buf_str(&b, "{\"lock\":");
+        put_lock(&b, e->node, e->addr, &pcs);
+        lg__buf_str(&b, ",\"key\":");
+        lg__buf_json_str(&b, e->key);
+        lg__buf_str(&b, e->shared ? ",\"shared\":true" : ",\"shared\":false");
+        lg__buf_str(&b, ",\"stack\":");
+        put_stack(&b, e->stack, &pcs);
+        lg__buf_str(&b, e->exact ? ",\"stack_exact\":true}" : ",\"stack_exact\":false}");
+    }
+    lg__buf_str(&b, "],\"stack\":");
+    put_stack(&b, f->stack, &pcs);
+    if (!lg__opt.quiet && !final) {
+        lg__buf_str(&h, "lockgraph: held-across-io: thread ");
+        lg__buf_u64(&h, f->tseq);
+        lg__buf_str(&h, " (tid ");
+        lg__buf_i64(&h, f->tid);
+        lg__buf_str(&h, ") calls ");
+        lg__buf_str(&h, lg__io_call_name(f->call));
+        if (f->fd >= 0) {
+            lg__buf_str(&h, " on fd ");
+            lg__buf_i64(&h, f->fd);
+            if (f->fd_path) {
+                lg__buf_str(&h, " (");
+                lg__buf_str(&h, f->fd_path);
+                lg__buf_char(&h, ')');
+            }
+        }
+        lg__buf_str(&h, " holding ");
+        for (uint32_t i = 0; i < f->nheld && i < 4; i++) {
+            if (i)
+                lg__buf_str(&h, ", ");
+            human_lock(&h, f->held[i].node);
+        }
+        if (f->nheld > 4)
+            lg__buf_str(&h, ", ...");
+        lg__buf_str(&h, "; later calls from the same sites are counted, not repeated");
+    }
+    finish(&b, &pcs, K_IO, &h);
+    if (final) {
+        /* An update of a finding already written: not a new finding. */
+        atomic_fetch_sub(&nfindings, 1);
+        atomic_fetch_sub(&nkind[K_IO], 1);
+    }
+}
+
 /* ---------------------------------------------------------------------- */
 
 uint64_t lg__report_count(void)
@@ -702,7 +791,7 @@ void lg__report_reset_child(void)
 {
     lg__lock_reset(&report_lock);
     atomic_store(&nfindings, 0);
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < K_COUNT; k++)
         atomic_store(&nkind[k], 0);
     atomic_store(&seq, 0);
     if (strstr(lg__opt.report, "%p")) {

@@ -31,6 +31,9 @@ void lg__report_self_deadlock(const struct lg_thread *t, const struct lg_node *n
 void lg__report_unlock_not_held(const struct lg_thread *t, uintptr_t addr,
                                 const struct lg_node *n, const struct lg_stack *stack);
 void lg__report_held_at_exit(const struct lg_thread *t);
+struct lg_io_finding;
+/* A held-across-io pair: its first call, or (final) its count at exit. */
+void lg__report_held_across_io(const struct lg_io_finding *f, bool final);
 /* Once per process: lockgraph ran out of memory. */
 void lg__report_oom(void);
 

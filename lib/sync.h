@@ -9,7 +9,7 @@
  * Locking rule for the whole library (outermost first); a thread never takes
  * an earlier lock while holding a later one:
  *
- *     graph  ->  depot  ->  report  ->  threads  ->  alloc
+ *     graph  ->  depot  ->  report  ->  threads  ->  io  ->  alloc
  *
  * and no lockgraph lock is held across a call that may take a host lock
  * (stack unwinding, dl_iterate_phdr): see runtime.c.
