@@ -195,10 +195,10 @@ static int sys_poll(struct pollfd *fds, nfds_t n, int timeout)
     X(sendmmsg, int, (int, struct mmsghdr *, unsigned int, int), NULL)                             \
     X(recvmmsg, int, (int, struct mmsghdr *, unsigned int, int, struct timespec *), NULL)          \
     X(__recv_chk, ssize_t, (int, void *, size_t, size_t, int), NULL)                               \
-    X(__recvfrom_chk, ssize_t,                                                                     \
-      (int, void *, size_t, size_t, int, __SOCKADDR_ARG, socklen_t *), NULL)                       \
+    X(__recvfrom_chk, ssize_t, (int, void *, size_t, size_t, int, __SOCKADDR_ARG, socklen_t *),    \
+      NULL)                                                                                        \
     X(poll, int, (struct pollfd *, nfds_t, int), sys_poll)                                         \
-    X(__poll_chk, int, (struct pollfd *, nfds_t, int, size_t), NULL)                              \
+    X(__poll_chk, int, (struct pollfd *, nfds_t, int, size_t), NULL)                               \
     X(ppoll, int, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *), NULL)      \
     X(__ppoll_chk, int,                                                                            \
       (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t), NULL)          \
@@ -289,21 +289,19 @@ static int sys_poll(struct pollfd *fds, nfds_t n, int timeout)
 #define LG_IO_REAL_DEF(name, ret, params, early) static ret(*real_##name) params = early;
 LG_IO_REAL_TABLE(LG_IO_REAL_DEF)
 
-void lg__interpose_io_resolve(void)
-{
+void lg__interpose_io_resolve(void){
 #define LG_IO_RESOLVE(name, ret, params, early)                                                    \
     {                                                                                              \
         void *p = dlsym(RTLD_NEXT, #name);                                                         \
         if (p)                                                                                     \
             __atomic_store_n(&real_##name, (ret(*) params)p, __ATOMIC_RELAXED);                    \
     }
-    LG_IO_REAL_TABLE(LG_IO_RESOLVE)
-}
+    LG_IO_REAL_TABLE(LG_IO_RESOLVE)}
 
 /* The ones with no system call behind them, called before start-up:
  * resolved on first use. */
 #define LG_IO_LATE(name, ret, params, early)                                                       \
-    __attribute__((noinline)) static ret(*resolve_##name(void)) params                            \
+    __attribute__((noinline)) static ret(*resolve_##name(void)) params                             \
     {                                                                                              \
         int saved = lg__busy;                                                                      \
         lg__busy = 1;                                                                              \
@@ -315,27 +313,27 @@ LG_IO_REAL_TABLE(LG_IO_LATE)
 
 #define REAL(name) (__builtin_expect(real_##name != NULL, 1) ? real_##name : resolve_##name())
 
-/* ---------------------------------------------------------------------- */
-/* The check.                                                              */
+    /* ---------------------------------------------------------------------- */
+    /* The check.                                                              */
 
-/* Set while a stdio shim runs its real function: a write it makes through
- * an interposable call (a fopencookie stream) is part of the stdio call. */
-static __thread int in_stdio LG_TLS;
+    /* Set while a stdio shim runs its real function: a write it makes through
+     * an interposable call (a fopencookie stream) is part of the stdio call. */
+    static __thread int in_stdio LG_TLS;
 
 #define PC ((uintptr_t)__builtin_return_address(0))
 #define CFA ((uintptr_t)__builtin_dwarf_cfa())
 
-__attribute__((noinline, cold)) static void io_slow_to(int call, int fd, unsigned how,
-                                                       uintptr_t pc, uintptr_t cfa,
-                                                       const void *to, unsigned tolen)
+__attribute__((noinline, cold)) static void io_slow_to(int call, int fd, unsigned how, uintptr_t pc,
+                                                       uintptr_t cfa, const void *to,
+                                                       unsigned tolen)
 {
     if (lg__busy || in_stdio)
         return;
     int saved = errno;
     struct lg_thread *t = lg__enter();
     if (t) {
-        struct lg_io_call_info c = {.call = call, .fd = fd, .how = how, .pc = pc, .cfa = cfa,
-                                    .to = to, .tolen = tolen};
+        struct lg_io_call_info c = {
+            .call = call, .fd = fd, .how = how, .pc = pc, .cfa = cfa, .to = to, .tolen = tolen};
         lg__io_check(t, &c);
         lg__leave();
     }
@@ -381,17 +379,21 @@ static inline bool zero_ts(const struct timespec *ts)
 /* fd I/O and sockets: an fd in O_NONBLOCK mode does not block.            */
 
 /* name(params): blocking unless `nb`; the fd is `fd`. */
+/* The checked function also takes the rare call made before the real
+ * function is known (it resolves it), so both branches are tail calls. */
 #define CHECKED_SHIM(ret, name, ID, params, args, fd, how, nb)                                     \
     COLD static ret checked_##name WITH_SITE params                                                \
     {                                                                                              \
-        io_slow(LG_IO_##ID, fd, how, pc_, cfa_);                                                   \
+        if (lg__io_armed() && !(nb))                                                               \
+            io_slow(LG_IO_##ID, fd, how, pc_, cfa_);                                               \
         return REAL(name) args;                                                                    \
     }                                                                                              \
     LG_EXPORT ret name params                                                                      \
     {                                                                                              \
-        if (ARMED && !(nb))                                                                        \
+        __typeof__(real_##name) real_ = real_##name;                                               \
+        if ((ARMED && !(nb)) || __builtin_expect(real_ == NULL, 0))                                \
             return checked_##name PASS_SITE args;                                                  \
-        return REAL(name) args;                                                                    \
+        return real_ args;                                                                         \
     }
 #define FD_SHIM(ret, name, ID, params, args, fd, nb)                                               \
     CHECKED_SHIM(ret, name, ID, params, args, fd, LG_IO_FD_NB, nb)
@@ -400,32 +402,29 @@ FD_SHIM(ssize_t, read, READ, (int fd, void *b, size_t n), (fd, b, n), fd, 0)
 FD_SHIM(ssize_t, write, WRITE, (int fd, const void *b, size_t n), (fd, b, n), fd, 0)
 FD_SHIM(ssize_t, pread, PREAD, (int fd, void *b, size_t n, off_t o), (fd, b, n, o), fd, 0)
 FD_SHIM(ssize_t, pread64, PREAD64, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o), fd, 0)
-FD_SHIM(ssize_t, pwrite, PWRITE, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o), fd,
-        0)
+FD_SHIM(ssize_t, pwrite, PWRITE, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o), fd, 0)
 FD_SHIM(ssize_t, pwrite64, PWRITE64, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o),
         fd, 0)
 FD_SHIM(ssize_t, readv, READV, (int fd, const struct iovec *v, int n), (fd, v, n), fd, 0)
 FD_SHIM(ssize_t, writev, WRITEV, (int fd, const struct iovec *v, int n), (fd, v, n), fd, 0)
-FD_SHIM(ssize_t, preadv, PREADV, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o),
-        fd, 0)
+FD_SHIM(ssize_t, preadv, PREADV, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o), fd,
+        0)
 FD_SHIM(ssize_t, preadv64, PREADV64, (int fd, const struct iovec *v, int n, off64_t o),
         (fd, v, n, o), fd, 0)
-FD_SHIM(ssize_t, pwritev, PWRITEV, (int fd, const struct iovec *v, int n, off_t o),
-        (fd, v, n, o), fd, 0)
+FD_SHIM(ssize_t, pwritev, PWRITEV, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o),
+        fd, 0)
 FD_SHIM(ssize_t, pwritev64, PWRITEV64, (int fd, const struct iovec *v, int n, off64_t o),
         (fd, v, n, o), fd, 0)
 FD_SHIM(ssize_t, preadv2, PREADV2, (int fd, const struct iovec *v, int n, off_t o, int fl),
-        (fd, v, n, o, fl), fd, fl & RWF_NOWAIT)
-FD_SHIM(ssize_t, preadv64v2, PREADV64V2,
-        (int fd, const struct iovec *v, int n, off64_t o, int fl), (fd, v, n, o, fl), fd,
-        fl & RWF_NOWAIT)
+        (fd, v, n, o, fl), fd, (fl & RWF_NOWAIT))
+FD_SHIM(ssize_t, preadv64v2, PREADV64V2, (int fd, const struct iovec *v, int n, off64_t o, int fl),
+        (fd, v, n, o, fl), fd, (fl & RWF_NOWAIT))
 FD_SHIM(ssize_t, pwritev2, PWRITEV2, (int fd, const struct iovec *v, int n, off_t o, int fl),
-        (fd, v, n, o, fl), fd, fl & RWF_NOWAIT)
+        (fd, v, n, o, fl), fd, (fl & RWF_NOWAIT))
 FD_SHIM(ssize_t, pwritev64v2, PWRITEV64V2,
         (int fd, const struct iovec *v, int n, off64_t o, int fl), (fd, v, n, o, fl), fd,
-        fl & RWF_NOWAIT)
-FD_SHIM(ssize_t, __read_chk, READ, (int fd, void *b, size_t n, size_t len), (fd, b, n, len), fd,
-        0)
+        (fl & RWF_NOWAIT))
+FD_SHIM(ssize_t, __read_chk, READ, (int fd, void *b, size_t n, size_t len), (fd, b, n, len), fd, 0)
 FD_SHIM(ssize_t, __pread_chk, PREAD, (int fd, void *b, size_t n, off_t o, size_t len),
         (fd, b, n, o, len), fd, 0)
 FD_SHIM(ssize_t, __pread64_chk, PREAD64, (int fd, void *b, size_t n, off64_t o, size_t len),
@@ -446,9 +445,8 @@ LG_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG a, socklen_t l)
     return REAL(connect)(fd, a, l);
 }
 
-COLD static ssize_t checked_sendto(int fd, const void *b, size_t n, int fl,
-                                   __CONST_SOCKADDR_ARG a, socklen_t l, uintptr_t pc_,
-                                   uintptr_t cfa_)
+COLD static ssize_t checked_sendto(int fd, const void *b, size_t n, int fl, __CONST_SOCKADDR_ARG a,
+                                   socklen_t l, uintptr_t pc_, uintptr_t cfa_)
 {
     io_slow_to(LG_IO_SENDTO, fd, LG_IO_FD_NB, pc_, cfa_, a.__sockaddr__, l);
     return REAL(sendto)(fd, b, n, fl, a, l);
@@ -462,26 +460,26 @@ LG_EXPORT ssize_t sendto(int fd, const void *b, size_t n, int fl, __CONST_SOCKAD
     return REAL(sendto)(fd, b, n, fl, a, l);
 }
 FD_SHIM(ssize_t, send, SEND, (int fd, const void *b, size_t n, int fl), (fd, b, n, fl), fd,
-        fl & MSG_DONTWAIT)
+        (fl & MSG_DONTWAIT))
 FD_SHIM(ssize_t, recv, RECV, (int fd, void *b, size_t n, int fl), (fd, b, n, fl), fd,
-        fl & MSG_DONTWAIT)
+        (fl & MSG_DONTWAIT))
 FD_SHIM(ssize_t, recvfrom, RECVFROM,
         (int fd, void *b, size_t n, int fl, __SOCKADDR_ARG a, socklen_t *l), (fd, b, n, fl, a, l),
-        fd, fl & MSG_DONTWAIT)
+        fd, (fl & MSG_DONTWAIT))
 FD_SHIM(ssize_t, sendmsg, SENDMSG, (int fd, const struct msghdr *m, int fl), (fd, m, fl), fd,
-        fl & MSG_DONTWAIT)
+        (fl & MSG_DONTWAIT))
 FD_SHIM(ssize_t, recvmsg, RECVMSG, (int fd, struct msghdr *m, int fl), (fd, m, fl), fd,
-        fl & MSG_DONTWAIT)
+        (fl & MSG_DONTWAIT))
 FD_SHIM(int, sendmmsg, SENDMMSG, (int fd, struct mmsghdr *m, unsigned int n, int fl),
-        (fd, m, n, fl), fd, fl & MSG_DONTWAIT)
+        (fd, m, n, fl), fd, (fl & MSG_DONTWAIT))
 FD_SHIM(int, recvmmsg, RECVMMSG,
-        (int fd, struct mmsghdr *m, unsigned int n, int fl, struct timespec *t),
-        (fd, m, n, fl, t), fd, fl & MSG_DONTWAIT)
+        (int fd, struct mmsghdr *m, unsigned int n, int fl, struct timespec *t), (fd, m, n, fl, t),
+        fd, (fl & MSG_DONTWAIT))
 FD_SHIM(ssize_t, __recv_chk, RECV, (int fd, void *b, size_t n, size_t len, int fl),
-        (fd, b, n, len, fl), fd, fl & MSG_DONTWAIT)
+        (fd, b, n, len, fl), fd, (fl & MSG_DONTWAIT))
 FD_SHIM(ssize_t, __recvfrom_chk, RECVFROM,
         (int fd, void *b, size_t n, size_t len, int fl, __SOCKADDR_ARG a, socklen_t *l),
-        (fd, b, n, len, fl, a, l), fd, fl & MSG_DONTWAIT)
+        (fd, b, n, len, fl, a, l), fd, (fl & MSG_DONTWAIT))
 
 /* accept: checked on the listening fd; the new fd is a socket, blocking
  * unless accept4 says SOCK_NONBLOCK (it does not inherit O_NONBLOCK). The
@@ -512,8 +510,8 @@ LG_EXPORT int accept4(int fd, __SOCKADDR_ARG a, socklen_t *l, int fl)
     CHECKED_SHIM(ret, name, ID, params, args, fd, 0, nb)
 
 WAIT_SHIM(int, poll, POLL, (struct pollfd * f, nfds_t n, int t), (f, n, t), -1, t == 0)
-WAIT_SHIM(int, __poll_chk, POLL, (struct pollfd * f, nfds_t n, int t, size_t len),
-          (f, n, t, len), -1, t == 0)
+WAIT_SHIM(int, __poll_chk, POLL, (struct pollfd * f, nfds_t n, int t, size_t len), (f, n, t, len),
+          -1, t == 0)
 WAIT_SHIM(int, ppoll, PPOLL,
           (struct pollfd * f, nfds_t n, const struct timespec *t, const sigset_t *s), (f, n, t, s),
           -1, zero_ts(t))
@@ -538,8 +536,7 @@ WAIT_SHIM(int, fsync, FSYNC, (int fd), (fd), fd, 0)
 WAIT_SHIM(int, fdatasync, FDATASYNC, (int fd), (fd), fd, 0)
 WAIT_SHIM(int, syncfs, SYNCFS, (int fd), (fd), fd, 0)
 WAIT_SHIM(int, sync_file_range, SYNC_FILE_RANGE, (int fd, off64_t o, off64_t n, unsigned int fl),
-          (fd, o, n, fl), fd,
-          !(fl & (SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER)))
+          (fd, o, n, fl), fd, !(fl & (SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER)))
 WAIT_SHIM(int, msync, MSYNC, (void *a, size_t n, int fl), (a, n, fl), -1, !(fl & MS_SYNC))
 
 LG_EXPORT void sync(void)
@@ -561,22 +558,23 @@ WAIT_SHIM(unsigned int, sleep, SLEEP, (unsigned int s), (s), -1, s == 0)
 /* ---------------------------------------------------------------------- */
 /* stdio.                                                                  */
 
-#define STDIO_CHECKED(ret, name, ID, params, args, stream)                                         \
+#define STDIO_SHIM(ret, name, ID, params, args, stream)                                            \
+    COLD static ret checked_##name WITH_SITE params                                                \
     {                                                                                              \
+        if (!lg__io_armed())                                                                       \
+            return REAL(name) args; /* only not resolved yet */                                    \
         stdio_slow(LG_IO_##ID, stream, pc_, cfa_);                                                 \
         in_stdio++;                                                                                \
         ret r = REAL(name) args;                                                                   \
         in_stdio--;                                                                                \
         return r;                                                                                  \
-    }
-#define STDIO_SHIM(ret, name, ID, params, args, stream)                                            \
-    COLD static ret checked_##name WITH_SITE params STDIO_CHECKED(ret, name, ID, params, args,     \
-                                                                   stream)                         \
+    }                                                                                              \
     LG_EXPORT ret name params                                                                      \
     {                                                                                              \
-        if (ARMED)                                                                                 \
+        __typeof__(real_##name) real_ = real_##name;                                               \
+        if (ARMED || __builtin_expect(real_ == NULL, 0))                                           \
             return checked_##name PASS_SITE args;                                                  \
-        return REAL(name) args;                                                                    \
+        return real_ args;                                                                         \
     }
 
 STDIO_SHIM(size_t, fread, FREAD, (void *p, size_t s, size_t n, FILE *f), (p, s, n, f), f)
@@ -599,13 +597,24 @@ STDIO_SHIM(int, putchar, PUTCHAR, (int c), (c), stdout)
 STDIO_SHIM(int, fgetc, FGETC, (FILE * f), (f), f)
 STDIO_SHIM(int, getc, GETC, (FILE * f), (f), f)
 COLD static int checked_getchar(uintptr_t pc_, uintptr_t cfa_)
-    STDIO_CHECKED(int, getchar, GETCHAR, (void), (), stdin)
+{
+    if (!lg__io_armed())
+        return REAL(getchar)();
+    stdio_slow(LG_IO_GETCHAR, stdin, pc_, cfa_);
+    in_stdio++;
+    int r = REAL(getchar)();
+    in_stdio--;
+    return r;
+}
+
 LG_EXPORT int getchar(void)
 {
-    if (ARMED)
+    __typeof__(real_getchar) real_ = real_getchar;
+    if (ARMED || __builtin_expect(real_ == NULL, 0))
         return checked_getchar(PC, CFA);
-    return REAL(getchar)();
+    return real_();
 }
+
 STDIO_SHIM(size_t, fread_unlocked, FREAD_UNLOCKED, (void *p, size_t s, size_t n, FILE *f),
            (p, s, n, f), f)
 STDIO_SHIM(size_t, fwrite_unlocked, FWRITE_UNLOCKED, (const void *p, size_t s, size_t n, FILE *f),
@@ -642,25 +651,16 @@ STDIO_SHIM(char *, __fgets_unlocked_chk, FGETS_UNLOCKED, (char *s, size_t len, i
     va_end(ap);                                                                                    \
     return r;
 
-LG_EXPORT int fprintf(FILE *f, const char *fmt, ...)
-{
-    PRINTF_BODY(FPRINTF, f, REAL(vfprintf)(f, fmt, ap))
-}
+LG_EXPORT int fprintf(FILE *f, const char *fmt,
+                      ...){PRINTF_BODY(FPRINTF, f, REAL(vfprintf)(f, fmt, ap))}
 
-LG_EXPORT int printf(const char *fmt, ...)
-{
-    PRINTF_BODY(PRINTF, stdout, REAL(vprintf)(fmt, ap))
-}
+LG_EXPORT int printf(const char *fmt, ...){PRINTF_BODY(PRINTF, stdout, REAL(vprintf)(fmt, ap))}
 
-LG_EXPORT int __fprintf_chk(FILE *f, int fl, const char *fmt, ...)
-{
-    PRINTF_BODY(FPRINTF, f, REAL(__vfprintf_chk)(f, fl, fmt, ap))
-}
+LG_EXPORT int __fprintf_chk(FILE *f, int fl, const char *fmt,
+                            ...){PRINTF_BODY(FPRINTF, f, REAL(__vfprintf_chk)(f, fl, fmt, ap))}
 
-LG_EXPORT int __printf_chk(int fl, const char *fmt, ...)
-{
-    PRINTF_BODY(PRINTF, stdout, REAL(__vprintf_chk)(fl, fmt, ap))
-}
+LG_EXPORT int __printf_chk(int fl, const char *fmt,
+                           ...){PRINTF_BODY(PRINTF, stdout, REAL(__vprintf_chk)(fl, fmt, ap))}
 
 #define DPRINTF_BODY(ID, fd, vcall)                                                                \
     int r;                                                                                         \
@@ -672,26 +672,22 @@ LG_EXPORT int __printf_chk(int fl, const char *fmt, ...)
     va_end(ap);                                                                                    \
     return r;
 
-LG_EXPORT int dprintf(int fd, const char *fmt, ...)
-{
-    DPRINTF_BODY(DPRINTF, fd, REAL(vdprintf)(fd, fmt, ap))
-}
+LG_EXPORT int dprintf(int fd, const char *fmt,
+                      ...){DPRINTF_BODY(DPRINTF, fd, REAL(vdprintf)(fd, fmt, ap))}
 
-LG_EXPORT int __dprintf_chk(int fd, int fl, const char *fmt, ...)
-{
-    DPRINTF_BODY(DPRINTF, fd, REAL(__vdprintf_chk)(fd, fl, fmt, ap))
-}
+LG_EXPORT int __dprintf_chk(int fd, int fl, const char *fmt,
+                            ...){DPRINTF_BODY(DPRINTF, fd, REAL(__vdprintf_chk)(fd, fl, fmt, ap))}
 
 FD_SHIM(int, vdprintf, VDPRINTF, (int fd, const char *fmt, va_list ap), (fd, fmt, ap), fd, 0)
-FD_SHIM(int, __vdprintf_chk, VDPRINTF, (int fd, int fl, const char *fmt, va_list ap),
-        (fd, fl, fmt, ap), fd, 0)
+    FD_SHIM(int, __vdprintf_chk, VDPRINTF, (int fd, int fl, const char *fmt, va_list ap),
+            (fd, fl, fmt, ap), fd, 0)
 
-/* ---------------------------------------------------------------------- */
-/* The fd table: what creates, changes and closes fds. Unknown is always   */
-/* safe (the check then asks the kernel, once), so anything uncertain is   */
-/* forgotten rather than guessed.                                          */
+    /* ---------------------------------------------------------------------- */
+    /* The fd table: what creates, changes and closes fds. Unknown is always   */
+    /* safe (the check then asks the kernel, once), so anything uncertain is   */
+    /* forgotten rather than guessed.                                          */
 
-static inline unsigned nb_if(int flags, int bit)
+    static inline unsigned nb_if(int flags, int bit)
 {
     return (flags & bit) ? LG_FD_NONBLOCK : 0;
 }

@@ -148,8 +148,7 @@ static int allow_fail(char *err, size_t errlen, const char *a, const char *item,
     return -1;
 }
 
-int lg__io_allow_parse(const char *s, size_t len, struct lg_io_allow *out, char *err,
-                       size_t errlen)
+int lg__io_allow_parse(const char *s, size_t len, struct lg_io_allow *out, char *err, size_t errlen)
 {
     struct lg_io_allow scratch;
     struct lg_io_allow *a = out ? out : &scratch;
@@ -164,8 +163,8 @@ int lg__io_allow_parse(const char *s, size_t len, struct lg_io_allow *out, char 
         i = j + 1;
         if (n == 0)
             continue;
-        bool lock = starts(item, n, "name:") || starts(item, n, "site:") ||
-                    starts(item, n, "addr:");
+        bool lock =
+            starts(item, n, "name:") || starts(item, n, "site:") || starts(item, n, "addr:");
         if (lock && a->nlocks == LG_IO_ALLOW_LOCKS)
             return allow_fail(err, errlen, "too many lock keys (32 at most) at '", item, n, "'");
         struct lg_io_allow_lock *l = &a->lock[a->nlocks];
@@ -184,8 +183,7 @@ int lg__io_allow_parse(const char *s, size_t len, struct lg_io_allow *out, char 
             uintptr_t off;
             if (!plus || plus == item + 5 ||
                 !parse_hex(plus + 1, (size_t)(item + n - plus - 1), &off))
-                return allow_fail(err, errlen, "'", item, n,
-                                  "' is not site:MODULE+0xOFFSET");
+                return allow_fail(err, errlen, "'", item, n, "' is not site:MODULE+0xOFFSET");
             *l = (struct lg_io_allow_lock){
                 .kind = LG_ALLOW_SITE, .s = item + 5, .len = (size_t)(plus - item - 5), .off = off};
             a->nlocks++;
@@ -222,8 +220,8 @@ static int resolve_one(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     (void)arg;
-    const char *base = info->dlpi_name && info->dlpi_name[0] ? basename_of(info->dlpi_name)
-                                                              : exe_base;
+    const char *base =
+        info->dlpi_name && info->dlpi_name[0] ? basename_of(info->dlpi_name) : exe_base;
     for (int i = 0; i < allow.nlocks; i++) {
         struct lg_io_allow_lock *l = &allow.lock[i];
         if (l->kind != LG_ALLOW_SITE || __atomic_load_n(&l->addr, __ATOMIC_RELAXED))
@@ -254,8 +252,7 @@ static bool lock_allowed(const struct lg_held *h)
         switch (l->kind) {
         case LG_ALLOW_NAME: {
             const char *name =
-                n ? atomic_load_explicit(&((struct lg_node *)n)->name, memory_order_acquire)
-                  : NULL;
+                n ? atomic_load_explicit(&((struct lg_node *)n)->name, memory_order_acquire) : NULL;
             if (name && strncmp(name, l->s, l->len) == 0 && name[l->len] == 0)
                 return true;
             break;
@@ -286,8 +283,8 @@ static inline bool call_allowed(int call)
 void lg__io_init(void)
 {
     char err[256];
-    if (lg__io_allow_parse(lg__opt.io_allow, strlen(lg__opt.io_allow), &allow, err,
-                           sizeof(err)) != 0)
+    if (lg__io_allow_parse(lg__opt.io_allow, strlen(lg__opt.io_allow), &allow, err, sizeof(err)) !=
+        0)
         memset(&allow, 0, sizeof(allow)); /* cannot happen: the option parser checked it */
     char exe[1024];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -431,13 +428,20 @@ static bool make_key(const struct lg_thread *t, const struct lg_io_call_info *c,
     return any;
 }
 
+static inline bool same_sites(const uintptr_t *a, const uintptr_t *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) /* n is 1 or 2 almost always: no memcmp call */
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static struct pair *find(const struct key *k)
 {
-    struct pair *p =
-        atomic_load_explicit(&buckets[k->hash & (NBUCKETS - 1)], memory_order_acquire);
+    struct pair *p = atomic_load_explicit(&buckets[k->hash & (NBUCKETS - 1)], memory_order_acquire);
     for (; p; p = p->next)
         if (p->hash == k->hash && p->pc == k->pc && p->call == k->call && p->n == k->n &&
-            memcmp(p->site, k->site, k->n * sizeof(uintptr_t)) == 0)
+            same_sites(p->site, k->site, k->n))
             return p;
     return NULL;
 }
@@ -446,7 +450,7 @@ static struct pair *find(const struct key *k)
 
 static const char *type_name(unsigned type)
 {
-    static const char *const names[] = {"unknown",      "file",         "socket",    "pipe",
+    static const char *const names[] = {"unknown",     "file",         "socket",    "pipe",
                                         "char-device", "block-device", "directory", "other"};
     return names[type & 7];
 }
@@ -583,12 +587,12 @@ static int key_module(struct dl_phdr_info *info, size_t size, void *arg)
     struct record *r = ((struct keyctx *)arg)->r;
     uintptr_t lo, hi;
     lg__module_range(info, &lo, &hi);
-    const char *base = info->dlpi_name && info->dlpi_name[0] ? basename_of(info->dlpi_name)
-                                                              : exe_base;
+    const char *base =
+        info->dlpi_name && info->dlpi_name[0] ? basename_of(info->dlpi_name) : exe_base;
     for (uint32_t i = 0; i < r->f.nheld; i++) {
         struct lg_io_held *h = &r->held[i];
-        const struct lg_stack *s = h->node ? atomic_load(&((struct lg_node *)h->node)->stack)
-                                           : NULL;
+        const struct lg_stack *s =
+            h->node ? atomic_load(&((struct lg_node *)h->node)->stack) : NULL;
         if (h->key[0] || !s || !s->n || s->pc[0] < lo || s->pc[0] >= hi)
             continue;
         struct out o = {h->key, h->key + sizeof(h->key) - 1};

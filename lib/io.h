@@ -32,22 +32,29 @@
 /* The watched calls, X(ID, name, family). A fortified __*_chk variant is
  * reported, and allowed, under its plain name; a 64 variant is a call of
  * its own. Names are what findings say in "call" and what io_allow takes. */
+/* clang-format off */
 #define LG_IO_CALLS(X)                                                                             \
+    /* fd I/O */                                                                                   \
     X(READ, read, fd) X(WRITE, write, fd) X(PREAD, pread, fd) X(PREAD64, pread64, fd)               \
     X(PWRITE, pwrite, fd) X(PWRITE64, pwrite64, fd) X(READV, readv, fd) X(WRITEV, writev, fd)       \
     X(PREADV, preadv, fd) X(PREADV64, preadv64, fd) X(PWRITEV, pwritev, fd)                         \
     X(PWRITEV64, pwritev64, fd) X(PREADV2, preadv2, fd) X(PREADV64V2, preadv64v2, fd)               \
     X(PWRITEV2, pwritev2, fd) X(PWRITEV64V2, pwritev64v2, fd)                                       \
+    /* sockets */                                                                                  \
     X(CONNECT, connect, socket) X(ACCEPT, accept, socket) X(ACCEPT4, accept4, socket)               \
     X(SEND, send, socket) X(RECV, recv, socket) X(SENDTO, sendto, socket)                           \
     X(RECVFROM, recvfrom, socket) X(SENDMSG, sendmsg, socket) X(RECVMSG, recvmsg, socket)           \
     X(SENDMMSG, sendmmsg, socket) X(RECVMMSG, recvmmsg, socket)                                     \
+    /* waiting */                                                                                  \
     X(POLL, poll, wait) X(PPOLL, ppoll, wait) X(SELECT, select, wait) X(PSELECT, pselect, wait)     \
     X(EPOLL_WAIT, epoll_wait, wait) X(EPOLL_PWAIT, epoll_pwait, wait)                               \
+    /* durability */                                                                               \
     X(FSYNC, fsync, sync) X(FDATASYNC, fdatasync, sync) X(SYNC_FILE_RANGE, sync_file_range, sync)   \
     X(MSYNC, msync, sync) X(SYNC, sync, sync) X(SYNCFS, syncfs, sync)                               \
+    /* sleeping */                                                                                 \
     X(NANOSLEEP, nanosleep, sleep) X(CLOCK_NANOSLEEP, clock_nanosleep, sleep)                       \
     X(USLEEP, usleep, sleep) X(SLEEP, sleep, sleep)                                                 \
+    /* stdio */                                                                                    \
     X(FREAD, fread, stdio) X(FWRITE, fwrite, stdio) X(FFLUSH, fflush, stdio)                        \
     X(FGETS, fgets, stdio) X(FPUTS, fputs, stdio) X(GETLINE, getline, stdio)                        \
     X(GETDELIM, getdelim, stdio) X(FPRINTF, fprintf, stdio) X(VFPRINTF, vfprintf, stdio)            \
@@ -59,12 +66,13 @@
     X(FGETS_UNLOCKED, fgets_unlocked, stdio) X(FFLUSH_UNLOCKED, fflush_unlocked, stdio)             \
     X(FPUTC_UNLOCKED, fputc_unlocked, stdio) X(FGETC_UNLOCKED, fgetc_unlocked, stdio)               \
     X(PUTC_UNLOCKED, putc_unlocked, stdio) X(GETC_UNLOCKED, getc_unlocked, stdio)
+/* clang-format on */
 
 enum lg_io_call {
 #define LG_IO_ENUM(id, name, family) LG_IO_##id,
     LG_IO_CALLS(LG_IO_ENUM)
 #undef LG_IO_ENUM
-    LG_IO_NCALLS
+        LG_IO_NCALLS
 };
 
 const char *lg__io_call_name(int call);
@@ -132,11 +140,11 @@ enum {
 };
 
 struct lg_io_call_info {
-    int call;      /* enum lg_io_call */
-    int fd;        /* -1: none (sleep, poll, select, fflush(NULL)) */
-    unsigned how;  /* LG_IO_FD_NB */
-    uintptr_t pc;  /* return address of the I/O call */
-    uintptr_t cfa; /* frame address of the shim */
+    int call;       /* enum lg_io_call */
+    int fd;         /* -1: none (sleep, poll, select, fflush(NULL)) */
+    unsigned how;   /* LG_IO_FD_NB */
+    uintptr_t pc;   /* return address of the I/O call */
+    uintptr_t cfa;  /* frame address of the shim */
     const void *to; /* connect, sendto: the address called, or NULL */
     unsigned tolen;
 };
