@@ -352,12 +352,15 @@ __attribute__((noinline, cold)) static void stdio_slow(int call, FILE *f, uintpt
 {
     if (lg__busy || in_stdio)
         return;
-    int saved = errno;
-    int fd = f ? fileno_unlocked(f) : -1;
-    errno = saved;
-    if (f && fd < 0)
+    if (!f) { /* fflush(NULL): every stream; may write any of them */
+        io_slow(call, -1, 0, pc, cfa);
         return;
-    io_slow(call, fd, LG_IO_FD_NB, pc, cfa);
+    }
+    int saved = errno;
+    int fd = fileno_unlocked(f);
+    errno = saved;
+    if (fd >= 0)
+        io_slow(call, fd, LG_IO_FD_NB, pc, cfa);
 }
 
 #define ARMED __builtin_expect(lg__io_armed(), 0)

@@ -724,8 +724,8 @@ void lg__io_check(struct lg_thread *t, const struct lg_io_call_info *c)
 {
     if (lg__opt.on_io == LG_ACTION_OFF || call_allowed(c->call))
         return;
-    if ((c->how & LG_IO_FD_NB) && c->fd >= 0 && !fd_blocks(c->fd))
-        return;
+    if ((c->how & LG_IO_FD_NB) && (c->fd < 0 || !fd_blocks(c->fd)))
+        return; /* non-blocking, or no fd at all: EBADF at once */
     struct key k;
     if (!make_key(t, c, &k))
         return;
