@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -434,9 +435,14 @@ static void finish(struct lg_buf *b, struct pcs *pcs, int kind, struct lg_buf *h
         /* Could not even format it: say so rather than write half a line. */
         lg__write_str(2, "lockgraph: out of memory formatting a finding\n");
     } else {
+        /* Reopening the file (open, close) has cancellation points: a
+         * pending cancel must not unwind the thread holding report_lock. */
+        int cancel;
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
         lg__lock(&report_lock);
         write_line(b->p, b->len);
         lg__unlock(&report_lock);
+        pthread_setcancelstate(cancel, NULL);
     }
     if (kind != K_ERROR)
         atomic_fetch_add(&nfindings, 1);

@@ -835,6 +835,21 @@ static void test_io_actions(void)
     run_free(r);
 }
 
+static void test_io_cancel(void)
+{
+    /* killed by the 30 s timeout if a cancel unwinds out of lockgraph with
+     * its report lock held */
+    struct run *r = run_mode("sc_io_fd", "cancel");
+    expect_clean_exit(r);
+    json_object *f[2];
+    CU_ASSERT_EQUAL(io_firsts(r, NULL, f, 2), 2);
+    if (r->nfindings == 2) {
+        CU_ASSERT_STRING_EQUAL(str(f[0], "call"), "write");
+        CU_ASSERT_STRING_EQUAL(str(f[1], "call"), "usleep");
+    }
+    run_free(r);
+}
+
 static void test_io_linked(void)
 {
     /* sc_io_linked is linked with -llockgraph; no preload here. */
@@ -1038,6 +1053,7 @@ int main(int argc, char **argv)
         {"held-across-io: 100,000 writes, one finding, the right count", test_io_dedup},
         {"held-across-io: io_allow by call, lock name, site key", test_io_allow},
         {"held-across-io: on_io=off, on_io=abort, a bad io_allow", test_io_actions},
+        {"held-across-io: a cancel pending while the finding is written", test_io_cancel},
         {"held-across-io: linked test build", test_io_linked},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},

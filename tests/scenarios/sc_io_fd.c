@@ -13,6 +13,10 @@
  *             reported naming only "loud": 2
  *   unnamed   one write under an unnamed lock: 1 (its key, put in
  *             io_allow, silences it)
+ *   cancel    a thread with a cancel pending writes under a lock: the
+ *             finding is written (lockgraph's own write is no cancellation
+ *             point), the thread is cancelled in the real write, and the
+ *             next finding, from main, is written too: 2, no hang
  */
 #define _GNU_SOURCE
 #include "sc.h"
@@ -24,6 +28,25 @@
 #include <unistd.h>
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+
+static pthread_barrier_t bar;
+
+static void unlock(void *mutex)
+{
+    pthread_mutex_unlock(mutex);
+}
+
+static void *cancelled(void *arg)
+{
+    int null = *(int *)arg;
+    pthread_mutex_lock(&m);
+    pthread_cleanup_push(unlock, &m);
+    pthread_barrier_wait(&bar);
+    pthread_barrier_wait(&bar); /* the cancel is pending from here */
+    write(null, "x", 1);
+    pthread_cleanup_pop(1);
+    return NULL;
+}
 
 static int temp_file(int flags)
 {
@@ -115,6 +138,21 @@ int main(int argc, char **argv)
         pthread_mutex_lock(u);
         write(null, "x", 1);
         pthread_mutex_unlock(u);
+    } else if (!strcmp(mode, "cancel")) {
+        int null = open("/dev/null", O_WRONLY);
+        pthread_t t;
+        void *res;
+        pthread_barrier_init(&bar, NULL, 2);
+        pthread_create(&t, NULL, cancelled, &null);
+        pthread_barrier_wait(&bar);
+        pthread_cancel(t);
+        pthread_barrier_wait(&bar);
+        pthread_join(t, &res);
+        if (res != PTHREAD_CANCELED)
+            return 4;
+        pthread_mutex_lock(&m);
+        usleep(1);
+        pthread_mutex_unlock(&m);
     } else {
         return 2;
     }
