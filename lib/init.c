@@ -17,6 +17,7 @@
 #include "graph.h"
 #include "interpose.h"
 #include "dump.h"
+#include "io.h"
 #include "options.h"
 #include "ranks.h"
 #include "report.h"
@@ -77,6 +78,8 @@ static bool start_now(void)
         atomic_store(&lg__ranks, r);
     }
     lg__interpose_resolve();
+    lg__interpose_io_resolve();
+    lg__io_init();
     lg__stack_init();
     if (lg__thread_key_init(on_thread_exit) != 0)
         lg__write_str(2, "lockgraph: no pthread key left: held-at-exit will not be reported\n");
@@ -123,6 +126,7 @@ __attribute__((destructor)) static void lg_destructor(void)
     if (lg__opt.hold_warn_ms)
         lg__hold_flush();
     lg__report_exit_summary();
+    lg__io_exit(); /* the final counts of held-across-io pairs */
     lg__busy = saved;
 }
 
@@ -135,6 +139,7 @@ void lg__fork_prepare(void)
     lg__report_lock_all();
     lg__thread_lock_all();
     lg__symbols_lock_all();
+    lg__io_lock_all();
     lg__alloc_lock_all();
 }
 
@@ -142,6 +147,7 @@ void lg__fork_parent(void)
 {
     lg__alloc_unlock_all();
     lg__symbols_unlock_all();
+    lg__io_unlock_all();
     lg__thread_unlock_all();
     lg__report_unlock_all();
     lg__stack_unlock_all();
@@ -155,6 +161,7 @@ void lg__fork_child(void)
     lg__alloc_reset_child();
     lg__symbols_reset_child();
     lg__thread_reset_child(lg__self);
+    lg__io_reset_child();
     lg__report_reset_child();
     lg__stack_reset_child();
     lg__graph_reset_child();

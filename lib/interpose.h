@@ -75,6 +75,8 @@ LG_INTERPOSE_TABLE(LG_REAL_DECL)
 
 /* Resolve every real function with dlsym(RTLD_NEXT); from init. */
 void lg__interpose_resolve(void);
+/* The same for the I/O shims (interpose_io.c). */
+void lg__interpose_io_resolve(void);
 
 /* fork support, in init.c. */
 void lg__fork_prepare(void);

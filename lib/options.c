@@ -6,6 +6,7 @@
  * stdio. It does not decide what a bad option does to the host; init.c does.
  */
 #include "options.h"
+#include "io.h"
 #include "util.h"
 
 #include <string.h>
@@ -17,6 +18,8 @@ void lg__options_defaults(struct lg_options *o)
     memset(o, 0, sizeof(*o));
 #define DEF_PATH(name, def) lg__strlcpy(o->name, def, sizeof(o->name));
 #define DEF_ACTION(name, def) o->name = def;
+#define DEF_IOACTION(name, def) o->name = def;
+#define DEF_LIST(name, def) lg__strlcpy(o->name, def, sizeof(o->name));
 #define DEF_INT(name, def) o->name = def;
 #define DEF_BOOL(name, def) o->name = def;
 #define DEFAULT_OF(name, type, def, lo, hi, help) DEF_##type(name, def)
@@ -62,6 +65,32 @@ static int set_ACTION(enum lg_action *dst, const char *v, size_t vlen)
     return 0;
 }
 
+static int set_IOACTION(enum lg_action *dst, const char *v, size_t vlen)
+{
+    if (is(v, vlen, "off")) {
+        *dst = LG_ACTION_OFF;
+        return 0;
+    }
+    return set_ACTION(dst, v, vlen);
+}
+
+/* A list is checked by its owner (io_allow: io.c), which says what is wrong
+ * in why; it is kept as text. */
+static int set_LIST(char *dst, size_t dstlen, const char *v, size_t vlen, char *why,
+                    size_t whylen)
+{
+    if (vlen >= dstlen) {
+        lg__strlcpy(why, "' is too long", whylen);
+        return -1;
+    }
+    lg__strlcpy(why, "': ", whylen);
+    if (lg__io_allow_parse(v, vlen, NULL, why + 3, whylen - 3) != 0)
+        return -1;
+    memcpy(dst, v, vlen);
+    dst[vlen] = 0;
+    return 0;
+}
+
 static int set_BOOL(bool *dst, const char *v, size_t vlen)
 {
     if (is(v, vlen, "1") || is(v, vlen, "true") || is(v, vlen, "yes"))
@@ -91,17 +120,22 @@ static int set_INT(long *dst, const char *v, size_t vlen, long lo, long hi)
 
 static const char *const why_PATH = "' needs a non-empty path shorter than 4096 bytes";
 static const char *const why_ACTION = "' takes 'report' or 'abort'";
+static const char *const why_IOACTION = "' takes 'report', 'abort' or 'off'";
+#define why_LIST why
 static const char *const why_BOOL = "' takes 1 or 0";
 static const char *const why_INT = "' takes a whole number in its range (help=1 lists them)";
 
 #define CALL_PATH(name, lo, hi) set_PATH(o->name, sizeof(o->name), v, vlen)
 #define CALL_ACTION(name, lo, hi) set_ACTION(&o->name, v, vlen)
+#define CALL_IOACTION(name, lo, hi) set_IOACTION(&o->name, v, vlen)
+#define CALL_LIST(name, lo, hi) set_LIST(o->name, sizeof(o->name), v, vlen, why, sizeof(why))
 #define CALL_BOOL(name, lo, hi) set_BOOL(&o->name, v, vlen)
 #define CALL_INT(name, lo, hi) set_INT(&o->name, v, vlen, lo, hi)
 
 static int parse_one(struct lg_options *o, const char *key, size_t keylen, const char *v,
                      size_t vlen, char *err, size_t errlen)
 {
+    char why[256] = "";
 #define TRY_OF(name, type, def, lo, hi, help)                                                      \
     if (is(key, keylen, #name))                                                                    \
         return CALL_##type(name, lo, hi) == 0 ? 0                                                  \
@@ -111,6 +145,36 @@ static int parse_one(struct lg_options *o, const char *key, size_t keylen, const
 #define NAME_OF(name, type, def, lo, hi, help) " " #name
     return fail(err, errlen, "unknown option '", key, keylen,
                 "' (known:" LG_OPTION_TABLE(NAME_OF) ")");
+}
+
+#define IS_LIST_PATH 0
+#define IS_LIST_ACTION 0
+#define IS_LIST_IOACTION 0
+#define IS_LIST_INT 0
+#define IS_LIST_BOOL 0
+#define IS_LIST_LIST 1
+
+static bool is_list(const char *key, size_t keylen)
+{
+#define LIST_OF(name, type, def, lo, hi, help)                                                     \
+    if (IS_LIST_##type && is(key, keylen, #name))                                                  \
+        return true;
+    LG_OPTION_TABLE(LIST_OF)
+    return false;
+}
+
+/* A list value may hold ':' (name:foo, site:prog+0x1a2b): it ends at the
+ * first ':' followed by another key=, or at the end of the string. */
+static const char *list_end(const char *v)
+{
+    for (const char *c = strchr(v, ':'); c; c = strchr(c + 1, ':')) {
+        const char *k = c + 1;
+        while ((*k >= 'a' && *k <= 'z') || *k == '_')
+            k++;
+        if (k > c + 1 && *k == '=')
+            return c;
+    }
+    return v + strlen(v);
 }
 
 int lg__options_parse(const char *s, struct lg_options *o, char *err, size_t errlen)
@@ -127,6 +191,8 @@ int lg__options_parse(const char *s, struct lg_options *o, char *err, size_t err
             if (!eq)
                 return fail(err, errlen, "malformed option '", p, (size_t)(end - p),
                             "': expected key=value");
+            if (is_list(p, (size_t)(eq - p)))
+                end = list_end(eq + 1);
             if (parse_one(o, p, (size_t)(eq - p), eq + 1, (size_t)(end - eq - 1), err, errlen))
                 return -1;
         }

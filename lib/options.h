@@ -12,11 +12,14 @@
 #include <stddef.h>
 
 #define LG_REPORT_PATH_MAX 4096
+#define LG_IO_ALLOW_MAX 2048
 
-enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT };
+enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT, LG_ACTION_OFF };
 
-/* X(name, type, default, lo, hi, help). Types: PATH, ACTION, INT, BOOL; lo and
- * hi bound INT values and are ignored for the others. */
+/* X(name, type, default, lo, hi, help). Types: PATH, ACTION (report|abort),
+ * IOACTION (report|abort|off), INT, BOOL, LIST (comma-separated; may hold
+ * ':', and ends at the first ':' that starts another key=); lo and hi bound
+ * INT values and are ignored for the others. */
 #define LG_OPTION_TABLE(X)                                                                         \
     X(report, PATH, "lockgraph.%p.jsonl", 0, 0,                                                    \
       "findings file, JSON Lines; %p becomes the pid (LOCKGRAPH_REPORT sets it too)")               \
@@ -38,6 +41,11 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT };
       "write the lock graph, with stable keys, to this file at exit; %p becomes the pid")          \
     X(suppressions, PATH, "", 0, 0,                                                                \
       "suppressions file; the lockgraph command applies it when it reads the findings")            \
+    X(on_io, IOACTION, LG_ACTION_REPORT, 0, 0,                                                     \
+      "report|abort|off: a blocking I/O call made while holding a lock (held-across-io)")         \
+    X(io_allow, LIST, "", 0, 0,                                                                    \
+      "held-across-io accepted for these calls and locks: write,read,name:NAME,"                  \
+      "site:MODULE+0xOFF,addr:0xADDR")                                                             \
     X(stack_depth, INT, 16, 1, 128, "frames kept per stack (1-128)")                               \
     X(quiet, BOOL, false, 0, 0, "1: no per-finding lines on stderr")                               \
     X(held_stacks, BOOL, false, 0, 0,                                                              \
@@ -57,6 +65,8 @@ struct lg_options {
     char ranks[LG_REPORT_PATH_MAX];
     char graph[LG_REPORT_PATH_MAX];
     char suppressions[LG_REPORT_PATH_MAX];
+    enum lg_action on_io;
+    char io_allow[LG_IO_ALLOW_MAX];
     long stack_depth;
     bool quiet;
     bool held_stacks;

@@ -13,6 +13,7 @@
 
 #include "report.h"
 #include "alloc.h"
+#include "io.h"
 #include "keys.h"
 #include "options.h"
 #include "ranks.h"
@@ -42,7 +43,6 @@ static bool use_stderr;
 static bool opened;
 static atomic_uint_fast64_t seq;
 static atomic_uint_fast64_t nfindings;
-static atomic_uint_fast64_t nkind[10];
 static atomic_bool oom_reported;
 static char exe_path[1024];
 
@@ -56,11 +56,15 @@ enum {
     K_DEADLOCK,
     K_LONG_WAIT,
     K_LONG_HOLD,
-    K_ERROR
+    K_IO,
+    K_ERROR,
+    K_COUNT
 };
 static const char *const kind_names[] = {
-    "lock-order-cycle", "self-deadlock", "unlock-not-held", "held-at-exit", "rank-violation",
-    "rank-order-cycle", "deadlock",      "long-wait",       "long-hold",    "detector-error"};
+    "lock-order-cycle", "self-deadlock", "unlock-not-held", "held-at-exit",
+    "rank-violation",   "rank-order-cycle", "deadlock",     "long-wait",
+    "long-hold",        "held-across-io",   "detector-error"};
+static atomic_uint_fast64_t nkind[K_COUNT];
 
 /* ---------------------------------------------------------------------- */
 /* The file.                                                               */
@@ -527,8 +531,8 @@ static void finish_counted(struct lg_buf *b, struct pcs *pcs, int kind, struct l
         /* Could not even format it: say so rather than write half a line. */
         lg__write_str(2, "lockgraph: out of memory formatting a finding\n");
     } else {
-        /* write(2) is a cancellation point: a thread cancelled in it would
-         * leave report_lock held and every later finding waiting for it. */
+        /* write(2), and reopening the file, are cancellation points: a
+         * pending cancel must not unwind the thread holding report_lock. */
         int cancel;
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
         lg__lock(&report_lock);
@@ -978,6 +982,90 @@ void lg__report_oom(void)
     finish(&b, &pcs, K_ERROR, &h);
 }
 
+/* held-across-io: written when a (held sites, call site) pair is first
+ * seen, and again with "final": true and the total count at exit when it
+ * grew (io.c). The repeat is an update, not a new finding: not counted. */
+void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_IO);
+    lg__buf_str(&b, ",\"pair\":");
+    lg__buf_u64(&b, f->pair);
+    lg__buf_str(&b, ",\"count\":");
+    lg__buf_u64(&b, f->count);
+    lg__buf_str(&b, final ? ",\"final\":true" : ",\"final\":false");
+    lg__buf_str(&b, ",\"call\":\"");
+    lg__buf_str(&b, lg__io_call_name(f->call));
+    lg__buf_str(&b, "\",\"family\":\"");
+    lg__buf_str(&b, lg__io_call_family(f->call));
+    lg__buf_char(&b, '"');
+    if (f->fd >= 0 || f->fd_type) {
+        lg__buf_str(&b, ",\"fd\":{\"num\":");
+        lg__buf_i64(&b, f->fd);
+        if (f->fd_type) {
+            lg__buf_str(&b, ",\"type\":\"");
+            lg__buf_str(&b, f->fd_type);
+            lg__buf_char(&b, '"');
+        }
+        if (f->fd_path) {
+            lg__buf_str(&b, ",\"path\":");
+            lg__buf_json_str(&b, f->fd_path);
+        }
+        if (f->fd_peer) {
+            lg__buf_str(&b, f->fd_peer_local ? ",\"local\":" : ",\"peer\":");
+            lg__buf_json_str(&b, f->fd_peer);
+        }
+        lg__buf_char(&b, '}');
+    }
+    lg__buf_str(&b, ",\"thread\":");
+    lg__report_put_thread(&b, f->tid, f->tseq, f->tname);
+    lg__buf_str(&b, ",\"held\":[");
+    for (uint32_t i = 0; i < f->nheld; i++) {
+        const struct lg_io_held *e = &f->held[i];
+        if (i)
+            lg__buf_char(&b, ',');
+        lg__buf_str(&b, "{\"lock\":");
+        put_lock(&b, e->node, e->addr, &pcs);
+        lg__buf_str(&b, ",\"key\":");
+        lg__buf_json_str(&b, e->key);
+        lg__buf_str(&b, e->shared ? ",\"shared\":true" : ",\"shared\":false");
+        lg__buf_str(&b, ",\"stack\":");
+        put_stack(&b, e->stack, &pcs);
+        lg__buf_str(&b, e->exact ? ",\"stack_exact\":true}" : ",\"stack_exact\":false}");
+    }
+    lg__buf_str(&b, "],\"stack\":");
+    put_stack(&b, f->stack, &pcs);
+    if (!lg__opt.quiet && !final) {
+        lg__buf_str(&h, "lockgraph: held-across-io: thread ");
+        lg__buf_u64(&h, f->tseq);
+        lg__buf_str(&h, " (tid ");
+        lg__buf_i64(&h, f->tid);
+        lg__buf_str(&h, ") calls ");
+        lg__buf_str(&h, lg__io_call_name(f->call));
+        if (f->fd >= 0) {
+            lg__buf_str(&h, " on fd ");
+            lg__buf_i64(&h, f->fd);
+            if (f->fd_path) {
+                lg__buf_str(&h, " (");
+                lg__buf_str(&h, f->fd_path);
+                lg__buf_char(&h, ')');
+            }
+        }
+        lg__buf_str(&h, " holding ");
+        for (uint32_t i = 0; i < f->nheld && i < 4; i++) {
+            if (i)
+                lg__buf_str(&h, ", ");
+            human_lock(&h, f->held[i].node);
+        }
+        if (f->nheld > 4)
+            lg__buf_str(&h, ", ...");
+        lg__buf_str(&h, "; later calls from the same sites are counted, not repeated");
+    }
+    /* A final line updates a finding already written: not a new one. */
+    finish_counted(&b, &pcs, K_IO, &h, !final);
+}
+
 /* ---------------------------------------------------------------------- */
 
 uint64_t lg__report_count(void)
@@ -1042,7 +1130,7 @@ void lg__report_reset_child(void)
 {
     lg__lock_reset(&report_lock);
     atomic_store(&nfindings, 0);
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < K_COUNT; k++)
         atomic_store(&nkind[k], 0);
     atomic_store(&seq, 0);
     if (strstr(lg__opt.report, "%p")) {

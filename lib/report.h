@@ -75,6 +75,9 @@ void lg__report_long_wait(const struct lg_dl_thread *waiter, const struct lg_dl_
 void lg__report_long_hold(int32_t tid, uint32_t tseq, const struct lg_node *n, uintptr_t addr,
                           const struct lg_stack *where, uint64_t held_ns, uint64_t count,
                           uint64_t worst_ns, bool final);
+struct lg_io_finding;
+/* A held-across-io pair: its first call, or (final) its count at exit. */
+void lg__report_held_across_io(const struct lg_io_finding *f, bool final);
 /* Once per process: lockgraph ran out of memory. */
 void lg__report_oom(void);
 

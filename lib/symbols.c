@@ -373,3 +373,40 @@ void lg__symbols_reset_child(void)
 {
     lg__lock_reset(&sym_lock);
 }
+
+bool lg__symbol_addr(const char *module, size_t mlen, const char *sym, size_t slen,
+                     uintptr_t *addr)
+{
+    struct modtab *t = atomic_load_explicit(&table, memory_order_acquire);
+    if (!t)
+        t = refresh();
+    struct mod *m = NULL;
+    for (uint32_t i = 0; t && i < t->n && !m; i++)
+        if (strlen(t->m[i]->base) == mlen && memcmp(t->m[i]->base, module, mlen) == 0)
+            m = t->m[i];
+    if (!m)
+        return false;
+    lg__lock(&sym_lock);
+    if (!m->tried)
+        load(m);
+    lg__unlock(&sym_lock);
+    /* "FILE:NAME" names a static symbol of one source file. */
+    const char *colon = memchr(sym, ':', slen);
+    const char *name = colon ? colon + 1 : sym;
+    size_t nlen = colon ? slen - (size_t)(colon + 1 - sym) : slen;
+    size_t flen = colon ? (size_t)(colon - sym) : 0;
+    for (size_t i = 0; i < m->nsyms; i++) {
+        const struct sym *y = &m->syms[i];
+        if (strlen(y->name) != nlen || memcmp(y->name, name, nlen) != 0)
+            continue;
+        if (colon) {
+            const char *f = y->file ? strrchr(y->file, '/') : NULL;
+            f = f ? f + 1 : y->file;
+            if (!f || strlen(f) != flen || memcmp(f, sym, flen) != 0)
+                continue;
+        }
+        *addr = m->bias + y->value;
+        return true;
+    }
+    return false;
+}

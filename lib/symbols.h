@@ -42,6 +42,12 @@ bool lg__module_of(uintptr_t addr, struct lg_modinfo *out);
 bool lg__symbol_of(const struct lg_modinfo *m, uintptr_t addr, char *name, size_t namelen,
                    uintptr_t *off);
 
+/* The run-time address of data symbol SYM ("NAME" or "FILE:NAME", as
+ * lg__symbol_of writes it) of the loaded module whose file name is MODULE;
+ * neither is NUL-terminated. False when either is not found. */
+bool lg__symbol_addr(const char *module, size_t mlen, const char *sym, size_t slen,
+                     uintptr_t *addr);
+
 /* A module was unloaded (dlclose): its range may be reused, forget the map. */
 void lg__symbols_modules_changed(void);
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 size_t lg__strlcpy(char *dst, const char *src, size_t size)
@@ -29,11 +30,14 @@ size_t lg__strlcat(char *dst, const char *src, size_t size)
     return d + lg__strlcpy(dst + d, src, size - d);
 }
 
+/* The system call itself, not libc's write(): that one is a cancellation
+ * point, and a thread with a cancel pending would unwind out of lockgraph
+ * in the middle of writing a finding, holding the report lock. */
 int lg__write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
     while (n) {
-        ssize_t w = write(fd, c, n);
+        ssize_t w = syscall(SYS_write, fd, c, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

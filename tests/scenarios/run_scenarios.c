@@ -613,8 +613,253 @@ static void test_cancel_held(void)
 {
     struct run *r = run("sc_cancel_held", NULL);
     expect_clean_exit(r);
-    CU_ASSERT_EQUAL(r->nfindings, 1);
     CU_ASSERT_EQUAL(count_kind(r, "held-at-exit"), 1);
+    /* it sleeps holding the lock, and is cancelled in sleep(): one
+     * held-across-io, no final count line (it never gets past the sleep) */
+    CU_ASSERT_EQUAL(count_kind(r, "held-across-io"), 1);
+    CU_ASSERT_EQUAL(r->nfindings, 2);
+    run_free(r);
+}
+
+/* ---- held-across-io ---------------------------------------------------- */
+
+static bool is_io(json_object *f, bool final)
+{
+    const char *k = str(f, "kind");
+    return k && !strcmp(k, "held-across-io") && json_true(f, "final") == final;
+}
+
+/* The first line of each pair whose call is `call` (NULL: any), in order. */
+static int io_firsts(const struct run *r, const char *call, json_object **out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < r->nfindings; i++) {
+        json_object *f = r->findings[i];
+        if (is_io(f, false) && (!call || !strcmp(str(f, "call"), call))) {
+            if (out && n < max)
+                out[n] = f;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A pair's total: the count of its last line (the final one, if any). */
+static int64_t io_total(const struct run *r, json_object *first)
+{
+    int64_t pair = json_object_get_int64(get(first, "pair")), count = 0;
+    for (int i = 0; i < r->nfindings; i++) {
+        json_object *f = r->findings[i];
+        const char *k = str(f, "kind");
+        if (k && !strcmp(k, "held-across-io") && json_object_get_int64(get(f, "pair")) == pair)
+            count = json_object_get_int64(get(f, "count"));
+    }
+    return count;
+}
+
+/* A held-across-io first line: its call, one held lock named `lock`, both
+ * stacks, a thread, the fd's type when it has one. */
+static void check_io(json_object *f, const char *call, const char *lock, const char *fd_type)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_STRING_EQUAL(str(f, "call"), call);
+    CU_ASSERT_EQUAL(json_object_get_int64(get(f, "count")), 1);
+    json_object *held = get(f, "held");
+    CU_ASSERT_FATAL(held && json_object_array_length(held) == 1);
+    json_object *h = json_object_array_get_idx(held, 0);
+    const char *name = str(get(h, "lock"), "name");
+    CU_ASSERT(lock ? name && !strcmp(name, lock) : !name);
+    CU_ASSERT(json_object_array_length(get(h, "stack")) >= 1);
+    CU_ASSERT(str(h, "key") && strlen(str(h, "key")) > 5);
+    CU_ASSERT(json_object_array_length(get(f, "stack")) >= 1);
+    CU_ASSERT(get(get(f, "thread"), "tid") != NULL);
+    CU_ASSERT(json_object_array_length(get(f, "modules")) >= 1);
+    if (fd_type) {
+        const char *t = str(get(f, "fd"), "type");
+        CU_ASSERT(t && !strcmp(t, fd_type));
+        if (!t || strcmp(t, fd_type))
+            fprintf(stderr, "\n  %s: fd type %s, expected %s\n", call, t ? t : "none", fd_type);
+    }
+}
+
+/* A family: `held` gives exactly these calls, in order, each once with
+ * count 1 and no final line; `nolock` and `nonblock` give nothing. */
+static void io_family(const char *prog, const char *lock, const char *const *calls,
+                      const char *const *types)
+{
+    int n = 0;
+    while (calls[n])
+        n++;
+    struct run *r = run_mode(prog, "held");
+    expect_clean_exit(r);
+    json_object *f[32];
+    int got = io_firsts(r, NULL, f, 32);
+    CU_ASSERT_EQUAL(got, n);
+    CU_ASSERT_EQUAL(r->nfindings, n); /* one call each: no final lines */
+    if (got != n)
+        fprintf(stderr, "\n  %s held: %d held-across-io, expected %d\n", prog, got, n);
+    for (int i = 0; i < n && i < got; i++)
+        check_io(f[i], calls[i], lock, types ? types[i] : NULL);
+    run_free(r);
+    static const char *const quiet[] = {"nolock", "nonblock"};
+    for (int i = 0; i < 2; i++) {
+        r = run_mode(prog, quiet[i]);
+        expect_nothing(r);
+        run_free(r);
+    }
+}
+
+static void test_io_fd(void)
+{
+    static const char *const calls[] = {"write", "pread", "write", "writev",
+                                        "read",  "write", "read",  NULL};
+    static const char *const types[] = {"file", "file", "file", "pipe", "pipe", "pipe", "pipe"};
+    io_family("sc_io_fd", "fd lock", calls, types);
+}
+
+static void test_io_socket(void)
+{
+    static const char *const calls[] = {"connect",  "accept",  "send",    "recv", "sendto",
+                                        "recvfrom", "sendmsg", "recvmsg", NULL};
+    static const char *const types[] = {"socket", "socket", "socket", "socket",
+                                        "socket", "socket", "socket", "socket"};
+    io_family("sc_io_socket", "net lock", calls, types);
+    /* the peer is named: connect says where it connects */
+    struct run *r = run_mode("sc_io_socket", "held");
+    json_object *f = NULL;
+    io_firsts(r, "connect", &f, 1);
+    const char *peer = f ? str(get(f, "fd"), "peer") : NULL;
+    CU_ASSERT(peer && !strncmp(peer, "127.0.0.1:", 10));
+    run_free(r);
+}
+
+static void test_io_wait(void)
+{
+    static const char *const calls[] = {"poll",       "ppoll",       "select", "pselect",
+                                        "epoll_wait", "epoll_pwait", NULL};
+    io_family("sc_io_wait", "wait lock", calls, NULL);
+}
+
+static void test_io_sync(void)
+{
+    static const char *const calls[] = {"fsync", "fdatasync", "sync_file_range", "msync", NULL};
+    static const char *const types[] = {"file", "file", "file", NULL};
+    io_family("sc_io_sync", "sync lock", calls, types);
+}
+
+static void test_io_sleep(void)
+{
+    static const char *const calls[] = {"nanosleep", "clock_nanosleep", "usleep", NULL};
+    io_family("sc_io_sleep", "sleep lock", calls, NULL);
+}
+
+static void test_io_stdio(void)
+{
+    /* no "write" among them: the write inside each stdio call is not seen
+     * again */
+    static const char *const calls[] = {"fwrite", "fprintf", "fputs",  "fputc", "fflush",
+                                        "fgets",  "getline", "fread",  "printf", NULL};
+    static const char *const types[] = {"file", "file", "file", "file",       "file",
+                                        "file", "file", "file", "char-device"};
+    io_family("sc_io_stdio", "stdio lock", calls, types);
+}
+
+static void test_io_dedup(void)
+{
+    /* 100,000 writes from one site under one lock: one finding, written
+     * at once with count 1, and its total at exit */
+    struct run *r = run_mode("sc_io_fd", "dedup");
+    expect_clean_exit(r);
+    json_object *f = NULL;
+    CU_ASSERT_EQUAL(io_firsts(r, NULL, &f, 1), 1);
+    check_io(f, "write", "fd lock", "char-device");
+    CU_ASSERT_EQUAL(r->nfindings, 2); /* the first line and the final one */
+    if (f) {
+        CU_ASSERT_EQUAL(io_total(r, f), 100000);
+        CU_ASSERT_STRING_EQUAL(str(get(f, "fd"), "path"), "/dev/null");
+    }
+    json_object *last = r->findings[r->nfindings - 1];
+    CU_ASSERT_TRUE(is_io(last, true));
+    run_free(r);
+}
+
+static void test_io_allow(void)
+{
+    static const char *const allow[] = {"allow", NULL};
+    struct run *r = run_prog("sc_io_fd", allow, "io_allow=write,name:quiet", NULL, 30, true);
+    expect_clean_exit(r);
+    json_object *f[4];
+    CU_ASSERT_EQUAL(io_firsts(r, NULL, f, 4), 2);
+    CU_ASSERT_EQUAL(r->nfindings, 2);
+    if (r->nfindings == 2) {
+        check_io(f[0], "read", "loud", "pipe");
+        check_io(f[1], "read", "loud", "pipe"); /* quiet held too, left out */
+    }
+    run_free(r);
+    /* without the allowlist: 4 */
+    r = run_mode("sc_io_fd", "allow");
+    CU_ASSERT_EQUAL(io_firsts(r, NULL, NULL, 0), 4);
+    run_free(r);
+    /* a finding's key, given back to io_allow, silences it */
+    r = run_mode("sc_io_fd", "unnamed");
+    json_object *u = NULL;
+    CU_ASSERT_EQUAL(io_firsts(r, "write", &u, 1), 1);
+    const char *key = u ? str(json_object_array_get_idx(get(u, "held"), 0), "key") : NULL;
+    CU_ASSERT(key && !strncmp(key, "site:sc_io_fd+0x", 16));
+    if (key) {
+        char opts[256];
+        snprintf(opts, sizeof(opts), "quiet=1:io_allow=read,%s:stack_depth=8", key);
+        static const char *const unnamed[] = {"unnamed", NULL};
+        struct run *q = run_prog("sc_io_fd", unnamed, opts, NULL, 30, true);
+        expect_nothing(q);
+        run_free(q);
+    }
+    run_free(r);
+}
+
+static void test_io_actions(void)
+{
+    struct run *r = run_prog("sc_io_fd", (const char *const[]){"held", NULL}, "on_io=off", NULL,
+                             30, true);
+    expect_nothing(r);
+    run_free(r);
+    r = run_prog("sc_io_fd", (const char *const[]){"held", NULL}, "on_io=abort", NULL, 30, true);
+    CU_ASSERT_TRUE(WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGABRT);
+    CU_ASSERT_EQUAL(count_kind(r, "held-across-io"), 1); /* written before abort */
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "on_io=abort"));
+    run_free(r);
+    r = run_prog("sc_io_fd", (const char *const[]){"held", NULL}, "io_allow=wrte", NULL, 30,
+                 true);
+    CU_ASSERT_TRUE(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "'wrte' is neither a watched call"));
+    run_free(r);
+}
+
+static void test_io_cancel(void)
+{
+    /* killed by the 30 s timeout if a cancel unwinds out of lockgraph with
+     * its report lock held */
+    struct run *r = run_mode("sc_io_fd", "cancel");
+    expect_clean_exit(r);
+    json_object *f[2];
+    CU_ASSERT_EQUAL(io_firsts(r, NULL, f, 2), 2);
+    if (r->nfindings == 2) {
+        CU_ASSERT_STRING_EQUAL(str(f[0], "call"), "write");
+        CU_ASSERT_STRING_EQUAL(str(f[1], "call"), "usleep");
+    }
+    run_free(r);
+}
+
+static void test_io_linked(void)
+{
+    /* sc_io_linked is linked with -llockgraph; no preload here. */
+    struct run *r = run_prog("sc_io_linked", NULL, NULL, NULL, 30, false);
+    expect_clean_exit(r);
+    json_object *f = NULL;
+    CU_ASSERT_EQUAL(io_firsts(r, NULL, &f, 1), 1);
+    check_io(f, "write", "linked lock", "char-device");
+    if (f)
+        CU_ASSERT_EQUAL(io_total(r, f), 1000);
     run_free(r);
 }
 
@@ -929,10 +1174,13 @@ static void test_rank_file(void)
 /* ---------------------------------------------------------------------- */
 /* Actual deadlocks and stalls.                                            */
 
+/* sc_deadlock sleeps holding locks on purpose: on_io=off. */
 static struct run *run_deadlock(const char *mode, const char *options, const char *wait_kind)
 {
     const char *args[] = {mode, NULL};
-    return run_prog("sc_deadlock", args, options, wait_kind, 60, true);
+    char opts[256];
+    snprintf(opts, sizeof(opts), "on_io=off%s%s", options ? ":" : "", options ? options : "");
+    return run_prog("sc_deadlock", args, opts, wait_kind, 60, true);
 }
 
 /* A deadlock finding of n threads, each waiting for a lock the next one
@@ -1192,6 +1440,17 @@ int main(int argc, char **argv)
         {"dlclose retires a library's locks", test_dlclose},
         {"trylock back-off with spinlocks and rwlocks: nothing", test_trylock_kinds},
         {"thread cancelled holding a lock: held-at-exit", test_cancel_held},
+        {"held-across-io: fd I/O", test_io_fd},
+        {"held-across-io: sockets", test_io_socket},
+        {"held-across-io: waiting", test_io_wait},
+        {"held-across-io: durability", test_io_sync},
+        {"held-across-io: sleeping", test_io_sleep},
+        {"held-across-io: stdio", test_io_stdio},
+        {"held-across-io: 100,000 writes, one finding, the right count", test_io_dedup},
+        {"held-across-io: io_allow by call, lock name, site key", test_io_allow},
+        {"held-across-io: on_io=off, on_io=abort, a bad io_allow", test_io_actions},
+        {"held-across-io: a cancel pending while the finding is written", test_io_cancel},
+        {"held-across-io: linked test build", test_io_linked},
         {"destroyed and re-initialized memory: nothing", test_reuse},
         {"locks taken in address order: nothing", test_address_order},
         {"600 locks held at once", test_deep_nesting},

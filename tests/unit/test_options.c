@@ -3,6 +3,7 @@
  */
 #include "unit.h"
 
+#include "io.h"
 #include "options.h"
 
 #include <string.h>
@@ -56,9 +57,93 @@ static void test_errors(void)
     CU_ASSERT_EQUAL(parse("quiet=1:bogus", &o, err), -1);
 }
 
+static void test_on_io(void)
+{
+    struct lg_options o;
+    char err[256];
+    CU_ASSERT_EQUAL(parse(NULL, &o, err), 0);
+    CU_ASSERT_EQUAL(o.on_io, LG_ACTION_REPORT);
+    CU_ASSERT_STRING_EQUAL(o.io_allow, "");
+    CU_ASSERT_EQUAL(parse("on_io=off", &o, err), 0);
+    CU_ASSERT_EQUAL(o.on_io, LG_ACTION_OFF);
+    CU_ASSERT_EQUAL(parse("on_io=abort", &o, err), 0);
+    CU_ASSERT_EQUAL(o.on_io, LG_ACTION_ABORT);
+    CU_ASSERT_EQUAL(parse("on_io=maybe", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'report', 'abort' or 'off'"));
+    /* off is for on_io only */
+    CU_ASSERT_EQUAL(parse("on_cycle=off", &o, err), -1);
+}
+
+static void test_io_allow(void)
+{
+    struct lg_options o;
+    char err[256];
+    CU_ASSERT_EQUAL(parse("io_allow=write,read", &o, err), 0);
+    CU_ASSERT_STRING_EQUAL(o.io_allow, "write,read");
+    /* lock keys hold ':' themselves: the list runs to the next key= */
+    CU_ASSERT_EQUAL(parse("quiet=1:io_allow=name:big lock,site:prog+0x1a2b,epoll_wait:"
+                          "on_io=abort:stack_depth=8",
+                          &o, err),
+                    0);
+    CU_ASSERT_STRING_EQUAL(o.io_allow, "name:big lock,site:prog+0x1a2b,epoll_wait");
+    CU_ASSERT_EQUAL(o.on_io, LG_ACTION_ABORT);
+    CU_ASSERT_EQUAL(o.stack_depth, 8);
+    CU_ASSERT_TRUE(o.quiet);
+    CU_ASSERT_EQUAL(parse("io_allow=name:a:b", &o, err), 0); /* "a:b" is not key= */
+    CU_ASSERT_STRING_EQUAL(o.io_allow, "name:a:b");
+    CU_ASSERT_EQUAL(parse("io_allow=", &o, err), 0); /* empty: nothing allowed */
+    CU_ASSERT_EQUAL(parse("io_allow=wrte", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "option 'io_allow': 'wrte' is neither a watched call"));
+    CU_ASSERT_EQUAL(parse("io_allow=site:prog", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "site:MODULE+0xOFFSET"));
+    CU_ASSERT_EQUAL(parse("io_allow=addr:12", &o, err), -1);
+    CU_ASSERT_EQUAL(parse("io_allow=name:", &o, err), -1);
+    CU_ASSERT_EQUAL(parse("io_allow=sym:prog", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "sym:MODULE:SYMBOL[+0xOFFSET]"));
+    CU_ASSERT_EQUAL(parse("io_allow=sym:prog:lock+0xzz", &o, err), -1);
+    CU_ASSERT_EQUAL(parse("io_allow=sym:prog:bank.c:lock+0x28,write", &o, err), 0);
+    /* an unknown key after a list is still an unknown key */
+    CU_ASSERT_EQUAL(parse("io_allow=read:frob=1", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown option 'frob'"));
+}
+
+static bool allowed(const struct lg_io_allow *a, int call)
+{
+    return (a->calls[call >> 6] >> (call & 63)) & 1;
+}
+
+static void test_io_allow_items(void)
+{
+    struct lg_io_allow a;
+    char err[256];
+    const char *s = "write,pread64,name:q,site:libfoo.so.1+0x2f0,addr:0x7ffd0010,getline";
+    CU_ASSERT_EQUAL(lg__io_allow_parse(s, strlen(s), &a, err, sizeof(err)), 0);
+    CU_ASSERT_TRUE(allowed(&a, LG_IO_WRITE));
+    CU_ASSERT_TRUE(allowed(&a, LG_IO_PREAD64));
+    CU_ASSERT_TRUE(allowed(&a, LG_IO_GETLINE));
+    CU_ASSERT_FALSE(allowed(&a, LG_IO_READ));
+    CU_ASSERT_EQUAL(a.nlocks, 3);
+    CU_ASSERT_EQUAL(a.lock[0].kind, LG_ALLOW_NAME);
+    CU_ASSERT_EQUAL(a.lock[0].len, 1);
+    CU_ASSERT_EQUAL(a.lock[1].kind, LG_ALLOW_SITE);
+    CU_ASSERT_EQUAL(a.lock[1].len, strlen("libfoo.so.1"));
+    CU_ASSERT_EQUAL(a.lock[1].off, 0x2f0);
+    CU_ASSERT_EQUAL(a.lock[2].kind, LG_ALLOW_ADDR);
+    CU_ASSERT_EQUAL(a.lock[2].off, 0x7ffd0010);
+    /* every watched call has a name io_allow takes */
+    for (int c = 0; c < LG_IO_NCALLS; c++) {
+        const char *n = lg__io_call_name(c);
+        CU_ASSERT_EQUAL(lg__io_allow_parse(n, strlen(n), &a, err, sizeof(err)), 0);
+        CU_ASSERT_TRUE(allowed(&a, c));
+    }
+}
+
 void lg_suite_options(void)
 {
     CU_pSuite s = CU_add_suite("options", NULL, NULL);
     lg_add_test(s, "defaults and every option", test_defaults_and_all_options);
     lg_add_test(s, "bad options give clear errors", test_errors);
+    lg_add_test(s, "on_io: report, abort, off", test_on_io);
+    lg_add_test(s, "io_allow: lists with ':' in their items, clear errors", test_io_allow);
+    lg_add_test(s, "io_allow items: calls, name:, site:, addr:", test_io_allow_items);
 }
