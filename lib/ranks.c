@@ -118,20 +118,28 @@ struct lg_class *lg__ranks_find(const struct lg_ranks *r, const char *key_or_lab
     return find_label(r, key_or_label);
 }
 
+/* Room for one more element in an array of n of *cap, doubling it. */
+static bool grow(void **array, uint32_t n, uint32_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return true;
+    uint32_t c = *cap ? *cap * 2 : 64;
+    void *p = lg__alloc(c * elem);
+    if (!p)
+        return false;
+    if (*array) {
+        memcpy(p, *array, n * elem);
+        lg__free(*array, *cap * elem);
+    }
+    *array = p;
+    *cap = c;
+    return true;
+}
+
 static struct lg_class *new_class(struct lg_ranks *r, const char *label)
 {
-    if (r->ncls == r->capcls) {
-        uint32_t cap = r->capcls ? r->capcls * 2 : 64;
-        struct lg_class **p = lg__alloc(cap * sizeof(*p));
-        if (!p)
-            return NULL;
-        if (r->cls) {
-            memcpy(p, r->cls, r->ncls * sizeof(*p));
-            lg__free(r->cls, r->capcls * sizeof(*p));
-        }
-        r->cls = p;
-        r->capcls = cap;
-    }
+    if (!grow((void **)&r->cls, r->ncls, &r->capcls, sizeof(*r->cls)))
+        return NULL;
     struct lg_class *c = lg__alloc(sizeof(*c));
     char *l = copy_str(label);
     if (!c || !l) {
@@ -183,18 +191,8 @@ static struct lg_class *class_of_key(struct lg_ranks *r, const char *key)
 
 static bool add_order(struct lg_ranks *r, uint32_t a, uint32_t b, int line)
 {
-    if (r->nord == r->capord) {
-        uint32_t cap = r->capord ? r->capord * 2 : 64;
-        struct order *p = lg__alloc(cap * sizeof(*p));
-        if (!p)
-            return false;
-        if (r->ord) {
-            memcpy(p, r->ord, r->nord * sizeof(*p));
-            lg__free(r->ord, r->capord * sizeof(*p));
-        }
-        r->ord = p;
-        r->capord = cap;
-    }
+    if (!grow((void **)&r->ord, r->nord, &r->capord, sizeof(*r->ord)))
+        return false;
     r->ord[r->nord++] = (struct order){a, b, line};
     return true;
 }
