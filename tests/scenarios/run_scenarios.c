@@ -1001,6 +1001,14 @@ static void ranks_api(bool preload)
     expect_clean_exit(r);
     expect_violation(r, "early-a", "early-b", "rank");
     run_free(r);
+
+    r = RUN_MODE("kinds"); /* rwlock, spinlock, mutex ranked alike */
+    expect_clean_exit(r);
+    expect_violation(r, "table-rw", "stats-spin", "rank");
+    CU_ASSERT_STRING_EQUAL(str(get(first_kind(r, "rank-violation"), "lock"), "type"), "rwlock");
+    CU_ASSERT_STRING_EQUAL(str(get(held0(first_kind(r, "rank-violation")), "lock"), "type"),
+                           "spin");
+    run_free(r);
 #undef RUN_MODE
 }
 

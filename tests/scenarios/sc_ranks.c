@@ -15,6 +15,8 @@
  *   mixed        x 10, y 20, y < z: holding z, taking x is a violation
  *   trylock      holding b (20), trylock a (10): nothing (cannot block)
  *   late         locks named first, class ranked afterwards: still checked
+ *   kinds        an rwlock (10), a spinlock (20), a mutex (30): in order is
+ *                fine; the spinlock then a read of the rwlock is a violation
  */
 #include "sc.h"
 #include <lockgraph.h>
@@ -22,6 +24,8 @@
 
 static pthread_mutex_t a, b, c, cfg, table, stats, x, y, z, s1, s2;
 static pthread_mutex_t acct[16];
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_spinlock_t spin;
 
 static void init_all(void)
 {
@@ -118,6 +122,23 @@ int main(int argc, char **argv)
             lg_rank_class("early-b", 20, LG_NEST_KEEP) != 0)
             return 11;
         sc_lock2(&b, &a);
+        return 0;
+    }
+    if (strcmp(mode, "kinds") == 0) {
+        pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
+        if (lg_rank_lock(&rw, 10, "table-rw") != 0 || lg_rank_lock(&spin, 20, "stats-spin") != 0 ||
+            lg_rank_lock(&c, 30, "log-mutex") != 0)
+            return 11;
+        pthread_rwlock_wrlock(&rw);
+        pthread_spin_lock(&spin);
+        pthread_mutex_lock(&c);
+        pthread_mutex_unlock(&c);
+        pthread_spin_unlock(&spin);
+        pthread_rwlock_unlock(&rw);
+        pthread_spin_lock(&spin);
+        pthread_rwlock_rdlock(&rw); /* against the ranks */
+        pthread_rwlock_unlock(&rw);
+        pthread_spin_unlock(&spin);
         return 0;
     }
     return 2;
