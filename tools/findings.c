@@ -341,7 +341,7 @@ static bool push(struct lg_findings *set, struct lg_finding *f)
 
 /* Is this line a graph file's header? Graph files (graph=) are JSON Lines
  * too, and easily given to the wrong verb. */
-static bool is_graph_header(const char *text, size_t len)
+bool lg_is_graph_header(const char *text, size_t len)
 {
     struct lg_json_ctx c = {0};
     bool blank;
@@ -375,7 +375,7 @@ int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag)
 
     while ((next = lg_jsonl_next(&rd, &buf, &len)) == LG_JSONL_LINE) {
         size_t lineno = rd.lineno;
-        if (lines++ == 0 && is_graph_header(buf, len)) {
+        if (lines++ == 0 && lg_is_graph_header(buf, len)) {
             fprintf(diag,
                     "lockgraph: %s:%zu: a graph file (written by graph=), not a findings file: "
                     "read it with lockgraph merge, dot or ranks; skipped\n",

@@ -170,6 +170,9 @@ int lg_finding_parse(const char *text, size_t len, struct lg_finding *out, bool 
 
 void lg_finding_free(struct lg_finding *f);
 
+/* Is this line (a file's first) a graph file's `graph` header? */
+bool lg_is_graph_header(const char *text, size_t len);
+
 /* A lock object (FINDINGS.md "lock") read from JSON, for the reports that
  * walk a finding of a kind they do not know. False when it is not one. */
 bool lg_lock_from_json(struct json_object *obj, struct lg_lock *out);
