@@ -85,6 +85,8 @@ static const char script[] =
     "var o=document.getElementById('open-all'),c=document.getElementById('close-all');"
     "if(o)o.addEventListener('click',function(){all(true);});"
     "if(c)c.addEventListener('click',function(){all(false);});"
+    /* Says the script ran to its end: tests look for it. */
+    "document.documentElement.setAttribute('data-lockgraph','ready');"
     "})();";
 
 /* One line of a <pre>: the steps of a scenario that deadlock stand out. */

@@ -889,13 +889,16 @@ void lg_keygraph_describe_node(const struct lg_keygraph *kg, size_t v, FILE *out
  * The runtime's own rules, over the union: a lock blocks its waiter unless
  * it is held shared by one edge and waited for shared by the next (the
  * reader rule), and a cycle whose edges were all made under one gate lock
- * cannot deadlock. For each edge e = u -> v, a breadth-first search over
+ * cannot deadlock. For an edge e = u -> v, a breadth-first search over
  * states (key, waited exclusively?, left e's gate yet?) from v back to u
  * finds the shortest cycle through e that both rules allow; each cycle is
  * kept once, as a set of keys. Only edges inside one strongly connected
- * component can be on a cycle, so the search stays inside e's. Every edge
- * that lies on some deadlocking cycle is thus in at least one reported
- * cycle; the longer cycles through edges already shown are not listed. */
+ * component can be on a cycle, so the search stays inside e's, and an edge
+ * already on a cycle kept is not searched from again. Every edge that lies
+ * on some deadlocking cycle is thus in at least one reported cycle; other
+ * cycles through edges already shown are not listed (Johnson's enumeration
+ * of them all is exponential in the worst case). Cost: a search per edge
+ * not yet covered, O(E * (V + E)) at worst. */
 
 struct attrs {
     bool held, waited; /* exclusive */
@@ -1083,6 +1086,7 @@ int lg_keygraph_cycles(const struct lg_keygraph *kg, size_t max, struct lg_keycy
     size_t n = kg->n_nodes, m = kg->n_edges;
     struct rows rout = {0}, rin = {0};
     struct attrs *at = calloc(m ? m : 1, sizeof *at);
+    bool *covered = calloc(m ? m : 1, sizeof *covered);
     size_t *comp = calloc(n ? n : 1, sizeof *comp);
     /* A shortest walk over states may pass a key twice (in two states): up
      * to 4 per key. */
@@ -1100,7 +1104,7 @@ int lg_keygraph_cycles(const struct lg_keygraph *kg, size_t max, struct lg_keycy
     *out = NULL;
     *n_out = 0;
     *capped = false;
-    if (!at || !comp || !path || !keys || !sr.via || !sr.prev || !sr.queue || !sr.mark ||
+    if (!at || !covered || !comp || !path || !keys || !sr.via || !sr.prev || !sr.queue || !sr.mark ||
         !build_rows(kg, true, &rout) || !build_rows(kg, false, &rin) ||
         !components(kg, &rout, &rin, comp))
         goto done;
@@ -1112,11 +1116,15 @@ int lg_keygraph_cycles(const struct lg_keygraph *kg, size_t max, struct lg_keycy
 
     for (size_t k = 0; k < m; k++) {
         const struct edge *e = &kg->edges[k];
-        if (comp[e->from] != comp[e->to])
+        /* An edge already on a cycle kept is shown; searching again from
+         * it would cost a search per edge of a long ring. */
+        if (comp[e->from] != comp[e->to] || covered[k])
             continue;
         size_t len = cycle_through(kg, k, at, &rout, comp, &sr, path);
         if (len == 0)
             continue;
+        for (size_t i = 0; i < len; i++)
+            covered[path[i]] = true;
         for (size_t i = 0; i < len; i++)
             keys[i] = kg->edges[path[i]].from;
         qsort(keys, len, sizeof *keys, by_size_t);
@@ -1181,6 +1189,7 @@ done:
     free_rows(&rout);
     free_rows(&rin);
     free(at);
+    free(covered);
     free(comp);
     free(path);
     free(keys);

@@ -72,8 +72,9 @@ struct lg_keycycle {
 };
 
 /*
- * The cycles of the union that can deadlock, each once (as a set of keys):
- * for every edge, the shortest cycle through it that the reader rule (a
+ * The cycles of the union that can deadlock, each once (as a set of keys),
+ * such that every edge on some such cycle is in one of them: for an edge
+ * not yet covered, the shortest cycle through it that the reader rule (a
  * reader-preferring rwlock held shared, then waited for shared, does not
  * block) and the gate rule (edges all made under one gate lock cannot
  * deadlock) allow; self-edges are no cycle. Edges merge over files as the
