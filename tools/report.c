@@ -31,7 +31,7 @@
 /* ---- loading ---- */
 
 int lg_report_load(struct lg_report *r, char *const *paths, size_t n_paths,
-                   const char *const *supp_paths, size_t n_supp, bool dedupe, FILE *diag)
+                   const char *const *supp_paths, size_t n_supp, unsigned flags, FILE *diag)
 {
     memset(r, 0, sizeof *r);
     r->paths = paths;
@@ -47,8 +47,17 @@ int lg_report_load(struct lg_report *r, char *const *paths, size_t n_paths,
         fprintf(diag, "lockgraph: the suppressions could not be read; nothing reported\n");
         return -1;
     }
-    for (size_t i = 0; i < n_paths; i++)
+    for (size_t i = 0; i < n_paths; i++) {
+        size_t empty = r->set.empty_files;
         lg_findings_read_file(&r->set, paths[i], diag);
+        /* The library opens its file at start-up: an empty one is a
+         * process that found nothing, worth a word when it is asked
+         * about by name. */
+        if ((flags & LG_REPORT_NOTE_EMPTY) && r->set.empty_files > empty)
+            fprintf(diag, "lockgraph: %s: note: empty: no findings (a process that found "
+                          "nothing, or one that has not found anything yet)\n",
+                    paths[i]);
+    }
     fflush(diag);
 
     r->sym = lg_symbolizer_new(diag);
@@ -62,7 +71,7 @@ int lg_report_load(struct lg_report *r, char *const *paths, size_t n_paths,
             r->hidden[i] = true;
             r->suppressed++;
         }
-    if (lg_group_findings(&r->set, r->hidden, dedupe, &r->groups) != 0) {
+    if (lg_group_findings(&r->set, r->hidden, (flags & LG_REPORT_DEDUPE) != 0, &r->groups) != 0) {
         fprintf(diag, "lockgraph: out of memory\n");
         return -1;
     }
@@ -475,7 +484,8 @@ int lg_cmd_report(int argc, char **argv)
         return rc;
     }
     struct lg_report r;
-    if (lg_report_load(&r, a.paths, a.n_paths, a.supp, a.n_supp, a.dedupe, stderr) != 0) {
+    if (lg_report_load(&r, a.paths, a.n_paths, a.supp, a.n_supp,
+                       (a.dedupe ? LG_REPORT_DEDUPE : 0) | LG_REPORT_NOTE_EMPTY, stderr) != 0) {
         lg_report_free(&r);
         free(a.paths);
         return LG_EXIT_USAGE;
@@ -604,7 +614,8 @@ int lg_cmd_dot(int argc, char **argv)
         lg_merge_free(&m);
     } else {
         struct lg_report r;
-        if (lg_report_load(&r, a.paths, a.n_paths, a.supp, a.n_supp, true, stderr) != 0) {
+        if (lg_report_load(&r, a.paths, a.n_paths, a.supp, a.n_supp,
+                           LG_REPORT_DEDUPE | LG_REPORT_NOTE_EMPTY, stderr) != 0) {
             lg_report_free(&r);
             fclose(out);
             free(buf);

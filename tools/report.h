@@ -36,14 +36,20 @@ struct lg_report {
     struct lg_symbolizer *sym;
 };
 
+enum {
+    LG_REPORT_DEDUPE = 1,     /* group repeats (else every finding is shown) */
+    LG_REPORT_NOTE_EMPTY = 2, /* say so for each empty findings file */
+};
+
 /*
  * Read `paths`, load the suppressions files (none when n_supp is 0), mark
  * and group. Problems with the findings files go to `diag` and are counted
- * in r->set; they do not fail the load. Returns 0, or -1 after saying why
- * when a suppressions file is unusable or memory ran out.
+ * in r->set; they do not fail the load. `flags`: LG_REPORT_*. Returns 0,
+ * or -1 after saying why when a suppressions file is unusable or memory ran
+ * out.
  */
 int lg_report_load(struct lg_report *r, char *const *paths, size_t n_paths,
-                   const char *const *supp_paths, size_t n_supp, bool dedupe, FILE *diag);
+                   const char *const *supp_paths, size_t n_supp, unsigned flags, FILE *diag);
 void lg_report_free(struct lg_report *r);
 
 /* Distinct findings that fail a run (detector errors are not), and all

@@ -28,7 +28,7 @@ void lg_print_reports(char *const *paths, size_t n, const char *where, const cha
     memset(result, 0, sizeof *result);
     struct lg_report r;
     const char *supp[1] = {supp_path};
-    if (lg_report_load(&r, paths, n, supp, supp_path ? 1 : 0, false, stderr) != 0) {
+    if (lg_report_load(&r, paths, n, supp, supp_path ? 1 : 0, 0, stderr) != 0) {
         lg_report_free(&r);
         if (!supp_path) {
             fprintf(stderr, "lockgraph: out of memory\n");
@@ -37,7 +37,7 @@ void lg_print_reports(char *const *paths, size_t n, const char *where, const cha
         /* The findings still matter more than the suppressions: all of
          * them are shown, and the caller hears the suppressions failed. */
         result->supp_failed = true;
-        if (lg_report_load(&r, paths, n, NULL, 0, false, stderr) != 0) {
+        if (lg_report_load(&r, paths, n, NULL, 0, 0, stderr) != 0) {
             fprintf(stderr, "lockgraph: out of memory\n");
             exit(LG_EXIT_TOOL_FAILED);
         }

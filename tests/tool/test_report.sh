@@ -196,6 +196,7 @@ report-bad-input)
     # An empty file is a process that found nothing: said, and exit 0.
     : >"$work/empty.jsonl"
     run_lg 0 report "$work/empty.jsonl"
+    has err "$work/empty.jsonl: note: empty: no findings"
     # A missing file: named; the other files still reported.
     run_lg 2 report "$work/missing.jsonl"
     has err "cannot open $work/missing.jsonl: No such file or directory"
