@@ -23,8 +23,10 @@ static const struct {
     const char *name;
     enum lg_supp_type type;
 } types[] = {
-    {"kind", LG_SUPP_KIND},         {"lock", LG_SUPP_LOCK}, {"function", LG_SUPP_FUNCTION},
-    {"fun", LG_SUPP_FUNCTION},      {"file", LG_SUPP_FILE}, {"src", LG_SUPP_FILE},
+    {"kind", LG_SUPP_KIND},
+    {"lock", LG_SUPP_LOCK},
+    {"function", LG_SUPP_FUNCTION},
+    {"file", LG_SUPP_FILE},
 };
 
 void lg_supp_init(struct lg_supp *s)

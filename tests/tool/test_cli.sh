@@ -266,6 +266,13 @@ run-findings)
     has err 'config < table < stats < config'
     has err 'lockgraph: 5 findings (1 lock-order-cycle, 2 rank-violation, 1 rank-order-cycle, 1 kind-from-the-future) in 1 process'
 
+    # suppressions= in the options is applied by run (the library only
+    # accepts it).
+    printf 'kind:*\n' >"$work/all.txt"
+    LGTEST_CANNED="$DATA/cycle.jsonl" run_lg 0 run --options "suppressions=$work/all.txt" -- /bin/true
+    has err "suppressed 4 findings by $work/all.txt:1 (kind:*)"
+    has err 'lockgraph: no findings; 4 suppressed'
+
     # Only detector errors: not a failure of the program.
     printf '%s\n' '{"kind":"detector-error","pid":1,"error":"out-of-memory","message":"m"}' >"$work/de.jsonl"
     LGTEST_CANNED="$work/de.jsonl" run_lg 0 run -- /bin/true
