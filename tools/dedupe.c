@@ -123,7 +123,7 @@ uint64_t lg_lock_identity(const struct lg_finding *f, const struct lg_lock *l, b
 static bool ignored_field(const char *key)
 {
     /* What differs between two processes making the same finding. */
-    static const char *const skip[] = {"kind", "version", "seq",  "pid",
+    static const char *const skip[] = {"kind",    "version", "seq", "pid",
                                        "time_ns", "modules", "tid", "id"};
     for (size_t i = 0; i < sizeof skip / sizeof *skip; i++)
         if (strcmp(key, skip[i]) == 0)
@@ -156,8 +156,8 @@ static uint64_t value_hash(const struct lg_finding *f, json_object *v, int depth
         /* An address in a module is compared as module + offset; any other
          * address (a heap lock's) differs between processes: ignored. */
         const char *s = json_object_get_string(v);
-        if (s[0] == '0' && s[1] == 'x' && s[2] && strspn(s + 2, "0123456789abcdefABCDEF") ==
-                                                      strlen(s + 2)) {
+        if (s[0] == '0' && s[1] == 'x' && s[2] &&
+            strspn(s + 2, "0123456789abcdefABCDEF") == strlen(s + 2)) {
             uint64_t a = strtoull(s, NULL, 16);
             return module_of(f, a ? a - 1 : 0) ? lg_site_hash(f, a) : 23;
         }
@@ -194,7 +194,8 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
         sig[1] = stable ? bag_value(&b, kind + 1) : 0;
         break;
     case LG_KIND_SELF_DEADLOCK:
-        sig[0] = combine(kind, combine(top_site(f, &f->first_stack), top_site(f, &f->second_stack)));
+        sig[0] =
+            combine(kind, combine(top_site(f, &f->first_stack), top_site(f, &f->second_stack)));
         break;
     case LG_KIND_UNLOCK_NOT_HELD:
         sig[0] = combine(kind, combine(top_site(f, &f->stack), lg_lock_identity(f, &f->lock, &s)));
@@ -288,17 +289,23 @@ void lg_groups_free(struct lg_groups *g)
     g->n = 0;
 }
 
-/* Distinct values of key(set, members[i]) among a group's members. */
-static size_t distinct(const size_t *members, size_t n, const uint64_t *vals)
+static int by_u64(const void *a, const void *b)
 {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Distinct values of vals[members[i]] among a group's members; `tmp` has
+ * room for all of them. */
+static size_t distinct(const size_t *members, size_t n, const uint64_t *vals, uint64_t *tmp)
+{
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = vals[members[i]];
+    qsort(tmp, n, sizeof *tmp, by_u64);
     size_t count = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = 0;
-        while (j < i && vals[members[j]] != vals[members[i]])
-            j++;
-        if (j == i)
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || tmp[i] != tmp[i - 1])
             count++;
-    }
     return count;
 }
 
@@ -314,8 +321,9 @@ int lg_group_findings(const struct lg_findings *set, const bool *skip, bool merg
     uint64_t *where = calloc(n ? n : 1, sizeof *where);
     uint64_t *proc = calloc(n ? n : 1, sizeof *proc);
     uint64_t(*sig)[2] = calloc(n ? n : 1, sizeof *sig);
+    uint64_t *tmp = calloc(n ? n : 1, sizeof *tmp);
     int rc = -1;
-    if (!parent || !group_of || !k || !where || !proc || !sig)
+    if (!parent || !group_of || !k || !where || !proc || !sig || !tmp)
         goto done;
 
     for (size_t i = 0; i < n; i++) {
@@ -348,16 +356,19 @@ int lg_group_findings(const struct lg_findings *set, const bool *skip, bool merg
         struct lg_group *g = &out->items[group_of[find(parent, i)]];
         if (g->n == 0)
             g->first = i;
-        size_t *m = realloc(g->members, (g->n + 1) * sizeof *m);
-        if (!m)
-            goto done;
-        g->members = m;
+        /* Doubling at powers of two: no capacity field needed. */
+        if ((g->n & (g->n - 1)) == 0) {
+            size_t *m = realloc(g->members, (g->n ? 2 * g->n : 1) * sizeof *m);
+            if (!m)
+                goto done;
+            g->members = m;
+        }
         g->members[g->n++] = i;
     }
     for (size_t i = 0; i < groups; i++) {
         struct lg_group *g = &out->items[i];
-        g->processes = distinct(g->members, g->n, proc);
-        g->paths = distinct(g->members, g->n, where);
+        g->processes = distinct(g->members, g->n, proc, tmp);
+        g->paths = distinct(g->members, g->n, where, tmp);
     }
     rc = 0;
 done:
@@ -369,5 +380,6 @@ done:
     free(where);
     free(proc);
     free(sig);
+    free(tmp);
     return rc;
 }

@@ -50,11 +50,12 @@ void lg_dot_begin(FILE *out, const char *title)
           "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, labelloc=t, label=\"",
           out);
     lg_dot_escape(out, title);
-    fputs("\"];\n"
-          "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f4f4f4\", color=\"#888888\", "
-          "fontname=\"Helvetica\", fontsize=10];\n"
-          "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#999999\", fontcolor=\"#555555\"];\n",
-          out);
+    fputs(
+        "\"];\n"
+        "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f4f4f4\", color=\"#888888\", "
+        "fontname=\"Helvetica\", fontsize=10];\n"
+        "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#999999\", fontcolor=\"#555555\"];\n",
+        out);
 }
 
 void lg_dot_node(FILE *out, size_t id, const char *label, bool on_cycle)
@@ -200,7 +201,7 @@ void lg_report_dot(struct lg_report *r, FILE *out)
         struct dedge add[64];
         size_t n_add = 0;
         if (f->kind == LG_KIND_CYCLE) {
-            for (size_t i = 0; i < f->n_edges && n_add < 64; i++) {
+            for (size_t i = 0; i < f->n_edges && n_add < 63; i++) {
                 const struct lg_edge *e = &f->edges[i];
                 size_t a = lock_index(f, e->from), b = lock_index(f, e->to);
                 if (a == SIZE_MAX || b == SIZE_MAX)
@@ -217,6 +218,21 @@ void lg_report_dot(struct lg_report *r, FILE *out)
                 d->style = LG_DOT_CYCLE;
                 snprintf(d->label, sizeof d->label, "#%zu thread %ld\n%s", number, e->thread.seq,
                          site);
+            }
+            /* A cycle longer than a picture can hold: the rest as one edge
+             * back to where it started. */
+            if (f->n_edges > 63 && n_add == 63) {
+                size_t a = lock_index(f, f->edges[62].to), b = lock_index(f, f->edges[0].from);
+                size_t na = a == SIZE_MAX ? SIZE_MAX : node_of(&g, f, &f->locks[a]);
+                size_t nb2 = b == SIZE_MAX ? SIZE_MAX : node_of(&g, f, &f->locks[b]);
+                if (na != SIZE_MAX && nb2 != SIZE_MAX) {
+                    struct dedge *d = &add[n_add++];
+                    d->from = na;
+                    d->to = nb2;
+                    d->style = LG_DOT_CYCLE;
+                    snprintf(d->label, sizeof d->label, "#%zu: %zu more edges, not drawn", number,
+                             f->n_edges - 63);
+                }
             }
         } else if (f->kind == LG_KIND_SELF_DEADLOCK) {
             size_t na = node_of(&g, f, &f->lock);

@@ -15,10 +15,10 @@
 #include <stdio.h>
 
 enum lg_dot_style {
-    LG_DOT_PLAIN,  /* an edge of the graph */
-    LG_DOT_CYCLE,  /* an edge of a cycle: red */
-    LG_DOT_GATED,  /* made under a gate lock: dotted */
-    LG_DOT_RANK,   /* against the declared ranks: orange, dashed */
+    LG_DOT_PLAIN, /* an edge of the graph */
+    LG_DOT_CYCLE, /* an edge of a cycle: red */
+    LG_DOT_GATED, /* made under a gate lock: dotted */
+    LG_DOT_RANK,  /* against the declared ranks: orange, dashed */
 };
 
 void lg_dot_begin(FILE *out, const char *title);

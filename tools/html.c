@@ -125,8 +125,8 @@ static void block(FILE *out, const char *text, size_t len)
             /* The frames up to the end mark: the first is the summary. */
             const char *q = next, *stop = q;
             size_t frames = 0;
-            while (stop < end && !(stop[0] == LG_MARK_STACK_END[0] &&
-                                   (stop + 1 == end || stop[1] == '\n'))) {
+            while (stop < end &&
+                   !(stop[0] == LG_MARK_STACK_END[0] && (stop + 1 == end || stop[1] == '\n'))) {
                 const char *e = memchr(stop, '\n', (size_t)(end - stop));
                 stop = e ? e + 1 : end;
                 frames++;
@@ -250,8 +250,7 @@ int lg_report_html(struct lg_report *r, FILE *out, const char *svg)
         fputs(strstr(svg, "<svg"), out);
         fputc('\n', out);
     } else {
-        fputs("<p>Each cycle, lock by lock (Graphviz was not available to draw it):</p>\n",
-              out);
+        fputs("<p>Each cycle, lock by lock (Graphviz was not available to draw it):</p>\n", out);
         cycle_list(r, out);
     }
     fputs("</section>\n", out);

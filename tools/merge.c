@@ -314,8 +314,9 @@ static void closing(struct lg_merge *m, FILE *out)
     if (shown == 0)
         fprintf(out, "lockgraph merge: no lock-order cycle");
     else
-        fprintf(out, "lockgraph merge: %zu lock-order %s (%zu only in the union, %zu already in one "
-                     "run)",
+        fprintf(out,
+                "lockgraph merge: %zu lock-order %s (%zu only in the union, %zu already in one "
+                "run)",
                 shown, plural(shown, "cycle", "cycles"), only_union, shown - only_union);
     fprintf(out, " in the union of %zu graph %s: %zu %s, %zu %s", m->n_files,
             plural(m->n_files, "file", "files"), lg_keygraph_n_nodes(m->kg),
@@ -371,12 +372,13 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
     json_object *o = json_object_new_object(), *locks = json_object_new_array();
     json_object *edges = json_object_new_array();
     json_object_object_add(o, "number", json_object_new_int64((int64_t)number));
-    json_object_object_add(o, "only_in_union", json_object_new_boolean(cy->single_file == SIZE_MAX));
-    json_object_object_add(o, "single_run",
-                           cy->single_file == SIZE_MAX
-                               ? NULL
-                               : json_object_new_string(
-                                     lg_keygraph_file(m->kg, cy->single_file)->path));
+    json_object_object_add(o, "only_in_union",
+                           json_object_new_boolean(cy->single_file == SIZE_MAX));
+    json_object_object_add(
+        o, "single_run",
+        cy->single_file == SIZE_MAX
+            ? NULL
+            : json_object_new_string(lg_keygraph_file(m->kg, cy->single_file)->path));
     for (size_t i = 0; i < cy->n; i++) {
         struct lg_keyedge_view e;
         struct lg_keynode_view v, w;
@@ -395,9 +397,9 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
             json_object_object_add(l, "type", json_object_new_string(v.lock->type));
             json_object_object_add(l, "name", str_or_null(v.lock->name));
             json_object_object_add(l, "created", json_object_new_boolean(v.lock->created));
-            json_object_object_add(l, "stack_symbolized",
-                                   lg_report_frames_json(m->sym, lf->modules, lf->n_modules,
-                                                         &v.lock->stack));
+            json_object_object_add(
+                l, "stack_symbolized",
+                lg_report_frames_json(m->sym, lf->modules, lf->n_modules, &v.lock->stack));
         }
         json_object_array_add(locks, l);
 
@@ -413,8 +415,8 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
                                json_object_new_string(e.waited_exclusive ? "exclusive" : "shared"));
         json_object_object_add(ej, "gate", str_or_null(e.gate));
         for (size_t j = 0; j < e.n_files; j++)
-            json_object_array_add(files,
-                                  json_object_new_string(lg_keygraph_file(m->kg, e.files[j])->path));
+            json_object_array_add(
+                files, json_object_new_string(lg_keygraph_file(m->kg, e.files[j])->path));
         json_object_object_add(ej, "files", files);
         const struct lg_graph_file *g = lg_keygraph_file(m->kg, e.files[0]);
         const struct lg_graph_edge *gl = e.lines[0];
@@ -425,8 +427,9 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
         json_object_object_add(ex, "thread", thread_json(&gl->thread));
         json_object_object_add(ex, "first_stack_symbolized",
                                lg_report_frames_json(m->sym, g->modules, g->n_modules, &gl->first));
-        json_object_object_add(ex, "second_stack_symbolized",
-                               lg_report_frames_json(m->sym, g->modules, g->n_modules, &gl->second));
+        json_object_object_add(
+            ex, "second_stack_symbolized",
+            lg_report_frames_json(m->sym, g->modules, g->n_modules, &gl->second));
         json_object_object_add(ej, "example", ex);
         json_object_array_add(edges, ej);
     }
@@ -469,7 +472,8 @@ int lg_merge_json(struct lg_merge *m, FILE *out)
     json_object_object_add(sum, "suppressed", json_object_new_int64((int64_t)m->suppressed));
     json_object_object_add(sum, "capped", json_object_new_boolean(m->capped));
     json_object_object_add(sum, "keys", json_object_new_int64((int64_t)lg_keygraph_n_nodes(m->kg)));
-    json_object_object_add(sum, "edges", json_object_new_int64((int64_t)lg_keygraph_n_edges(m->kg)));
+    json_object_object_add(sum, "edges",
+                           json_object_new_int64((int64_t)lg_keygraph_n_edges(m->kg)));
     json_object_object_add(sum, "unreadable_files", json_object_new_int64((int64_t)m->unreadable));
     json_object_object_add(sum, "bad_lines", json_object_new_int64((int64_t)m->bad_lines));
     json_object_object_add(root, "summary", sum);
@@ -612,7 +616,8 @@ int lg_cmd_merge(int argc, char **argv)
             free(paths);
             lg_usage(stdout);
             return LG_EXIT_OK;
-        } else if ((v = opt_value(argc, argv, &i, "-o")) || (v = opt_value(argc, argv, &i, "--output"))) {
+        } else if ((v = opt_value(argc, argv, &i, "-o")) ||
+                   (v = opt_value(argc, argv, &i, "--output"))) {
             if (!*v || output) {
                 free(paths);
                 return usage_error("%s", output ? "-o given twice" : "-o needs a file name");
@@ -642,8 +647,7 @@ int lg_cmd_merge(int argc, char **argv)
         free(paths);
         return usage_error("no graph file given");
     }
-    if (n_supp == 0 &&
-        lg_supp_from_options(getenv("LOCKGRAPH_OPTIONS"), env_supp, sizeof env_supp))
+    if (n_supp == 0 && lg_supp_from_options(getenv("LOCKGRAPH_OPTIONS"), env_supp, sizeof env_supp))
         supp[n_supp++] = env_supp;
 
     struct lg_merge m;

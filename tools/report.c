@@ -54,8 +54,9 @@ int lg_report_load(struct lg_report *r, char *const *paths, size_t n_paths,
          * process that found nothing, worth a word when it is asked
          * about by name. */
         if ((flags & LG_REPORT_NOTE_EMPTY) && r->set.empty_files > empty)
-            fprintf(diag, "lockgraph: %s: note: empty: no findings (a process that found "
-                          "nothing, or one that has not found anything yet)\n",
+            fprintf(diag,
+                    "lockgraph: %s: note: empty: no findings (a process that found "
+                    "nothing, or one that has not found anything yet)\n",
                     paths[i]);
     }
     fflush(diag);
@@ -468,8 +469,9 @@ static char *picture(struct lg_report *r)
     fclose(fp);
     char *svg = lg_dot_render_svg(dot, len, why, sizeof why);
     if (!svg)
-        fprintf(stderr, "lockgraph report: note: could not draw the lock graph (%s); the page "
-                        "lists each cycle instead\n",
+        fprintf(stderr,
+                "lockgraph report: note: could not draw the lock graph (%s); the page "
+                "lists each cycle instead\n",
                 why);
     free(dot);
     return svg;
@@ -585,9 +587,8 @@ int lg_cmd_dot(int argc, char **argv)
         return usage_error("dot", "give findings files or graph files, not both");
     }
     if (a.svg && !lg_dot_program()) {
-        fprintf(stderr,
-                "lockgraph dot: --svg needs Graphviz's dot program, which is not installed "
-                "(apt-get install graphviz; or set LOCKGRAPH_DOT)\n");
+        fprintf(stderr, "lockgraph dot: --svg needs Graphviz's dot program, which is not installed "
+                        "(apt-get install graphviz; or set LOCKGRAPH_DOT)\n");
         free(a.paths);
         return LG_EXIT_USAGE;
     }

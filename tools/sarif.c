@@ -26,6 +26,8 @@
 
 #define MAX_INLINE 8
 #define SRCROOT "%SRCROOT%"
+/* Edges of a cycle given stacks and thread flows. */
+#define MAX_EDGES 100
 
 /* ---- building blocks ---- */
 
@@ -237,10 +239,16 @@ static void cycle_result(struct ctx *c, json_object *res, char *msg, size_t len)
             lock_text(a, la, sizeof la);
         if (b)
             lock_text(b, lb, sizeof lb);
-        site(c, &e->second, sb, sizeof sb);
-        if (k < len && i < 8)
-            k += (size_t)snprintf(msg + k, len - k, "%s thread %ld holds L%zu %s and takes L%zu %s at %s",
+        if (k < len && i < 8) {
+            site(c, &e->second, sb, sizeof sb);
+            k += (size_t)snprintf(msg + k, len - k,
+                                  "%s thread %ld holds L%zu %s and takes L%zu %s at %s",
                                   i ? ";" : ":", e->thread.seq, ia + 1, la, ib + 1, lb, sb);
+        }
+        /* A thousand-lock cycle: the message names the first edges, the
+         * stacks and flows the first MAX_EDGES (viewers cap locations). */
+        if (i >= MAX_EDGES)
+            continue;
         snprintf(what, sizeof what, "thread %ld holds L%zu %s, taken here", e->thread.seq, ia + 1,
                  la);
         add_stack(c, &e->first, what);
@@ -332,8 +340,9 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
     case LG_KIND_RANK_VIOLATION: {
         lock_text(&f->lock, l, sizeof l);
         site(c, &f->stack, s, sizeof s);
-        size_t k = (size_t)snprintf(msg, len, "Rank violation: thread %ld takes %s at %s while holding",
-                                    f->thread.seq, l, s);
+        size_t k =
+            (size_t)snprintf(msg, len, "Rank violation: thread %ld takes %s at %s while holding",
+                             f->thread.seq, l, s);
         for (size_t i = 0; i < f->n_held && k < len; i++) {
             char h[256];
             lock_text(&f->held[i].lock, h, sizeof h);
@@ -361,8 +370,8 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
     case LG_KIND_OTHER: {
         /* Each field by name; the first thing that looks like a stack is
          * the location. */
-        size_t k = (size_t)snprintf(msg, len, "%s (a kind this lockgraph does not know):",
-                                    lg_finding_kind(f));
+        size_t k = (size_t)snprintf(
+            msg, len, "%s (a kind this lockgraph does not know):", lg_finding_kind(f));
         const struct lg_stack *first = NULL;
         struct lg_stack owned[16] = {{0}};
         size_t n_owned = 0;
@@ -441,8 +450,11 @@ static int rule_index(json_object *rules_arr, const char *kind)
 static json_object *result(struct lg_report *r, const struct lg_group *g, json_object *rules_arr)
 {
     const struct lg_finding *f = &r->set.items[g->first];
-    struct ctx c = {.r = r, .f = f, .related = json_object_new_array(),
-                    .stacks = json_object_new_array(), .next_id = 1};
+    struct ctx c = {.r = r,
+                    .f = f,
+                    .related = json_object_new_array(),
+                    .stacks = json_object_new_array(),
+                    .next_id = 1};
     json_object *res = json_object_new_object();
     const char *kind = lg_finding_kind(f);
     json_object_object_add(res, "ruleId", json_object_new_string(kind));

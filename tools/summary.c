@@ -907,10 +907,20 @@ static bool counts_as_finding(const struct lg_finding *f)
     return f->kind != LG_KIND_DETECTOR_ERROR;
 }
 
+static int by_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return x < y ? -1 : x > y;
+}
+
 void lg_summary_count_visible(const struct lg_findings *set, const bool *hidden,
                               struct lg_summary_counts *c)
 {
     memset(c, 0, sizeof *c);
+    /* Distinct pids by sorting: a run of many processes may leave a
+     * hundred thousand findings. */
+    long *pids = malloc((set->n ? set->n : 1) * sizeof *pids);
+    size_t n_pids = 0;
     for (size_t i = 0; i < set->n; i++) {
         const struct lg_finding *f = &set->items[i];
         if (hidden && hidden[i])
@@ -919,12 +929,15 @@ void lg_summary_count_visible(const struct lg_findings *set, const bool *hidden,
         if (!counts_as_finding(f))
             continue;
         c->findings++;
-        size_t j = 0;
-        while (j < i && ((hidden && hidden[j]) || !counts_as_finding(&set->items[j]) ||
-                         set->items[j].pid != f->pid))
-            j++;
-        if (j == i)
-            c->processes++;
+        if (pids)
+            pids[n_pids++] = f->pid;
+    }
+    if (pids) {
+        qsort(pids, n_pids, sizeof *pids, by_long);
+        for (size_t i = 0; i < n_pids; i++)
+            if (i == 0 || pids[i] != pids[i - 1])
+                c->processes++;
+        free(pids);
     }
 }
 
@@ -1035,27 +1048,19 @@ void lg_summary_kinds(FILE *out, const struct lg_findings *set, const bool *hidd
         sep = ", ";
     }
     /* Kinds this lockgraph does not know, by their own names, in the order
-     * first seen. */
-    for (size_t i = 0; i < set->n; i++) {
-        const struct lg_finding *f = &set->items[i];
-        if (f->kind != LG_KIND_OTHER || (hidden && hidden[i]))
-            continue;
-        size_t j = 0;
-        while (j < i && (set->items[j].kind != LG_KIND_OTHER || (hidden && hidden[j]) ||
-                         strcmp(lg_finding_kind(&set->items[j]), lg_finding_kind(f)) != 0))
-            j++;
-        if (j < i)
-            continue;
-        size_t n = 0;
-        for (size_t k = i; k < set->n; k++)
-            if (set->items[k].kind == LG_KIND_OTHER && !(hidden && hidden[k]) &&
-                strcmp(lg_finding_kind(&set->items[k]), lg_finding_kind(f)) == 0)
-                n++;
-        fprintf(out, "%s%zu ", sep, n);
-        for (const char *ch = lg_finding_kind(f); *ch; ch++)
+     * first seen; there are few names, however many findings. */
+    struct lg_numbering nb;
+    lg_numbering_init(&nb);
+    for (size_t i = 0; i < set->n; i++)
+        if (set->items[i].kind == LG_KIND_OTHER && !(hidden && hidden[i]))
+            lg_numbering_next(&nb, &set->items[i]);
+    for (size_t i = 0; i < nb.n_other; i++) {
+        fprintf(out, "%s%zu ", sep, nb.other[i].count);
+        for (const char *ch = nb.other[i].name; *ch; ch++)
             fputc((unsigned char)*ch < ' ' || *ch == 0x7f ? '?' : *ch, out);
         sep = ", ";
     }
+    lg_numbering_free(&nb);
 }
 
 void lg_summary_closing_visible(FILE *out, const struct lg_findings *set, const bool *hidden,

@@ -344,8 +344,8 @@ static void walk_raw(struct collect *c, json_object *v, const char *key, int dep
         return;
     }
     if (json_object_is_type(v, json_type_string)) {
-        if (key && (strcmp(key, "name") == 0 || strcmp(key, "key") == 0 ||
-                    strcmp(key, "class") == 0))
+        if (key &&
+            (strcmp(key, "name") == 0 || strcmp(key, "key") == 0 || strcmp(key, "class") == 0))
             add_name(c, json_object_get_string(v));
         return;
     }

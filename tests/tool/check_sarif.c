@@ -80,7 +80,8 @@ static void check_message(json_object *m, const char *path)
         bad(path, "a message is not an object");
         return;
     }
-    json_object *t = may(m, path, "text", json_type_string), *id = may(m, path, "id", json_type_string);
+    json_object *t = may(m, path, "text", json_type_string),
+                *id = may(m, path, "id", json_type_string);
     if (!t && !id)
         bad(path, "a message has neither \"text\" nor \"id\"");
     if (t && !*json_object_get_string(t))
@@ -165,15 +166,16 @@ static void check_result(json_object *r, const char *path, json_object *rules, s
         if (i < -1 || (i >= 0 && (size_t)i >= n_rules))
             bad(path, "ruleIndex names no rule of the driver");
         else if (i >= 0 && rule_id &&
-                 strcmp(json_object_get_string(member(json_object_array_get_idx(rules, (size_t)i),
-                                                      "id")),
+                 strcmp(json_object_get_string(
+                            member(json_object_array_get_idx(rules, (size_t)i), "id")),
                         json_object_get_string(rule_id)) != 0)
             bad(path, "ruleIndex and ruleId name different rules");
     } else if (rule_id) {
         bool found = false;
         for (size_t i = 0; i < n_rules && !found; i++)
-            found = !strcmp(json_object_get_string(member(json_object_array_get_idx(rules, i), "id")),
-                            json_object_get_string(rule_id));
+            found =
+                !strcmp(json_object_get_string(member(json_object_array_get_idx(rules, i), "id")),
+                        json_object_get_string(rule_id));
         if (!found)
             bad(path, "ruleId names no rule of the driver");
     }
@@ -207,8 +209,8 @@ static void check_result(json_object *r, const char *path, json_object *rules, s
             for (size_t k = 0; tl && k < json_object_array_length(tl); k++) {
                 char t[700];
                 sub(t, sizeof t, q, "locations", (long)k);
-                json_object *loc = may(json_object_array_get_idx(tl, k), t, "location",
-                                       json_type_object);
+                json_object *loc =
+                    may(json_object_array_get_idx(tl, k), t, "location", json_type_object);
                 if (loc)
                     check_location(loc, t);
             }
@@ -223,8 +225,8 @@ static void check_result(json_object *r, const char *path, json_object *rules, s
         for (size_t j = 0; frames && j < json_object_array_length(frames); j++) {
             char q[600];
             sub(q, sizeof q, p, "frames", (long)j);
-            json_object *loc = may(json_object_array_get_idx(frames, j), q, "location",
-                                   json_type_object);
+            json_object *loc =
+                may(json_object_array_get_idx(frames, j), q, "location", json_type_object);
             if (loc)
                 check_location(loc, q);
         }
@@ -275,7 +277,8 @@ int main(int argc, char **argv)
             json_object *lv = conf ? may(conf, rp, "level", json_type_string) : NULL;
             if (lv && strcmp(json_object_get_string(lv), "warning") &&
                 strcmp(json_object_get_string(lv), "error") &&
-                strcmp(json_object_get_string(lv), "note") && strcmp(json_object_get_string(lv), "none"))
+                strcmp(json_object_get_string(lv), "note") &&
+                strcmp(json_object_get_string(lv), "none"))
                 bad(rp, "defaultConfiguration.level is not a level");
         }
         json_object *invs = may(run, p, "invocations", json_type_array);

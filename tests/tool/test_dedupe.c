@@ -16,8 +16,8 @@
 
 static struct lg_module mod(uint64_t base)
 {
-    return (struct lg_module){.path = "/x/prog", .base = base, .end = base + 0x100000,
-                              .build_id = "abcd"};
+    return (struct lg_module){
+        .path = "/x/prog", .base = base, .end = base + 0x100000, .build_id = "abcd"};
 }
 
 struct cyc {
@@ -40,18 +40,18 @@ static void make_cycle(struct cyc *c, long pid, uint64_t base, uint64_t s0, uint
     c->f.file = "f.jsonl";
     c->f.modules = &c->m;
     c->f.n_modules = 1;
-    c->locks[0] = (struct lg_lock){.id = 1, .addr = 0x7f0000001000 + (uint64_t)pid * 64,
-                                   .type = "mutex", .name = (char *)n0};
-    c->locks[1] = (struct lg_lock){.id = 2, .addr = 0x7f0000002000 + (uint64_t)pid * 64,
-                                   .type = "mutex", .name = (char *)n1};
+    c->locks[0] = (struct lg_lock){
+        .id = 1, .addr = 0x7f0000001000 + (uint64_t)pid * 64, .type = "mutex", .name = (char *)n0};
+    c->locks[1] = (struct lg_lock){
+        .id = 2, .addr = 0x7f0000002000 + (uint64_t)pid * 64, .type = "mutex", .name = (char *)n1};
     c->pcs[0] = base + s0;
     c->pcs[1] = base + s0 + 0x10;
     c->pcs[2] = base + s1;
     c->pcs[3] = base + s1 + 0x10;
-    c->edges[0] = (struct lg_edge){.from = 1, .to = 2, .first = {&c->pcs[0], 1},
-                                   .second = {&c->pcs[1], 1}};
-    c->edges[1] = (struct lg_edge){.from = 2, .to = 1, .first = {&c->pcs[2], 1},
-                                   .second = {&c->pcs[3], 1}};
+    c->edges[0] =
+        (struct lg_edge){.from = 1, .to = 2, .first = {&c->pcs[0], 1}, .second = {&c->pcs[1], 1}};
+    c->edges[1] =
+        (struct lg_edge){.from = 2, .to = 1, .first = {&c->pcs[2], 1}, .second = {&c->pcs[3], 1}};
     c->f.locks = c->locks;
     c->f.n_locks = 2;
     c->f.edges = c->edges;

@@ -114,13 +114,11 @@ static void test_matching(void)
 {
     struct lg_symbolizer *sym = lg_symbolizer_new(NULL);
     uint64_t pcs[2] = {pc_in(legacy_flush), pc_in(modern_flush)};
-    struct lg_lock lock = {.id = 1, .type = "mutex", .name = "log queue", .key = "name:log%20queue"};
+    struct lg_lock lock = {
+        .id = 1, .type = "mutex", .name = "log queue", .key = "name:log%20queue"};
     struct lg_held held = {.lock = lock, .stack = {pcs, 2}};
-    struct lg_finding f = {.kind = LG_KIND_HELD_AT_EXIT,
-                           .modules = &self,
-                           .n_modules = 1,
-                           .held = &held,
-                           .n_held = 1};
+    struct lg_finding f = {
+        .kind = LG_KIND_HELD_AT_EXIT, .modules = &self, .n_modules = 1, .held = &held, .n_held = 1};
     struct {
         const char *rules;
         bool match;
