@@ -23,6 +23,8 @@ enum lg_kind {
     LG_KIND_RANK_VIOLATION,  /* rank-violation */
     LG_KIND_RANK_CYCLE,      /* rank-order-cycle: the declared order contradicts itself */
     LG_KIND_DETECTOR_ERROR,  /* detector-error: about lockgraph, not the program */
+    /* A new kind goes here, above LG_KIND_OTHER: the reader looks names up
+     * below it, and reports treat what they have no case for like OTHER. */
     LG_KIND_OTHER,           /* a kind this reader does not know (a newer runtime's):
                                 kept whole in `raw`, named by `other_kind` */
     LG_KIND_COUNT

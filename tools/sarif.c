@@ -367,14 +367,19 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
             snprintf(msg + k, len - k, " %s.", f->n_classes ? f->classes[0] : "?");
         return NULL;
     }
-    case LG_KIND_OTHER: {
-        /* Each field by name; the first thing that looks like a stack is
+    case LG_KIND_DETECTOR_ERROR:
+        return NULL; /* a notification, not a result */
+    default: {
+        /* LG_KIND_OTHER, and a kind added to the reader but not here yet:
+         * each field by name; the first thing that looks like a stack is
          * the location. */
         size_t k = (size_t)snprintf(
             msg, len, "%s (a kind this lockgraph does not know):", lg_finding_kind(f));
         const struct lg_stack *first = NULL;
         struct lg_stack owned[16] = {{0}};
         size_t n_owned = 0;
+        if (!f->raw)
+            return NULL;
         json_object_object_foreach(f->raw, key, v)
         {
             if (!strcmp(key, "kind") || !strcmp(key, "modules") || !strcmp(key, "version") ||
@@ -420,11 +425,7 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
         }
         return NULL;
     }
-    case LG_KIND_DETECTOR_ERROR:
-    case LG_KIND_COUNT:
-        break;
     }
-    return NULL;
 }
 
 static int rule_index(json_object *rules_arr, const char *kind)

@@ -976,10 +976,10 @@ void lg_summary_print_one(const struct lg_finding *f, size_t number,
     case LG_KIND_DETECTOR_ERROR:
         print_detector_error(&p);
         break;
-    case LG_KIND_OTHER:
+    default:
+        /* LG_KIND_OTHER, and a kind added to the reader but not here yet:
+         * field by field. */
         print_other(&p, number);
-        break;
-    case LG_KIND_COUNT:
         break;
     }
 }

@@ -409,7 +409,10 @@ const struct lg_supp_rule *lg_supp_match_finding(struct lg_supp *s, const struct
     }
     for (size_t i = 0; i < f->n_classes; i++)
         add_name(&c, f->classes[i]);
-    if (f->kind == LG_KIND_OTHER && f->raw)
+    /* The kinds read into structs above; any other (one this lockgraph
+     * does not know, or one added to the reader but not here) is walked
+     * as written. */
+    if (f->kind > LG_KIND_DETECTOR_ERROR && f->raw)
         walk_raw(&c, f->raw, NULL, 0);
 
     struct lg_supp_subject subj = {.kind = lg_finding_kind(f),
