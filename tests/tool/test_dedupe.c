@@ -121,16 +121,16 @@ static void test_other_kinds(void)
     struct lg_finding items[3];
     memset(items, 0, sizeof items);
     const char *text[] = {
-        "{\"kind\":\"held-across-io\",\"pid\":1,\"seq\":4,\"time_ns\":5,\"call\":\"read\","
+        "{\"kind\":\"priority-inversion\",\"pid\":1,\"seq\":4,\"time_ns\":5,\"call\":\"read\","
         "\"thread\":{\"tid\":11,\"seq\":2}}",
-        "{\"kind\":\"held-across-io\",\"pid\":2,\"seq\":9,\"time_ns\":7,\"call\":\"read\","
+        "{\"kind\":\"priority-inversion\",\"pid\":2,\"seq\":9,\"time_ns\":7,\"call\":\"read\","
         "\"thread\":{\"tid\":12,\"seq\":2}}",
-        "{\"kind\":\"held-across-io\",\"pid\":3,\"seq\":1,\"time_ns\":8,\"call\":\"write\","
+        "{\"kind\":\"priority-inversion\",\"pid\":3,\"seq\":1,\"time_ns\":8,\"call\":\"write\","
         "\"thread\":{\"tid\":13,\"seq\":2}}",
     };
     for (int i = 0; i < 3; i++) {
         items[i].kind = LG_KIND_OTHER;
-        items[i].other_kind = "held-across-io";
+        items[i].other_kind = "priority-inversion";
         items[i].pid = i + 1;
         items[i].file = "f.jsonl";
         items[i].raw = json_tokener_parse(text[i]);

@@ -432,15 +432,15 @@ static void test_unknown_kinds_are_counted(void)
 {
     struct lg_findings set;
     char *diag;
-    read_text("{\"kind\":\"deadlock\"}\n" DE(1) "{\"kind\":\"held-across-io\"}\n", &set, &diag,
+    read_text("{\"kind\":\"lock-convoy\"}\n" DE(1) "{\"kind\":\"priority-inversion\"}\n", &set, &diag,
               NULL);
     CU_ASSERT_EQUAL_FATAL(set.n, 3);
     CU_ASSERT_EQUAL(set.unknown_lines, 2);
     CU_ASSERT_EQUAL(set.corrupt_lines, 0);
     CU_ASSERT_EQUAL(set.items[0].kind, LG_KIND_OTHER);
-    CU_ASSERT_STRING_EQUAL(lg_finding_kind(&set.items[2]), "held-across-io");
+    CU_ASSERT_STRING_EQUAL(lg_finding_kind(&set.items[2]), "priority-inversion");
     CU_ASSERT_PTR_NOT_NULL(strstr(diag, "2 findings of a kind this lockgraph does not know "
-                                        "(\"deadlock\" on line 1, ...)"));
+                                        "(\"lock-convoy\" on line 1, ...)"));
     lg_findings_free(&set);
     free(diag);
 }

@@ -158,15 +158,16 @@ report-data)
     # A kind this lockgraph does not know, field by field: stacks
     # symbolized, threads and locks described.
     run_lg 1 report "$DATA/future.jsonl"
-    has out '== held-across-io #1 (pid 77): a kind this lockgraph does not know; its fields'
+    has out '== priority-inversion #1 (pid 77): a kind this lockgraph does not know; its fields'
     has out '   call: "read"'
     has out '   thread: thread 2 "reader" (tid 78)'
     has out '   lock: mutex 0x7ffd5c1e3a40 "log" (normal), created at 0x55d0c2a01234 (bank+0x1234)'
     has out '     #0 0x55d0c2a01400 (bank+0x1400)'
     has out '   held_ms: 250'
-    has out '== deadlock #1 (pid 77)'
-    has out 'lockgraph: 3 findings (2 held-across-io, 1 deadlock) in 1 process'
-    has err 'note: 3 findings of a kind this lockgraph does not know ("held-across-io" on line 1, ...)'
+    has out '== lock-convoy #1 (pid 77)'
+    has out '== priority-inversion #2 (pid 77)'
+    has out 'lockgraph: 3 findings (2 priority-inversion, 1 lock-convoy) in 1 process'
+    has err 'note: 3 findings of a kind this lockgraph does not know ("priority-inversion" on line 1, ...)'
     run_lg 0 report "$DATA/empty.jsonl"
     has out 'lockgraph: no findings; report: '
     # Only detector errors: nothing found.
