@@ -20,8 +20,10 @@
  * status through (its exit code, or 128 + signal). */
 enum {
     LG_EXIT_OK = 0,
-    LG_EXIT_CYCLE = 1,         /* `ranks`: the graphs have a cycle; no rank file written */
-    LG_EXIT_USAGE = 2,         /* bad command line; `show`: unreadable input */
+    LG_EXIT_CYCLE = 1,         /* `ranks`: the graphs have a cycle; no rank file written;
+                                  `report`, `merge`: findings, cycles */
+    LG_EXIT_USAGE = 2,         /* bad command line; `show`, `report`, `merge`, `dot`:
+                                  unreadable input */
     LG_EXIT_FINDINGS = 66,     /* default for --exit-code: findings were made */
     LG_EXIT_TOOL_FAILED = 125, /* `run` could not set up (no library, no report dir) */
     LG_EXIT_CANNOT_EXEC = 126, /* the program exists but could not be executed */
@@ -36,6 +38,9 @@ bool lg_parse_exit_code(const char *text, int *out);
 int lg_cmd_run(int argc, char **argv);
 int lg_cmd_show(int argc, char **argv);
 int lg_cmd_ranks(int argc, char **argv);
+int lg_cmd_report(int argc, char **argv);
+int lg_cmd_dot(int argc, char **argv);
+int lg_cmd_merge(int argc, char **argv);
 
 /* What lg_print_reports saw. */
 struct lg_report_result {
@@ -43,15 +48,18 @@ struct lg_report_result {
     size_t corrupt_lines;   /* corrupt lines skipped */
     size_t truncated_lines; /* last lines cut short by a dying writer */
     size_t unreadable_files;
+    bool supp_failed; /* the suppressions file could not be used: nothing was suppressed */
 };
 
 /*
  * Read `paths[0..n)`, print every finding symbolized to opts->out (problems
- * with the files to stderr), then `status_line` when not NULL (how the
+ * with the files to stderr) but those the suppressions file `supp_path`
+ * (may be NULL) silences, then `status_line` when not NULL (how the
  * program ended), then the closing line naming `where`. opts->sym is filled
  * in here.
  */
 void lg_print_reports(char *const *paths, size_t n, const char *where, const char *status_line,
-                      struct lg_summary_opts *opts, struct lg_report_result *result);
+                      const char *supp_path, struct lg_summary_opts *opts,
+                      struct lg_report_result *result);
 
 #endif

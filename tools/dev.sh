@@ -11,8 +11,12 @@ set -eu
 cd "$(dirname "$0")/.."
 build=${LG_BUILD_DIR:-build}
 
+# graphviz: lockgraph dot --svg and the HTML report's picture, and the test
+# that parses DOT back; chromium: the test that loads the HTML report in a
+# headless browser; clang, libclang-rt-14-dev: the libFuzzer target for the
+# findings reader.
 PACKAGES="build-essential cmake pkg-config libcunit1-dev libjson-c-dev libdw-dev libelf-dev
-libjemalloc-dev libjemalloc2"
+libjemalloc-dev libjemalloc2 graphviz chromium clang libclang-rt-14-dev"
 
 install_deps() {
     [ "${LG_NO_INSTALL:-0}" = 1 ] && return 0

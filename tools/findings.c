@@ -5,8 +5,9 @@
  * Does: one JSON object per line, each turned into the structs of
  * findings.h; tolerant of what real files contain: a last line cut short by a
  * dying process is skipped with a warning, a corrupt line is reported with
- * file:line and skipped, unknown kinds and fields are ignored (the schema only
- * ever adds them).
+ * file:line and skipped, unknown fields are ignored (the schema only ever adds
+ * them), and a kind this reader does not know (a newer runtime's) is kept
+ * whole as LG_KIND_OTHER, so reports can still show it field by field.
  * Does not: symbolize, print findings, or decide exit codes.
  */
 #include "findings.h"
@@ -21,12 +22,19 @@ static const char *const kind_names[LG_KIND_COUNT] = {
     [LG_KIND_CYCLE] = "lock-order-cycle",          [LG_KIND_SELF_DEADLOCK] = "self-deadlock",
     [LG_KIND_UNLOCK_NOT_HELD] = "unlock-not-held", [LG_KIND_HELD_AT_EXIT] = "held-at-exit",
     [LG_KIND_RANK_VIOLATION] = "rank-violation",   [LG_KIND_RANK_CYCLE] = "rank-order-cycle",
-    [LG_KIND_DETECTOR_ERROR] = "detector-error",
+    [LG_KIND_DETECTOR_ERROR] = "detector-error",   [LG_KIND_OTHER] = "other",
 };
 
 const char *lg_kind_name(enum lg_kind kind)
 {
     return (unsigned)kind < LG_KIND_COUNT ? kind_names[kind] : "unknown";
+}
+
+const char *lg_finding_kind(const struct lg_finding *f)
+{
+    if (f->kind == LG_KIND_OTHER)
+        return f->other_kind ? f->other_kind : "unknown";
+    return lg_kind_name(f->kind);
 }
 
 /* ---- the schema's building blocks ---- */
@@ -58,6 +66,22 @@ static void free_lock(struct lg_lock *l)
     free(l->class_name);
     lg_stack_free(&l->stack);
     memset(l, 0, sizeof *l);
+}
+
+bool lg_lock_from_json(struct json_object *obj, struct lg_lock *out)
+{
+    struct lg_json_ctx c = {0};
+    memset(out, 0, sizeof *out);
+    if (!parse_lock(&c, obj, out)) {
+        free_lock(out);
+        return false;
+    }
+    return true;
+}
+
+void lg_lock_free(struct lg_lock *l)
+{
+    free_lock(l);
 }
 
 static bool parse_edge(struct lg_json_ctx *c, json_object *obj, struct lg_edge *e)
@@ -175,6 +199,8 @@ static bool parse_kind_fields(struct lg_json_ctx *c, json_object *o, struct lg_f
     case LG_KIND_DETECTOR_ERROR:
         return lg_json_string(c, o, "error", &f->error) &&
                lg_json_string(c, o, "message", &f->message);
+    case LG_KIND_OTHER:
+        return true; /* kept whole in f->raw */
     case LG_KIND_COUNT:
         break;
     }
@@ -203,16 +229,24 @@ int lg_finding_parse(const char *text, size_t len, struct lg_finding *out, bool 
     }
     const char *kname = json_object_get_string(kind);
     int k = 0;
-    while (k < LG_KIND_COUNT && strcmp(kind_names[k], kname) != 0)
+    while (k < LG_KIND_OTHER && strcmp(kind_names[k], kname) != 0)
         k++;
-    if (k == LG_KIND_COUNT) {
+    if (k == LG_KIND_OTHER) {
+        /* A newer runtime's kind: kept whole, shown field by field. */
         *unknown_kind = true;
-        if (errlen)
-            snprintf(errbuf, errlen, "%s", kname);
-        json_object_put(o);
-        return 0;
+        if (!*kname) {
+            lg_json_fail(&c, "\"kind\" is empty");
+            json_object_put(o);
+            return -1;
+        }
+        if (!(out->other_kind = strdup(kname))) {
+            lg_json_fail(&c, "out of memory");
+            json_object_put(o);
+            return -1;
+        }
     }
     out->kind = (enum lg_kind)k;
+    out->raw = o; /* the reference json_tokener gave us, put by lg_finding_free */
 
     long t = 0;
     bool ok = lg_json_long(&c, o, "version", &out->version) &&
@@ -224,14 +258,14 @@ int lg_finding_parse(const char *text, size_t len, struct lg_finding *out, bool 
         lg_json_modules(&c, o, &out->modules, &out->n_modules);
     if (!c.failed)
         parse_kind_fields(&c, o, out);
-    json_object_put(o);
 
     if (c.failed) {
         /* Prefix the kind: "lock-order-cycle: no \"edges\"" says where to look. */
         if (errlen) {
             char tmp[256];
             snprintf(tmp, sizeof tmp, "%s", errbuf);
-            snprintf(errbuf, errlen, "%s: %s", kind_names[k], tmp);
+            snprintf(errbuf, errlen, "%.60s: %s", k == LG_KIND_OTHER ? kname : kind_names[k],
+                     tmp);
         }
         lg_finding_free(out);
         return -1;
@@ -270,6 +304,9 @@ void lg_finding_free(struct lg_finding *f)
     free(f->classes);
     free(f->error);
     free(f->message);
+    free(f->other_kind);
+    if (f->raw)
+        json_object_put(f->raw);
     memset(f, 0, sizeof *f);
 }
 
@@ -302,6 +339,21 @@ static bool push(struct lg_findings *set, struct lg_finding *f)
     return true;
 }
 
+/* Is this line a graph file's header? Graph files (graph=) are JSON Lines
+ * too, and easily given to the wrong verb. */
+bool lg_is_graph_header(const char *text, size_t len)
+{
+    struct lg_json_ctx c = {0};
+    bool blank;
+    json_object *o = lg_json_line(&c, text, len, &blank);
+    json_object *k = lg_json_member(o, "kind");
+    bool yes = k && json_object_is_type(k, json_type_string) &&
+               strcmp(json_object_get_string(k), "graph") == 0;
+    if (o)
+        json_object_put(o);
+    return yes;
+}
+
 int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag)
 {
     FILE *fp = fopen(path, "r");
@@ -313,15 +365,26 @@ int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag)
 
     struct lg_jsonl_reader rd;
     lg_jsonl_open(&rd, fp);
-    size_t unknown = 0;
-    char first_unknown[64] = "";
+    size_t unknown = 0, lines = 0;
+    char first_unknown[80] = "";
     char err[512];
     const char *buf;
     size_t len;
     enum lg_jsonl_next next;
+    int rc = 0;
 
     while ((next = lg_jsonl_next(&rd, &buf, &len)) == LG_JSONL_LINE) {
         size_t lineno = rd.lineno;
+        if (lines++ == 0 && lg_is_graph_header(buf, len)) {
+            fprintf(diag,
+                    "lockgraph: %s:%zu: a graph file (written by graph=), not a findings file: "
+                    "read it with lockgraph merge, dot or ranks; skipped\n",
+                    path, lineno);
+            set->unreadable_files++;
+            lg_jsonl_close(&rd);
+            fclose(fp);
+            return -1;
+        }
         struct lg_finding f;
         bool unknown_kind;
         int r = lg_finding_parse(buf, len, &f, &unknown_kind, err, sizeof err);
@@ -330,11 +393,11 @@ int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag)
             set->corrupt_lines++;
             continue;
         }
-        if (r == 0) {
-            if (unknown_kind && unknown++ == 0)
-                snprintf(first_unknown, sizeof first_unknown, "%.60s", err);
+        if (r == 0)
             continue;
-        }
+        if (unknown_kind && unknown++ == 0)
+            snprintf(first_unknown, sizeof first_unknown, "\"%.40s\" on line %zu", f.other_kind,
+                     lineno);
         f.file = strdup(path);
         f.line = lineno;
         if (!f.file || !push(set, &f)) {
@@ -351,7 +414,6 @@ int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag)
                 path, rd.lineno);
         set->truncated_lines++;
     }
-    int rc = 0;
     if (next == LG_JSONL_ERROR) {
         fprintf(diag, "lockgraph: %s:%zu: read error: %s\n", path, rd.lineno + 1,
                 strerror(errno ? errno : EIO));
@@ -359,11 +421,14 @@ int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag)
         rc = -1;
     } else {
         set->files_read++;
+        if (lines == 0 && next != LG_JSONL_CUT)
+            set->empty_files++;
     }
     if (unknown) {
+        /* Named with the first line that has one, so the user can look. */
         fprintf(diag,
-                "lockgraph: %s: note: ignored %zu line%s of a kind this lockgraph does "
-                "not know (\"%s\"%s); a newer liblockgraph?\n",
+                "lockgraph: %s: note: %zu finding%s of a kind this lockgraph does not know "
+                "(%s%s); a newer liblockgraph? shown field by field\n",
                 path, unknown, unknown == 1 ? "" : "s", first_unknown, unknown > 1 ? ", ..." : "");
         set->unknown_lines += unknown;
     }

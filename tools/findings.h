@@ -23,11 +23,22 @@ enum lg_kind {
     LG_KIND_RANK_VIOLATION,  /* rank-violation */
     LG_KIND_RANK_CYCLE,      /* rank-order-cycle: the declared order contradicts itself */
     LG_KIND_DETECTOR_ERROR,  /* detector-error: about lockgraph, not the program */
+    /* A new kind goes here, above LG_KIND_OTHER: the reader looks names up
+     * below it, and reports treat what they have no case for like OTHER. */
+    LG_KIND_OTHER,           /* a kind this reader does not know (a newer runtime's):
+                                kept whole in `raw`, named by `other_kind` */
     LG_KIND_COUNT
 };
 
-/* The schema's name of a kind ("lock-order-cycle"). */
+/* The schema's name of a kind ("lock-order-cycle"); "other" for LG_KIND_OTHER. */
 const char *lg_kind_name(enum lg_kind kind);
+
+struct lg_finding;
+/* The kind as written in the file: lg_kind_name, or the unknown kind's own
+ * name for LG_KIND_OTHER. */
+const char *lg_finding_kind(const struct lg_finding *f);
+
+struct json_object; /* json-c's; only the tool's own .c files look inside */
 
 struct lg_module {
     char *path;
@@ -89,6 +100,7 @@ struct lg_held {
  *   RANK_VIOLATION:  lock, thread, stack, held (with stack_exact and why)
  *   RANK_CYCLE:      classes
  *   DETECTOR_ERROR:  error, message
+ *   OTHER:           other_kind (and raw, as for every kind)
  * The rest are zero.
  */
 struct lg_finding {
@@ -118,6 +130,9 @@ struct lg_finding {
     size_t n_classes;
 
     char *error, *message;
+
+    char *other_kind;        /* LG_KIND_OTHER: the kind as written */
+    struct json_object *raw; /* the whole line as parsed (a reference, put on free) */
 };
 
 /* All findings read so far, in file order, and what went wrong reading them. */
@@ -128,7 +143,8 @@ struct lg_findings {
     size_t unreadable_files; /* could not be opened or read */
     size_t corrupt_lines;    /* not JSON, not an object, or missing what its kind needs */
     size_t truncated_lines;  /* a last line without newline: the writer died mid-line */
-    size_t unknown_lines;    /* kinds this reader does not know */
+    size_t unknown_lines;    /* kinds this reader does not know (kept as LG_KIND_OTHER) */
+    size_t empty_files;      /* read, but held nothing: a process that found nothing */
 };
 
 void lg_findings_init(struct lg_findings *set);
@@ -137,20 +153,31 @@ void lg_findings_free(struct lg_findings *set);
 /*
  * Append the findings of the file at `path` to `set`. Problems are written to
  * `diag` (one line each, naming file and line) and counted in `set`; reading
- * goes on past a corrupt line. Returns 0 when the file was read (even with bad
- * lines), -1 when it could not be opened or read at all.
+ * goes on past a corrupt line. A kind this reader does not know is kept as
+ * LG_KIND_OTHER, with one note per file. Returns 0 when the file was read
+ * (even with bad lines), -1 when it could not be opened or read at all, or
+ * is a graph file (its first line a `graph` header) rather than findings.
  */
 int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag);
 
 /*
  * Parse one line (without its newline) as a finding. Returns 1 and fills *out
- * for a finding, 0 for a line to skip silently (blank, or a kind not known:
- * *unknown_kind is then set), -1 for a corrupt line with a reason in errbuf.
- * Exposed for tests; lg_findings_read_file is the usual entry point.
+ * for a finding (a kind not known is LG_KIND_OTHER, with *unknown_kind set),
+ * 0 for a blank line, -1 for a corrupt line with a reason in errbuf.
+ * Exposed for tests and the fuzz target; lg_findings_read_file is the usual
+ * entry point.
  */
 int lg_finding_parse(const char *text, size_t len, struct lg_finding *out, bool *unknown_kind,
                      char *errbuf, size_t errlen);
 
 void lg_finding_free(struct lg_finding *f);
+
+/* Is this line (a file's first) a graph file's `graph` header? */
+bool lg_is_graph_header(const char *text, size_t len);
+
+/* A lock object (FINDINGS.md "lock") read from JSON, for the reports that
+ * walk a finding of a kind they do not know. False when it is not one. */
+bool lg_lock_from_json(struct json_object *obj, struct lg_lock *out);
+void lg_lock_free(struct lg_lock *l);
 
 #endif

@@ -33,6 +33,7 @@ static bool get_key(struct lg_json_ctx *c, json_object *o, const char *field, ch
 static bool parse_lock(struct lg_json_ctx *c, json_object *o, struct lg_graph_lock *l)
 {
     if (!get_key(c, o, "key", &l->key) || !lg_json_string(c, o, "type", &l->type) ||
+        !lg_json_string(c, o, "mode", &l->mode) ||
         !lg_json_long(c, o, "instances", &l->instances) ||
         !lg_json_string(c, o, "name", &l->name) || !lg_json_string(c, o, "class", &l->class_name) ||
         !lg_json_long(c, o, "rank", &l->rank) || !lg_json_bool(c, o, "created", &l->created) ||
@@ -48,6 +49,7 @@ static void free_lock(struct lg_graph_lock *l)
 {
     free(l->key);
     free(l->type);
+    free(l->mode);
     free(l->name);
     free(l->class_name);
     lg_stack_free(&l->stack);
@@ -61,6 +63,7 @@ static bool parse_edge(struct lg_json_ctx *c, json_object *o, struct lg_graph_ed
         !lg_json_long(c, o, "instances", &e->instances) ||
         !lg_json_string(c, o, "held", &e->held) || !lg_json_string(c, o, "waited", &e->waited) ||
         !lg_json_string(c, o, "address_order", &e->address_order) ||
+        !lg_json_string(c, o, "gate", &e->gate) || !lg_json_bool(c, o, "timed", &e->timed) ||
         !lg_json_bool(c, o, "first_stack_exact", &e->first_exact) ||
         !lg_json_stack(c, o, "first_stack", &e->first) ||
         !lg_json_stack(c, o, "second_stack", &e->second))
@@ -78,6 +81,7 @@ static void free_edge(struct lg_graph_edge *e)
     free(e->held);
     free(e->waited);
     free(e->address_order);
+    free(e->gate);
     lg_thread_free(&e->thread);
     lg_stack_free(&e->first);
     lg_stack_free(&e->second);

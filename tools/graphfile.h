@@ -20,6 +20,7 @@
 struct lg_graph_lock {
     char *key;        /* never NULL or empty after parsing */
     char *type;       /* "mutex", ...; never NULL ("mutex" when absent) */
+    char *mode;       /* "normal", "prefer-reader", ...; NULL when absent */
     long instances;   /* lock instances folded into this key; 0 when absent */
     char *name;       /* NULL when absent */
     char *class_name; /* NULL when absent */
@@ -36,6 +37,8 @@ struct lg_graph_edge {
     char *held, *waited;     /* "exclusive" / "shared"; NULL when absent */
     char *address_order;     /* from == to only: "ascending", "descending", "both"
                                 (read as text); NULL when absent */
+    char *gate;              /* the key every instance edge was made under; NULL: none */
+    bool timed;              /* the example was a timed lock */
     struct lg_thread thread; /* one instance edge: */
     bool first_exact;
     struct lg_stack first, second;

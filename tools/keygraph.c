@@ -52,6 +52,7 @@ struct edge {
     size_t inst_file;
     long instances;
     size_t *files; /* distinct files it is in, in the order added */
+    const struct lg_graph_edge **lines; /* its line in each of those files */
     size_t n_files, cap_files;
 };
 
@@ -220,8 +221,10 @@ void lg_keygraph_free(struct lg_keygraph *kg)
         return;
     for (size_t i = 0; i < kg->n_nodes; i++)
         free(kg->nodes[i].self);
-    for (size_t i = 0; i < kg->n_edges; i++)
+    for (size_t i = 0; i < kg->n_edges; i++) {
         free(kg->edges[i].files);
+        free(kg->edges[i].lines);
+    }
     free(kg->nodes);
     free(kg->edges);
     free(kg->node_slots);
@@ -282,9 +285,12 @@ int lg_keygraph_add(struct lg_keygraph *kg, const struct lg_graph_file *g)
         }
         e->instances += ge->instances;
         if (e->n_files == 0 || e->files[e->n_files - 1] != fi) {
-            if (!grow((void **)&e->files, e->n_files, &e->cap_files, sizeof *e->files))
+            size_t cap = e->cap_files;
+            if (!grow((void **)&e->files, e->n_files, &cap, sizeof *e->files) ||
+                !grow((void **)&e->lines, e->n_files, &e->cap_files, sizeof *e->lines))
                 return -1;
-            e->files[e->n_files++] = fi;
+            e->files[e->n_files] = fi;
+            e->lines[e->n_files++] = ge;
         }
     }
     return 0;
@@ -801,4 +807,395 @@ void lg_keygraph_write_ranks(const struct lg_keygraph *kg, FILE *out, struct lg_
         fputc('\n', out);
     }
     fflush(out);
+}
+
+/* ---- views, for the reports of other verbs ---- */
+
+size_t lg_keygraph_n_files(const struct lg_keygraph *kg)
+{
+    return kg->n_files;
+}
+
+const struct lg_graph_file *lg_keygraph_file(const struct lg_keygraph *kg, size_t i)
+{
+    return kg->files[i];
+}
+
+size_t lg_keygraph_n_nodes(const struct lg_keygraph *kg)
+{
+    return kg->n_nodes;
+}
+
+size_t lg_keygraph_n_edges(const struct lg_keygraph *kg)
+{
+    return kg->n_edges;
+}
+
+void lg_keygraph_node_view(const struct lg_keygraph *kg, size_t v, struct lg_keynode_view *out)
+{
+    const struct node *n = &kg->nodes[v];
+    out->key = n->key;
+    out->file = n->file == NO_FILE ? SIZE_MAX : n->file;
+    out->lock = n->lock;
+    out->lock_file = n->lock_file;
+    out->n_self = n->n_self;
+}
+
+/* Exclusive unless every line says shared: the runtime's own rule for one
+ * file ("exclusive when any instance edge was"), over all of them. */
+static bool any_exclusive(const struct edge *e, bool held)
+{
+    for (size_t i = 0; i < e->n_files; i++) {
+        const char *m = held ? e->lines[i]->held : e->lines[i]->waited;
+        if (!m || strcmp(m, "shared") != 0)
+            return true;
+    }
+    return false;
+}
+
+/* The gate every line of the edge shares, or NULL. An addr: key names a
+ * lock only in its own file, so it gates edges of that file only. */
+static const char *common_gate(const struct edge *e)
+{
+    const char *g = e->n_files ? e->lines[0]->gate : NULL;
+    for (size_t i = 1; g && i < e->n_files; i++)
+        if (!e->lines[i]->gate || strcmp(e->lines[i]->gate, g) != 0 || is_addr_key(g))
+            g = NULL;
+    return g;
+}
+
+void lg_keygraph_edge_view(const struct lg_keygraph *kg, size_t k, struct lg_keyedge_view *out)
+{
+    const struct edge *e = &kg->edges[k];
+    out->from = e->from;
+    out->to = e->to;
+    out->instances = e->instances;
+    out->files = e->files;
+    out->lines = e->lines;
+    out->n_files = e->n_files;
+    out->held_exclusive = any_exclusive(e, true);
+    out->waited_exclusive = any_exclusive(e, false);
+    out->gate = common_gate(e);
+}
+
+void lg_keygraph_describe_node(const struct lg_keygraph *kg, size_t v, FILE *out,
+                               struct lg_symbolizer *sym)
+{
+    describe_node(kg, &kg->nodes[v], out, sym);
+}
+
+/* ---- every cycle that can deadlock (`lockgraph merge`) ----
+ *
+ * The runtime's own rules, over the union: a lock blocks its waiter unless
+ * it is held shared by one edge and waited for shared by the next (the
+ * reader rule), and a cycle whose edges were all made under one gate lock
+ * cannot deadlock. For an edge e = u -> v, a breadth-first search over
+ * states (key, waited exclusively?, left e's gate yet?) from v back to u
+ * finds the shortest cycle through e that both rules allow; each cycle is
+ * kept once, as a set of keys. Only edges inside one strongly connected
+ * component can be on a cycle, so the search stays inside e's, and an edge
+ * already on a cycle kept is not searched from again. Every edge that lies
+ * on some deadlocking cycle is thus in at least one reported cycle; other
+ * cycles through edges already shown are not listed (Johnson's enumeration
+ * of them all is exponential in the worst case). Cost: a search per edge
+ * not yet covered, O(E * (V + E)) at worst. */
+
+struct attrs {
+    bool held, waited; /* exclusive */
+    const char *gate;
+};
+
+/* Kosaraju's two passes, iteratively: comp[v] for every node. */
+static bool components(const struct lg_keygraph *kg, const struct rows *out, const struct rows *in,
+                       size_t *comp)
+{
+    size_t n = kg->n_nodes;
+    size_t *order = calloc(n ? n : 1, sizeof *order), n_order = 0;
+    size_t *stack = calloc(n ? n : 1, sizeof *stack), *pos = calloc(n ? n : 1, sizeof *pos);
+    bool *seen = calloc(n ? n : 1, sizeof *seen);
+    if (!order || !stack || !pos || !seen) {
+        free(order);
+        free(stack);
+        free(pos);
+        free(seen);
+        return false;
+    }
+    for (size_t s = 0; s < n; s++) {
+        if (seen[s])
+            continue;
+        size_t top = 0;
+        stack[top++] = s;
+        seen[s] = true;
+        pos[s] = out->start[s];
+        while (top) {
+            size_t v = stack[top - 1];
+            if (pos[v] < out->start[v + 1]) {
+                size_t w = kg->edges[out->idx[pos[v]++]].to;
+                if (!seen[w]) {
+                    seen[w] = true;
+                    pos[w] = out->start[w];
+                    stack[top++] = w;
+                }
+            } else {
+                order[n_order++] = v;
+                top--;
+            }
+        }
+    }
+    for (size_t v = 0; v < n; v++)
+        comp[v] = SIZE_MAX;
+    size_t c = 0;
+    for (size_t i = n_order; i-- > 0;) {
+        size_t s = order[i];
+        if (comp[s] != SIZE_MAX)
+            continue;
+        size_t top = 0;
+        stack[top++] = s;
+        comp[s] = c;
+        while (top) {
+            size_t v = stack[--top];
+            for (size_t j = in->start[v]; j < in->start[v + 1]; j++) {
+                size_t w = kg->edges[in->idx[j]].from;
+                if (comp[w] == SIZE_MAX) {
+                    comp[w] = c;
+                    stack[top++] = w;
+                }
+            }
+        }
+        c++;
+    }
+    free(order);
+    free(stack);
+    free(pos);
+    free(seen);
+    return true;
+}
+
+static bool blocks(bool waited_excl, bool held_excl)
+{
+    return waited_excl || held_excl;
+}
+
+#define ST(node, bits) ((node)*4 + (bits))
+
+/* Scratch space of the searches, 4 states per node. */
+struct search {
+    size_t *via;  /* edge that reached a state */
+    size_t *prev; /* the state it came from */
+    size_t *queue;
+    uint32_t *mark;
+    uint32_t epoch;
+};
+
+/* The shortest deadlocking cycle through edge k, as edge indices in cycle
+ * order (k first) in *path; its length, 0 when there is none. */
+static size_t cycle_through(const struct lg_keygraph *kg, size_t k, const struct attrs *at,
+                            const struct rows *out, const size_t *comp, struct search *sr,
+                            size_t *path)
+{
+    const struct edge *e = &kg->edges[k];
+    size_t u = e->from, v = e->to;
+    const char *gate = at[k].gate;
+    unsigned s0 = (at[k].waited ? 1u : 0u) | (gate ? 0u : 2u);
+    size_t head = 0, tail = 0, found = SIZE_MAX;
+    uint32_t epoch = ++sr->epoch;
+    sr->mark[ST(v, s0)] = epoch;
+    sr->via[ST(v, s0)] = SIZE_MAX;
+    sr->queue[tail++] = ST(v, s0);
+    while (head < tail) {
+        size_t st = sr->queue[head++], x = st / 4;
+        unsigned bits = (unsigned)(st % 4);
+        if (x == u) {
+            /* u is held by k: it must block its waiter too. */
+            if (blocks(bits & 1, at[k].held) && (bits & 2)) {
+                found = st;
+                break;
+            }
+            continue;
+        }
+        for (size_t i = out->start[x]; i < out->start[x + 1]; i++) {
+            size_t f = out->idx[i], y = kg->edges[f].to;
+            if (comp[y] != comp[u] || !blocks(bits & 1, at[f].held))
+                continue;
+            bool left = (bits & 2) || !at[f].gate || strcmp(at[f].gate, gate) != 0;
+            size_t ns = ST(y, (at[f].waited ? 1u : 0u) | (left ? 2u : 0u));
+            if (sr->mark[ns] == epoch)
+                continue;
+            sr->mark[ns] = epoch;
+            sr->via[ns] = f;
+            sr->prev[ns] = st;
+            sr->queue[tail++] = ns;
+        }
+    }
+    if (found == SIZE_MAX)
+        return 0;
+    size_t len = 0;
+    for (size_t st = found; sr->via[st] != SIZE_MAX; st = sr->prev[st])
+        len++;
+    path[0] = k;
+    size_t i = len;
+    for (size_t st = found; sr->via[st] != SIZE_MAX; st = sr->prev[st])
+        path[i--] = sr->via[st];
+    return len + 1;
+}
+
+/* With its own lines only, would file `fi` show this cycle? It must hold
+ * every edge, and the rules must allow the cycle with its attributes. */
+static bool file_shows(const struct lg_keygraph *kg, const size_t *cyc, size_t n, size_t fi)
+{
+    const struct lg_graph_edge **l = calloc(n, sizeof *l);
+    bool ok = l != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        const struct edge *e = &kg->edges[cyc[i]];
+        for (size_t j = 0; j < e->n_files && !l[i]; j++)
+            if (e->files[j] == fi)
+                l[i] = e->lines[j];
+        ok = l[i] != NULL;
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *held = l[(i + 1) % n]->held, *waited = l[i]->waited;
+        ok = blocks(!waited || strcmp(waited, "shared") != 0, !held || strcmp(held, "shared") != 0);
+    }
+    if (ok) {
+        const char *g = l[0]->gate;
+        for (size_t i = 1; g && i < n; i++)
+            if (!l[i]->gate || strcmp(l[i]->gate, g) != 0)
+                g = NULL;
+        ok = g == NULL;
+    }
+    free(l);
+    return ok;
+}
+
+static int by_size_t(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void lg_keycycles_free(struct lg_keycycle *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(c[i].edges);
+    free(c);
+}
+
+int lg_keygraph_cycles(const struct lg_keygraph *kg, size_t max, struct lg_keycycle **out,
+                       size_t *n_out, bool *capped)
+{
+    size_t n = kg->n_nodes, m = kg->n_edges;
+    struct rows rout = {0}, rin = {0};
+    struct attrs *at = calloc(m ? m : 1, sizeof *at);
+    bool *covered = calloc(m ? m : 1, sizeof *covered);
+    size_t *comp = calloc(n ? n : 1, sizeof *comp);
+    /* A shortest walk over states may pass a key twice (in two states): up
+     * to 4 per key. */
+    size_t *path = calloc(4 * n + 1, sizeof *path);
+    size_t *keys = calloc(4 * n + 1, sizeof *keys);
+    struct search sr = {.via = calloc(4 * n + 1, sizeof(size_t)),
+                        .prev = calloc(4 * n + 1, sizeof(size_t)),
+                        .queue = calloc(4 * n + 1, sizeof(size_t)),
+                        .mark = calloc(4 * n + 1, sizeof(uint32_t))};
+    struct lg_keycycle *cycles = NULL;
+    size_t n_cycles = 0, cap = 0;
+    /* Key sets of the cycles kept, sorted node lists, to keep each once. */
+    size_t **sets = NULL;
+    int rc = -1;
+    *out = NULL;
+    *n_out = 0;
+    *capped = false;
+    if (!at || !covered || !comp || !path || !keys || !sr.via || !sr.prev || !sr.queue || !sr.mark ||
+        !build_rows(kg, true, &rout) || !build_rows(kg, false, &rin) ||
+        !components(kg, &rout, &rin, comp))
+        goto done;
+    for (size_t k = 0; k < m; k++) {
+        at[k].held = any_exclusive(&kg->edges[k], true);
+        at[k].waited = any_exclusive(&kg->edges[k], false);
+        at[k].gate = common_gate(&kg->edges[k]);
+    }
+
+    for (size_t k = 0; k < m; k++) {
+        const struct edge *e = &kg->edges[k];
+        /* An edge already on a cycle kept is shown; searching again from
+         * it would cost a search per edge of a long ring. */
+        if (comp[e->from] != comp[e->to] || covered[k])
+            continue;
+        size_t len = cycle_through(kg, k, at, &rout, comp, &sr, path);
+        if (len == 0)
+            continue;
+        for (size_t i = 0; i < len; i++)
+            covered[path[i]] = true;
+        for (size_t i = 0; i < len; i++)
+            keys[i] = kg->edges[path[i]].from;
+        qsort(keys, len, sizeof *keys, by_size_t);
+        size_t j = 0;
+        while (j < n_cycles && !(cycles[j].n == len && !memcmp(sets[j], keys, len * sizeof *keys)))
+            j++;
+        if (j < n_cycles)
+            continue;
+        if (n_cycles == max) {
+            *capped = true;
+            break;
+        }
+        if (n_cycles == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            struct lg_keycycle *c = realloc(cycles, ncap * sizeof *c);
+            if (!c)
+                goto done;
+            cycles = c;
+            size_t **s2 = realloc(sets, ncap * sizeof *s2);
+            if (!s2)
+                goto done;
+            sets = s2;
+            cap = ncap;
+        }
+        struct lg_keycycle *c = &cycles[n_cycles];
+        memset(c, 0, sizeof *c);
+        sets[n_cycles] = malloc(len * sizeof **sets);
+        c->edges = malloc(len * sizeof *c->edges);
+        if (!sets[n_cycles] || !c->edges) {
+            free(sets[n_cycles]);
+            free(c->edges);
+            goto done;
+        }
+        memcpy(sets[n_cycles], keys, len * sizeof *keys);
+        /* Start at the smallest key, as `ranks` does, so the report does
+         * not depend on the order of the files. */
+        size_t best = 0;
+        for (size_t i = 1; i < len; i++)
+            if (strcmp(kg->nodes[kg->edges[path[i]].from].key,
+                       kg->nodes[kg->edges[path[best]].from].key) < 0)
+                best = i;
+        for (size_t i = 0; i < len; i++)
+            c->edges[i] = path[(best + i) % len];
+        c->n = len;
+        c->single_file = SIZE_MAX;
+        for (size_t i = 0; i < e->n_files && c->single_file == SIZE_MAX; i++)
+            if (file_shows(kg, c->edges, len, e->files[i]))
+                c->single_file = e->files[i];
+        n_cycles++;
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; i < n_cycles; i++)
+        free(sets[i]);
+    free(sets);
+    if (rc == 0) {
+        *out = cycles;
+        *n_out = n_cycles;
+    } else {
+        lg_keycycles_free(cycles, n_cycles);
+    }
+    free_rows(&rout);
+    free_rows(&rin);
+    free(at);
+    free(covered);
+    free(comp);
+    free(path);
+    free(keys);
+    free(sr.via);
+    free(sr.prev);
+    free(sr.queue);
+    free(sr.mark);
+    return rc;
 }

@@ -20,6 +20,9 @@
 #ifndef LG_TOOL_KEYGRAPH_H
 #define LG_TOOL_KEYGRAPH_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "graphfile.h"
@@ -58,5 +61,57 @@ void lg_keygraph_write_ranks(const struct lg_keygraph *kg, FILE *out, struct lg_
 /* After LG_KEYGRAPH_ORDERED: the rank proposed for `key` (a stable key),
  * or -1 when there is no such key. For tests. */
 long lg_keygraph_rank_of(const struct lg_keygraph *kg, const char *key);
+
+/* ---- the union's cycles (`lockgraph merge`, `lockgraph dot`) ---- */
+
+struct lg_keycycle {
+    size_t *edges;      /* edge indices (lg_keygraph_edge_view), in cycle order */
+    size_t n;
+    size_t single_file; /* a file that shows the whole cycle by itself, with
+                           its own attributes; SIZE_MAX when only the union does */
+};
+
+/*
+ * The cycles of the union that can deadlock, each once (as a set of keys),
+ * such that every edge on some such cycle is in one of them: for an edge
+ * not yet covered, the shortest cycle through it that the reader rule (a
+ * reader-preferring rwlock held shared, then waited for shared, does not
+ * block) and the gate rule (edges all made under one gate lock cannot
+ * deadlock) allow; self-edges are no cycle. Edges merge over files as the
+ * runtime merges instance edges: exclusive when any file says so, gated
+ * only when every file names the same gate. At most `max` cycles (*capped
+ * is set when there were more). Returns 0, or -1 when out of memory.
+ */
+int lg_keygraph_cycles(const struct lg_keygraph *kg, size_t max, struct lg_keycycle **out,
+                       size_t *n, bool *capped);
+void lg_keycycles_free(struct lg_keycycle *cycles, size_t n);
+
+struct lg_keynode_view {
+    const char *key;
+    size_t file; /* an addr: key's file (it names a lock only there); SIZE_MAX otherwise */
+    const struct lg_graph_lock *lock; /* its first graph-lock line; NULL if only edges name it */
+    size_t lock_file;
+    size_t n_self; /* self-edges (instances of the key nested) */
+};
+
+struct lg_keyedge_view {
+    size_t from, to; /* nodes */
+    long instances;  /* summed over the files */
+    const size_t *files; /* the files it is in, in the order added */
+    const struct lg_graph_edge *const *lines; /* its line in each */
+    size_t n_files;
+    bool held_exclusive, waited_exclusive; /* merged over the files */
+    const char *gate;                      /* merged: NULL for none */
+};
+
+size_t lg_keygraph_n_files(const struct lg_keygraph *kg);
+const struct lg_graph_file *lg_keygraph_file(const struct lg_keygraph *kg, size_t i);
+size_t lg_keygraph_n_nodes(const struct lg_keygraph *kg);
+size_t lg_keygraph_n_edges(const struct lg_keygraph *kg);
+void lg_keygraph_node_view(const struct lg_keygraph *kg, size_t v, struct lg_keynode_view *out);
+void lg_keygraph_edge_view(const struct lg_keygraph *kg, size_t k, struct lg_keyedge_view *out);
+/* "mutex "table", 1 instance in each of 2 files, created at f (x.c:4)" */
+void lg_keygraph_describe_node(const struct lg_keygraph *kg, size_t v, FILE *out,
+                               struct lg_symbolizer *sym);
 
 #endif

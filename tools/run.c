@@ -25,6 +25,7 @@
 
 #include "cli.h"
 #include "reportpath.h"
+#include "suppress.h"
 
 #ifndef LG_INSTALL_LIBDIR
 #define LG_INSTALL_LIBDIR "/usr/local/lib"
@@ -404,7 +405,13 @@ static int report_and_exit_code(const struct run_args *a, const char *pattern, c
         .program_completed = WIFEXITED(status),
     };
     struct lg_report_result r;
-    lg_print_reports(paths, n, where, *status_line ? status_line : NULL, &opts, &r);
+    /* suppressions= in the options is the tool's to apply (the library
+     * only accepts it). */
+    char supp[4096];
+    const char *opts_text = a->options ? a->options : getenv("LOCKGRAPH_OPTIONS");
+    bool have_supp = lg_supp_from_options(opts_text, supp, sizeof supp);
+    lg_print_reports(paths, n, where, *status_line ? status_line : NULL, have_supp ? supp : NULL,
+                     &opts, &r);
     free(where);
 
     if (discard) {

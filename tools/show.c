@@ -1,6 +1,9 @@
 /*
  * show.c - the `show` verb (print findings files without running anything),
- * and the read-symbolize-print step `run` ends with too.
+ * and the read-symbolize-print step `run` ends with too: `report`'s
+ * pipeline (report.c) without merging repeats, so every finding of a run
+ * is printed, with suppressions applied (--suppressions, or suppressions=
+ * in LOCKGRAPH_OPTIONS).
  *
  * Does: read each file with findings.c, print with summary.c, pick the exit
  * code of `show`: 0 without findings, the --exit-code value (default 66)
@@ -15,37 +18,47 @@
 
 #include "cli.h"
 #include "findings.h"
+#include "report.h"
 #include "symbolize.h"
 
 void lg_print_reports(char *const *paths, size_t n, const char *where, const char *status_line,
-                      struct lg_summary_opts *opts, struct lg_report_result *result)
+                      const char *supp_path, struct lg_summary_opts *opts,
+                      struct lg_report_result *result)
 {
-    struct lg_findings set;
-    lg_findings_init(&set);
-    for (size_t i = 0; i < n; i++)
-        lg_findings_read_file(&set, paths[i], stderr);
-
+    memset(result, 0, sizeof *result);
+    struct lg_report r;
+    const char *supp[1] = {supp_path};
+    if (lg_report_load(&r, paths, n, supp, supp_path ? 1 : 0, 0, stderr) != 0) {
+        lg_report_free(&r);
+        if (!supp_path) {
+            fprintf(stderr, "lockgraph: out of memory\n");
+            exit(LG_EXIT_TOOL_FAILED);
+        }
+        /* The findings still matter more than the suppressions: all of
+         * them are shown, and the caller hears the suppressions failed. */
+        result->supp_failed = true;
+        if (lg_report_load(&r, paths, n, NULL, 0, 0, stderr) != 0) {
+            fprintf(stderr, "lockgraph: out of memory\n");
+            exit(LG_EXIT_TOOL_FAILED);
+        }
+    }
     /* Problems reading the files went to stderr; flush it before the
      * summary so an interleaved terminal shows them first. */
     fflush(stderr);
-    opts->sym = lg_symbolizer_new(stderr);
-    if (!opts->sym) {
-        fprintf(stderr, "lockgraph: out of memory\n");
-        exit(LG_EXIT_TOOL_FAILED);
-    }
-    lg_summary_print(&set, opts);
+    opts->sym = r.sym;
+    lg_summary_print_visible(&r.set, r.hidden, opts);
+    if (r.suppressed)
+        lg_report_print_suppressions(&r, opts->out);
     if (status_line)
         fprintf(opts->out, "%s\n", status_line);
-    lg_summary_closing(opts->out, &set, where);
-    lg_symbolizer_free(opts->sym);
+    lg_summary_closing_visible(opts->out, &r.set, r.hidden, r.suppressed, where);
     opts->sym = NULL;
 
-    memset(result, 0, sizeof *result);
-    lg_summary_count(&set, &result->counts);
-    result->corrupt_lines = set.corrupt_lines;
-    result->truncated_lines = set.truncated_lines;
-    result->unreadable_files = set.unreadable_files;
-    lg_findings_free(&set);
+    lg_summary_count_visible(&r.set, r.hidden, &result->counts);
+    result->corrupt_lines = r.set.corrupt_lines;
+    result->truncated_lines = r.set.truncated_lines;
+    result->unreadable_files = r.set.unreadable_files;
+    lg_report_free(&r);
 }
 
 __attribute__((format(printf, 1, 2))) static int show_usage_error(const char *fmt, ...)
@@ -63,12 +76,21 @@ __attribute__((format(printf, 1, 2))) static int show_usage_error(const char *fm
 int lg_cmd_show(int argc, char **argv)
 {
     int exit_code = LG_EXIT_FINDINGS;
+    const char *supp = NULL;
+    char env_supp[4096];
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
             i++;
             break;
+        }
+        if (strncmp(a, "--suppressions=", 15) == 0 || strcmp(a, "--suppressions") == 0) {
+            const char *v = a[14] == '=' ? a + 15 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v || !*v)
+                return show_usage_error("--suppressions needs a file name");
+            supp = v;
+            continue;
         }
         if (strncmp(a, "--exit-code=", 12) == 0 || strcmp(a, "--exit-code") == 0) {
             const char *v = a[11] == '=' ? a + 12 : (i + 1 < argc ? argv[++i] : NULL);
@@ -98,10 +120,14 @@ int lg_cmd_show(int argc, char **argv)
         where = where_buf;
     }
 
+    if (!supp && lg_supp_from_options(getenv("LOCKGRAPH_OPTIONS"), env_supp, sizeof env_supp))
+        supp = env_supp;
     struct lg_summary_opts opts = {.out = stdout};
     struct lg_report_result r;
-    lg_print_reports(paths, n, where, NULL, &opts, &r);
+    lg_print_reports(paths, n, where, NULL, supp, &opts, &r);
 
+    if (r.supp_failed)
+        return LG_EXIT_USAGE;
     if (r.counts.findings > 0)
         return exit_code;
     if (r.unreadable_files > 0 || r.corrupt_lines > 0)

@@ -11,6 +11,7 @@
 #include "summary.h"
 
 #include <inttypes.h>
+#include <json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,12 +26,19 @@
 /* Lines of the compact scenario of a long cycle before it is summarized. */
 #define MAX_SCENARIO_LINES 20
 
+/* A finding of a kind this lockgraph does not know is shown field by field,
+ * this deep and this many elements of an array at most. */
+#define MAX_OTHER_DEPTH 6
+#define MAX_OTHER_ELEMS 20
+
 struct printer {
     FILE *out;
     struct lg_symbolizer *sym;
     const struct lg_finding *f;
     const struct lg_module *mods; /* the module map stacks are symbolized with */
     size_t n_mods;
+    enum lg_markup markup;
+    const struct lg_summary_opts *opts; /* NULL for the helpers other reports call */
     char cwd[4096];
     size_t cwd_len;
 };
@@ -47,6 +55,36 @@ static void printer_init(struct printer *p, FILE *out, struct lg_symbolizer *sym
         p->cwd_len = strlen(p->cwd);
     if (p->cwd_len == 1) /* "/": every path is under it, nothing to shorten */
         p->cwd_len = 0;
+}
+
+/* ---- markup: colour on a terminal, marks for the HTML page ---- */
+
+#define SGR_RESET "\033[0m"
+#define SGR_HEAD "\033[1m"      /* a finding's first line */
+#define SGR_BAD "\033[1;31m"    /* what deadlocks */
+#define SGR_FUNC "\033[1m"      /* a function in a stack */
+#define SGR_WHERE "\033[36m"    /* its file:line, or module+offset */
+#define SGR_WARN "\033[33m"     /* a finding that does not hang by itself */
+
+static void sgr(const struct printer *p, const char *code)
+{
+    if (p->markup == LG_MARKUP_ANSI)
+        fputs(code, p->out);
+}
+
+/* The first line of a finding: bold, red for what hangs. Ended by
+ * head_end, which also lets the caller of lg_summary_print annotate it. */
+static void head_begin(const struct printer *p, bool hangs)
+{
+    sgr(p, hangs ? SGR_BAD : SGR_HEAD);
+}
+
+static void head_end(const struct printer *p)
+{
+    sgr(p, SGR_RESET);
+    fputc('\n', p->out);
+    if (p->opts && p->opts->annotate)
+        p->opts->annotate(p->out, p->f, p->opts->annotate_arg);
 }
 
 /* ---- small text helpers ---- */
@@ -92,15 +130,18 @@ static int name_len(const char *name)
 
 static void frame_text(const struct printer *p, const struct lg_frame *fr, char *buf, size_t len)
 {
+    bool c = p->markup == LG_MARKUP_ANSI;
+    const char *f0 = c ? SGR_FUNC : "", *w0 = c ? SGR_WHERE : "", *r = c ? SGR_RESET : "";
     if (fr->function && fr->file)
-        snprintf(buf, len, "%.*s (%s:%d)", name_len(fr->function), fr->function,
-                 show_path(p, fr->file), fr->line);
+        snprintf(buf, len, "%s%.*s%s (%s%s:%d%s)", f0, name_len(fr->function), fr->function, r,
+                 w0, show_path(p, fr->file), fr->line, r);
     else if (fr->function && fr->module)
-        snprintf(buf, len, "%.*s+0x%" PRIx64 " (%s+0x%" PRIx64 ")", name_len(fr->function),
-                 fr->function, fr->function_offset, basename_of(fr->module), fr->module_offset);
+        snprintf(buf, len, "%s%.*s%s+0x%" PRIx64 " (%s%s+0x%" PRIx64 "%s)", f0,
+                 name_len(fr->function), fr->function, r, fr->function_offset, w0,
+                 basename_of(fr->module), fr->module_offset, r);
     else if (fr->module)
-        snprintf(buf, len, "0x%" PRIx64 " (%s+0x%" PRIx64 ")", fr->pc, basename_of(fr->module),
-                 fr->module_offset);
+        snprintf(buf, len, "0x%" PRIx64 " (%s%s+0x%" PRIx64 "%s)", fr->pc, w0,
+                 basename_of(fr->module), fr->module_offset, r);
     else
         snprintf(buf, len, "0x%" PRIx64 " (in no recorded module)", fr->pc);
 }
@@ -129,6 +170,9 @@ static void print_stack(const struct printer *p, const struct lg_stack *s, const
         fprintf(p->out, "%s(no stack recorded)\n", indent);
         return;
     }
+    /* The HTML page folds a stack under its first frame. */
+    if (p->markup == LG_MARKUP_MARKS)
+        fputs(LG_MARK_STACK_BEGIN "\n", p->out);
     size_t skip = (size_t)-1;
     if (drop_repeat && s->n >= 2) {
         struct lg_frame a, b;
@@ -156,6 +200,8 @@ static void print_stack(const struct printer *p, const struct lg_stack *s, const
                     chain[k].inlined ? " (inlined)" : "");
         }
     }
+    if (p->markup == LG_MARKUP_MARKS)
+        fputs(LG_MARK_STACK_END "\n", p->out);
 }
 
 static void print_thread(const struct printer *p, const struct lg_thread *t)
@@ -306,7 +352,11 @@ static void print_scenario2(const struct printer *p)
     fprintf(p->out, "%s%s\n", ind, t0);
     fprintf(p->out, "%s%-*s%s\n", ind, w, "", t1);
     fprintf(p->out, "%s%s  <- waits for %s\n", ind, t1, b);
-    fprintf(p->out, "%s%-*s%s  <- waits for %s: deadlock\n", ind, w, "", t0, a);
+    fprintf(p->out, "%s%-*s%s  <- waits for %s: ", ind, w, "", t0, a);
+    sgr(p, SGR_BAD);
+    fputs("deadlock", p->out);
+    sgr(p, SGR_RESET);
+    fputc('\n', p->out);
 }
 
 /* Longer cycles: one line per edge, each thread holding one lock and
@@ -335,7 +385,14 @@ static void print_scenario_n(const struct printer *p)
             fprintf(p->out, "thread #%zu", i + 1);
         else
             fprintf(p->out, "thread %ld", e->thread.seq);
-        fprintf(p->out, " holds %s, waits for %s%s\n", from, to, i == n - 1 ? ": deadlock" : "");
+        fprintf(p->out, " holds %s, waits for %s", from, to);
+        if (i == n - 1) {
+            fputs(": ", p->out);
+            sgr(p, SGR_BAD);
+            fputs("deadlock", p->out);
+            sgr(p, SGR_RESET);
+        }
+        fputc('\n', p->out);
     }
 }
 
@@ -357,11 +414,12 @@ static void print_cycle(const struct printer *p, size_t number, const struct lg_
     const struct lg_finding *f = p->f;
     FILE *out = p->out;
 
+    head_begin(p, true);
     fprintf(out, "== lock-order-cycle #%zu (pid %ld): potential deadlock among %zu %s", number,
             f->pid, f->n_locks, plural(f->n_locks, "lock", "locks"));
     if (o->program_completed && f->pid == o->program_pid)
         fprintf(out, " (did not hang in this run)");
-    fputc('\n', out);
+    head_end(p);
 
     for (size_t i = 0; i < f->n_locks; i++) {
         if (i == LG_SUMMARY_MAX_EDGES) {
@@ -415,9 +473,12 @@ static void print_self_deadlock(const struct printer *p, size_t number)
 {
     const struct lg_finding *f = p->f;
     FILE *out = p->out;
+    head_begin(p, true);
     fprintf(out, "== self-deadlock #%zu (pid %ld): ", number, f->pid);
     print_thread(p, &f->thread);
-    fprintf(out, " takes a lock it already holds\n   lock ");
+    fprintf(out, " takes a lock it already holds");
+    head_end(p);
+    fprintf(out, "   lock ");
     print_lock_desc(p, &f->lock);
     fprintf(out, "\n   first taken at:\n");
     print_stack(p, &f->first_stack, "     ", true);
@@ -435,9 +496,12 @@ static void print_unlock_not_held(const struct printer *p, size_t number)
 {
     const struct lg_finding *f = p->f;
     FILE *out = p->out;
+    head_begin(p, false);
     fprintf(out, "== unlock-not-held #%zu (pid %ld): ", number, f->pid);
     print_thread(p, &f->thread);
-    fprintf(out, " unlocks a lock it does not hold\n   lock ");
+    fprintf(out, " unlocks a lock it does not hold");
+    head_end(p);
+    fprintf(out, "   lock ");
     print_lock_desc(p, &f->lock);
     fprintf(out, "\n   unlocked at:\n");
     print_stack(p, &f->stack, "     ", false);
@@ -448,9 +512,11 @@ static void print_held_at_exit(const struct printer *p, size_t number)
 {
     const struct lg_finding *f = p->f;
     FILE *out = p->out;
+    head_begin(p, false);
     fprintf(out, "== held-at-exit #%zu (pid %ld): ", number, f->pid);
     print_thread(p, &f->thread);
-    fprintf(out, " ended holding %zu %s\n", f->n_held, plural(f->n_held, "lock", "locks"));
+    fprintf(out, " ended holding %zu %s", f->n_held, plural(f->n_held, "lock", "locks"));
+    head_end(p);
     for (size_t i = 0; i < f->n_held; i++) {
         if (i == LG_SUMMARY_MAX_EDGES) {
             fprintf(out, "   ... and %zu more locks\n", f->n_held - i);
@@ -550,9 +616,12 @@ static void print_rank_violation(const struct printer *p, size_t number)
     size_t n = f->n_held, shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
     size_t tl = n + 1; /* held locks are L1..Ln, outermost first; the new one comes after */
 
+    head_begin(p, false);
     fprintf(out, "== rank-violation #%zu (pid %ld): ", number, f->pid);
     print_thread(p, &f->thread);
-    fprintf(out, " takes a lock against the declared lock order\n   rank violation: ");
+    fprintf(out, " takes a lock against the declared lock order");
+    head_end(p);
+    fprintf(out, "   rank violation: ");
     print_lock_short(p, &f->lock, tl, true);
     fputs(" taken while holding ", out);
     for (size_t i = 0; i < shown; i++) {
@@ -593,10 +662,13 @@ static void print_rank_cycle(const struct printer *p, size_t number)
     const struct lg_finding *f = p->f;
     FILE *out = p->out;
     size_t n = f->n_classes;
+    head_begin(p, false);
     fprintf(out,
             "== rank-order-cycle #%zu (pid %ld): the declared lock order contradicts itself "
-            "(%zu %s)\n   ",
+            "(%zu %s)",
             number, f->pid, n, plural(n, "class", "classes"));
+    head_end(p);
+    fputs("   ", out);
     for (size_t i = 0; i < n; i++) {
         if (i == LG_SUMMARY_MAX_EDGES - 1 && n > LG_SUMMARY_MAX_EDGES) {
             fprintf(out, "... %zu more ... < ", n - LG_SUMMARY_MAX_EDGES);
@@ -618,11 +690,161 @@ static void print_rank_cycle(const struct printer *p, size_t number)
 static void print_detector_error(const struct printer *p)
 {
     const struct lg_finding *f = p->f;
-    fprintf(p->out, "== detector-error (pid %ld): lockgraph could not do its job fully: %s\n",
+    head_begin(p, false);
+    fprintf(p->out, "== detector-error (pid %ld): lockgraph could not do its job fully: %s",
             f->pid, f->error ? f->error : "unknown error");
+    head_end(p);
     if (f->message)
         fprintf(p->out, "   %s\n", f->message);
     fputc('\n', p->out);
+}
+
+/* ---- kinds this lockgraph does not know ---- */
+
+/* Fields every finding has; the header already says what matters of them. */
+static bool common_field(const char *key)
+{
+    static const char *const common[] = {"kind", "version", "seq", "pid", "time_ns", "modules"};
+    for (size_t i = 0; i < sizeof common / sizeof *common; i++)
+        if (strcmp(key, common[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A stack: a non-empty array of hex address strings. Fills *s (to free). */
+static bool as_stack(json_object *v, struct lg_stack *s)
+{
+    s->pcs = NULL;
+    s->n = 0;
+    if (!json_object_is_type(v, json_type_array))
+        return false;
+    size_t n = json_object_array_length(v);
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        const char *t = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
+        if (t[0] != '0' || t[1] != 'x' || !t[2] || strspn(t + 2, "0123456789abcdefABCDEF") !=
+                                                       strlen(t + 2))
+            return false;
+    }
+    if (!(s->pcs = calloc(n, sizeof *s->pcs)))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        s->pcs[i] = strtoull(json_object_get_string(json_object_array_get_idx(v, i)), NULL, 16);
+    s->n = n;
+    return true;
+}
+
+static void print_value(const struct printer *p, const char *key, json_object *v, int depth);
+
+static void print_members(const struct printer *p, json_object *obj, int depth, bool skip_common)
+{
+    json_object_object_foreach(obj, k, v)
+    {
+        if (!(skip_common && common_field(k)))
+            print_value(p, k, v, depth);
+    }
+}
+
+/* One field, "   key: value", symbolizing what looks like a stack and
+ * describing what looks like a thread or a lock the way known kinds do. */
+static void print_value(const struct printer *p, const char *key, json_object *v, int depth)
+{
+    FILE *out = p->out;
+    int ind = 3 + 2 * depth;
+    struct lg_stack st;
+    fprintf(out, "%*s", ind, "");
+    for (const char *c = key; *c; c++) /* keys come from the file: keep them printable */
+        fputc((unsigned char)*c < ' ' || *c == 0x7f ? '?' : *c, out);
+    fputc(':', out);
+    if (depth >= MAX_OTHER_DEPTH) {
+        fputs(" ...\n", out);
+        return;
+    }
+    if (as_stack(v, &st)) {
+        fputc('\n', out);
+        char sub[64];
+        snprintf(sub, sizeof sub, "%*s", ind + 2, "");
+        print_stack(p, &st, sub, false);
+        free(st.pcs);
+        return;
+    }
+    if (json_object_is_type(v, json_type_object)) {
+        json_object *tid = NULL, *addr = NULL;
+        struct lg_lock l;
+        if (json_object_object_get_ex(v, "tid", &tid) && json_object_is_type(tid, json_type_int)) {
+            struct lg_thread t = {.tid = (long)json_object_get_int64(tid)};
+            json_object *x;
+            if (json_object_object_get_ex(v, "seq", &x) && json_object_is_type(x, json_type_int))
+                t.seq = (long)json_object_get_int64(x);
+            if (json_object_object_get_ex(v, "name", &x) &&
+                json_object_is_type(x, json_type_string))
+                t.name = (char *)json_object_get_string(x);
+            fputc(' ', out);
+            print_thread(p, &t);
+            fputc('\n', out);
+            return;
+        }
+        if (json_object_object_get_ex(v, "addr", &addr) && lg_lock_from_json(v, &l)) {
+            fputc(' ', out);
+            print_lock_desc(p, &l);
+            fputc('\n', out);
+            lg_lock_free(&l);
+            return;
+        }
+        fputc('\n', out);
+        print_members(p, v, depth + 1, false);
+        return;
+    }
+    if (json_object_is_type(v, json_type_array)) {
+        size_t n = json_object_array_length(v);
+        bool scalars = true;
+        for (size_t i = 0; i < n && scalars; i++) {
+            json_object *e = json_object_array_get_idx(v, i);
+            scalars = !json_object_is_type(e, json_type_object) &&
+                      !json_object_is_type(e, json_type_array);
+        }
+        if (scalars) {
+            const char *t = json_object_to_json_string_ext(v, JSON_C_TO_STRING_SPACED);
+            fprintf(out, " %.200s%s\n", t, strlen(t) > 200 ? "..." : "");
+            return;
+        }
+        fprintf(out, " %zu %s\n", n, plural(n, "element", "elements"));
+        for (size_t i = 0; i < n; i++) {
+            if (i == MAX_OTHER_ELEMS) {
+                fprintf(out, "%*s... and %zu more\n", ind + 2, "", n - i);
+                break;
+            }
+            char k[32];
+            snprintf(k, sizeof k, "[%zu]", i);
+            print_value(p, k, json_object_array_get_idx(v, i), depth + 1);
+        }
+        return;
+    }
+    if (json_object_is_type(v, json_type_string)) {
+        fputc(' ', out);
+        put_quoted(out, json_object_get_string(v));
+        fputc('\n', out);
+        return;
+    }
+    fprintf(out, " %s\n", v ? json_object_to_json_string(v) : "null");
+}
+
+static void print_other(const struct printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    head_begin(p, false);
+    fputs("== ", out);
+    for (const char *c = lg_finding_kind(f); *c; c++)
+        fputc((unsigned char)*c < ' ' || *c == 0x7f ? '?' : *c, out);
+    fprintf(out, " #%zu (pid %ld): a kind this lockgraph does not know; its fields", number,
+            f->pid);
+    head_end(p);
+    if (f->raw)
+        print_members(p, f->raw, 0, true);
+    fputc('\n', out);
 }
 
 /* ---- entry points ---- */
@@ -643,6 +865,30 @@ void lg_site_text(struct lg_symbolizer *sym, const struct lg_module *mods, size_
     site_text(&p, pc, buf, len);
 }
 
+void lg_frame_text(const struct lg_frame *fr, char *buf, size_t len)
+{
+    struct printer p;
+    printer_init(&p, NULL, NULL, NULL, 0);
+    frame_text(&p, fr, buf, len);
+}
+
+const char *lg_show_path(const char *path)
+{
+    static char cwd[4096];
+    static size_t cwd_len;
+    static bool done;
+    if (!done) {
+        done = true;
+        if (getcwd(cwd, sizeof cwd))
+            cwd_len = strlen(cwd);
+        if (cwd_len == 1)
+            cwd_len = 0;
+    }
+    if (cwd_len && strncmp(path, cwd, cwd_len) == 0 && path[cwd_len] == '/')
+        return path + cwd_len + 1;
+    return path;
+}
+
 void lg_print_thread(FILE *out, const struct lg_thread *t)
 {
     struct printer p = {.out = out};
@@ -654,82 +900,184 @@ void lg_put_quoted(FILE *out, const char *s)
     put_quoted(out, s);
 }
 
-void lg_summary_count(const struct lg_findings *set, struct lg_summary_counts *c)
+/* Does the finding fail a run? Everything but lockgraph's own errors,
+ * including kinds this lockgraph does not know. */
+static bool counts_as_finding(const struct lg_finding *f)
+{
+    return f->kind != LG_KIND_DETECTOR_ERROR;
+}
+
+static int by_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return x < y ? -1 : x > y;
+}
+
+void lg_summary_count_visible(const struct lg_findings *set, const bool *hidden,
+                              struct lg_summary_counts *c)
 {
     memset(c, 0, sizeof *c);
+    /* Distinct pids by sorting: a run of many processes may leave a
+     * hundred thousand findings. */
+    long *pids = malloc((set->n ? set->n : 1) * sizeof *pids);
+    size_t n_pids = 0;
     for (size_t i = 0; i < set->n; i++) {
         const struct lg_finding *f = &set->items[i];
+        if (hidden && hidden[i])
+            continue;
         c->per_kind[f->kind]++;
-        if (f->kind == LG_KIND_DETECTOR_ERROR)
+        if (!counts_as_finding(f))
             continue;
         c->findings++;
-        size_t j = 0;
-        while (j < i &&
-               (set->items[j].kind == LG_KIND_DETECTOR_ERROR || set->items[j].pid != f->pid))
-            j++;
-        if (j == i)
-            c->processes++;
+        if (pids)
+            pids[n_pids++] = f->pid;
     }
+    if (pids) {
+        qsort(pids, n_pids, sizeof *pids, by_long);
+        for (size_t i = 0; i < n_pids; i++)
+            if (i == 0 || pids[i] != pids[i - 1])
+                c->processes++;
+        free(pids);
+    }
+}
+
+void lg_summary_count(const struct lg_findings *set, struct lg_summary_counts *c)
+{
+    lg_summary_count_visible(set, NULL, c);
+}
+
+void lg_summary_print_one(const struct lg_finding *f, size_t number,
+                          const struct lg_summary_opts *o)
+{
+    struct printer p;
+    printer_init(&p, o->out, o->sym, f->modules, f->n_modules);
+    p.markup = o->markup;
+    p.opts = o;
+    p.f = f;
+    switch (f->kind) {
+    case LG_KIND_CYCLE:
+        print_cycle(&p, number, o);
+        break;
+    case LG_KIND_SELF_DEADLOCK:
+        print_self_deadlock(&p, number);
+        break;
+    case LG_KIND_UNLOCK_NOT_HELD:
+        print_unlock_not_held(&p, number);
+        break;
+    case LG_KIND_HELD_AT_EXIT:
+        print_held_at_exit(&p, number);
+        break;
+    case LG_KIND_RANK_VIOLATION:
+        print_rank_violation(&p, number);
+        break;
+    case LG_KIND_RANK_CYCLE:
+        print_rank_cycle(&p, number);
+        break;
+    case LG_KIND_DETECTOR_ERROR:
+        print_detector_error(&p);
+        break;
+    default:
+        /* LG_KIND_OTHER, and a kind added to the reader but not here yet:
+         * field by field. */
+        print_other(&p, number);
+        break;
+    }
+}
+
+void lg_numbering_init(struct lg_numbering *nb)
+{
+    memset(nb, 0, sizeof *nb);
+}
+
+size_t lg_numbering_next(struct lg_numbering *nb, const struct lg_finding *f)
+{
+    if (f->kind != LG_KIND_OTHER)
+        return ++nb->per_kind[f->kind];
+    const char *name = lg_finding_kind(f);
+    for (size_t i = 0; i < nb->n_other; i++)
+        if (strcmp(nb->other[i].name, name) == 0)
+            return ++nb->other[i].count;
+    if (nb->n_other == nb->cap_other) {
+        size_t cap = nb->cap_other ? 2 * nb->cap_other : 8;
+        void *q = realloc(nb->other, cap * sizeof *nb->other);
+        if (!q)
+            return ++nb->per_kind[LG_KIND_OTHER];
+        nb->other = q;
+        nb->cap_other = cap;
+    }
+    nb->other[nb->n_other].name = name;
+    nb->other[nb->n_other].count = 1;
+    nb->n_other++;
+    return 1;
+}
+
+void lg_numbering_free(struct lg_numbering *nb)
+{
+    free(nb->other);
+    lg_numbering_init(nb);
+}
+
+void lg_summary_print_visible(const struct lg_findings *set, const bool *hidden,
+                              const struct lg_summary_opts *o)
+{
+    struct lg_numbering nb;
+    lg_numbering_init(&nb);
+    for (size_t i = 0; i < set->n; i++) {
+        if (hidden && hidden[i])
+            continue;
+        lg_summary_print_one(&set->items[i], lg_numbering_next(&nb, &set->items[i]), o);
+    }
+    lg_numbering_free(&nb);
+    fflush(o->out);
 }
 
 void lg_summary_print(const struct lg_findings *set, const struct lg_summary_opts *o)
 {
-    struct printer p;
-    printer_init(&p, o->out, o->sym, NULL, 0);
-
-    size_t number[LG_KIND_COUNT] = {0};
-    for (size_t i = 0; i < set->n; i++) {
-        p.f = &set->items[i];
-        p.mods = p.f->modules;
-        p.n_mods = p.f->n_modules;
-        size_t nr = ++number[p.f->kind];
-        switch (p.f->kind) {
-        case LG_KIND_CYCLE:
-            print_cycle(&p, nr, o);
-            break;
-        case LG_KIND_SELF_DEADLOCK:
-            print_self_deadlock(&p, nr);
-            break;
-        case LG_KIND_UNLOCK_NOT_HELD:
-            print_unlock_not_held(&p, nr);
-            break;
-        case LG_KIND_HELD_AT_EXIT:
-            print_held_at_exit(&p, nr);
-            break;
-        case LG_KIND_RANK_VIOLATION:
-            print_rank_violation(&p, nr);
-            break;
-        case LG_KIND_RANK_CYCLE:
-            print_rank_cycle(&p, nr);
-            break;
-        case LG_KIND_DETECTOR_ERROR:
-            print_detector_error(&p);
-            break;
-        case LG_KIND_COUNT:
-            break;
-        }
-    }
-    fflush(o->out);
+    lg_summary_print_visible(set, NULL, o);
 }
 
-void lg_summary_closing(FILE *out, const struct lg_findings *set, const char *where)
+void lg_summary_kinds(FILE *out, const struct lg_findings *set, const bool *hidden)
 {
     struct lg_summary_counts c;
-    lg_summary_count(set, &c);
+    lg_summary_count_visible(set, hidden, &c);
+    const char *sep = "";
+    for (int k = 0; k < LG_KIND_OTHER; k++) {
+        if (k == LG_KIND_DETECTOR_ERROR || c.per_kind[k] == 0)
+            continue;
+        fprintf(out, "%s%zu %s", sep, c.per_kind[k], lg_kind_name((enum lg_kind)k));
+        sep = ", ";
+    }
+    /* Kinds this lockgraph does not know, by their own names, in the order
+     * first seen; there are few names, however many findings. */
+    struct lg_numbering nb;
+    lg_numbering_init(&nb);
+    for (size_t i = 0; i < set->n; i++)
+        if (set->items[i].kind == LG_KIND_OTHER && !(hidden && hidden[i]))
+            lg_numbering_next(&nb, &set->items[i]);
+    for (size_t i = 0; i < nb.n_other; i++) {
+        fprintf(out, "%s%zu ", sep, nb.other[i].count);
+        for (const char *ch = nb.other[i].name; *ch; ch++)
+            fputc((unsigned char)*ch < ' ' || *ch == 0x7f ? '?' : *ch, out);
+        sep = ", ";
+    }
+    lg_numbering_free(&nb);
+}
+
+void lg_summary_closing_visible(FILE *out, const struct lg_findings *set, const bool *hidden,
+                                size_t suppressed, const char *where)
+{
+    struct lg_summary_counts c;
+    lg_summary_count_visible(set, hidden, &c);
 
     if (c.findings == 0) {
         fprintf(out, "lockgraph: no findings");
     } else {
         fprintf(out, "lockgraph: %zu %s (", c.findings, plural(c.findings, "finding", "findings"));
-        const char *sep = "";
-        for (int k = 0; k < LG_KIND_COUNT; k++) {
-            if (k == LG_KIND_DETECTOR_ERROR || c.per_kind[k] == 0)
-                continue;
-            fprintf(out, "%s%zu %s", sep, c.per_kind[k], lg_kind_name((enum lg_kind)k));
-            sep = ", ";
-        }
+        lg_summary_kinds(out, set, hidden);
         fprintf(out, ") in %zu %s", c.processes, plural(c.processes, "process", "processes"));
     }
+    if (suppressed)
+        fprintf(out, "; %zu suppressed", suppressed);
     size_t errors = c.per_kind[LG_KIND_DETECTOR_ERROR];
     if (errors)
         fprintf(out, "; %zu detector %s (results may be incomplete)", errors,
@@ -742,4 +1090,9 @@ void lg_summary_closing(FILE *out, const struct lg_findings *set, const char *wh
                 plural(set->unreadable_files, "file", "files"));
     fprintf(out, "; report: %s\n", where);
     fflush(out);
+}
+
+void lg_summary_closing(FILE *out, const struct lg_findings *set, const char *where)
+{
+    lg_summary_closing_visible(out, set, NULL, 0, where);
 }

@@ -23,6 +23,14 @@
  * thousand-lock cycle stays readable. */
 #define LG_SUMMARY_MAX_EDGES 20
 
+/* How the text is dressed: plain; ANSI colour for a terminal; or plain
+ * with each stack between LG_MARK_STACK_BEGIN and LG_MARK_STACK_END lines,
+ * which the HTML page turns into folding (text from the program is escaped,
+ * so these bytes never come from it). */
+enum lg_markup { LG_MARKUP_NONE, LG_MARKUP_ANSI, LG_MARKUP_MARKS };
+#define LG_MARK_STACK_BEGIN "\x01"
+#define LG_MARK_STACK_END "\x02"
+
 struct lg_summary_opts {
     FILE *out;
     struct lg_symbolizer *sym;
@@ -30,22 +38,58 @@ struct lg_summary_opts {
      * that process reported then provably did not hang it. */
     long program_pid;
     bool program_completed;
+    enum lg_markup markup;
+    /* Called after each finding's first line, to add lines of its own
+     * (`report`: where else the same finding was seen). May be NULL. */
+    void (*annotate)(FILE *out, const struct lg_finding *f, void *arg);
+    void *annotate_arg;
 };
 
 struct lg_summary_counts {
     size_t per_kind[LG_KIND_COUNT];
-    size_t findings;  /* every kind but detector-error: what fails a run */
+    size_t findings;  /* every kind but detector-error: what fails a run (kinds
+                         this lockgraph does not know included) */
     size_t processes; /* distinct pids among those findings */
 };
 
 void lg_summary_count(const struct lg_findings *set, struct lg_summary_counts *counts);
+/* The same, leaving out the findings with hidden[i] set (suppressed);
+ * hidden may be NULL. */
+void lg_summary_count_visible(const struct lg_findings *set, const bool *hidden,
+                              struct lg_summary_counts *counts);
 
-/* One block per finding, in the order read. */
+/* One block per finding, in the order read, numbered per kind. */
 void lg_summary_print(const struct lg_findings *set, const struct lg_summary_opts *opts);
+void lg_summary_print_visible(const struct lg_findings *set, const bool *hidden,
+                              const struct lg_summary_opts *opts);
+
+/* One finding's block, as "KIND #number". */
+void lg_summary_print_one(const struct lg_finding *f, size_t number,
+                          const struct lg_summary_opts *opts);
+
+/* Numbers findings per kind (kinds this lockgraph does not know by their
+ * own names) for lg_summary_print_one. */
+struct lg_numbering {
+    size_t per_kind[LG_KIND_COUNT];
+    struct {
+        const char *name;
+        size_t count;
+    } * other;
+    size_t n_other, cap_other;
+};
+void lg_numbering_init(struct lg_numbering *nb);
+size_t lg_numbering_next(struct lg_numbering *nb, const struct lg_finding *f);
+void lg_numbering_free(struct lg_numbering *nb);
 
 /* "lockgraph: 2 findings (1 lock-order-cycle, 1 held-at-exit) in 1 process;
  * report: WHERE", or "lockgraph: no findings; report: WHERE". */
 void lg_summary_closing(FILE *out, const struct lg_findings *set, const char *where);
+/* The same, without the hidden findings, saying how many were suppressed. */
+void lg_summary_closing_visible(FILE *out, const struct lg_findings *set, const bool *hidden,
+                                size_t suppressed, const char *where);
+/* "1 lock-order-cycle, 2 held-across-io": the kinds of the visible
+ * findings, detector errors left out. */
+void lg_summary_kinds(FILE *out, const struct lg_findings *set, const bool *hidden);
 
 /* ---- the pieces, for the other reports (`lockgraph ranks`) ---- */
 
@@ -60,6 +104,14 @@ void lg_print_stack(FILE *out, struct lg_symbolizer *sym, const struct lg_module
  * "0x... (module+0x1234)"; the innermost frame when calls were inlined. */
 void lg_site_text(struct lg_symbolizer *sym, const struct lg_module *mods, size_t n_mods,
                   uint64_t pc, char *buf, size_t len);
+
+/* One resolved frame as the reports show it: "function (file:line)",
+ * "function+0x12 (module+0x1234)" or "0x... (module+0x1234)". */
+void lg_frame_text(const struct lg_frame *fr, char *buf, size_t len);
+
+/* A source path under the current directory, relative to it; others as
+ * they are. */
+const char *lg_show_path(const char *path);
 
 /* "thread 2 "name" (tid 1234)" */
 void lg_print_thread(FILE *out, const struct lg_thread *t);

@@ -131,6 +131,14 @@ static void open_module(struct lg_symbolizer *s, struct entry *e)
     }
     e->dwfl = dwfl;
     e->mod = mod;
+    /* Usable, but without DWARF: functions from the symbol table, no
+     * file:line. Worth saying once, with the cure. */
+    Dwarf_Addr bias;
+    if (!dwfl_module_getdwarf(mod, &bias) && s->diag)
+        fprintf(s->diag,
+                "lockgraph: note: %s: no debug info (build with -g, or install its debug "
+                "package); its frames are shown as function+offset (module+offset)\n",
+                e->path);
 }
 
 /* The cache entry for `m`, opening it on first use; NULL only when out of

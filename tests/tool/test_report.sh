@@ -1,0 +1,421 @@
+#!/bin/sh
+# test_report.sh - `lockgraph report`, `dot` and `merge` from the outside:
+# golden text of a real program's findings (golden_prog, built with debug
+# info, run under liblockgraph.so: function, file and line checked), the
+# handcrafted data files, every kind of bad input, suppressions, SARIF
+# checked against the 2.1.0 schema's required fields, DOT parsed back by
+# Graphviz, the HTML page in a real headless browser, and merge finding a
+# cycle split across two runs.
+#
+# usage: test_report.sh CASE LOCKGRAPH DATA_DIR SOURCE_DIR GOLDEN_PROG LIBLOCKGRAPH CHECK_SARIF
+# Exit 77 (ctest: skipped) when a case needs Graphviz or chromium and they
+# are not installed; tools/dev.sh installs both.
+set -u
+case_name=$1 LG=$2 DATA=$3 SRC=$4 PROG=$5 LIB=$6 CHECK_SARIF=$7
+work=$(mktemp -d "${TMPDIR:-/tmp}/lockgraph-test-report.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+unset LOCKGRAPH_OPTIONS LOCKGRAPH_REPORT NO_COLOR LOCKGRAPH_DOT
+failures=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+# run_lg EXPECTED_RC ARGS...: stdout to $work/out, stderr to $work/err.
+run_lg() {
+    want=$1
+    shift
+    "$LG" "$@" >"$work/out" 2>"$work/err"
+    rc=$?
+    if [ "$rc" != "$want" ]; then
+        fail "lockgraph $* exited $rc, wanted $want"
+        sed 's/^/  out: /' "$work/out" | head -40
+        sed 's/^/  err: /' "$work/err" | head -40
+    fi
+}
+
+has() {
+    grep -qF -- "$2" "$work/$1" || {
+        fail "$1 lacks: $2"
+        sed "s/^/  $1: /" "$work/$1" | head -60
+    }
+}
+
+lacks() {
+    if grep -qF -- "$2" "$work/$1"; then
+        fail "$1 should not contain: $2"
+    fi
+}
+
+# record NAME MODE [OPTIONS]: run golden_prog MODE under the library,
+# findings to $work/NAME.jsonl.
+record() {
+    LD_PRELOAD="$LIB" LOCKGRAPH_REPORT="$work/$1.jsonl" \
+        LOCKGRAPH_OPTIONS="quiet=1${3:+:$3}" "$PROG" "$2" >/dev/null 2>"$work/$1.stderr" ||
+        fail "golden_prog $2 exited $?: $(cat "$work/$1.stderr")"
+}
+
+# Addresses, pids and tids differ from run to run, frames outside the
+# program from libc to libc (with or without its debug info): the golden
+# text keeps the program's own frames, with function, file and line.
+normalize() {
+    sed -e 's/(pid [0-9]*)/(pid N)/g' -e 's/(tid [0-9]*)/(tid N)/g' \
+        -e 's/0x[0-9a-f][0-9a-f]*/0xADDR/g' -e "s|$work/||g" \
+        -e '/^ *#[0-9][0-9]* /{/golden_prog\.c:/!d;}' "$@"
+}
+
+need_dot() {
+    command -v dot >/dev/null 2>&1 || skip "Graphviz's dot is not installed (apt-get install graphviz)"
+}
+
+chromium_bin() {
+    for b in chromium chromium-browser google-chrome; do
+        command -v "$b" >/dev/null 2>&1 && { command -v "$b"; return 0; }
+    done
+    return 1
+}
+
+case "$case_name" in
+golden)
+    # Golden text of a real program's findings. Run from the source tree,
+    # so source paths print relative to it, as in a CI job.
+    record g report
+    cd "$SRC" || exit 1
+    run_lg 1 report "$work/g.jsonl"
+    cd - >/dev/null || exit 1
+    normalize "$work/out" >"$work/got"
+    if ! diff -u "$DATA/golden-report.expected" "$work/got" >"$work/diff"; then
+        fail "report differs from golden-report.expected (after normalizing):"
+        cat "$work/diff"
+    fi
+    # Colour only when asked or on a terminal; NO_COLOR wins over auto.
+    cd "$SRC" || exit 1
+    run_lg 1 report --color=always "$work/g.jsonl"
+    cd - >/dev/null || exit 1
+    grep -q "$(printf '\033')\[" "$work/out" || fail "--color=always: no escape sequences"
+    cp "$work/out" "$work/coloured"
+    sed "s/$(printf '\033')\[[0-9;]*m//g" "$work/coloured" >"$work/stripped"
+    cd "$SRC" || exit 1
+    "$LG" report "$work/g.jsonl" >"$work/plain" 2>/dev/null
+    cd - >/dev/null || exit 1
+    cmp -s "$work/stripped" "$work/plain" || fail "colour changes the text itself"
+    run_lg 1 report --color=never "$work/g.jsonl"
+    grep -q "$(printf '\033')" "$work/out" && fail "--color=never wrote escapes"
+    NO_COLOR=1 run_lg 1 report "$work/g.jsonl"
+    grep -q "$(printf '\033')" "$work/out" && fail "NO_COLOR: escapes in a pipe"
+    if command -v script >/dev/null 2>&1; then
+        # On a terminal (script(1) gives one), colour by default; NO_COLOR off.
+        script -qec "'$LG' report '$work/g.jsonl'" /dev/null >"$work/tty" 2>&1
+        grep -q "$(printf '\033')\[1;31m== lock-order-cycle" "$work/tty" ||
+            fail "no colour on a terminal"
+        NO_COLOR=1 script -qec "'$LG' report '$work/g.jsonl'" /dev/null >"$work/tty" 2>&1
+        grep -q "$(printf '\033')\[1" "$work/tty" && fail "NO_COLOR ignored on a terminal"
+    fi
+    run_lg 2 report --color=sometimes "$work/g.jsonl"
+    has err "bad --color 'sometimes'"
+
+    # The same program run again: one finding each, seen twice.
+    record g2 report
+    run_lg 1 report "$work/g.jsonl" "$work/g2.jsonl"
+    has out 'lockgraph: 5 distinct findings (1 lock-order-cycle, 1 self-deadlock, 1 unlock-not-held, 1 held-at-exit, 1 rank-violation) from 10 findings in 2 processes'
+    has out '   seen 2 times, in 2 processes: '
+    [ "$(grep -c '^== ' "$work/out")" = 5 ] || fail "deduplicated report has $(grep -c '^== ' "$work/out") blocks"
+    run_lg 1 report --no-dedupe "$work/g.jsonl" "$work/g2.jsonl"
+    [ "$(grep -c '^== ' "$work/out")" = 10 ] || fail "--no-dedupe shows $(grep -c '^== ' "$work/out") blocks"
+
+    # JSON: the finding as written, stacks symbolized beside it.
+    cd "$SRC" || exit 1
+    run_lg 1 report --format json "$work/g.jsonl"
+    cd - >/dev/null || exit 1
+    has out '"function": "transfer"'
+    has out '"file": "tests/tool/golden_prog.c"'
+    has out '"second_stack_symbolized"'
+    has out '"distinct": 5'
+
+    # SARIF: valid, with the cycle at transfer's second lock call.
+    cd "$SRC" || exit 1
+    run_lg 1 report --format sarif -o "$work/g.sarif" "$work/g.jsonl"
+    cd - >/dev/null || exit 1
+    "$CHECK_SARIF" "$work/g.sarif" 5 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
+    tr -d ' \n' <"$work/g.sarif" >"$work/flat"
+    grep -q '"ruleId":"lock-order-cycle"' "$work/flat" || fail "SARIF: no lock-order-cycle result"
+    grep -q '"artifactLocation":{"uriBaseId":"%SRCROOT%","uri":"tests/tool/golden_prog.c"},"region":{"startLine":35}' \
+        "$work/flat" || fail "SARIF: the cycle is not located at golden_prog.c:35"
+    grep -q '"threadFlows"' "$work/flat" || fail "SARIF: no code flow"
+    has err 'lockgraph: 5 findings'
+    ;;
+report-data)
+    run_lg 1 report "$DATA/cycle.jsonl"
+    has out '== lock-order-cycle #1 (pid 4242): potential deadlock among 2 locks'
+    has out '== deadlock-from-the-future #1 (pid 4242): a kind this lockgraph does not know; its fields'
+    has out 'lockgraph: 3 findings (1 lock-order-cycle, 1 held-at-exit, 1 deadlock-from-the-future) in 1 process; 1 detector error'
+    # A kind this lockgraph does not know, field by field: stacks
+    # symbolized, threads and locks described.
+    run_lg 1 report "$DATA/future.jsonl"
+    has out '== priority-inversion #1 (pid 77): a kind this lockgraph does not know; its fields'
+    has out '   call: "read"'
+    has out '   thread: thread 2 "reader" (tid 78)'
+    has out '   lock: mutex 0x7ffd5c1e3a40 "log" (normal), created at 0x55d0c2a01234 (bank+0x1234)'
+    has out '     #0 0x55d0c2a01400 (bank+0x1400)'
+    has out '   held_ms: 250'
+    has out '== lock-convoy #1 (pid 77)'
+    has out '== priority-inversion #2 (pid 77)'
+    has out 'lockgraph: 3 findings (2 priority-inversion, 1 lock-convoy) in 1 process'
+    has err 'note: 3 findings of a kind this lockgraph does not know ("priority-inversion" on line 1, ...)'
+    run_lg 0 report "$DATA/empty.jsonl"
+    has out 'lockgraph: no findings; report: '
+    # Only detector errors: nothing found.
+    printf '%s\n' '{"kind":"detector-error","pid":1,"error":"out-of-memory","message":"m"}' >"$work/de.jsonl"
+    run_lg 0 report "$work/de.jsonl"
+    has out 'lockgraph: no findings; 1 detector error'
+    run_lg 0 report --format json "$DATA/empty.jsonl"
+    has out '"distinct": 0'
+    ;;
+report-bad-input)
+    # A last line cut short (the process was killed mid-write): a warning
+    # naming file and line; the lines before it are used.
+    { head -n 2 "$DATA/cycle.jsonl"; printf '{"kind": "held-at-exit", "version": 1, "se'; } >"$work/cut.jsonl"
+    run_lg 1 report "$work/cut.jsonl"
+    has err "cut.jsonl:3: warning: last line is incomplete (the process died while writing it?); ignored"
+    has out '== lock-order-cycle #1'
+    # Garbage and a bad field: file:line and why; the rest still used.
+    run_lg 1 report "$DATA/corrupt.jsonl"
+    has err 'corrupt.jsonl:2: corrupt line skipped: held-at-exit: "lock" is not an object'
+    has err 'corrupt.jsonl:3: corrupt line skipped: not valid JSON'
+    has out 'held-at-exit'
+    # Nothing found, but a line could not be read: 2, not a clean 0.
+    printf 'garbage\n\000\001binary\n' >"$work/garbage.jsonl"
+    run_lg 2 report "$work/garbage.jsonl"
+    has err 'garbage.jsonl:1: corrupt line skipped: not valid JSON'
+    has err 'garbage.jsonl:2: corrupt line skipped'
+    # An empty file is a process that found nothing: said, and exit 0.
+    : >"$work/empty.jsonl"
+    run_lg 0 report "$work/empty.jsonl"
+    has err "$work/empty.jsonl: note: empty: no findings"
+    # A missing file: named; the other files still reported.
+    run_lg 2 report "$work/missing.jsonl"
+    has err "cannot open $work/missing.jsonl: No such file or directory"
+    run_lg 1 report "$DATA/cycle.jsonl" "$work/missing.jsonl"
+    has err "cannot open $work/missing.jsonl"
+    has out '; 1 unreadable file; report: 2 files'
+    # A kind from a newer runtime: shown and counted, not an error.
+    run_lg 1 report "$DATA/future.jsonl"
+    # A graph file is not findings: named as such.
+    run_lg 2 report "$DATA/graph-cycle-a.jsonl"
+    has err 'graph-cycle-a.jsonl:1: a graph file (written by graph=), not a findings file: read it with lockgraph merge'
+    # A directory, and bad usage.
+    run_lg 2 report "$work"
+    run_lg 2 report
+    has err 'lockgraph report: no findings file given'
+    run_lg 2 report --format xml "$DATA/cycle.jsonl"
+    has err "unknown format 'xml'"
+    run_lg 2 report -o
+    run_lg 2 report -o "$work/no/such/dir/r.txt" "$DATA/cycle.jsonl"
+    has err "cannot write $work/no/such/dir/r.txt"
+    # SARIF of bad input: the run says it did not fully succeed.
+    run_lg 2 report --format sarif "$work/garbage.jsonl"
+    tr -d ' \n' <"$work/out" | grep -q '"executionSuccessful":false' ||
+        fail "SARIF of unreadable input claims success"
+    ;;
+suppressions)
+    cat >"$work/supp.txt" <<'EOF'
+# accepted: the worker queue is handed over on purpose
+kind:held-at-exit lock:queue
+
+lock:account?1   # matches "account 1"
+EOF
+    run_lg 1 report --suppressions "$work/supp.txt" "$DATA/cycle.jsonl"
+    lacks out '== held-at-exit'
+    lacks out '== lock-order-cycle'
+    has out "suppressed 1 finding by $work/supp.txt:2 (kind:held-at-exit lock:queue)"
+    has out "suppressed 1 finding by $work/supp.txt:4 (lock:account?1)"
+    has out 'lockgraph: 1 finding (1 deadlock-from-the-future) in 1 process; 2 suppressed'
+    # Everything suppressed: nothing found.
+    printf 'kind:*\n' >"$work/all.txt"
+    run_lg 0 report --suppressions "$work/all.txt" "$DATA/cycle.jsonl"
+    has out '; 4 suppressed'
+    # Named in LOCKGRAPH_OPTIONS, as the library accepts it.
+    LOCKGRAPH_OPTIONS="quiet=1:suppressions=$work/all.txt" run_lg 0 report "$DATA/cycle.jsonl"
+    has out '; 4 suppressed'
+    # Function patterns match symbolized frames, file patterns source files.
+    record g report
+    printf 'function:transfer\nfile:*golden_prog.c kind:held-at-exit\n' >"$work/fn.txt"
+    run_lg 1 report --suppressions "$work/fn.txt" "$work/g.jsonl"
+    lacks out '== lock-order-cycle'
+    lacks out '== held-at-exit'
+    has out '; 2 suppressed'
+    # A bad suppressions file stops the report: file:line and why.
+    printf 'lock:ok\nfrobnicate\n' >"$work/bad.txt"
+    run_lg 2 report --suppressions "$work/bad.txt" "$DATA/cycle.jsonl"
+    has err "$work/bad.txt:2: bad suppression: 'frobnicate' is not a pattern"
+    [ -s "$work/out" ] && fail "a report was printed despite a bad suppressions file"
+    run_lg 2 report --suppressions "$work/none.txt" "$DATA/cycle.jsonl"
+    has err "cannot open suppressions file $work/none.txt"
+    # show and run apply them too.
+    run_lg 66 show --suppressions "$work/supp.txt" "$DATA/cycle.jsonl"
+    has out '2 suppressed'
+    LOCKGRAPH_OPTIONS="suppressions=$work/all.txt" run_lg 0 show "$DATA/cycle.jsonl"
+    # SARIF and JSON say so.
+    run_lg 1 report --format json --suppressions "$work/supp.txt" "$DATA/cycle.jsonl"
+    has out '"suppressed": 2'
+    ;;
+dot)
+    need_dot
+    record g report
+    run_lg 0 dot "$work/g.jsonl"
+    has out 'digraph lockgraph {'
+    has out '\"savings\"'
+    has out 'color="#c00000"'
+    dot -Tcanon "$work/out" >"$work/canon" 2>"$work/dot-err" || { fail "dot rejects our DOT:"; cat "$work/dot-err"; }
+    grep -q 'n0 -> n1' "$work/canon" || fail "DOT parsed back lacks the cycle's edge"
+    run_lg 0 dot --svg "$work/g.svg" "$work/g.jsonl"
+    [ -s "$work/out" ] && fail "--svg alone also wrote DOT to stdout"
+    grep -q '<svg' "$work/g.svg" || fail "--svg wrote no SVG"
+    grep -q 'savings' "$work/g.svg" || fail "the SVG does not name the locks"
+    run_lg 0 dot -o "$work/g.dot" --svg "$work/g2.svg" "$work/g.jsonl"
+    dot -Tsvg "$work/g.dot" >/dev/null || fail "dot rejects -o's DOT"
+    # Names that could break a DOT file do not.
+    printf '%s\n' '{"kind":"self-deadlock","pid":1,"lock":{"id":1,"addr":"0x10","type":"mutex","name":"a \"quoted\" \\ name\nnext"},"thread":{"tid":1,"seq":1},"first_stack":[],"second_stack":[]}' >"$work/q.jsonl"
+    run_lg 0 dot "$work/q.jsonl"
+    dot -Tcanon "$work/out" >/dev/null 2>"$work/dot-err" || { fail "dot rejects escaped names:"; cat "$work/dot-err"; }
+    # Graph files: the union, its cycle in red, each edge's run named.
+    run_lg 0 dot "$DATA/graph-cycle-a.jsonl" "$DATA/graph-cycle-b.jsonl"
+    has out 'label="#1: 1x\ngraph-cycle-b.jsonl", color="#c00000"'
+    dot -Tcanon "$work/out" >/dev/null || fail "dot rejects the union's DOT"
+    run_lg 2 dot "$DATA/graph-cycle-a.jsonl" "$DATA/cycle.jsonl"
+    has err 'give findings files or graph files, not both'
+    # No Graphviz: --svg says so and fails; plain DOT still works.
+    LOCKGRAPH_DOT=/nonexistent/dot run_lg 2 dot --svg "$work/x.svg" "$work/g.jsonl"
+    has err '--svg needs Graphviz'"'"'s dot program, which is not installed'
+    LOCKGRAPH_DOT=/nonexistent/dot run_lg 0 dot "$work/g.jsonl"
+    run_lg 2 dot "$work/missing.jsonl"
+    has err "cannot open $work/missing.jsonl"
+    ;;
+html)
+    record g report
+    cd "$SRC" || exit 1
+    run_lg 1 report --format html -o "$work/g.html" "$work/g.jsonl"
+    cd - >/dev/null || exit 1
+    has err 'lockgraph: 5 findings'
+    page="$work/g.html"
+    grep -q '<!DOCTYPE html>' "$page" || fail "not an HTML page"
+    grep -q "Content-Security-Policy\" content=\"default-src 'none'" "$page" || fail "no CSP"
+    grep -q '<details class="stack"><summary>' "$page" || fail "stacks are not folded"
+    grep -q 'transfer (tests/tool/golden_prog.c:35)' "$page" || fail "no symbolized frame"
+    # Self-contained: nothing fetched from anywhere.
+    if grep -Eiq '(src|href)=["'"'"']?(https?:|//)|@import|url\(' "$page"; then
+        fail "the page refers to something outside itself"
+    fi
+    if command -v dot >/dev/null 2>&1; then
+        grep -q '<svg' "$page" || fail "Graphviz is installed but the page has no picture"
+    fi
+    # Without Graphviz: a list of each cycle instead.
+    LOCKGRAPH_DOT=/nonexistent/dot run_lg 1 report --format html -o "$work/nodot.html" "$work/g.jsonl"
+    grep -q '<ol class="cycles">' "$work/nodot.html" || fail "no cycle list without Graphviz"
+    grep -q '<svg' "$work/nodot.html" && fail "a picture without Graphviz?"
+    has err "Graphviz's dot is not installed; the page lists each cycle"
+    # Names from the program are escaped.
+    printf '%s\n' '{"kind":"self-deadlock","pid":1,"lock":{"id":1,"addr":"0x10","type":"mutex","name":"<script>alert(1)</script>"},"thread":{"tid":1,"seq":1},"first_stack":[],"second_stack":[]}' >"$work/x.jsonl"
+    run_lg 1 report --format html "$work/x.jsonl"
+    lacks out '<script>alert'
+    has out '&lt;script&gt;alert(1)&lt;/script&gt;'
+    ;;
+html-browser)
+    # The page in a real headless browser: it loads, its script runs to the
+    # end, nothing is blocked or logged as an error, and the DOM shows the
+    # cycle's locks, the picture and the folded stacks.
+    browser=$(chromium_bin) || skip "chromium is not installed (apt-get install chromium)"
+    record g report
+    run_lg 1 report --format html -o "$work/g.html" "$work/g.jsonl"
+    timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --disable-dev-shm-usage --user-data-dir="$work/profile" \
+        --enable-logging=stderr --v=0 --dump-dom "file://$work/g.html" \
+        >"$work/dom" 2>"$work/console"
+    rc=$?
+    [ $rc = 0 ] || { fail "chromium exited $rc"; tail -20 "$work/console"; }
+    grep -q 'data-lockgraph="ready"' "$work/dom" || { fail "the page's script did not run to its end"; tail -20 "$work/console"; }
+    if command -v dot >/dev/null 2>&1; then
+        grep -q '<svg' "$work/dom" || fail "the DOM shows no cycle picture"
+    else
+        grep -q '<ol class="cycles">' "$work/dom" || fail "the DOM shows no cycle list"
+    fi
+    grep -q 'savings' "$work/dom" || fail "the DOM does not name the lock savings"
+    grep -q 'checking' "$work/dom" || fail "the DOM does not name the lock checking"
+    grep -q '<details class="stack">' "$work/dom" || fail "the DOM has no folded stacks"
+    grep -q 'lock-order-cycle #1' "$work/dom" || fail "the DOM lacks the finding"
+    if grep -E 'CONSOLE|Uncaught|Refused to|Content Security Policy|net::ERR' "$work/console" >"$work/errors"; then
+        fail "the browser logged errors:"
+        cat "$work/errors"
+    fi
+    ;;
+merge)
+    # Two handcrafted runs: each has half of a cycle.
+    run_lg 1 merge "$DATA/graph-cycle-a.jsonl" "$DATA/graph-cycle-b.jsonl"
+    has out '== merged lock-order-cycle #1: potential deadlock among 2 locks; only the union of the runs shows it'
+    has out "   edge L1 -> L2, from $DATA/graph-cycle-a.jsonl (pid 300), 3 instances:"
+    has out "   edge L2 -> L1, from $DATA/graph-cycle-b.jsonl (pid 400), 1 instance:"
+    has out "     one instance, $DATA/graph-cycle-b.jsonl:4, by thread 3 \"right\" (tid 401):"
+    has out '       #0 0x55d0c2a02310 (bank+0x2310)'
+    has out "     $DATA/graph-cycle-a.jsonl has L1 -> L2"
+    has out '<- waits for thread A: deadlock'
+    has out 'lockgraph merge: 1 lock-order cycle (1 only in the union, 0 already in one run) in the union of 2 graph files: 3 keys, 3 edges'
+    run_lg 0 merge "$DATA/graph-cycle-a.jsonl"
+    has out 'lockgraph merge: no lock-order cycle in the union of 1 graph file'
+    run_lg 0 merge "$DATA/graph-clean-a.jsonl" "$DATA/graph-clean-b.jsonl"
+    run_lg 1 merge --format json "$DATA/graph-cycle-a.jsonl" "$DATA/graph-cycle-b.jsonl"
+    has out '"only_in_union": true'
+    has out '"from_key": "name:alpha"'
+    # Suppressed by key or name.
+    printf 'lock:alpha\n' >"$work/s.txt"
+    run_lg 0 merge --suppressions "$work/s.txt" "$DATA/graph-cycle-a.jsonl" "$DATA/graph-cycle-b.jsonl"
+    has out '; 1 suppressed'
+    # Bad input: named; the rest merged.
+    run_lg 2 merge "$DATA/graph-cycle-a.jsonl" "$work/missing.jsonl"
+    has err "cannot open $work/missing.jsonl"
+    has out '1 unreadable file'
+    run_lg 1 merge "$DATA/graph-cycle-a.jsonl" "$DATA/graph-cycle-b.jsonl" "$DATA/graph-garbage.jsonl"
+    has err 'graph-garbage.jsonl:1: not a graph file: not valid JSON'
+    run_lg 0 merge "$DATA/graph-truncated.jsonl"
+    has err 'graph-truncated.jsonl: warning: no graph-end line'
+    run_lg 2 merge "$DATA/cycle.jsonl"
+    has err 'not a graph file'
+    run_lg 2 merge
+    has err 'lockgraph merge: no graph file given'
+
+    # Real runs of a real program: one takes savings then checking, the
+    # other checking then savings. Neither run's findings has a cycle;
+    # merging their graph files finds it, names both runs and points at
+    # transfer() in golden_prog.c.
+    record left left "graph=$work/left.graph.jsonl"
+    record right right "graph=$work/right.graph.jsonl"
+    grep -q lock-order-cycle "$work/left.jsonl" "$work/right.jsonl" && fail "a single run had the cycle"
+    cd "$SRC" || exit 1
+    run_lg 1 merge "$work/left.graph.jsonl" "$work/right.graph.jsonl"
+    cd - >/dev/null || exit 1
+    has out 'only the union of the runs shows it'
+    has out 'lock L1 name:checking: mutex "checking"'
+    has out "from $work/left.graph.jsonl (pid"
+    has out "from $work/right.graph.jsonl (pid"
+    has out '#0 transfer (tests/tool/golden_prog.c:34)'
+    has out '#1 teller_to_savings (tests/tool/golden_prog.c:50)'
+    has out '#1 teller_to_checking (tests/tool/golden_prog.c:43)'
+    run_lg 0 merge "$work/left.graph.jsonl" "$work/left.graph.jsonl"
+    ;;
+*)
+    echo "unknown case $case_name"
+    exit 2
+    ;;
+esac
+
+if [ "$failures" -ne 0 ]; then
+    echo "$case_name: $failures failure(s)"
+    exit 1
+fi
+echo "$case_name: ok"

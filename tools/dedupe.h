@@ -1,0 +1,60 @@
+/*
+ * dedupe.h - findings that say the same thing, from many processes and
+ * runs, grouped so a report shows each once.
+ *
+ * The model: the library reports a cycle once per process, but a test
+ * suite of 200 processes running the same code reports it 200 times, each
+ * with other addresses (ASLR) and pids. Two findings are the same when they
+ * are the same cycle (the same locks, by stable identity: key, name, a
+ * global's place in its module, or its creation site) or the same code
+ * (the same acquisition sites, as module + offset, so a rebuild-free rerun
+ * matches). Other kinds compare their sites and fields the same way. A
+ * group is shown by its first finding, in file order, and lists the rest.
+ *
+ * Cost: O(n log n) in the number of findings; nothing is symbolized.
+ */
+#ifndef LG_TOOL_DEDUPE_H
+#define LG_TOOL_DEDUPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "findings.h"
+
+struct lg_group {
+    size_t first;     /* index in the set of the finding shown */
+    size_t *members;  /* indices of every finding of the group, in file order */
+    size_t n;         /* members */
+    size_t processes; /* distinct (file, pid) among them */
+    size_t paths;     /* distinct code paths (acquisition sites) among them */
+};
+
+struct lg_groups {
+    struct lg_group *items;
+    size_t n;
+};
+
+/*
+ * Group the findings of `set`, leaving out those with skip[i] set (skip may
+ * be NULL). With `merge` false every finding is a group of its own.
+ * Returns 0, or -1 when out of memory.
+ */
+int lg_group_findings(const struct lg_findings *set, const bool *skip, bool merge,
+                      struct lg_groups *out);
+void lg_groups_free(struct lg_groups *g);
+
+/* Where `pc` (a return address of finding `f`) is, in a form that is the
+ * same in every run of the same build: a hash of the module's build-id (or
+ * file name) and the offset in it. An address in no recorded module gives
+ * a hash of the process and the address. Exposed for tests. */
+uint64_t lg_site_hash(const struct lg_finding *f, uint64_t pc);
+
+/* Where finding `f` happened (its sites, as above), as one number: the
+ * same finding in another run of the same build gets the same. */
+uint64_t lg_finding_signature(const struct lg_finding *f);
+
+/* A lock of finding `f` by what names it across runs (see the model
+ * above); *stable is false when only its address in that process does. */
+uint64_t lg_lock_identity(const struct lg_finding *f, const struct lg_lock *l, bool *stable);
+
+#endif

@@ -1,0 +1,628 @@
+/*
+ * sarif.c - `lockgraph report --format sarif`: SARIF 2.1.0, so CI code
+ * scanning (GitHub's, GitLab's, any SARIF viewer) can show the findings
+ * next to the code.
+ *
+ * Does: one rule per kind (kinds this lockgraph does not know get a rule of
+ * their own name); one result per distinct finding, its location the first
+ * source frame of the stack that matters most (where a cycle's first edge
+ * took its second lock, where a lock was taken again, ...), every other
+ * stack's source frame as a related location, a cycle's edges as a code
+ * flow of one thread flow per edge, and every stack whole under `stacks`;
+ * a partial fingerprint so a viewer can follow a finding from run to run;
+ * detector errors and input problems as tool notifications.
+ * Paths under the current directory are written relative to %SRCROOT%,
+ * which is where a CI job runs from; others as file:// URIs.
+ * Does not: validate itself (tests/tool/check_sarif.c does), or embed the
+ * source.
+ */
+#include <json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "report.h"
+
+#define MAX_INLINE 8
+#define SRCROOT "%SRCROOT%"
+/* Edges of a cycle given stacks and thread flows. */
+#define MAX_EDGES 100
+
+/* ---- building blocks ---- */
+
+static json_object *text_message(const char *text)
+{
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "text", json_object_new_string(text));
+    return m;
+}
+
+/* Percent-encode what a URI path may not hold as it is. */
+static void uri_append(char *out, size_t len, const char *path)
+{
+    size_t k = strlen(out);
+    for (const unsigned char *c = (const unsigned char *)path; *c && k + 4 < len; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("-._~/!$&'()*+,;=:@", *c))
+            out[k++] = (char)*c;
+        else
+            k += (size_t)snprintf(out + k, len - k, "%%%02X", *c);
+    }
+    out[k] = '\0';
+}
+
+/* A frame's place: the source file and line when known, else the module
+ * and the offset in it. */
+static json_object *frame_location(const struct lg_frame *fr, const char *message)
+{
+    json_object *loc = json_object_new_object(), *phys = json_object_new_object();
+    json_object *art = json_object_new_object();
+    char uri[4096] = "";
+    if (fr->file) {
+        const char *shown = lg_show_path(fr->file);
+        if (shown[0] == '/') {
+            strcpy(uri, "file://");
+            uri_append(uri, sizeof uri, shown);
+        } else {
+            uri_append(uri, sizeof uri, shown);
+            json_object_object_add(art, "uriBaseId", json_object_new_string(SRCROOT));
+        }
+        json_object_object_add(art, "uri", json_object_new_string(uri));
+        json_object_object_add(phys, "artifactLocation", art);
+        if (fr->line > 0) {
+            json_object *region = json_object_new_object();
+            json_object_object_add(region, "startLine", json_object_new_int(fr->line));
+            json_object_object_add(phys, "region", region);
+        }
+    } else {
+        if (fr->module) {
+            strcpy(uri, "file://");
+            uri_append(uri, sizeof uri, fr->module);
+            json_object_object_add(art, "uri", json_object_new_string(uri));
+            json_object_object_add(phys, "artifactLocation", art);
+        } else {
+            json_object_put(art);
+        }
+        json_object *addr = json_object_new_object();
+        if (fr->module)
+            json_object_object_add(addr, "relativeAddress",
+                                   json_object_new_int64((int64_t)fr->module_offset));
+        else
+            json_object_object_add(addr, "absoluteAddress", json_object_new_int64((int64_t)fr->pc));
+        json_object_object_add(phys, "address", addr);
+    }
+    json_object_object_add(loc, "physicalLocation", phys);
+    if (fr->function) {
+        json_object *ll = json_object_new_array(), *l = json_object_new_object();
+        json_object_object_add(
+            l, "name", json_object_new_string_len(fr->function, (int)strcspn(fr->function, "@")));
+        json_object_object_add(l, "kind", json_object_new_string("function"));
+        json_object_array_add(ll, l);
+        json_object_object_add(loc, "logicalLocations", ll);
+    }
+    if (message)
+        json_object_object_add(loc, "message", text_message(message));
+    return loc;
+}
+
+struct ctx {
+    struct lg_report *r;
+    const struct lg_finding *f;
+    json_object *related; /* relatedLocations of the result being built */
+    json_object *stacks;
+    int next_id;
+};
+
+/* The frame of `s` a reader wants to see: the first with a source line
+ * (the code that took the lock, past frames of a library without debug
+ * info), else the first. False for an empty stack. */
+static bool best_frame(struct ctx *c, const struct lg_stack *s, struct lg_frame *out)
+{
+    if (s->n == 0)
+        return false;
+    for (size_t i = 0; i < s->n; i++) {
+        struct lg_frame chain[MAX_INLINE];
+        lg_symbolize_inline(c->r->sym, c->f->modules, c->f->n_modules, s->pcs[i], chain,
+                            MAX_INLINE);
+        if (chain[0].file) {
+            *out = chain[0];
+            return true;
+        }
+        if (i == 0)
+            *out = chain[0];
+    }
+    return true;
+}
+
+/* A stack whole, as a SARIF stack; and its best frame as a related
+ * location. */
+static void add_stack(struct ctx *c, const struct lg_stack *s, const char *what)
+{
+    struct lg_frame best;
+    if (!best_frame(c, s, &best))
+        return;
+    json_object *rel = frame_location(&best, what);
+    json_object_object_add(rel, "id", json_object_new_int(c->next_id++));
+    json_object_array_add(c->related, rel);
+
+    json_object *st = json_object_new_object(), *frames = json_object_new_array();
+    json_object_object_add(st, "message", text_message(what));
+    for (size_t i = 0; i < s->n; i++) {
+        struct lg_frame chain[MAX_INLINE];
+        size_t n = lg_symbolize_inline(c->r->sym, c->f->modules, c->f->n_modules, s->pcs[i], chain,
+                                       MAX_INLINE);
+        for (size_t k = 0; k < n; k++) {
+            json_object *fr = json_object_new_object();
+            json_object_object_add(fr, "location", frame_location(&chain[k], NULL));
+            if (chain[k].module)
+                json_object_object_add(fr, "module", json_object_new_string(chain[k].module));
+            json_object_array_add(frames, fr);
+        }
+    }
+    json_object_object_add(st, "frames", frames);
+    json_object_array_add(c->stacks, st);
+}
+
+/* How a report calls a lock: its name, else its key, else type and address. */
+static void lock_text(const struct lg_lock *l, char *buf, size_t len)
+{
+    if (l->name)
+        snprintf(buf, len, "\"%s\"", l->name);
+    else if (l->key)
+        snprintf(buf, len, "%s", l->key);
+    else
+        snprintf(buf, len, "%s 0x%llx", l->type ? l->type : "lock", (unsigned long long)l->addr);
+}
+
+static const struct lg_lock *cycle_lock(const struct lg_finding *f, long id, size_t *idx)
+{
+    for (size_t i = 0; i < f->n_locks; i++)
+        if (f->locks[i].id == id) {
+            *idx = i;
+            return &f->locks[i];
+        }
+    return NULL;
+}
+
+static void site(struct ctx *c, const struct lg_stack *s, char *buf, size_t len)
+{
+    if (s->n == 0)
+        snprintf(buf, len, "an unrecorded place");
+    else
+        lg_site_text(c->r->sym, c->f->modules, c->f->n_modules, s->pcs[0], buf, len);
+}
+
+/* ---- one result ---- */
+
+static const struct {
+    const char *id, *name, *level, *text;
+} rules[] = {
+    {"lock-order-cycle", "LockOrderCycle", "error",
+     "Locks taken in an order that forms a cycle: threads running these paths at once can "
+     "deadlock, even if this run did not hang."},
+    {"self-deadlock", "SelfDeadlock", "error",
+     "A thread blocks on a non-recursive lock it already holds: it waits for itself forever."},
+    {"unlock-not-held", "UnlockNotHeld", "warning",
+     "A thread unlocks a lock it does not hold: undefined behaviour for most lock types."},
+    {"held-at-exit", "HeldAtExit", "warning",
+     "A thread ended while holding locks: every later taker of those locks waits forever."},
+    {"rank-violation", "RankViolation", "warning",
+     "A lock taken against the declared lock order (ranks): the first step of a possible "
+     "deadlock, caught before the opposite order ever runs."},
+    {"rank-order-cycle", "RankOrderCycle", "warning",
+     "The declared lock order contradicts itself; the declaration that closed the cycle was "
+     "refused."},
+};
+
+static const char *level_of(const char *kind)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof *rules; i++)
+        if (strcmp(rules[i].id, kind) == 0)
+            return rules[i].level;
+    return "warning";
+}
+
+static void cycle_result(struct ctx *c, json_object *res, char *msg, size_t len)
+{
+    const struct lg_finding *f = c->f;
+    size_t k = (size_t)snprintf(msg, len, "Potential deadlock: a lock-order cycle among %zu locks",
+                                f->n_locks);
+    json_object *flows = json_object_new_array(), *cf = json_object_new_object();
+    json_object *tfs = json_object_new_array();
+    for (size_t i = 0; i < f->n_edges; i++) {
+        const struct lg_edge *e = &f->edges[i];
+        size_t ia = 0, ib = 0;
+        const struct lg_lock *a = cycle_lock(f, e->from, &ia), *b = cycle_lock(f, e->to, &ib);
+        char la[256] = "?", lb[256] = "?", sa[1024], sb[1024], what[1600];
+        if (a)
+            lock_text(a, la, sizeof la);
+        if (b)
+            lock_text(b, lb, sizeof lb);
+        if (k < len && i < 8) {
+            site(c, &e->second, sb, sizeof sb);
+            k += (size_t)snprintf(msg + k, len - k,
+                                  "%s thread %ld holds L%zu %s and takes L%zu %s at %s",
+                                  i ? ";" : ":", e->thread.seq, ia + 1, la, ib + 1, lb, sb);
+        }
+        /* A thousand-lock cycle: the message names the first edges, the
+         * stacks and flows the first MAX_EDGES (viewers cap locations). */
+        if (i >= MAX_EDGES)
+            continue;
+        snprintf(what, sizeof what, "thread %ld holds L%zu %s, taken here", e->thread.seq, ia + 1,
+                 la);
+        add_stack(c, &e->first, what);
+        snprintf(what, sizeof what, "thread %ld, holding L%zu %s, takes L%zu %s here",
+                 e->thread.seq, ia + 1, la, ib + 1, lb);
+        add_stack(c, &e->second, what);
+
+        /* A thread flow per edge: the thread takes one lock, then blocks
+         * for the next. */
+        struct lg_frame fa, fb;
+        json_object *locs = json_object_new_array();
+        site(c, &e->first, sa, sizeof sa);
+        if (best_frame(c, &e->first, &fa)) {
+            json_object *tl = json_object_new_object();
+            snprintf(what, sizeof what, "takes L%zu %s", ia + 1, la);
+            json_object_object_add(tl, "location", frame_location(&fa, what));
+            json_object_array_add(locs, tl);
+        }
+        if (best_frame(c, &e->second, &fb)) {
+            json_object *tl = json_object_new_object();
+            snprintf(what, sizeof what, "then waits for L%zu %s, held by the next thread", ib + 1,
+                     lb);
+            json_object_object_add(tl, "location", frame_location(&fb, what));
+            json_object_array_add(locs, tl);
+        }
+        if (json_object_array_length(locs) == 0) {
+            json_object_put(locs);
+            continue;
+        }
+        json_object *tf = json_object_new_object();
+        char id[64];
+        snprintf(id, sizeof id, "edge %zu: thread %ld", i + 1, e->thread.seq);
+        json_object_object_add(tf, "id", json_object_new_string(id));
+        json_object_object_add(tf, "locations", locs);
+        json_object_array_add(tfs, tf);
+    }
+    if (k < len)
+        snprintf(msg + k, len - k, "%s.", f->n_edges > 8 ? "; ..." : "");
+    if (json_object_array_length(tfs) > 0) {
+        json_object_object_add(cf, "message",
+                               text_message("Each thread holds one lock of the cycle and waits "
+                                            "for the next: none can go on."));
+        json_object_object_add(cf, "threadFlows", tfs);
+        json_object_array_add(flows, cf);
+        json_object_object_add(res, "codeFlows", flows);
+    } else {
+        json_object_put(tfs);
+        json_object_put(cf);
+        json_object_put(flows);
+    }
+}
+
+/* The message and stacks of each kind; returns the stack whose best frame
+ * is the result's location (NULL for none). */
+static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char *msg, size_t len)
+{
+    const struct lg_finding *f = c->f;
+    char l[256], s[1024], what[1400];
+    switch (f->kind) {
+    case LG_KIND_CYCLE:
+        cycle_result(c, res, msg, len);
+        return f->n_edges ? &f->edges[0].second : NULL;
+    case LG_KIND_SELF_DEADLOCK:
+        lock_text(&f->lock, l, sizeof l);
+        site(c, &f->second_stack, s, sizeof s);
+        snprintf(msg, len, "Self-deadlock: thread %ld takes %s %s again at %s while holding it.",
+                 f->thread.seq, f->lock.type, l, s);
+        snprintf(what, sizeof what, "thread %ld first took %s here", f->thread.seq, l);
+        add_stack(c, &f->first_stack, what);
+        snprintf(what, sizeof what, "and takes it again here");
+        add_stack(c, &f->second_stack, what);
+        return &f->second_stack;
+    case LG_KIND_UNLOCK_NOT_HELD:
+        lock_text(&f->lock, l, sizeof l);
+        site(c, &f->stack, s, sizeof s);
+        snprintf(msg, len, "Thread %ld unlocks %s %s, which it does not hold, at %s.",
+                 f->thread.seq, f->lock.type, l, s);
+        add_stack(c, &f->stack, "unlocked here");
+        return &f->stack;
+    case LG_KIND_HELD_AT_EXIT:
+        snprintf(msg, len, "Thread %ld ended holding %zu lock%s.", f->thread.seq, f->n_held,
+                 f->n_held == 1 ? "" : "s");
+        for (size_t i = 0; i < f->n_held; i++) {
+            lock_text(&f->held[i].lock, l, sizeof l);
+            snprintf(what, sizeof what, "%s, still held, was taken here", l);
+            add_stack(c, &f->held[i].stack, what);
+        }
+        return f->n_held ? &f->held[0].stack : NULL;
+    case LG_KIND_RANK_VIOLATION: {
+        lock_text(&f->lock, l, sizeof l);
+        site(c, &f->stack, s, sizeof s);
+        size_t k =
+            (size_t)snprintf(msg, len, "Rank violation: thread %ld takes %s at %s while holding",
+                             f->thread.seq, l, s);
+        for (size_t i = 0; i < f->n_held && k < len; i++) {
+            char h[256];
+            lock_text(&f->held[i].lock, h, sizeof h);
+            k += (size_t)snprintf(msg + k, len - k, "%s %s (%s)", i ? "," : "", h,
+                                  f->held[i].why ? f->held[i].why : "order");
+        }
+        if (k < len)
+            snprintf(msg + k, len - k, ", against the declared lock order.");
+        add_stack(c, &f->stack, "the lock is taken here");
+        for (size_t i = 0; i < f->n_held; i++) {
+            lock_text(&f->held[i].lock, l, sizeof l);
+            snprintf(what, sizeof what, "while %s, taken here, is held", l);
+            add_stack(c, &f->held[i].stack, what);
+        }
+        return &f->stack;
+    }
+    case LG_KIND_RANK_CYCLE: {
+        size_t k = (size_t)snprintf(msg, len, "The declared lock order contradicts itself:");
+        for (size_t i = 0; i < f->n_classes && k < len; i++)
+            k += (size_t)snprintf(msg + k, len - k, " %s <", f->classes[i]);
+        if (k < len)
+            snprintf(msg + k, len - k, " %s.", f->n_classes ? f->classes[0] : "?");
+        return NULL;
+    }
+    case LG_KIND_DETECTOR_ERROR:
+        return NULL; /* a notification, not a result */
+    default: {
+        /* LG_KIND_OTHER, and a kind added to the reader but not here yet:
+         * each field by name; the first thing that looks like a stack is
+         * the location. */
+        size_t k = (size_t)snprintf(
+            msg, len, "%s (a kind this lockgraph does not know):", lg_finding_kind(f));
+        const struct lg_stack *first = NULL;
+        struct lg_stack owned[16] = {{0}};
+        size_t n_owned = 0;
+        if (!f->raw)
+            return NULL;
+        json_object_object_foreach(f->raw, key, v)
+        {
+            if (!strcmp(key, "kind") || !strcmp(key, "modules") || !strcmp(key, "version") ||
+                !strcmp(key, "seq") || !strcmp(key, "time_ns"))
+                continue;
+            bool stack = json_object_is_type(v, json_type_array) &&
+                         json_object_array_length(v) > 0 && n_owned < 16;
+            for (size_t i = 0; stack && i < json_object_array_length(v); i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                stack = json_object_is_type(e, json_type_string) &&
+                        strncmp(json_object_get_string(e), "0x", 2) == 0;
+            }
+            if (stack) {
+                struct lg_stack *st = &owned[n_owned];
+                st->n = json_object_array_length(v);
+                st->pcs = calloc(st->n, sizeof *st->pcs);
+                if (!st->pcs)
+                    continue;
+                for (size_t i = 0; i < st->n; i++)
+                    st->pcs[i] =
+                        strtoull(json_object_get_string(json_object_array_get_idx(v, i)), NULL, 16);
+                n_owned++;
+                add_stack(c, st, key);
+                if (!first)
+                    first = st;
+            } else if (k < len) {
+                k += (size_t)snprintf(msg + k, len - k, " %s=%.120s;", key,
+                                      json_object_to_json_string(v));
+            }
+        }
+        /* The location is computed by the caller before these go. */
+        if (first) {
+            struct lg_frame fr;
+            if (best_frame(c, first, &fr)) {
+                json_object *locs = json_object_new_array();
+                json_object_array_add(locs, frame_location(&fr, NULL));
+                json_object_object_add(res, "locations", locs);
+            }
+        }
+        for (size_t i = 0; i < n_owned; i++) {
+            free(owned[i].pcs);
+            owned[i].pcs = NULL;
+        }
+        return NULL;
+    }
+    }
+}
+
+static int rule_index(json_object *rules_arr, const char *kind)
+{
+    size_t n = json_object_array_length(rules_arr);
+    for (size_t i = 0; i < n; i++) {
+        json_object *id = json_object_object_get(json_object_array_get_idx(rules_arr, i), "id");
+        if (strcmp(json_object_get_string(id), kind) == 0)
+            return (int)i;
+    }
+    json_object *rule = json_object_new_object();
+    json_object_object_add(rule, "id", json_object_new_string(kind));
+    char text[256];
+    snprintf(text, sizeof text, "Findings of kind %s, from a newer lockgraph library.", kind);
+    json_object_object_add(rule, "shortDescription", text_message(text));
+    json_object *conf = json_object_new_object();
+    json_object_object_add(conf, "level", json_object_new_string("warning"));
+    json_object_object_add(rule, "defaultConfiguration", conf);
+    json_object_array_add(rules_arr, rule);
+    return (int)n;
+}
+
+static json_object *result(struct lg_report *r, const struct lg_group *g, json_object *rules_arr)
+{
+    const struct lg_finding *f = &r->set.items[g->first];
+    struct ctx c = {.r = r,
+                    .f = f,
+                    .related = json_object_new_array(),
+                    .stacks = json_object_new_array(),
+                    .next_id = 1};
+    json_object *res = json_object_new_object();
+    const char *kind = lg_finding_kind(f);
+    json_object_object_add(res, "ruleId", json_object_new_string(kind));
+    json_object_object_add(res, "ruleIndex", json_object_new_int(rule_index(rules_arr, kind)));
+    json_object_object_add(res, "level", json_object_new_string(level_of(kind)));
+
+    char msg[4096] = "";
+    const struct lg_stack *main_stack = kind_result(&c, res, msg, sizeof msg);
+    if (g->n > 1) {
+        size_t k = strlen(msg);
+        snprintf(msg + k, sizeof msg - k, " Seen %zu times in %zu processes.", g->n, g->processes);
+    }
+    json_object_object_add(res, "message", text_message(msg));
+    struct lg_frame fr;
+    if (main_stack && best_frame(&c, main_stack, &fr)) {
+        json_object *locs = json_object_new_array();
+        json_object_array_add(locs, frame_location(&fr, NULL));
+        json_object_object_add(res, "locations", locs);
+    }
+    if (json_object_array_length(c.related))
+        json_object_object_add(res, "relatedLocations", c.related);
+    else
+        json_object_put(c.related);
+    if (json_object_array_length(c.stacks))
+        json_object_object_add(res, "stacks", c.stacks);
+    else
+        json_object_put(c.stacks);
+
+    /* The same finding in another run, even rebuilt elsewhere, keeps its
+     * fingerprint: it is made of module offsets, not addresses. */
+    char fp[32];
+    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)lg_finding_signature(f));
+    json_object *fps = json_object_new_object();
+    json_object_object_add(fps, "lockgraph/v1", json_object_new_string(fp));
+    json_object_object_add(res, "partialFingerprints", fps);
+
+    json_object *props = json_object_new_object();
+    json_object_object_add(props, "count", json_object_new_int64((int64_t)g->n));
+    json_object_object_add(props, "processes", json_object_new_int64((int64_t)g->processes));
+    json_object *occ = json_object_new_array();
+    for (size_t i = 0; i < g->n && i < 100; i++) {
+        const struct lg_finding *m = &r->set.items[g->members[i]];
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%zu (pid %ld)", m->file, m->line, m->pid);
+        json_object_array_add(occ, json_object_new_string(where));
+    }
+    json_object_object_add(props, "occurrences", occ);
+    /* The whole text block, as `lockgraph report` prints it. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp_text = open_memstream(&text, &len);
+    if (fp_text) {
+        struct lg_summary_opts o = {.out = fp_text, .sym = r->sym};
+        lg_summary_print_one(f, 1, &o);
+        fclose(fp_text);
+        json_object_object_add(props, "report", json_object_new_string(text));
+        free(text);
+    }
+    json_object_object_add(res, "properties", props);
+    return res;
+}
+
+static void notification(json_object *list, const char *level, const char *text)
+{
+    json_object *n = json_object_new_object();
+    json_object_object_add(n, "level", json_object_new_string(level));
+    json_object_object_add(n, "message", text_message(text));
+    json_object_array_add(list, n);
+}
+
+int lg_report_sarif(struct lg_report *r, FILE *out)
+{
+    json_object *root = json_object_new_object();
+    if (!root)
+        return -1;
+    json_object_object_add(root, "$schema",
+                           json_object_new_string("https://json.schemastore.org/sarif-2.1.0.json"));
+    json_object_object_add(root, "version", json_object_new_string("2.1.0"));
+    json_object *runs = json_object_new_array(), *run = json_object_new_object();
+    json_object *tool = json_object_new_object(), *driver = json_object_new_object();
+    json_object_object_add(driver, "name", json_object_new_string("lockgraph"));
+    json_object_object_add(driver, "version", json_object_new_string(LG_VERSION));
+    json_object_object_add(driver, "semanticVersion", json_object_new_string(LG_VERSION));
+    json_object *rules_arr = json_object_new_array();
+    for (size_t i = 0; i < sizeof rules / sizeof *rules; i++) {
+        json_object *rule = json_object_new_object();
+        json_object_object_add(rule, "id", json_object_new_string(rules[i].id));
+        json_object_object_add(rule, "name", json_object_new_string(rules[i].name));
+        json_object_object_add(rule, "shortDescription", text_message(rules[i].text));
+        json_object_object_add(rule, "fullDescription", text_message(rules[i].text));
+        json_object *conf = json_object_new_object();
+        json_object_object_add(conf, "level", json_object_new_string(rules[i].level));
+        json_object_object_add(rule, "defaultConfiguration", conf);
+        json_object_object_add(
+            rule, "help",
+            text_message("See FINDINGS.md in lockgraph for the finding's fields and README.md "
+                         "for what is and is not a deadlock."));
+        json_object_array_add(rules_arr, rule);
+    }
+
+    json_object *results = json_object_new_array();
+    json_object *notes = json_object_new_array();
+    for (size_t i = 0; i < r->groups.n; i++) {
+        const struct lg_group *g = &r->groups.items[i];
+        const struct lg_finding *f = &r->set.items[g->first];
+        if (f->kind == LG_KIND_DETECTOR_ERROR) {
+            char text[1024];
+            snprintf(text, sizeof text, "lockgraph could not do its job fully in pid %ld: %s%s%s",
+                     f->pid, f->error ? f->error : "unknown error", f->message ? ": " : "",
+                     f->message ? f->message : "");
+            notification(notes, "warning", text);
+            continue;
+        }
+        json_object_array_add(results, result(r, g, rules_arr));
+    }
+    json_object_object_add(driver, "rules", rules_arr);
+    json_object_object_add(tool, "driver", driver);
+    json_object_object_add(run, "tool", tool);
+
+    char cwd[4096], uri[4200] = "file://";
+    if (getcwd(cwd, sizeof cwd)) {
+        uri_append(uri, sizeof uri, cwd);
+        if (uri[strlen(uri) - 1] != '/')
+            strcat(uri, "/");
+        json_object *bases = json_object_new_object(), *src = json_object_new_object();
+        json_object_object_add(src, "uri", json_object_new_string(uri));
+        json_object_object_add(bases, SRCROOT, src);
+        json_object_object_add(run, "originalUriBaseIds", bases);
+    }
+
+    char text[256];
+    if (r->set.unreadable_files) {
+        snprintf(text, sizeof text, "%zu findings file%s could not be read.",
+                 r->set.unreadable_files, r->set.unreadable_files == 1 ? "" : "s");
+        notification(notes, "error", text);
+    }
+    if (r->set.corrupt_lines + r->set.truncated_lines) {
+        snprintf(text, sizeof text, "%zu unreadable line%s skipped.",
+                 r->set.corrupt_lines + r->set.truncated_lines,
+                 r->set.corrupt_lines + r->set.truncated_lines == 1 ? "" : "s");
+        notification(notes, "warning", text);
+    }
+    if (r->suppressed) {
+        snprintf(text, sizeof text, "%zu finding%s suppressed.", r->suppressed,
+                 r->suppressed == 1 ? "" : "s");
+        notification(notes, "note", text);
+    }
+    json_object *invs = json_object_new_array(), *inv = json_object_new_object();
+    json_object_object_add(inv, "executionSuccessful",
+                           json_object_new_boolean(!lg_report_input_failed(r)));
+    if (json_object_array_length(notes))
+        json_object_object_add(inv, "toolExecutionNotifications", notes);
+    else
+        json_object_put(notes);
+    json_object_array_add(invs, inv);
+    json_object_object_add(run, "invocations", invs);
+    json_object_object_add(run, "results", results);
+    json_object_array_add(runs, run);
+    json_object_object_add(root, "runs", runs);
+
+    const char *s = json_object_to_json_string_ext(
+        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    int rc = s ? 0 : -1;
+    if (s) {
+        fputs(s, out);
+        fputc('\n', out);
+    }
+    json_object_put(root);
+    return rc;
+}
