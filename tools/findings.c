@@ -22,7 +22,9 @@ static const char *const kind_names[LG_KIND_COUNT] = {
     [LG_KIND_CYCLE] = "lock-order-cycle",          [LG_KIND_SELF_DEADLOCK] = "self-deadlock",
     [LG_KIND_UNLOCK_NOT_HELD] = "unlock-not-held", [LG_KIND_HELD_AT_EXIT] = "held-at-exit",
     [LG_KIND_RANK_VIOLATION] = "rank-violation",   [LG_KIND_RANK_CYCLE] = "rank-order-cycle",
-    [LG_KIND_DETECTOR_ERROR] = "detector-error",   [LG_KIND_OTHER] = "other",
+    [LG_KIND_DETECTOR_ERROR] = "detector-error",   [LG_KIND_DEADLOCK] = "deadlock",
+    [LG_KIND_LONG_WAIT] = "long-wait",             [LG_KIND_LONG_HOLD] = "long-hold",
+    [LG_KIND_HELD_ACROSS_IO] = "held-across-io",   [LG_KIND_OTHER] = "other",
 };
 
 const char *lg_kind_name(enum lg_kind kind)
@@ -100,29 +102,93 @@ static bool parse_edge(struct lg_json_ctx *c, json_object *obj, struct lg_edge *
            lg_json_stack(c, obj, "second_stack", &e->second);
 }
 
-/* "held": held-at-exit's locks, or those a rank-violation may not be taken
- * under (with stack_exact and why). */
-static bool parse_held(struct lg_json_ctx *c, json_object *o, struct lg_finding *f)
+/* A "held" array: held-at-exit's locks, those a rank-violation may not be
+ * taken under (with stack_exact and why), a blocked thread's, or those
+ * held across an I/O call (with key, shared and stack_exact). Absent reads
+ * as none unless `required`. */
+static bool parse_held_array(struct lg_json_ctx *c, json_object *o, bool required,
+                             struct lg_held **out, size_t *n_out)
 {
-    json_object *arr = lg_json_array(c, o, "held", true), *obj;
+    json_object *arr = lg_json_array(c, o, "held", required), *obj;
     if (!arr)
-        return false;
+        return !c->failed;
     size_t n = json_object_array_length(arr);
-    if (!(f->held = lg_json_calloc(c, n, sizeof *f->held)))
+    if (!(*out = lg_json_calloc(c, n, sizeof **out)))
         return false;
-    f->n_held = n; /* zeroed, so a half-parsed array frees cleanly */
+    *n_out = n; /* zeroed, so a half-parsed array frees cleanly */
     for (size_t i = 0; i < n; i++) {
         json_object *h = json_object_array_get_idx(arr, i);
-        struct lg_held *out = &f->held[i];
+        struct lg_held *e = &(*out)[i];
         if (!json_object_is_type(h, json_type_object))
             return lg_json_fail(c, "a \"held\" entry is not an object");
-        if (!(obj = lg_json_object(c, h, "lock", true)) || !parse_lock(c, obj, &out->lock) ||
-            !lg_json_stack(c, h, "stack", &out->stack) ||
-            !lg_json_bool(c, h, "stack_exact", &out->stack_exact) ||
-            !lg_json_string(c, h, "why", &out->why))
+        if (!(obj = lg_json_object(c, h, "lock", true)) || !parse_lock(c, obj, &e->lock) ||
+            !lg_json_stack(c, h, "stack", &e->stack) ||
+            !lg_json_bool(c, h, "stack_exact", &e->stack_exact) ||
+            !lg_json_string(c, h, "why", &e->why) || !lg_json_string(c, h, "key", &e->key) ||
+            !lg_json_bool(c, h, "shared", &e->shared))
             return false;
     }
     return true;
+}
+
+static bool parse_held(struct lg_json_ctx *c, json_object *o, struct lg_finding *f)
+{
+    return parse_held_array(c, o, true, &f->held, &f->n_held);
+}
+
+static void free_held(struct lg_held *held, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free_lock(&held[i].lock);
+        lg_stack_free(&held[i].stack);
+        free(held[i].why);
+        free(held[i].key);
+    }
+    free(held);
+}
+
+/* A blocked thread: one of a deadlock's "threads", or a long wait's
+ * "waiter" (FINDINGS.md "deadlock"). */
+static bool parse_waiter(struct lg_json_ctx *c, json_object *obj, struct lg_waiter *w)
+{
+    json_object *sub;
+    if (!json_object_is_type(obj, json_type_object))
+        return lg_json_fail(c, "a waiting thread is not an object");
+    if (!(sub = lg_json_object(c, obj, "thread", true)) || !lg_json_thread(c, sub, &w->thread))
+        return false;
+    if (!(sub = lg_json_object(c, obj, "waits_for", true)) || !parse_lock(c, sub, &w->waits_for))
+        return false;
+    /* A stack is whole unless the file says otherwise. */
+    w->stack_full = true;
+    return lg_json_string(c, obj, "wait", &w->wait) && lg_json_bool(c, obj, "timed", &w->timed) &&
+           lg_json_long(c, obj, "waiting_ms", &w->waiting_ms) &&
+           lg_json_stack(c, obj, "stack", &w->stack) &&
+           (!lg_json_member(obj, "stack_full") ||
+            lg_json_bool(c, obj, "stack_full", &w->stack_full)) &&
+           parse_held_array(c, obj, false, &w->held, &w->n_held);
+}
+
+static void free_waiter(struct lg_waiter *w)
+{
+    lg_thread_free(&w->thread);
+    free_lock(&w->waits_for);
+    free(w->wait);
+    lg_stack_free(&w->stack);
+    free_held(w->held, w->n_held);
+    memset(w, 0, sizeof *w);
+}
+
+/* held-across-io's "fd": absent for calls that have none. */
+static bool parse_fd(struct lg_json_ctx *c, json_object *o, struct lg_fd *fd)
+{
+    json_object *obj = lg_json_object(c, o, "fd", false);
+    if (!obj)
+        return !c->failed;
+    fd->present = true;
+    return lg_json_long(c, obj, "num", &fd->num) && lg_json_string(c, obj, "type", &fd->type) &&
+           lg_json_string(c, obj, "path", &fd->path) &&
+           lg_json_string(c, obj, "peer", &fd->peer) &&
+           lg_json_string(c, obj, "local", &fd->local);
 }
 
 /* ---- one line ---- */
@@ -199,6 +265,59 @@ static bool parse_kind_fields(struct lg_json_ctx *c, json_object *o, struct lg_f
     case LG_KIND_DETECTOR_ERROR:
         return lg_json_string(c, o, "error", &f->error) &&
                lg_json_string(c, o, "message", &f->message);
+    case LG_KIND_DEADLOCK: {
+        if (!lg_json_bool(c, o, "timed", &f->timed) ||
+            !lg_json_string(c, o, "found_by", &f->found_by))
+            return false;
+        if (!(arr = lg_json_array(c, o, "threads", true)))
+            return false;
+        size_t n = json_object_array_length(arr);
+        if (n == 0)
+            return lg_json_fail(c, "a deadlock with no threads");
+        if (!(f->waiters = lg_json_calloc(c, n, sizeof *f->waiters)))
+            return false;
+        f->n_waiters = n; /* zeroed, so a half-parsed array frees cleanly */
+        for (size_t i = 0; i < n; i++)
+            if (!parse_waiter(c, json_object_array_get_idx(arr, i), &f->waiters[i]))
+                return false;
+        return true;
+    }
+    case LG_KIND_LONG_WAIT:
+        if (!lg_json_long(c, o, "threshold_ms", &f->threshold_ms))
+            return false;
+        if (!(obj = lg_json_object(c, o, "waiter", true)))
+            return false;
+        if (!(f->waiters = lg_json_calloc(c, 1, sizeof *f->waiters)))
+            return false;
+        f->n_waiters = 1;
+        if (!parse_waiter(c, obj, &f->waiters[0]))
+            return false;
+        if (!(obj = lg_json_object(c, o, "owner", false)))
+            return !c->failed;
+        f->owner.known = true;
+        if (!(o = lg_json_object(c, obj, "thread", true)) || !lg_json_thread(c, o, &f->owner.thread))
+            return false;
+        return lg_json_stack(c, obj, "stack", &f->owner.stack);
+    case LG_KIND_LONG_HOLD:
+        if (!(obj = lg_json_object(c, o, "lock", true)) || !parse_lock(c, obj, &f->lock))
+            return false;
+        if (!(obj = lg_json_object(c, o, "thread", true)) || !lg_json_thread(c, obj, &f->thread))
+            return false;
+        f->has_held_ms = lg_json_member(o, "held_ms") != NULL;
+        return lg_json_stack(c, o, "stack", &f->stack) &&
+               lg_json_long(c, o, "held_ms", &f->held_ms) &&
+               lg_json_long(c, o, "count", &f->count) &&
+               lg_json_long(c, o, "worst_ms", &f->worst_ms) &&
+               lg_json_bool(c, o, "final", &f->final) &&
+               lg_json_long(c, o, "threshold_ms", &f->threshold_ms);
+    case LG_KIND_HELD_ACROSS_IO:
+        if (!(obj = lg_json_object(c, o, "thread", true)) || !lg_json_thread(c, obj, &f->thread))
+            return false;
+        return lg_json_long(c, o, "pair", &f->pair) && lg_json_long(c, o, "count", &f->count) &&
+               lg_json_bool(c, o, "final", &f->final) &&
+               lg_json_string(c, o, "call", &f->call) &&
+               lg_json_string(c, o, "family", &f->family) && parse_fd(c, o, &f->fd) &&
+               lg_json_stack(c, o, "stack", &f->stack) && parse_held(c, o, f);
     case LG_KIND_OTHER:
         return true; /* kept whole in f->raw */
     case LG_KIND_COUNT:
@@ -293,12 +412,19 @@ void lg_finding_free(struct lg_finding *f)
     lg_stack_free(&f->first_stack);
     lg_stack_free(&f->second_stack);
     lg_stack_free(&f->stack);
-    for (size_t i = 0; i < f->n_held; i++) {
-        free_lock(&f->held[i].lock);
-        lg_stack_free(&f->held[i].stack);
-        free(f->held[i].why);
-    }
-    free(f->held);
+    free_held(f->held, f->n_held);
+    for (size_t i = 0; i < f->n_waiters; i++)
+        free_waiter(&f->waiters[i]);
+    free(f->waiters);
+    free(f->found_by);
+    lg_thread_free(&f->owner.thread);
+    lg_stack_free(&f->owner.stack);
+    free(f->call);
+    free(f->family);
+    free(f->fd.type);
+    free(f->fd.path);
+    free(f->fd.peer);
+    free(f->fd.local);
     for (size_t i = 0; i < f->n_classes; i++)
         free(f->classes[i]);
     free(f->classes);
@@ -339,6 +465,106 @@ static bool push(struct lg_findings *set, struct lg_finding *f)
     return true;
 }
 
+/* ---- the last line wins ---- */
+
+/* The library writes a long-hold site, or a held-across-io pair, again at
+ * exit with its totals; a reader keeps the last line of each. One file at
+ * a time, keyed by (kind, pid, site or pair), in a table that grows: a
+ * file of a hundred thousand pairs stays linear. */
+struct last_line {
+    uint64_t *keys; /* 0: empty slot */
+    size_t *idx;    /* where in the set the finding of that key is */
+    size_t cap, n;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* The key of a finding that may be written again, or 0 for one that is not. */
+static uint64_t last_line_key(const struct lg_finding *f)
+{
+    uint64_t what;
+    if (f->kind == LG_KIND_LONG_HOLD && f->stack.n > 0)
+        what = f->stack.pcs[0];
+    else if (f->kind == LG_KIND_HELD_ACROSS_IO && f->pair > 0)
+        what = (uint64_t)f->pair;
+    else
+        return 0;
+    uint64_t k = mix64(mix64((uint64_t)f->kind * 0x9e3779b97f4a7c15ull + (uint64_t)f->pid) ^ what);
+    return k ? k : 1;
+}
+
+/* The slot of `key`: where it is, or the empty one where it would go. */
+static size_t last_line_slot(const struct last_line *t, uint64_t key)
+{
+    size_t i = (size_t)key & (t->cap - 1);
+    while (t->keys[i] && t->keys[i] != key)
+        i = (i + 1) & (t->cap - 1);
+    return i;
+}
+
+static bool last_line_grow(struct last_line *t)
+{
+    size_t cap = t->cap ? 2 * t->cap : 64;
+    struct last_line g = {.keys = calloc(cap, sizeof *g.keys),
+                          .idx = calloc(cap, sizeof *g.idx),
+                          .cap = cap,
+                          .n = t->n};
+    if (!g.keys || !g.idx) {
+        free(g.keys);
+        free(g.idx);
+        return false;
+    }
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->keys[i]) {
+            size_t j = last_line_slot(&g, t->keys[i]);
+            g.keys[j] = t->keys[i];
+            g.idx[j] = t->idx[i];
+        }
+    free(t->keys);
+    free(t->idx);
+    *t = g;
+    return true;
+}
+
+/* Put `f` in place of an earlier line of the same key and return true, or
+ * note where it will go (set->n) and return false. Out of memory, lines
+ * are simply all kept. */
+static bool last_line_replace(struct last_line *t, struct lg_findings *set, struct lg_finding *f)
+{
+    uint64_t key = last_line_key(f);
+    if (!key || ((t->n + 1) * 2 > t->cap && !last_line_grow(t)))
+        return false;
+    size_t i = last_line_slot(t, key);
+    if (!t->keys[i]) {
+        t->keys[i] = key;
+        t->idx[i] = set->n;
+        t->n++;
+        return false;
+    }
+    struct lg_finding *old = &set->items[t->idx[i]];
+    if (old->kind != f->kind || old->pid != f->pid)
+        return false; /* a collision of the hash: keep both */
+    /* The final line of a long hold is written at exit, when the thread
+     * may have lost its name: the first line's still says who it was. */
+    if ((!f->thread.name || !*f->thread.name) && old->thread.name && *old->thread.name &&
+        old->thread.tid == f->thread.tid) {
+        free(f->thread.name);
+        f->thread.name = old->thread.name;
+        old->thread.name = NULL;
+    }
+    lg_finding_free(old);
+    *old = *f;
+    return true;
+}
+
 /* Is this line a graph file's header? Graph files (graph=) are JSON Lines
  * too, and easily given to the wrong verb. */
 bool lg_is_graph_header(const char *text, size_t len)
@@ -364,6 +590,7 @@ int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag)
     }
 
     struct lg_jsonl_reader rd;
+    struct last_line last = {0};
     lg_jsonl_open(&rd, fp);
     size_t unknown = 0, lines = 0;
     char first_unknown[80] = "";
@@ -400,6 +627,8 @@ int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag)
                      lineno);
         f.file = strdup(path);
         f.line = lineno;
+        if (f.file && last_line_replace(&last, set, &f))
+            continue;
         if (!f.file || !push(set, &f)) {
             fprintf(diag, "lockgraph: %s:%zu: out of memory; stopped reading\n", path, lineno);
             lg_finding_free(&f);
@@ -432,6 +661,8 @@ int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag)
                 path, unknown, unknown == 1 ? "" : "s", first_unknown, unknown > 1 ? ", ..." : "");
         set->unknown_lines += unknown;
     }
+    free(last.keys);
+    free(last.idx);
     lg_jsonl_close(&rd);
     fclose(fp);
     return rc;

@@ -23,6 +23,10 @@ enum lg_kind {
     LG_KIND_RANK_VIOLATION,  /* rank-violation */
     LG_KIND_RANK_CYCLE,      /* rank-order-cycle: the declared order contradicts itself */
     LG_KIND_DETECTOR_ERROR,  /* detector-error: about lockgraph, not the program */
+    LG_KIND_DEADLOCK,        /* deadlock: threads really blocked on each other now */
+    LG_KIND_LONG_WAIT,       /* long-wait: the watchdog saw a wait longer than its setting */
+    LG_KIND_LONG_HOLD,       /* long-hold: a lock held longer than hold_warn_ms */
+    LG_KIND_HELD_ACROSS_IO,  /* held-across-io: a blocking I/O call under a lock */
     /* A new kind goes here, above LG_KIND_OTHER: the reader looks names up
      * below it, and reports treat what they have no case for like OTHER. */
     LG_KIND_OTHER,           /* a kind this reader does not know (a newer runtime's):
@@ -86,9 +90,37 @@ struct lg_edge {
 struct lg_held {
     struct lg_lock lock;
     struct lg_stack stack;
-    /* rank-violation only: */
+    /* rank-violation and held-across-io: */
     bool stack_exact; /* stack captured whole, else reconstructed like first_stack */
-    char *why;        /* "rank", "order", "same-class" (read as text); NULL when absent */
+    /* rank-violation only: */
+    char *why; /* "rank", "order", "same-class" (read as text); NULL when absent */
+    /* held-across-io only: */
+    char *key;   /* what io_allow takes to accept this lock; NULL when absent */
+    bool shared; /* held for reading */
+};
+
+/* A thread blocked on a lock: one thread of a deadlock's cycle, or the
+ * waiter of a long wait (FINDINGS.md "deadlock"). */
+struct lg_waiter {
+    struct lg_thread thread;
+    struct lg_lock waits_for;
+    char *wait; /* "exclusive" or "shared" (read as text); NULL when absent */
+    bool timed;
+    long waiting_ms;
+    struct lg_stack stack; /* where it waits */
+    bool stack_full;       /* false: only the lock call's frame is known */
+    struct lg_held *held;  /* the locks it holds, in order, with where each was taken */
+    size_t n_held;
+};
+
+/* The descriptor a held-across-io call is on (FINDINGS.md "held-across-io"). */
+struct lg_fd {
+    bool present; /* false for calls that have none (poll, the sleeps, sync) */
+    long num;
+    char *type;  /* "file", "socket", "pipe", ... (read as text); NULL when absent */
+    char *path;  /* the kernel's name for it; NULL when absent */
+    char *peer;  /* a socket's peer address; NULL when absent */
+    char *local; /* a socket not connected: its own address; NULL when absent */
 };
 
 /*
@@ -100,6 +132,11 @@ struct lg_held {
  *   RANK_VIOLATION:  lock, thread, stack, held (with stack_exact and why)
  *   RANK_CYCLE:      classes
  *   DETECTOR_ERROR:  error, message
+ *   DEADLOCK:        waiters (the "threads"), timed, found_by
+ *   LONG_WAIT:       waiters[0] (the "waiter"), threshold_ms, owner
+ *   LONG_HOLD:       lock, thread, stack, held_ms, count, worst_ms, final, threshold_ms
+ *   HELD_ACROSS_IO:  pair, count, final, call, family, fd, thread, held (with key,
+ *                    shared, stack_exact), stack
  *   OTHER:           other_kind (and raw, as for every kind)
  * The rest are zero.
  */
@@ -131,6 +168,23 @@ struct lg_finding {
 
     char *error, *message;
 
+    struct lg_waiter *waiters;
+    size_t n_waiters;
+    char *found_by; /* "waiter" or "watchdog" (read as text); NULL when absent */
+    struct {
+        bool known; /* false: the library could not tell who holds the lock */
+        struct lg_thread thread;
+        struct lg_stack stack; /* where it took the lock (frame 0 exact) */
+    } owner;
+    long threshold_ms; /* long-wait: the watchdog's; long-hold: hold_warn_ms; 0 when absent */
+    bool has_held_ms;  /* long-hold: held_ms is on the first line only */
+    long held_ms, worst_ms;
+    long count; /* long-hold: times past the threshold; held-across-io: calls */
+    bool final; /* the line written again at exit with the totals */
+    long pair;  /* held-across-io: the pair's number in the process */
+    char *call, *family;
+    struct lg_fd fd;
+
     char *other_kind;        /* LG_KIND_OTHER: the kind as written */
     struct json_object *raw; /* the whole line as parsed (a reference, put on free) */
 };
@@ -157,6 +211,11 @@ void lg_findings_free(struct lg_findings *set);
  * LG_KIND_OTHER, with one note per file. Returns 0 when the file was read
  * (even with bad lines), -1 when it could not be opened or read at all, or
  * is a graph file (its first line a `graph` header) rather than findings.
+ * The library writes some findings again at exit with their totals, and
+ * the last line wins (FINDINGS.md): a later line of the same file for the
+ * same (pid, site) of a long-hold, or the same (pid, pair) of a
+ * held-across-io, replaces the earlier one where it stood, so each is
+ * shown and counted once, with its last counts.
  */
 int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag);
 

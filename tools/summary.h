@@ -5,7 +5,9 @@
  * with its locks labelled L1..Ln, its threads by lockgraph's thread number,
  * and its stacks symbolized; a lock-order cycle also gets a "possible
  * scenario" table in the style of the kernel's lockdep, a rank violation
- * says why each held lock forbids the new one. A lock in a ranked class
+ * says why each held lock forbids the new one, a deadlock (threads blocked
+ * now) is headed "DEADLOCK" with a table of each thread's held and awaited
+ * lock. A lock in a ranked class
  * shows its key, class and rank. One closing line
  * counts the findings by kind. Output goes to one FILE; nothing here decides
  * exit codes.
