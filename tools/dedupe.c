@@ -219,6 +219,36 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
     case LG_KIND_DETECTOR_ERROR:
         sig[0] = combine(kind, hash_str(f->error, 32));
         break;
+    case LG_KIND_DEADLOCK:
+        /* Like a cycle: where each awaited lock was created (or first
+         * taken) and where its thread waits; or the same locks. */
+        for (size_t i = 0; i < f->n_waiters; i++)
+            bag_add(&b, combine(top_site(f, &f->waiters[i].waits_for.stack),
+                                top_site(f, &f->waiters[i].stack)));
+        sig[0] = bag_value(&b, kind);
+        memset(&b, 0, sizeof b);
+        for (size_t i = 0; i < f->n_waiters; i++) {
+            bag_add(&b, lg_lock_identity(f, &f->waiters[i].waits_for, &s));
+            stable = stable && s;
+        }
+        sig[1] = stable ? bag_value(&b, kind + 1) : 0;
+        break;
+    case LG_KIND_LONG_WAIT:
+        sig[0] = combine(kind, combine(f->n_waiters ? top_site(f, &f->waiters[0].stack) : 0,
+                                       top_site(f, &f->owner.stack)));
+        break;
+    case LG_KIND_LONG_HOLD:
+        /* The library's own unit: one acquisition site. */
+        sig[0] = combine(kind, top_site(f, &f->stack));
+        break;
+    case LG_KIND_HELD_ACROSS_IO:
+        /* The library's pair: the call and where it is made, and where
+         * each held lock was taken. */
+        for (size_t i = 0; i < f->n_held; i++)
+            bag_add(&b, top_site(f, &f->held[i].stack));
+        sig[0] = combine(combine(bag_value(&b, kind), top_site(f, &f->stack)),
+                         hash_str(f->call, 33));
+        break;
     default:
         /* LG_KIND_OTHER, and a kind added to the reader but not here yet:
          * its fields, as written. */

@@ -135,17 +135,11 @@ static bool best_frame(struct ctx *c, const struct lg_stack *s, struct lg_frame 
     return true;
 }
 
-/* A stack whole, as a SARIF stack; and its best frame as a related
- * location. */
-static void add_stack(struct ctx *c, const struct lg_stack *s, const char *what)
+/* A stack whole, as a SARIF stack. */
+static void add_stack_only(struct ctx *c, const struct lg_stack *s, const char *what)
 {
-    struct lg_frame best;
-    if (!best_frame(c, s, &best))
+    if (s->n == 0)
         return;
-    json_object *rel = frame_location(&best, what);
-    json_object_object_add(rel, "id", json_object_new_int(c->next_id++));
-    json_object_array_add(c->related, rel);
-
     json_object *st = json_object_new_object(), *frames = json_object_new_array();
     json_object_object_add(st, "message", text_message(what));
     for (size_t i = 0; i < s->n; i++) {
@@ -162,6 +156,19 @@ static void add_stack(struct ctx *c, const struct lg_stack *s, const char *what)
     }
     json_object_object_add(st, "frames", frames);
     json_object_array_add(c->stacks, st);
+}
+
+/* A stack whole, as a SARIF stack; and its best frame as a related
+ * location. */
+static void add_stack(struct ctx *c, const struct lg_stack *s, const char *what)
+{
+    struct lg_frame best;
+    if (!best_frame(c, s, &best))
+        return;
+    json_object *rel = frame_location(&best, what);
+    json_object_object_add(rel, "id", json_object_new_int(c->next_id++));
+    json_object_array_add(c->related, rel);
+    add_stack_only(c, s, what);
 }
 
 /* How a report calls a lock: its name, else its key, else type and address. */
@@ -213,6 +220,17 @@ static const struct {
     {"rank-order-cycle", "RankOrderCycle", "warning",
      "The declared lock order contradicts itself; the declaration that closed the cycle was "
      "refused."},
+    {"deadlock", "Deadlock", "error",
+     "Threads are blocked on each other right now, each waiting for a lock the next one holds: "
+     "the program hangs (or, with timed locks, stalls)."},
+    {"long-wait", "LongWait", "warning",
+     "A thread waited for a lock longer than the watchdog's setting."},
+    {"long-hold", "LongHold", "warning",
+     "A lock was held longer than hold_warn_ms: every other thread that wants it waits as "
+     "long."},
+    {"held-across-io", "HeldAcrossIo", "warning",
+     "A blocking I/O call made while holding a lock: every thread that wants the lock waits "
+     "for the disk, the peer or the timer too."},
 };
 
 static const char *level_of(const char *kind)
@@ -301,6 +319,111 @@ static void cycle_result(struct ctx *c, json_object *res, char *msg, size_t len)
     }
 }
 
+/* A deadlock: thread i holds L(i+1), which thread i-1 waits for, and
+ * waits for L(i+2), which thread i+1 holds (as the text report labels
+ * them). The first thread's wait is the location; every other wait and
+ * each held lock are related locations, and each thread a thread flow. */
+static void deadlock_result(struct ctx *c, json_object *res, char *msg, size_t len)
+{
+    const struct lg_finding *f = c->f;
+    size_t n = f->n_waiters;
+    size_t k = (size_t)snprintf(msg, len, "Deadlock (now, not a prediction): %zu thread%s blocked "
+                                          "on each other",
+                                n, n == 1 ? " is" : "s are");
+    json_object *tfs = json_object_new_array();
+    for (size_t i = 0; i < n && i < MAX_EDGES; i++) {
+        const struct lg_waiter *w = &f->waiters[i], *prev = &f->waiters[(i + n - 1) % n];
+        char lh[256], lw[256], sw[1024], what[1600];
+        lock_text(&prev->waits_for, lh, sizeof lh);
+        lock_text(&w->waits_for, lw, sizeof lw);
+        size_t lh_n = i + 1, lw_n = (i + 1) % n + 1;
+        if (k < len && i < 8) {
+            site(c, &w->stack, sw, sizeof sw);
+            k += (size_t)snprintf(msg + k, len - k,
+                                  "%s thread %ld holds L%zu %s and waits for L%zu %s at %s",
+                                  i ? ";" : ":", w->thread.seq, lh_n, lh, lw_n, lw, sw);
+        }
+        snprintf(what, sizeof what, "thread %ld waits for L%zu %s here, %ld ms so far%s",
+                 w->thread.seq, lw_n, lw, w->waiting_ms,
+                 w->stack_full ? "" : " (only the lock call's frame is known)");
+        if (i == 0)
+            add_stack_only(c, &w->stack, what);
+        else
+            add_stack(c, &w->stack, what);
+        const struct lg_stack *held_at = NULL;
+        for (size_t h = 0; h < w->n_held; h++) {
+            const struct lg_held *e = &w->held[h];
+            char l[256];
+            lock_text(&e->lock, l, sizeof l);
+            bool in_cycle = e->lock.id == prev->waits_for.id && e->lock.addr == prev->waits_for.addr;
+            if (in_cycle) {
+                held_at = &e->stack;
+                snprintf(what, sizeof what, "thread %ld took L%zu %s here", w->thread.seq, lh_n,
+                         l);
+            } else {
+                snprintf(what, sizeof what, "thread %ld also holds %s, taken here", w->thread.seq,
+                         l);
+            }
+            add_stack(c, &e->stack, what);
+        }
+
+        /* The thread's flow: it took its lock, then waits for the next. */
+        struct lg_frame fr;
+        json_object *locs = json_object_new_array();
+        if (held_at && best_frame(c, held_at, &fr)) {
+            json_object *tl = json_object_new_object();
+            snprintf(what, sizeof what, "takes L%zu %s", lh_n, lh);
+            json_object_object_add(tl, "location", frame_location(&fr, what));
+            json_object_array_add(locs, tl);
+        }
+        if (best_frame(c, &w->stack, &fr)) {
+            json_object *tl = json_object_new_object();
+            snprintf(what, sizeof what, "waits for L%zu %s, held by thread %ld", lw_n, lw,
+                     f->waiters[(i + 1) % n].thread.seq);
+            json_object_object_add(tl, "location", frame_location(&fr, what));
+            json_object_array_add(locs, tl);
+        }
+        if (json_object_array_length(locs) == 0) {
+            json_object_put(locs);
+            continue;
+        }
+        json_object *tf = json_object_new_object();
+        char id[64];
+        snprintf(id, sizeof id, "thread %ld", w->thread.seq);
+        json_object_object_add(tf, "id", json_object_new_string(id));
+        json_object_object_add(tf, "locations", locs);
+        json_object_array_add(tfs, tf);
+    }
+    if (k < len)
+        snprintf(msg + k, len - k, "%s.%s%s", n > 8 ? "; ..." : "",
+                 f->timed ? " A wait has a timeout: a stall until it expires." : "",
+                 f->found_by && strcmp(f->found_by, "watchdog") == 0 ? " Found by the watchdog."
+                                                                      : "");
+    if (json_object_array_length(tfs) > 0) {
+        json_object *flows = json_object_new_array(), *cf = json_object_new_object();
+        json_object_object_add(cf, "message",
+                               text_message("Each thread holds a lock the one before it waits "
+                                            "for, and waits for one the next holds."));
+        json_object_object_add(cf, "threadFlows", tfs);
+        json_object_array_add(flows, cf);
+        json_object_object_add(res, "codeFlows", flows);
+    } else {
+        json_object_put(tfs);
+    }
+}
+
+/* "fd 3 (/dev/null)", "fd 4 (socket:[1], peer 127.0.0.1:80)", or "". */
+static void fd_text(const struct lg_fd *fd, char *buf, size_t len)
+{
+    if (!fd->present) {
+        snprintf(buf, len, "%s", "");
+        return;
+    }
+    snprintf(buf, len, " on fd %ld (%s%s%s%s%s)", fd->num, fd->type ? fd->type : "?",
+             fd->path ? " " : "", fd->path ? fd->path : "", fd->peer ? ", peer " : "",
+             fd->peer ? fd->peer : "");
+}
+
 /* The message and stacks of each kind; returns the stack whose best frame
  * is the result's location (NULL for none). */
 static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char *msg, size_t len)
@@ -369,6 +492,70 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
     }
     case LG_KIND_DETECTOR_ERROR:
         return NULL; /* a notification, not a result */
+    case LG_KIND_DEADLOCK:
+        deadlock_result(c, res, msg, len);
+        return f->n_waiters ? &f->waiters[0].stack : NULL;
+    case LG_KIND_LONG_WAIT: {
+        const struct lg_waiter *w = &f->waiters[0];
+        lock_text(&w->waits_for, l, sizeof l);
+        site(c, &w->stack, s, sizeof s);
+        size_t k = (size_t)snprintf(msg, len,
+                                    "Long wait: thread %ld has waited %ld ms (watchdog: %ld ms) "
+                                    "for %s %s at %s",
+                                    w->thread.seq, w->waiting_ms, f->threshold_ms,
+                                    w->waits_for.type, l, s);
+        if (f->owner.known && k < len) {
+            char so[1024];
+            site(c, &f->owner.stack, so, sizeof so);
+            snprintf(msg + k, len - k, "; thread %ld holds it, taken at %s.", f->owner.thread.seq,
+                     so);
+            snprintf(what, sizeof what, "thread %ld, which holds %s, took it here",
+                     f->owner.thread.seq, l);
+            add_stack(c, &f->owner.stack, what);
+        } else if (k < len) {
+            snprintf(msg + k, len - k, ".");
+        }
+        snprintf(what, sizeof what, "thread %ld waits for %s here", w->thread.seq, l);
+        add_stack(c, &w->stack, what);
+        return &w->stack;
+    }
+    case LG_KIND_LONG_HOLD:
+        lock_text(&f->lock, l, sizeof l);
+        site(c, &f->stack, s, sizeof s);
+        if (f->final)
+            snprintf(msg, len,
+                     "Long hold: %s %s, taken at %s, was held past hold_warn_ms (%ld ms) %ld "
+                     "times, the longest %ld ms.",
+                     f->lock.type, l, s, f->threshold_ms, f->count, f->worst_ms);
+        else
+            snprintf(msg, len, "Long hold: thread %ld held %s %s, taken at %s, for %ld ms%s.",
+                     f->thread.seq, f->lock.type, l, s, f->has_held_ms ? f->held_ms : f->worst_ms,
+                     f->threshold_ms ? " (past hold_warn_ms)" : "");
+        add_stack(c, &f->stack, "the lock is taken here");
+        return &f->stack;
+    case LG_KIND_HELD_ACROSS_IO: {
+        char fd[600];
+        fd_text(&f->fd, fd, sizeof fd);
+        site(c, &f->stack, s, sizeof s);
+        size_t k = (size_t)snprintf(msg, len, "Lock held across I/O: thread %ld calls %s%s at %s "
+                                              "while holding",
+                                    f->thread.seq, f->call ? f->call : "an I/O call", fd, s);
+        for (size_t i = 0; i < f->n_held && k < len; i++) {
+            lock_text(&f->held[i].lock, l, sizeof l);
+            k += (size_t)snprintf(msg + k, len - k, "%s %s", i ? "," : "", l);
+        }
+        if (k < len)
+            snprintf(msg + k, len - k, "; %ld call%s from these sites.", f->count,
+                     f->count == 1 ? "" : "s");
+        snprintf(what, sizeof what, "%s is called here", f->call ? f->call : "the I/O call");
+        add_stack(c, &f->stack, what);
+        for (size_t i = 0; i < f->n_held; i++) {
+            lock_text(&f->held[i].lock, l, sizeof l);
+            snprintf(what, sizeof what, "%s, held across the call, was taken here", l);
+            add_stack(c, &f->held[i].stack, what);
+        }
+        return &f->stack;
+    }
     default: {
         /* LG_KIND_OTHER, and a kind added to the reader but not here yet:
          * each field by name; the first thing that looks like a stack is
