@@ -970,14 +970,10 @@ static void print_long_hold(const struct printer *p, size_t number)
           out);
 }
 
-/* "fd 4 (socket "socket:[1]", peer 127.0.0.1:80)", or "no fd". */
+/* "fd 4 (socket "socket:[1]", peer "127.0.0.1:80")". */
 static void print_fd(const struct printer *p, const struct lg_fd *fd)
 {
     FILE *out = p->out;
-    if (!fd->present) {
-        fputs("no fd", out);
-        return;
-    }
     fprintf(out, "fd %ld", fd->num);
     const char *sep = " (";
     if (fd->type) {
@@ -1020,8 +1016,12 @@ static void print_held_across_io(const struct printer *p, size_t number)
     fprintf(out, "   call %s", call);
     if (f->family)
         fprintf(out, " (%s)", f->family);
-    fputs(" on ", out);
-    print_fd(p, &f->fd);
+    if (f->fd.present) {
+        fputs(" on ", out);
+        print_fd(p, &f->fd);
+    } else {
+        fputs(", no fd", out);
+    }
     fputc('\n', out);
     for (size_t i = 0; i < shown; i++) {
         const struct lg_held *h = &f->held[i];
