@@ -113,6 +113,46 @@ show)
     has out 'lockgraph: 6 findings'
     has out 'report: 2 files'
     ;;
+show-kinds)
+    # The kinds of findings that happen now, recorded from real runs of the
+    # runtime (record_findings.sh): each printed in its own words.
+    run_lg 66 show "$DATA/deadlock-two.jsonl"
+    has out '== DEADLOCK #1 (pid 30315): 2 threads are blocked on each other (now, not a prediction)'
+    next_line out '   thread           holds                      waits for                  held by   waiting at' \
+        '   2 "sc_deadlock"  L1 0x55b37425f0c0 (mutex)  L2 0x55b37425f100 (mutex)  thread 3  0x55b37425c27b (sc_deadlock+0x127b)'
+    has out '   3 "sc_deadlock"  L2 0x55b37425f100 (mutex)  L1 0x55b37425f0c0 (mutex)  thread 2  0x55b37425c27b (sc_deadlock+0x127b)'
+    next_line out '   thread 2 "sc_deadlock" (tid 30318):' '     waits for L2 (exclusive), 101 ms so far, at:'
+    has out 'None of these threads can go on: the program hangs here.'
+    has out 'lockgraph: 2 findings (1 lock-order-cycle, 1 deadlock) in 1 process'
+    lacks out 'a kind this lockgraph does not know'
+    lacks err 'a kind this lockgraph does not know'
+
+    run_lg 66 show "$DATA/deadlock-timed.jsonl"
+    has out 'with a timeout, at:'
+    has out 'A wait has a timeout: the threads stall until it expires'
+
+    run_lg 66 show "$DATA/long-wait.jsonl" "$DATA/long-hold.jsonl"
+    has out '== long-wait #1 (pid 30348): thread 3 "sc_deadlock" (tid 30353) has waited 1000 ms for a lock (watchdog: 1000 ms)'
+    next_line out '   held by thread 2 (tid 30352), taken at:' '     #0 0x55e30b5223f1 (sc_deadlock+0x13f1)'
+    has out '== long-hold #1 (pid 30357): a lock held too long 3 times at one site, the longest 60 ms (hold_warn_ms=40)'
+    # Two lines of one site: one finding, with its final count.
+    has out 'lockgraph: 2 findings (1 long-wait, 1 long-hold) in 2 processes'
+
+    run_lg 66 show "$DATA/io-fd.jsonl" "$DATA/io-socket.jsonl" "$DATA/io-sleep.jsonl"
+    has out '== held-across-io #1 (pid 30363): thread 1 "sc_io_fd" (tid 30363) calls write while holding 1 lock, 100000 times'
+    has out '   call write (fd) on fd 3 (char-device "/dev/null")'
+    has out 'io_allow key name:fd%20lock'
+    has out '   100000 calls from these sites (the total, at exit)'
+    has out '   call connect (socket) on fd 4 (socket "socket:[216985]", peer "127.0.0.1:59469")'
+    has out '   call nanosleep (sleep), no fd'
+    has out 'lockgraph: 12 findings (12 held-across-io) in 3 processes'
+    [ "$(grep -c '^== held-across-io #1 (pid 30363)' "$work/out")" = 1 ] || fail "a pair shown twice"
+
+    # Suppressions see the new kinds' locks and kinds.
+    printf 'kind:held-across-io lock:fd?lock\n' >"$work/supp"
+    run_lg 66 show --suppressions "$work/supp" "$DATA/io-fd.jsonl" "$DATA/io-sleep.jsonl"
+    has out 'lockgraph: 3 findings (3 held-across-io) in 1 process; 1 suppressed'
+    ;;
 show-bad-input)
     run_lg 0 show "$DATA/empty.jsonl"
     has out 'lockgraph: no findings; report:'
@@ -259,6 +299,13 @@ run-findings)
     unset LGTEST_CANNED
     run_lg 0 run --report "$work/fixed.jsonl" -- /bin/true
     has err "lockgraph: no findings; report: $work/fixed.jsonl"
+
+    # A deadlock happening now fails a run like a cycle, on its own too.
+    grep '"kind":"deadlock"' "$DATA/deadlock-two.jsonl" >"$work/dl.jsonl"
+    LGTEST_CANNED="$work/dl.jsonl" run_lg 66 run -- /bin/true
+    has err '== DEADLOCK #1 (pid 30315): 2 threads are blocked on each other (now, not a prediction)'
+    has err 'lockgraph: 1 finding (1 deadlock) in 1 process'
+    LGTEST_CANNED="$work/dl.jsonl" run_lg 9 run --exit-code 9 -- /bin/true
 
     # The rank kinds are printed by run too.
     LGTEST_CANNED="$DATA/ranks.jsonl" run_lg 66 run -- /bin/true

@@ -177,6 +177,52 @@ report-data)
     run_lg 0 report --format json "$DATA/empty.jsonl"
     has out '"distinct": 0'
     ;;
+report-kinds)
+    # Findings recorded from real runs (record_findings.sh). The same
+    # deadlock in two runs is one distinct finding, shown once.
+    run_lg 1 report "$DATA/deadlock-two.jsonl" "$DATA/deadlock-two-rerun.jsonl" "$DATA/deadlock-three.jsonl"
+    has out '== DEADLOCK #1 (pid 30315): 2 threads are blocked on each other (now, not a prediction)'
+    has out "   seen 2 times, in 2 processes: $DATA/deadlock-two.jsonl:2 (pid 30315), $DATA/deadlock-two-rerun.jsonl:2 (pid 30323)"
+    has out '== DEADLOCK #2 (pid 30331): 3 threads are blocked on each other (now, not a prediction)'
+    has out 'lockgraph: 4 distinct findings (2 lock-order-cycle, 2 deadlock) from 6 findings in 3 processes'
+    [ "$(grep -c '^== DEADLOCK' "$work/out")" = 2 ] || fail "the rerun's deadlock shown again"
+    run_lg 1 report --no-dedupe "$DATA/deadlock-two.jsonl" "$DATA/deadlock-two-rerun.jsonl"
+    [ "$(grep -c '^== DEADLOCK' "$work/out")" = 2 ] || fail "--no-dedupe merged the deadlocks"
+
+    # SARIF: a rule per kind, deadlock an error located where the first
+    # thread waits (sc_deadlock+0x127b), the rest warnings.
+    all="$DATA/deadlock-two.jsonl $DATA/deadlock-two-rerun.jsonl $DATA/long-wait.jsonl $DATA/long-hold.jsonl $DATA/io-fd.jsonl $DATA/io-socket.jsonl"
+    # shellcheck disable=SC2086
+    run_lg 1 report --format sarif -o "$work/k.sarif" $all
+    "$CHECK_SARIF" "$work/k.sarif" 13 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
+    tr -d ' \n' <"$work/k.sarif" >"$work/flat"
+    for rule in deadlock:error long-wait:warning long-hold:warning held-across-io:warning; do
+        id=${rule%%:*} level=${rule#*:}
+        grep -q "\"id\":\"$id\",\"name\":\"[A-Za-z]*\",\"shortDescription\":{[^}]*},\"fullDescription\":{[^}]*},\"defaultConfiguration\":{\"level\":\"$level\"}" "$work/flat" ||
+            fail "SARIF: no rule $id of level $level"
+        grep -q "\"ruleId\":\"$id\",\"ruleIndex\":[0-9]*,\"level\":\"$level\"" "$work/flat" ||
+            fail "SARIF: no $level result of rule $id"
+    done
+    grep -q 'from a newer lockgraph library' "$work/flat" && fail "SARIF: a new kind taken for an unknown one"
+    grep -q '"ruleId":"deadlock",.*"message":{"text":"Deadlock(now,notaprediction):2threadsareblockedoneachother:thread2holdsL1mutex0x55b37425f0c0andwaitsforL2mutex0x55b37425f100at0x55b37425c27b(sc_deadlock+0x127b);thread3holdsL2' "$work/flat" ||
+        fail "SARIF: the deadlock's message"
+    grep -q '"ruleId":"deadlock",.*"locations":\[{"physicalLocation":{"artifactLocation":{"uri":"file:///nonexistent/lockgraph-test/sc_deadlock"},"address":{"relativeAddress":4731}}' "$work/flat" ||
+        fail "SARIF: the deadlock is not located where thread 2 waits"
+    grep -q '"threadFlows":\[{"id":"thread2"' "$work/flat" || fail "SARIF: no thread flow of the deadlock"
+    grep -q 'Lockheldacross' "$work/flat" || fail "SARIF: no held-across-io message"
+    grep -q '100000callsfromthesesites' "$work/flat" || fail "SARIF: the pair's final count"
+    has err 'lockgraph: 13 distinct findings (1 lock-order-cycle, 1 deadlock, 1 long-wait, 1 long-hold, 9 held-across-io) from 15 findings in 6 processes'
+
+    # HTML: each kind an article of its own class, the deadlock's table in it.
+    # shellcheck disable=SC2086
+    LOCKGRAPH_DOT=/nonexistent/dot run_lg 1 report --format html -o "$work/k.html" $all
+    for k in deadlock long-wait long-hold held-across-io; do
+        grep -q "<article class=\"$k\"" "$work/k.html" || fail "HTML: no $k article"
+    done
+    grep -q 'article.deadlock{border-left-color:#cf222e}' "$work/k.html" || fail "HTML: no style for deadlock"
+    grep -q '2 &quot;sc_deadlock&quot;  L1 0x55b37425f0c0 (mutex)  L2 0x55b37425f100 (mutex)  thread 3' "$work/k.html" ||
+        fail "HTML: no deadlock table row"
+    ;;
 report-bad-input)
     # A last line cut short (the process was killed mid-write): a warning
     # naming file and line; the lines before it are used.
