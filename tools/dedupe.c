@@ -246,8 +246,8 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
          * each held lock was taken. */
         for (size_t i = 0; i < f->n_held; i++)
             bag_add(&b, top_site(f, &f->held[i].stack));
-        sig[0] = combine(combine(bag_value(&b, kind), top_site(f, &f->stack)),
-                         hash_str(f->call, 33));
+        sig[0] =
+            combine(combine(bag_value(&b, kind), top_site(f, &f->stack)), hash_str(f->call, 33));
         break;
     default:
         /* LG_KIND_OTHER, and a kind added to the reader but not here yet:

@@ -186,8 +186,7 @@ static bool parse_fd(struct lg_json_ctx *c, json_object *o, struct lg_fd *fd)
         return !c->failed;
     fd->present = true;
     return lg_json_long(c, obj, "num", &fd->num) && lg_json_string(c, obj, "type", &fd->type) &&
-           lg_json_string(c, obj, "path", &fd->path) &&
-           lg_json_string(c, obj, "peer", &fd->peer) &&
+           lg_json_string(c, obj, "path", &fd->path) && lg_json_string(c, obj, "peer", &fd->peer) &&
            lg_json_string(c, obj, "local", &fd->local);
 }
 
@@ -295,7 +294,8 @@ static bool parse_kind_fields(struct lg_json_ctx *c, json_object *o, struct lg_f
         if (!(obj = lg_json_object(c, o, "owner", false)))
             return !c->failed;
         f->owner.known = true;
-        if (!(o = lg_json_object(c, obj, "thread", true)) || !lg_json_thread(c, o, &f->owner.thread))
+        if (!(o = lg_json_object(c, obj, "thread", true)) ||
+            !lg_json_thread(c, o, &f->owner.thread))
             return false;
         return lg_json_stack(c, obj, "stack", &f->owner.stack);
     case LG_KIND_LONG_HOLD:
@@ -314,8 +314,7 @@ static bool parse_kind_fields(struct lg_json_ctx *c, json_object *o, struct lg_f
         if (!(obj = lg_json_object(c, o, "thread", true)) || !lg_json_thread(c, obj, &f->thread))
             return false;
         return lg_json_long(c, o, "pair", &f->pair) && lg_json_long(c, o, "count", &f->count) &&
-               lg_json_bool(c, o, "final", &f->final) &&
-               lg_json_string(c, o, "call", &f->call) &&
+               lg_json_bool(c, o, "final", &f->final) && lg_json_string(c, o, "call", &f->call) &&
                lg_json_string(c, o, "family", &f->family) && parse_fd(c, o, &f->fd) &&
                lg_json_stack(c, o, "stack", &f->stack) && parse_held(c, o, f);
     case LG_KIND_OTHER:

@@ -327,8 +327,9 @@ static void deadlock_result(struct ctx *c, json_object *res, char *msg, size_t l
 {
     const struct lg_finding *f = c->f;
     size_t n = f->n_waiters;
-    size_t k = (size_t)snprintf(msg, len, "Deadlock (now, not a prediction): %zu thread%s blocked "
-                                          "on each other",
+    size_t k = (size_t)snprintf(msg, len,
+                                "Deadlock (now, not a prediction): %zu thread%s blocked "
+                                "on each other",
                                 n, n == 1 ? " is" : "s are");
     json_object *tfs = json_object_new_array();
     for (size_t i = 0; i < n && i < MAX_EDGES; i++) {
@@ -355,11 +356,11 @@ static void deadlock_result(struct ctx *c, json_object *res, char *msg, size_t l
             const struct lg_held *e = &w->held[h];
             char l[256];
             lock_text(&e->lock, l, sizeof l);
-            bool in_cycle = e->lock.id == prev->waits_for.id && e->lock.addr == prev->waits_for.addr;
+            bool in_cycle =
+                e->lock.id == prev->waits_for.id && e->lock.addr == prev->waits_for.addr;
             if (in_cycle) {
                 held_at = &e->stack;
-                snprintf(what, sizeof what, "thread %ld took L%zu %s here", w->thread.seq, lh_n,
-                         l);
+                snprintf(what, sizeof what, "thread %ld took L%zu %s here", w->thread.seq, lh_n, l);
             } else {
                 snprintf(what, sizeof what, "thread %ld also holds %s, taken here", w->thread.seq,
                          l);
@@ -398,7 +399,7 @@ static void deadlock_result(struct ctx *c, json_object *res, char *msg, size_t l
         snprintf(msg + k, len - k, "%s.%s%s", n > 8 ? "; ..." : "",
                  f->timed ? " A wait has a timeout: a stall until it expires." : "",
                  f->found_by && strcmp(f->found_by, "watchdog") == 0 ? " Found by the watchdog."
-                                                                      : "");
+                                                                     : "");
     if (json_object_array_length(tfs) > 0) {
         json_object *flows = json_object_new_array(), *cf = json_object_new_object();
         json_object_object_add(cf, "message",
@@ -537,8 +538,9 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
         char fd[600];
         fd_text(&f->fd, fd, sizeof fd);
         site(c, &f->stack, s, sizeof s);
-        size_t k = (size_t)snprintf(msg, len, "Lock held across I/O: thread %ld calls %s%s at %s "
-                                              "while holding",
+        size_t k = (size_t)snprintf(msg, len,
+                                    "Lock held across I/O: thread %ld calls %s%s at %s "
+                                    "while holding",
                                     f->thread.seq, f->call ? f->call : "an I/O call", fd, s);
         for (size_t i = 0; i < f->n_held && k < len; i++) {
             lock_text(&f->held[i].lock, l, sizeof l);

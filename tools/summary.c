@@ -776,8 +776,9 @@ static void print_wait(const struct printer *p, const struct lg_waiter *w, const
     snprintf(sub, sizeof sub, "%s  ", indent);
     print_stack(p, &w->stack, sub, false);
     if (!w->stack_full && w->stack.n > 0)
-        fprintf(out, "%s(only the lock call's frame is known: the rest of the stack was not "
-                     "recorded)\n",
+        fprintf(out,
+                "%s(only the lock call's frame is known: the rest of the stack was not "
+                "recorded)\n",
                 sub);
 }
 
@@ -816,8 +817,7 @@ static void print_deadlock(const struct printer *p, size_t number)
             size_t m = strlen(cells[i][1]);
             snprintf(cells[i][1] + m, sizeof cells[i][1] - m, " +%zu", w->n_held - 1);
         }
-        lock_cell(cells[i][2], sizeof cells[i][2], (i + 1) % n + 1, &w->waits_for,
-                  waits_shared(w));
+        lock_cell(cells[i][2], sizeof cells[i][2], (i + 1) % n + 1, &w->waits_for, waits_shared(w));
         snprintf(cells[i][3], sizeof cells[i][3], "thread %ld", next->thread.seq);
         for (int c = 0; c < COLS; c++)
             if ((int)strlen(cells[i][c]) > width[c])
@@ -958,12 +958,14 @@ static void print_long_hold(const struct printer *p, size_t number)
     fputs(f->final ? " (the first time), taken at:\n" : ", taken at:\n", out);
     print_stack(p, &f->stack, "     ", false);
     if (f->final)
-        fprintf(out, "   %ld %s past the threshold at this site, the longest %ld ms (the totals "
-                     "at exit)\n",
+        fprintf(out,
+                "   %ld %s past the threshold at this site, the longest %ld ms (the totals "
+                "at exit)\n",
                 f->count, plural((size_t)f->count, "time", "times"), f->worst_ms);
     else
-        fprintf(out, "   held %ld ms, the first time past the threshold at this site (no "
-                     "totals followed: the only time, or the process did not exit normally)\n",
+        fprintf(out,
+                "   held %ld ms, the first time past the threshold at this site (no "
+                "totals followed: the only time, or the process did not exit normally)\n",
                 f->has_held_ms ? f->held_ms : f->worst_ms);
     fputs("   Every other thread that wants this lock waits that long. Fix: do the slow part "
           "outside the lock.\n\n",
@@ -1045,8 +1047,9 @@ static void print_held_across_io(const struct printer *p, size_t number)
         fprintf(out, "   %ld %s from these sites (the total, at exit)\n", f->count,
                 plural((size_t)f->count, "call", "calls"));
     else
-        fprintf(out, "   %ld %s from these sites when reported (no total followed: no more "
-                     "calls, or the process did not exit normally)\n",
+        fprintf(out,
+                "   %ld %s from these sites when reported (no total followed: no more "
+                "calls, or the process did not exit normally)\n",
                 f->count, plural((size_t)f->count, "call", "calls"));
     fputs("   Every thread that wants these locks waits for the I/O too. Fix: do the I/O "
           "outside the locks, or accept it with io_allow=",

@@ -64,12 +64,12 @@ static char *render(const struct lg_findings *set)
 }
 
 /* CU_ASSERT on a substring, printing the text when it is missing. */
-#define HAS(text, needle)                                                                         \
-    do {                                                                                          \
-        bool has_ = strstr((text), (needle)) != NULL;                                             \
-        CU_ASSERT(has_);                                                                          \
-        if (!has_)                                                                                \
-            fprintf(stderr, "\nmissing: [%s]\nin:\n%s\n", (needle), (text));                     \
+#define HAS(text, needle)                                                                          \
+    do {                                                                                           \
+        bool has_ = strstr((text), (needle)) != NULL;                                              \
+        CU_ASSERT(has_);                                                                           \
+        if (!has_)                                                                                 \
+            fprintf(stderr, "\nmissing: [%s]\nin:\n%s\n", (needle), (text));                       \
     } while (0)
 
 static const struct lg_finding *find_kind(const struct lg_findings *set, enum lg_kind k)
@@ -228,12 +228,12 @@ static void read_text(struct lg_findings *set, const char *text)
     unlink(path);
 }
 
-#define HOLD(pid, site, count, final)                                                             \
-    "{\"kind\":\"long-hold\",\"pid\":" #pid ",\"lock\":{\"id\":1,\"addr\":\"0x10\"},"             \
-    "\"thread\":{\"tid\":1,\"seq\":1},\"stack\":[\"" site "\"],\"count\":" #count                 \
+#define HOLD(pid, site, count, final)                                                              \
+    "{\"kind\":\"long-hold\",\"pid\":" #pid ",\"lock\":{\"id\":1,\"addr\":\"0x10\"},"              \
+    "\"thread\":{\"tid\":1,\"seq\":1},\"stack\":[\"" site "\"],\"count\":" #count                  \
     ",\"worst_ms\":" #count ",\"final\":" #final "}\n"
-#define IO(pid, pair, count, final)                                                               \
-    "{\"kind\":\"held-across-io\",\"pid\":" #pid ",\"pair\":" #pair ",\"count\":" #count          \
+#define IO(pid, pair, count, final)                                                                \
+    "{\"kind\":\"held-across-io\",\"pid\":" #pid ",\"pair\":" #pair ",\"count\":" #count           \
     ",\"final\":" #final ",\"call\":\"write\",\"thread\":{\"tid\":1,\"seq\":1},\"held\":[]}\n"
 
 /* Only the same (pid, site) or (pid, pair) of one file is replaced, in
@@ -242,10 +242,9 @@ static void test_last_line_keys(void)
 {
     struct lg_findings set;
     lg_findings_init(&set);
-    read_text(&set, HOLD(1, "0x100", 1, false) HOLD(1, "0x200", 1, false)
-                        HOLD(2, "0x100", 1, false) IO(1, 1, 1, false) IO(1, 2, 1, false)
-                            IO(2, 1, 1, false) IO(1, 0, 1, false) IO(1, 0, 1, false)
-                                HOLD(1, "0x100", 5, true) IO(1, 1, 7, true));
+    read_text(&set, HOLD(1, "0x100", 1, false) HOLD(1, "0x200", 1, false) HOLD(2, "0x100", 1, false)
+                        IO(1, 1, 1, false) IO(1, 2, 1, false) IO(2, 1, 1, false) IO(1, 0, 1, false)
+                            IO(1, 0, 1, false) HOLD(1, "0x100", 5, true) IO(1, 1, 7, true));
     CU_ASSERT_EQUAL_FATAL(set.n, 8);
     CU_ASSERT_EQUAL(set.items[0].kind, LG_KIND_LONG_HOLD);
     CU_ASSERT_EQUAL(set.items[0].count, 5); /* replaced where it stood */
