@@ -13,10 +13,13 @@
 #include "stack.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CHAIN_MAX 32   /* threads in one cycle */
 #define VISIT_MAX 256  /* records looked at in one search */
@@ -43,7 +46,6 @@ static void publish_stack(struct lg_thread *t);
 void lg__wait_begin(struct lg_thread *t, const struct lg_acq *a, bool timed)
 {
     struct lg_wait *w = &t->wait;
-    lg__thread_name(t->name);
     w->node = a->node;
     w->type = (uint8_t)a->type;
     w->exclusive = !(a->flags & LG_ACQ_READ);
@@ -282,6 +284,32 @@ static void sleep_ms(long ms)
         ;
 }
 
+/* The name of another thread of this process, from /proc (raw system
+ * calls: no stdio, no allocation). */
+static bool thread_name_of(int32_t tid, char name[16])
+{
+    char path[64] = "/proc/self/task/";
+    char num[16];
+    int k = 0;
+    for (int32_t v = tid; k < 15 && (v > 0 || k == 0); v /= 10)
+        num[k++] = (char)('0' + v % 10);
+    size_t len = strlen(path);
+    while (k > 0)
+        path[len++] = num[--k];
+    memcpy(path + len, "/comm", 6);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    long n = syscall(SYS_read, fd, name, 15);
+    syscall(SYS_close, fd);
+    if (n <= 0)
+        return false;
+    name[n] = 0;
+    if (name[n - 1] == '\n')
+        name[n - 1] = 0;
+    return true;
+}
+
 /* Fill d from the thread of path entry v; `here` is set when it is the
  * caller itself, whose own stack is captured now. */
 static void describe(struct lg_dl_thread *d, const struct wait_view *v, bool here,
@@ -290,7 +318,10 @@ static void describe(struct lg_dl_thread *d, const struct wait_view *v, bool her
     struct lg_thread *r = v->r;
     d->tid = r->tid;
     d->seq = r->seq;
-    memcpy(d->name, r->name, sizeof(d->name));
+    if (here)
+        lg__thread_name(d->name);
+    else if (!thread_name_of(r->tid, d->name))
+        memcpy(d->name, r->name, sizeof(d->name));
     d->waits_for = v->node;
     d->addr = v->addr;
     d->exclusive = v->exclusive;
@@ -395,6 +426,7 @@ out:
  * beside it for splicing. */
 static void publish_stack(struct lg_thread *t)
 {
+    lg__thread_name(t->name); /* a system call: only for waits that matter */
     uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX];
     int n = lg__stack_capture(pcs, cfas, depth());
     t->wait_cfas = lg__stack_intern(cfas, n);
@@ -428,7 +460,8 @@ static void report_long_wait(const struct wait_view *v, uint64_t now)
         struct lg_thread *o = own[0];
         owner.tid = o->tid;
         owner.seq = o->seq;
-        memcpy(owner.name, o->name, sizeof(owner.name));
+        if (!thread_name_of(o->tid, owner.name))
+            memcpy(owner.name, o->name, sizeof(owner.name));
         /* Where the owner took it: its held entry, read while it runs; the
          * address check keeps a stale entry out. */
         uint32_t n = o->held.n;
