@@ -395,6 +395,15 @@ LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
     return rc;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* A spinlock spins: the wait is a trylock loop that looks at the clock
  * every so often, and does what a slice does when one has passed. */
 __attribute__((noinline, cold)) static int wait_spin(struct lg_thread *t, struct lg_acq *a,
@@ -406,7 +415,7 @@ __attribute__((noinline, cold)) static int wait_spin(struct lg_thread *t, struct
     lg__wait_begin(t, a, false);
     uint64_t next = lg__now_ns() + LG_WAIT_SLICE_NS;
     for (unsigned i = 1; (rc = REAL(pthread_spin_trylock)(s)) == EBUSY; i++) {
-        __builtin_ia32_pause();
+        cpu_relax();
         if (i % 4096 == 0 && lg__now_ns() >= next) {
             lg__wait_slice(t);
             next = lg__now_ns() + LG_WAIT_SLICE_NS;
