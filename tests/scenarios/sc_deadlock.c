@@ -9,14 +9,18 @@
  *              write R (the owner is a reader): hangs
  *   spin       T1 holds spinlock S and waits for M, T2 holds M and spins on
  *              S: hangs (spinning)
- *   long_wait  T2 waits 1.5 s for a lock T1 holds, then gets it: exits 0
+ *   long_wait  T2 waits for a lock T1 holds until the long-wait finding is
+ *              written (with watchdog=1: after 1 s; at most 30 s), then gets
+ *              it: exits 0
  *   long_hold  one site holds a lock 60 ms, three times; another 1 ms: exit 0
- *   timed      AB/BA where both sides retry timedlock every 10 ms, for
- *              about 3 s, then give up: exits 0 (a stall, not a hang)
+ *   timed      AB/BA where both sides retry timedlock every 10 ms until the
+ *              stall is reported (at most 30 s), then give up: exits 0 (a
+ *              stall, not a hang)
  *   fork       forks; parent and child take a lock and exit: exit 0
  */
 #include "sc.h"
 #include <errno.h>
+#include <lockgraph.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -88,11 +92,19 @@ static void *m_then_spin(void *arg)
     return NULL;
 }
 
+/* Until lockgraph has said something (so a loaded machine cannot make the
+ * test race the watchdog), or give up after max_ms. */
+static void until_reported(int max_ms)
+{
+    for (int i = 0; i < max_ms / 10 && lg_finding_count() == 0; i++)
+        usleep(10000);
+}
+
 static void *hold_a_while(void *arg)
 {
     pthread_mutex_lock(&a);
     pthread_barrier_wait(&bar);
-    usleep((useconds_t)(long)arg);
+    until_reported((int)(long)arg);
     pthread_mutex_unlock(&a);
     return NULL;
 }
@@ -118,7 +130,8 @@ static void *timed_two(void *arg)
     struct pair *p = arg;
     pthread_mutex_lock(p->first);
     pthread_barrier_wait(&bar);
-    for (int i = 0; i < 300; i++) {
+    /* the lock-order cycle is reported first, then the stall */
+    for (int i = 0; i < 3000 && lg_finding_count() < 2; i++) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 10000000;
@@ -167,7 +180,7 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "spin") == 0) {
         run2(spin_holder, NULL, m_then_spin, NULL);
     } else if (strcmp(mode, "long_wait") == 0) {
-        run2(hold_a_while, (void *)1500000L, wait_for_a, NULL);
+        run2(hold_a_while, (void *)30000L, wait_for_a, NULL);
     } else if (strcmp(mode, "long_hold") == 0) {
         for (int i = 0; i < 3; i++)
             hold(&a, 60000);
