@@ -173,11 +173,6 @@ static void out_line_done(struct out *o)
         out_flush(o);
 }
 
-static const char *type_name(const struct lg_node *n)
-{
-    return n->type == LG_TYPE_SPIN ? "spin" : n->type == LG_TYPE_RWLOCK ? "rwlock" : "mutex";
-}
-
 static void put_lock_line(struct out *o, const struct keyrec *k)
 {
     const struct lg_node *n = k->first;
@@ -185,7 +180,7 @@ static void put_lock_line(struct out *o, const struct keyrec *k)
     lg__buf_str(b, "{\"kind\":\"graph-lock\",\"key\":");
     lg__buf_json_str(b, k->key);
     lg__buf_str(b, ",\"type\":\"");
-    lg__buf_str(b, type_name(n));
+    lg__buf_str(b, lg__report_type_name(n));
     lg__buf_str(b, "\",\"mode\":\"");
     lg__buf_str(b, lg__report_mode_name(n->mode));
     lg__buf_str(b, "\",\"instances\":");
@@ -198,16 +193,7 @@ static void put_lock_line(struct out *o, const struct keyrec *k)
     lg__buf_str(b, n->created ? ",\"created\":true" : ",\"created\":false");
     lg__buf_str(b, ",\"stack\":");
     lg__report_put_pcs(b, atomic_load(&((struct lg_node *)n)->stack));
-    const struct lg_class *c = atomic_load(&((struct lg_node *)n)->cls);
-    if (c) {
-        lg__buf_str(b, ",\"class\":");
-        lg__buf_json_str(b, c->label);
-        int64_t rank = atomic_load(&((struct lg_class *)c)->rank);
-        if (rank != LG_NO_RANK) {
-            lg__buf_str(b, ",\"rank\":");
-            lg__buf_i64(b, rank);
-        }
-    }
+    lg__report_put_class(b, n);
     lg__buf_char(b, '}');
     out_line_done(o);
 }

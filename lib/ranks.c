@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "graph.h"
 #include "keys.h"
+#include "seen.h"
 #include "sync.h"
 #include "util.h"
 
@@ -477,38 +478,11 @@ enum lg_why lg__ranks_check(struct lg_ranks *r, const struct lg_class *h, uintpt
     return LG_WHY_NONE;
 }
 
-#define SEEN_BITS 16
-static _Atomic(uint64_t) *seen;
+static struct lg_seen violations = LG_SEEN_INIT(16);
 
 bool lg__ranks_first_time(uintptr_t held_pc, uintptr_t pc)
 {
-    if (!atomic_load_explicit(&seen, memory_order_acquire)) {
-        _Atomic(uint64_t) *t = lg__map(sizeof(uint64_t) << SEEN_BITS), *none = NULL;
-        if (!t)
-            return true; /* better a repeat than a loss */
-        if (!atomic_compare_exchange_strong(&seen, &none, t))
-            lg__unmap(t, sizeof(uint64_t) << SEEN_BITS);
-    }
-    _Atomic(uint64_t) *t = atomic_load_explicit(&seen, memory_order_acquire);
-    /* splitmix64 of the pair; 0 marks an empty slot */
-    uint64_t x = (uint64_t)held_pc * 0x9e3779b97f4a7c15ull ^ (uint64_t)pc;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    x |= 1;
-    uint32_t mask = (1u << SEEN_BITS) - 1;
-    for (uint32_t i = (uint32_t)x & mask, probes = 0; probes < 64; i = (i + 1) & mask, probes++) {
-        uint64_t v = atomic_load_explicit(&t[i], memory_order_relaxed);
-        if (v == x)
-            return false;
-        if (v == 0) {
-            if (atomic_compare_exchange_strong(&t[i], &v, x))
-                return true;
-            if (v == x)
-                return false;
-        }
-    }
-    return true;
+    return lg__seen_first(&violations, (uint64_t)held_pc * 0x9e3779b97f4a7c15ull ^ pc);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -571,14 +545,13 @@ int lg__ranks_set_rank(struct lg_ranks *r, const char *key, int64_t rank, int sa
     if (c) {
         int64_t old = atomic_load(&c->rank);
         atomic_store(&c->rank, rank);
-        if (same >= 0)
-            atomic_store(&c->same, (uint8_t)same);
         int line;
+        /* A refused rank publishes nothing: putting the old one back is all. */
         if (old != rank && build_closure(r, cycle, &line, false) != 0) {
             atomic_store(&c->rank, old);
-            struct lg_rank_cycle ignored;
-            (void)build_closure(r, &ignored, &line, false);
             rc = -1;
+        } else if (same >= 0) {
+            atomic_store(&c->same, (uint8_t)same);
         }
     }
     lg__unlock(&r->lock);
@@ -601,11 +574,8 @@ int lg__ranks_add_order(struct lg_ranks *r, const char *before, const char *afte
         cycle->label[0] = cycle->label[1] = a->label;
     } else if (a && b && add_order(r, a->idx, b->idx, 0)) {
         rc = build_closure(r, cycle, &line, false);
-        if (rc != 0) {
-            r->nord--;
-            struct lg_rank_cycle ignored;
-            (void)build_closure(r, &ignored, &line, false);
-        }
+        if (rc != 0)
+            r->nord--; /* refused: nothing was published */
     }
     lg__unlock(&r->lock);
     return rc == 0 && made ? 1 : rc;

@@ -393,6 +393,20 @@ static void put_stack(struct lg_buf *b, const struct lg_stack *s, struct pcs *pc
     lg__buf_char(b, ']');
 }
 
+void lg__report_put_class(struct lg_buf *b, const struct lg_node *n)
+{
+    const struct lg_class *c = atomic_load(&((struct lg_node *)n)->cls);
+    if (!c)
+        return;
+    lg__buf_str(b, ",\"class\":");
+    lg__buf_json_str(b, c->label);
+    int64_t rank = atomic_load(&((struct lg_class *)c)->rank);
+    if (rank != LG_NO_RANK) {
+        lg__buf_str(b, ",\"rank\":");
+        lg__buf_i64(b, rank);
+    }
+}
+
 void lg__report_put_pcs(struct lg_buf *b, const struct lg_stack *s)
 {
     lg__buf_char(b, '[');
@@ -424,7 +438,7 @@ const char *lg__report_mode_name(int mode)
     }
 }
 
-static const char *type_name(const struct lg_node *n)
+const char *lg__report_type_name(const struct lg_node *n)
 {
     if (n && n->type == LG_TYPE_SPIN)
         return "spin";
@@ -440,7 +454,7 @@ static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, 
     lg__buf_str(b, ",\"addr\":\"");
     lg__buf_hex(b, n ? n->addr : addr);
     lg__buf_str(b, "\",\"type\":\"");
-    lg__buf_str(b, type_name(n));
+    lg__buf_str(b, lg__report_type_name(n));
     lg__buf_char(b, '"');
     if (!n) {
         lg__buf_char(b, '}');
@@ -455,19 +469,12 @@ static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, 
         lg__buf_json_str(b, name);
     }
     lg__buf_str(b, n->created ? ",\"created\":true" : ",\"created\":false");
-    const struct lg_class *cls = atomic_load(&((struct lg_node *)n)->cls);
-    if (cls) {
+    if (atomic_load(&((struct lg_node *)n)->cls)) {
         char key[LG_KEY_MAX];
         lg__key_of(n, key);
         lg__buf_str(b, ",\"key\":");
         lg__buf_json_str(b, key);
-        lg__buf_str(b, ",\"class\":");
-        lg__buf_json_str(b, cls->label);
-        int64_t rank = atomic_load(&((struct lg_class *)cls)->rank);
-        if (rank != LG_NO_RANK) {
-            lg__buf_str(b, ",\"rank\":");
-            lg__buf_i64(b, rank);
-        }
+        lg__report_put_class(b, n);
     }
     const struct lg_stack *where = atomic_load(&((struct lg_node *)n)->stack);
     if (where) {
@@ -567,7 +574,7 @@ static void human_lock(struct lg_buf *h, const struct lg_node *n)
         lg__buf_char(h, ' ');
     }
     lg__buf_char(h, '(');
-    lg__buf_str(h, type_name(n));
+    lg__buf_str(h, lg__report_type_name(n));
     lg__buf_char(h, ' ');
     lg__buf_hex(h, n ? n->addr : 0);
     lg__buf_char(h, ')');

@@ -103,6 +103,9 @@ void lg__report_put_thread(struct lg_buf *b, int32_t tid, uint32_t tseq, const c
 void lg__report_expand_path(const char *pattern, char *out, size_t outlen);
 const char *lg__report_exe_path(void);
 const char *lg__report_mode_name(int mode);
+const char *lg__report_type_name(const struct lg_node *n); /* "mutex", "rwlock", "spin" */
+/* A ranked lock's ,"class":...,"rank":... fields (nothing for an unranked one). */
+void lg__report_put_class(struct lg_buf *b, const struct lg_node *n);
 
 /* Findings written so far (detector errors not counted). */
 uint64_t lg__report_count(void);

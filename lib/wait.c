@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "options.h"
 #include "report.h"
+#include "seen.h"
 #include "stack.h"
 #include "util.h"
 
@@ -241,40 +242,16 @@ static int stable(struct search *s)
 
 /* One report per cycle: the set of (thread, lock waited for) pairs, in any
  * order, so that a stall whose timed waits keep retrying is told once. */
-static _Atomic(uint64_t) *reported;
-#define REPORTED_BITS 12
+static struct lg_seen reported = LG_SEEN_INIT(12);
 
 static bool claim(const struct search *s)
 {
     uint64_t h = 0;
-    for (int i = 0; i < s->n; i++) {
-        uint64_t x = ((uint64_t)(uintptr_t)s->path[i].r + s->path[i].r->seq) *
-                         0x9e3779b97f4a7c15ull ^
-                     s->path[i].addr;
-        x ^= x >> 29;
-        x *= 0xbf58476d1ce4e5b9ull;
-        h += x ^ (x >> 32); /* commutative: any starting thread gives the same */
-    }
-    h |= 1;
-    if (!atomic_load(&reported)) {
-        _Atomic(uint64_t) *t = lg__map(sizeof(uint64_t) << REPORTED_BITS), *none = NULL;
-        if (t && !atomic_compare_exchange_strong(&reported, &none, t))
-            lg__unmap(t, sizeof(uint64_t) << REPORTED_BITS);
-    }
-    _Atomic(uint64_t) *t = atomic_load(&reported);
-    if (!t)
-        return true;
-    uint32_t mask = (1u << REPORTED_BITS) - 1;
-    for (uint32_t i = (uint32_t)h & mask, probes = 0; probes < 64; i = (i + 1) & mask, probes++) {
-        uint64_t v = atomic_load(&t[i]);
-        if (v == h)
-            return false;
-        if (v == 0 && atomic_compare_exchange_strong(&t[i], &v, h))
-            return true;
-        if (v == h)
-            return false;
-    }
-    return true;
+    for (int i = 0; i < s->n; i++) /* a sum: any starting thread gives the same */
+        h += lg__mix64(((uint64_t)(uintptr_t)s->path[i].r + s->path[i].r->seq) *
+                           0x9e3779b97f4a7c15ull ^
+                       s->path[i].addr);
+    return lg__seen_first(&reported, h);
 }
 
 static void sleep_ms(long ms)
