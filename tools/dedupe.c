@@ -9,6 +9,7 @@
  * what is shown (report.c).
  */
 #include "dedupe.h"
+#include "hash.h"
 
 #include <json.h>
 #include <stdlib.h>
@@ -16,27 +17,17 @@
 
 /* ---- hashing ---- */
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t hash_str(const char *s, uint64_t seed)
 {
-    uint64_t h = 1469598103934665603ull ^ mix(seed);
+    uint64_t h = 1469598103934665603ull ^ lg_mix64(seed);
     for (; s && *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return mix(h);
+    return lg_mix64(h);
 }
 
 static uint64_t combine(uint64_t a, uint64_t b)
 {
-    return mix(a * 0x9e3779b97f4a7c15ull + b + 0x632be59bd9b4e019ull);
+    return lg_mix64(a * 0x9e3779b97f4a7c15ull + b + 0x632be59bd9b4e019ull);
 }
 
 /* An order-independent sum of parts: rotations of a cycle, or the same
@@ -48,8 +39,8 @@ struct bag {
 
 static void bag_add(struct bag *b, uint64_t v)
 {
-    b->sum += mix(v);
-    b->x ^= mix(v + 0x1234567);
+    b->sum += lg_mix64(v);
+    b->x ^= lg_mix64(v + 0x1234567);
     b->n++;
 }
 

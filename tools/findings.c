@@ -11,6 +11,7 @@
  * Does not: symbolize, print findings, or decide exit codes.
  */
 #include "findings.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -476,16 +477,6 @@ struct last_line {
     size_t cap, n;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 /* The key of a finding that may be written again, or 0 for one that is not. */
 static uint64_t last_line_key(const struct lg_finding *f)
 {
@@ -496,7 +487,7 @@ static uint64_t last_line_key(const struct lg_finding *f)
         what = (uint64_t)f->pair;
     else
         return 0;
-    uint64_t k = mix64(mix64((uint64_t)f->kind * 0x9e3779b97f4a7c15ull + (uint64_t)f->pid) ^ what);
+    uint64_t k = lg_mix64(lg_mix64((uint64_t)f->kind * 0x9e3779b97f4a7c15ull + (uint64_t)f->pid) ^ what);
     return k ? k : 1;
 }
 
