@@ -8,9 +8,15 @@
  * calls from other threads pass through and are counted.
  *
  * fork: the forking thread takes every lockgraph lock in the global order
- * (sync.h) around the real fork, with its re-entry guard set so the host's
- * own fork handlers (jemalloc locks all its mutexes) pass straight through.
- * The child then finds every lockgraph structure whole and its locks free.
+ * (sync.h) before the fork and keeps its re-entry guard set until after it,
+ * so the host's own fork handlers that run meanwhile (jemalloc locks all its
+ * mutexes) pass straight through. The child then finds every lockgraph
+ * structure whole and its locks free, and opens its own findings file.
+ * This is done by pthread_atfork handlers, registered at start, because
+ * glibc forks inside forkpty(), daemon() and others without calling the
+ * fork symbol: an interposed fork() alone missed those, and their children
+ * hung on a lockgraph lock another thread held at the fork. _Fork(), which
+ * runs no handlers, has a shim of its own (interpose.c).
  */
 
 #include "alloc.h"
@@ -28,6 +34,7 @@
 #include "wait.h"
 #include "watchdog.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -43,6 +50,41 @@ static void on_thread_exit(void *p)
     lg__thread_ended(t);
     lg__self = LG_THREAD_GONE;
     lg__busy = saved;
+}
+
+/* ---- fork, through pthread_atfork. prepare runs before the fork in the
+ * forking thread; parent or child after it in that thread. Handlers run in
+ * reverse order of registration before a fork and in order after it, so
+ * another library's handlers may run between ours: with the guard set they
+ * pass straight through, untracked, on both sides of the fork alike. */
+
+static __thread bool fork_held LG_TLS; /* this thread took every lock for a fork */
+
+static void atfork_prepare(void)
+{
+    if (lg__busy || atomic_load_explicit(&lg__state, memory_order_acquire) != LG_STATE_ACTIVE)
+        return;
+    lg__busy = 1;
+    fork_held = true;
+    lg__fork_prepare();
+}
+
+static void atfork_parent(void)
+{
+    if (!fork_held)
+        return;
+    fork_held = false;
+    lg__fork_parent();
+    lg__busy = 0;
+}
+
+static void atfork_child(void)
+{
+    if (!fork_held)
+        return;
+    fork_held = false;
+    lg__fork_child(true);
+    lg__busy = 0;
 }
 
 static bool start_now(void)
@@ -77,6 +119,18 @@ static bool start_now(void)
         }
         atomic_store(&lg__ranks, r);
     }
+    /* As early as possible: prepare handlers run in reverse order of
+     * registration, so lockgraph's, registered before the host's (jemalloc
+     * registers at the end of its first malloc, after making its mutexes,
+     * which started lockgraph), runs last and takes lockgraph's locks after
+     * every host lock the other handlers take. That is the order the
+     * runtime uses (a host lock held, then lockgraph's); the reverse, with
+     * another thread inside lockgraph while holding an allocator lock,
+     * deadlocks the fork. glibc keeps the first 48 handlers without
+     * allocating, so this is safe inside the host's allocator. */
+    if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
+        lg__write_str(2, "lockgraph: pthread_atfork failed: a fork while other threads "
+                         "take locks may hang the child\n");
     lg__interpose_resolve();
     lg__interpose_io_resolve();
     lg__io_init();
@@ -156,7 +210,7 @@ void lg__fork_parent(void)
     lg__dump_unlock_all();
 }
 
-void lg__fork_child(void)
+void lg__fork_child(bool threads)
 {
     lg__alloc_reset_child();
     lg__symbols_reset_child();
@@ -167,5 +221,6 @@ void lg__fork_child(void)
     lg__graph_reset_child();
     lg__ranks_reset_child();
     lg__dump_reset_child();
-    lg__watchdog_reset_child();
+    if (threads)
+        lg__watchdog_reset_child();
 }

@@ -1,7 +1,7 @@
 /*
  * interpose.c - the preload shims. The only file that defines libc names:
  * pthread_mutex_*, pthread_rwlock_*, pthread_spin_*, pthread_cond_*wait,
- * free, dlclose and fork.
+ * free, dlclose and _Fork.
  *
  * Every lock shim has one shape (ACQUIRE_SHIM): enter (guard) -> before-hook
  * -> real call -> after-hook -> leave. When enter says no (lockgraph is not
@@ -655,15 +655,20 @@ LG_EXPORT int dlclose(void *handle)
     return rc;
 }
 
-LG_EXPORT pid_t fork(void)
+/* ---- _Fork: the fork that runs no pthread_atfork handlers (glibc 2.34+),
+ * so lockgraph's own handlers (init.c) never see it. The same work is done
+ * around it here, with the re-entry guard set. fork(), forkpty(), daemon()
+ * and glibc's other forks run the handlers instead; vfork, posix_spawn and
+ * system run nothing of lockgraph's in the child before exec. */
+LG_EXPORT pid_t _Fork(void)
 {
     struct lg_thread *t = lg__enter();
     if (!t)
-        return REAL(fork)();
+        return REAL(_Fork)();
     lg__fork_prepare();
-    pid_t p = REAL(fork)();
+    pid_t p = REAL(_Fork)();
     if (p == 0)
-        lg__fork_child();
+        lg__fork_child(false);
     else
         lg__fork_parent();
     lg__leave();

@@ -9,6 +9,7 @@
 #define LG_INTERPOSE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,7 +68,7 @@ LG_LIBC_ALIAS(lg__libc_rwlock_unlock, __pthread_rwlock_unlock, (pthread_rwlock_t
     X(pthread_cond_clockwait, int,                                                                 \
       (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *), NULL)             \
     X(dlclose, int, (void *), NULL)                                                                \
-    X(fork, pid_t, (void), NULL)
+    X(_Fork, pid_t, (void), NULL)
 
 #define LG_REAL_DECL(name, ret, params, alias) extern ret(*lg__real_##name) params;
 LG_INTERPOSE_TABLE(LG_REAL_DECL)
@@ -78,9 +79,13 @@ void lg__interpose_resolve(void);
 /* The same for the I/O shims (interpose_io.c). */
 void lg__interpose_io_resolve(void);
 
-/* fork support, in init.c. */
+/* fork support, in init.c: every lockgraph lock taken before the fork and
+ * released (parent) or reset (child) after it. The pthread_atfork handlers
+ * call these for every fork that runs them; the _Fork shim for the one that
+ * does not. threads: the child may start lockgraph's own threads again (not
+ * after _Fork, whose child may only make async-signal-safe calls). */
 void lg__fork_prepare(void);
 void lg__fork_parent(void);
-void lg__fork_child(void);
+void lg__fork_child(bool threads);
 
 #endif

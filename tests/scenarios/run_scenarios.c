@@ -89,6 +89,10 @@ static void load_findings(struct run *r)
         r->files++;
         char path[512];
         snprintf(path, sizeof(path), "%s/%s", r->dir, e->d_name);
+        /* findings.PID.jsonl holds the findings of process PID only: a
+         * fork child never writes into its parent's file. */
+        long file_pid = -1;
+        sscanf(e->d_name, "findings.%ld.jsonl", &file_pid);
         FILE *f = fopen(path, "r");
         if (!f)
             continue;
@@ -99,6 +103,13 @@ static void load_findings(struct run *r)
             CU_ASSERT_EQUAL(line[len - 1], '\n'); /* whole lines only */
             json_object *o = json_tokener_parse(line);
             CU_ASSERT_PTR_NOT_NULL(o); /* every line is valid JSON */
+            json_object *pid;
+            if (o && file_pid > 0 && json_object_object_get_ex(o, "pid", &pid) &&
+                json_object_get_int64(pid) != file_pid) {
+                CU_FAIL("a finding in another process's file");
+                fprintf(stderr, "\n  %s holds a finding of pid %lld\n", e->d_name,
+                        (long long)json_object_get_int64(pid));
+            }
             if (o && r->nfindings < 64)
                 r->findings[r->nfindings++] = o;
             else if (o)
@@ -920,6 +931,28 @@ static void test_fork(void)
     run_free(r);
 }
 
+/* Every way to fork while three threads take lockgraph's own locks all the
+ * time: no child may hang (the forks glibc makes inside forkpty, daemon and
+ * _Fork never reach an interposed fork()), and each child that closes a
+ * cycle writes it to a file of its own. */
+static void test_fork_kinds(void)
+{
+    static const char *const kinds[] = {"fork", "forkpty", "daemon", "_Fork",
+                                        "vfork", "posix_spawn", "system"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        bool child_runs_code = i < 4;
+        const char *args[] = {kinds[i], "20", child_runs_code ? "cycle" : NULL, NULL};
+        struct run *r = run_prog("sc_fork_kinds", args, NULL, NULL, 120, true);
+        expect_clean_exit(r);
+        if (!exited_ok(r))
+            fprintf(stderr, "  (fork kind %s)\n", kinds[i]);
+        /* one AB/BA per child, each in the child's own file */
+        CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), child_runs_code ? 20 : 0);
+        CU_ASSERT_EQUAL(r->nfindings, child_runs_code ? 20 : 0);
+        run_free(r);
+    }
+}
+
 /* ---------------------------------------------------------------------- */
 /* Ranks.                                                                  */
 
@@ -1465,6 +1498,8 @@ int main(int argc, char **argv)
         {"5,000-lock cycle", test_long_cycle},
         {"200,000 locks created, used, destroyed: nothing", test_many_locks},
         {"fork: each process its own file", test_fork},
+        {"fork, forkpty, daemon, _Fork, vfork, posix_spawn, system under churn: no hang",
+         test_fork_kinds},
         {"on_cycle=abort", test_on_cycle_abort},
         {"quiet=1", test_quiet},
         {"bad LOCKGRAPH_OPTIONS", test_bad_option},
