@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "summary_int.h"
+#include "u64map.h"
 
 /* ---- the helpers other reports use ---- */
 
@@ -79,38 +80,58 @@ static bool counts_as_finding(const struct lg_finding *f)
     return f->kind != LG_KIND_DETECTOR_ERROR;
 }
 
-static int by_long(const void *a, const void *b)
+void lg_tally_init(struct lg_tally *t)
 {
-    long x = *(const long *)a, y = *(const long *)b;
-    return x < y ? -1 : x > y;
+    memset(t, 0, sizeof *t);
+    lg_numbering_init(&t->names);
+}
+
+bool lg_tally_add(struct lg_tally *t, const struct lg_finding *f)
+{
+    t->c.per_kind[(unsigned)f->kind < LG_KIND_COUNT ? f->kind : LG_KIND_OTHER]++;
+    if (f->kind == LG_KIND_OTHER)
+        lg_numbering_next(&t->names, f);
+    if (!counts_as_finding(f))
+        return true;
+    t->c.findings++;
+    if (!t->pids && !(t->pids = calloc(1, sizeof(struct lg_u64map))))
+        return false;
+    struct lg_u64map *pids = t->pids;
+    uint64_t v;
+    if (!lg_u64map_get(pids, (uint64_t)f->pid, &v)) {
+        if (lg_u64map_put(pids, (uint64_t)f->pid, 1) != 0)
+            return false;
+        t->c.processes++;
+    }
+    return true;
+}
+
+void lg_tally_free(struct lg_tally *t)
+{
+    if (t->pids) {
+        lg_u64map_free(t->pids);
+        free(t->pids);
+    }
+    lg_numbering_free(&t->names);
+    memset(t, 0, sizeof *t);
+}
+
+/* A tally of the findings of `set` without the hidden ones. */
+static void tally_set(struct lg_tally *t, const struct lg_findings *set, const bool *hidden)
+{
+    lg_tally_init(t);
+    for (size_t i = 0; i < set->n; i++)
+        if (!(hidden && hidden[i]))
+            lg_tally_add(t, &set->items[i]);
 }
 
 void lg_summary_count_visible(const struct lg_findings *set, const bool *hidden,
                               struct lg_summary_counts *c)
 {
-    memset(c, 0, sizeof *c);
-    /* Distinct pids by sorting: a run of many processes may leave a
-     * hundred thousand findings. */
-    long *pids = malloc((set->n ? set->n : 1) * sizeof *pids);
-    size_t n_pids = 0;
-    for (size_t i = 0; i < set->n; i++) {
-        const struct lg_finding *f = &set->items[i];
-        if (hidden && hidden[i])
-            continue;
-        c->per_kind[f->kind]++;
-        if (!counts_as_finding(f))
-            continue;
-        c->findings++;
-        if (pids)
-            pids[n_pids++] = f->pid;
-    }
-    if (pids) {
-        qsort(pids, n_pids, sizeof *pids, by_long);
-        for (size_t i = 0; i < n_pids; i++)
-            if (i == 0 || pids[i] != pids[i - 1])
-                c->processes++;
-        free(pids);
-    }
+    struct lg_tally t;
+    tally_set(&t, set, hidden);
+    *c = t.c;
+    lg_tally_free(&t);
 }
 
 void lg_summary_count(const struct lg_findings *set, struct lg_summary_counts *c)
@@ -170,7 +191,8 @@ size_t lg_numbering_next(struct lg_numbering *nb, const struct lg_finding *f)
         nb->other = q;
         nb->cap_other = cap;
     }
-    nb->other[nb->n_other].name = name;
+    if (!(nb->other[nb->n_other].name = strdup(name)))
+        return ++nb->per_kind[LG_KIND_OTHER];
     nb->other[nb->n_other].count = 1;
     nb->n_other++;
     return 1;
@@ -178,6 +200,8 @@ size_t lg_numbering_next(struct lg_numbering *nb, const struct lg_finding *f)
 
 void lg_numbering_free(struct lg_numbering *nb)
 {
+    for (size_t i = 0; i < nb->n_other; i++)
+        free(nb->other[i].name);
     free(nb->other);
     lg_numbering_init(nb);
 }
@@ -201,61 +225,70 @@ void lg_summary_print(const struct lg_findings *set, const struct lg_summary_opt
     lg_summary_print_visible(set, NULL, o);
 }
 
-void lg_summary_kinds(FILE *out, const struct lg_findings *set, const bool *hidden)
+void lg_summary_kinds_tally(FILE *out, const struct lg_tally *t)
 {
-    struct lg_summary_counts c;
-    lg_summary_count_visible(set, hidden, &c);
+    const struct lg_summary_counts *c = &t->c;
     const char *sep = "";
     for (int k = 0; k < LG_KIND_OTHER; k++) {
-        if (k == LG_KIND_DETECTOR_ERROR || c.per_kind[k] == 0)
+        if (k == LG_KIND_DETECTOR_ERROR || c->per_kind[k] == 0)
             continue;
-        fprintf(out, "%s%zu %s", sep, c.per_kind[k], lg_kind_name((enum lg_kind)k));
+        fprintf(out, "%s%zu %s", sep, c->per_kind[k], lg_kind_name((enum lg_kind)k));
         sep = ", ";
     }
     /* Kinds this lockgraph does not know, by their own names, in the order
      * first seen; there are few names, however many findings. */
-    struct lg_numbering nb;
-    lg_numbering_init(&nb);
-    for (size_t i = 0; i < set->n; i++)
-        if (set->items[i].kind == LG_KIND_OTHER && !(hidden && hidden[i]))
-            lg_numbering_next(&nb, &set->items[i]);
-    for (size_t i = 0; i < nb.n_other; i++) {
-        fprintf(out, "%s%zu ", sep, nb.other[i].count);
-        for (const char *ch = nb.other[i].name; *ch; ch++)
+    for (size_t i = 0; i < t->names.n_other; i++) {
+        fprintf(out, "%s%zu ", sep, t->names.other[i].count);
+        for (const char *ch = t->names.other[i].name; *ch; ch++)
             fputc((unsigned char)*ch < ' ' || *ch == 0x7f ? '?' : *ch, out);
         sep = ", ";
     }
-    lg_numbering_free(&nb);
+}
+
+void lg_summary_kinds(FILE *out, const struct lg_findings *set, const bool *hidden)
+{
+    struct lg_tally t;
+    tally_set(&t, set, hidden);
+    lg_summary_kinds_tally(out, &t);
+    lg_tally_free(&t);
+}
+
+void lg_summary_closing_tally(FILE *out, const struct lg_tally *t,
+                              const struct lg_findings *problems, size_t suppressed,
+                              const char *where)
+{
+    const struct lg_summary_counts *c = &t->c;
+    if (c->findings == 0) {
+        fprintf(out, "lockgraph: no findings");
+    } else {
+        fprintf(out, "lockgraph: %zu %s (", c->findings,
+                lg__plural(c->findings, "finding", "findings"));
+        lg_summary_kinds_tally(out, t);
+        fprintf(out, ") in %zu %s", c->processes, lg__plural(c->processes, "process", "processes"));
+    }
+    if (suppressed)
+        fprintf(out, "; %zu suppressed", suppressed);
+    size_t errors = c->per_kind[LG_KIND_DETECTOR_ERROR];
+    if (errors)
+        fprintf(out, "; %zu detector %s (results may be incomplete)", errors,
+                lg__plural(errors, "error", "errors"));
+    size_t bad = problems->corrupt_lines + problems->truncated_lines;
+    if (bad)
+        fprintf(out, "; %zu unreadable %s skipped", bad, lg__plural(bad, "line", "lines"));
+    if (problems->unreadable_files)
+        fprintf(out, "; %zu unreadable %s", problems->unreadable_files,
+                lg__plural(problems->unreadable_files, "file", "files"));
+    fprintf(out, "; report: %s\n", where);
+    fflush(out);
 }
 
 void lg_summary_closing_visible(FILE *out, const struct lg_findings *set, const bool *hidden,
                                 size_t suppressed, const char *where)
 {
-    struct lg_summary_counts c;
-    lg_summary_count_visible(set, hidden, &c);
-
-    if (c.findings == 0) {
-        fprintf(out, "lockgraph: no findings");
-    } else {
-        fprintf(out, "lockgraph: %zu %s (", c.findings,
-                lg__plural(c.findings, "finding", "findings"));
-        lg_summary_kinds(out, set, hidden);
-        fprintf(out, ") in %zu %s", c.processes, lg__plural(c.processes, "process", "processes"));
-    }
-    if (suppressed)
-        fprintf(out, "; %zu suppressed", suppressed);
-    size_t errors = c.per_kind[LG_KIND_DETECTOR_ERROR];
-    if (errors)
-        fprintf(out, "; %zu detector %s (results may be incomplete)", errors,
-                lg__plural(errors, "error", "errors"));
-    size_t bad = set->corrupt_lines + set->truncated_lines;
-    if (bad)
-        fprintf(out, "; %zu unreadable %s skipped", bad, lg__plural(bad, "line", "lines"));
-    if (set->unreadable_files)
-        fprintf(out, "; %zu unreadable %s", set->unreadable_files,
-                lg__plural(set->unreadable_files, "file", "files"));
-    fprintf(out, "; report: %s\n", where);
-    fflush(out);
+    struct lg_tally t;
+    tally_set(&t, set, hidden);
+    lg_summary_closing_tally(out, &t, set, suppressed, where);
+    lg_tally_free(&t);
 }
 
 void lg_summary_closing(FILE *out, const struct lg_findings *set, const char *where)
