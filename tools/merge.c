@@ -573,7 +573,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
     va_end(ap);
-    lg_usage(stderr);
+    lg_usage_verb(stderr, "merge");
     return LG_EXIT_USAGE;
 }
 
@@ -614,7 +614,7 @@ int lg_cmd_merge(int argc, char **argv)
             options_done = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             free(paths);
-            lg_usage(stdout);
+            lg_usage_verb(stdout, "merge");
             return LG_EXIT_OK;
         } else if ((v = opt_value(argc, argv, &i, "-o")) ||
                    (v = opt_value(argc, argv, &i, "--output"))) {

@@ -303,7 +303,7 @@ __attribute__((format(printf, 2, 3))) static int usage_error(const char *verb, c
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
     va_end(ap);
-    lg_usage(stderr);
+    lg_usage_verb(stderr, verb);
     return LG_EXIT_USAGE;
 }
 
@@ -369,7 +369,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             continue;
         }
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            lg_usage(stdout);
+            lg_usage_verb(stdout, a->verb);
             return LG_EXIT_OK;
         }
         if (report && ((v = option_value(argc, argv, &i, "--format", &missing)) ||

@@ -69,7 +69,7 @@ __attribute__((format(printf, 1, 2))) static int show_usage_error(const char *fm
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
     va_end(ap);
-    lg_usage(stderr);
+    lg_usage_verb(stderr, "show");
     return LG_EXIT_USAGE;
 }
 
@@ -101,7 +101,7 @@ int lg_cmd_show(int argc, char **argv)
             continue;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            lg_usage(stdout);
+            lg_usage_verb(stdout, "show");
             return LG_EXIT_OK;
         }
         if (a[0] == '-' && a[1] != '\0')
