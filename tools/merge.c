@@ -21,8 +21,9 @@
 
 #include "cli.h"
 #include "dot.h"
-#include "report.h"
+#include "outfile.h"
 #include "summary.h"
+#include "symjson.h"
 
 /* Files named for one edge before "and N more". */
 #define MAX_FILES_NAMED 4
@@ -399,7 +400,7 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
             json_object_object_add(l, "created", json_object_new_boolean(v.lock->created));
             json_object_object_add(
                 l, "stack_symbolized",
-                lg_report_frames_json(m->sym, lf->modules, lf->n_modules, &v.lock->stack));
+                lg_frames_json(m->sym, lf->modules, lf->n_modules, &v.lock->stack));
         }
         json_object_array_add(locks, l);
 
@@ -426,10 +427,10 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
         json_object_object_add(ex, "pid", json_object_new_int64(g->pid));
         json_object_object_add(ex, "thread", thread_json(&gl->thread));
         json_object_object_add(ex, "first_stack_symbolized",
-                               lg_report_frames_json(m->sym, g->modules, g->n_modules, &gl->first));
+                               lg_frames_json(m->sym, g->modules, g->n_modules, &gl->first));
         json_object_object_add(
             ex, "second_stack_symbolized",
-            lg_report_frames_json(m->sym, g->modules, g->n_modules, &gl->second));
+            lg_frames_json(m->sym, g->modules, g->n_modules, &gl->second));
         json_object_object_add(ej, "example", ex);
         json_object_array_add(edges, ej);
     }
