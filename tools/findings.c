@@ -495,25 +495,175 @@ bool lg_is_graph_header(const char *text, size_t len)
  * the findings. A pipe cannot be read twice: there such findings are held
  * back, each with its last line, until the end of the file. */
 
-/* The key of a finding that may be written again, or 0 for one that is not. */
-static uint64_t last_line_key(const struct lg_finding *f)
+/* The key of a finding that may be written again (of kind `kind` in
+ * process `pid`, with its first stack frame or pair), or 0 for one that is
+ * not. */
+static uint64_t repeat_key(enum lg_kind kind, long pid, const uint64_t *pc0, long pair)
 {
     uint64_t what;
-    if (f->kind == LG_KIND_LONG_HOLD && f->stack.n > 0)
-        what = f->stack.pcs[0];
-    else if (f->kind == LG_KIND_HELD_ACROSS_IO && f->pair > 0)
-        what = (uint64_t)f->pair;
+    if (kind == LG_KIND_LONG_HOLD && pc0)
+        what = *pc0;
+    else if (kind == LG_KIND_HELD_ACROSS_IO && pair > 0)
+        what = (uint64_t)pair;
     else
         return 0;
-    uint64_t k =
-        lg_mix64(lg_mix64((uint64_t)f->kind * 0x9e3779b97f4a7c15ull + (uint64_t)f->pid) ^ what);
+    uint64_t k = lg_mix64(lg_mix64((uint64_t)kind * 0x9e3779b97f4a7c15ull + (uint64_t)pid) ^ what);
     return k ? k : 1;
+}
+
+static uint64_t last_line_key(const struct lg_finding *f)
+{
+    return repeat_key(f->kind, f->pid, f->stack.n ? &f->stack.pcs[0] : NULL, f->pair);
 }
 
 /* Can this line be one of those kinds? The kind is a JSON string. */
 static bool may_repeat(const char *text, size_t len)
 {
     return memmem(text, len, "long-hold\"", 10) || memmem(text, len, "held-across-io\"", 15);
+}
+
+/* ---- a quick look at a line's top-level members ---- */
+
+/* What the scan needs of a line: its kind, pid, pair and first stack
+ * frame, read without building the object. */
+struct glance {
+    enum lg_kind kind;
+    long pid, pair;
+    bool has_pc0;
+    uint64_t pc0;
+};
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* Past a JSON string starting at p ('"'); NULL when it does not end. */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+/* Past one value of any type; NULL when the line ends first. */
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            if (!(p = skip_string(p, end)))
+                return NULL;
+            if (depth == 0)
+                return p;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return p; /* the end of the enclosing object: an empty value */
+            if (--depth == 0)
+                return p + 1;
+        } else if (c == ',' && depth == 0) {
+            return p;
+        }
+        p++;
+    }
+    return depth == 0 ? p : NULL;
+}
+
+/* A plain string value (no escapes) equal to `want`? */
+static bool string_is(const char *p, const char *end, const char *want)
+{
+    size_t n = strlen(want);
+    return (size_t)(end - p) > n + 1 && p[0] == '"' && memcmp(p + 1, want, n) == 0 &&
+           p[n + 1] == '"';
+}
+
+/* The members of the top-level object that the key of a repeated line is
+ * made of. False when the line is not that simple (escaped keys, bad
+ * syntax): the caller then parses it properly. */
+static bool glance_at(const char *text, size_t len, struct glance *g)
+{
+    const char *p = text, *end = text + len;
+    memset(g, 0, sizeof *g);
+    g->kind = LG_KIND_OTHER;
+    p = skip_ws(p, end);
+    if (p == end || *p++ != '{')
+        return false;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p < end && *p == '}')
+            return true;
+        if (p == end || *p != '"')
+            return false;
+        const char *key = p + 1, *kend = skip_string(p, end);
+        if (!kend || memchr(key, '\\', (size_t)(kend - key)))
+            return false;
+        size_t klen = (size_t)(kend - 1 - key);
+        p = skip_ws(kend, end);
+        if (p == end || *p++ != ':')
+            return false;
+        p = skip_ws(p, end);
+        if (klen == 4 && memcmp(key, "kind", 4) == 0) {
+            if (string_is(p, end, "long-hold"))
+                g->kind = LG_KIND_LONG_HOLD;
+            else if (string_is(p, end, "held-across-io"))
+                g->kind = LG_KIND_HELD_ACROSS_IO;
+        } else if ((klen == 3 && memcmp(key, "pid", 3) == 0) ||
+                   (klen == 4 && memcmp(key, "pair", 4) == 0)) {
+            char *num_end;
+            long v = strtol(p, &num_end, 10);
+            if (num_end == p)
+                return false;
+            *(klen == 3 ? &g->pid : &g->pair) = v;
+        } else if (klen == 5 && memcmp(key, "stack", 5) == 0 && p < end && *p == '[') {
+            const char *q = skip_ws(p + 1, end);
+            if (q < end && *q == '"') {
+                char *num_end;
+                g->pc0 = strtoull(q + 1, &num_end, 16);
+                g->has_pc0 = num_end > q + 1 && *num_end == '"';
+            }
+        }
+        if (!(p = skip_value(p, end)))
+            return false;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        return p < end && *p == '}';
+    }
+}
+
+/* The key of a line that may repeat one before it, or 0. */
+static uint64_t line_key(const char *text, size_t len, enum lg_kind *kind, long *pid)
+{
+    struct glance g;
+    if (glance_at(text, len, &g)) {
+        *kind = g.kind;
+        *pid = g.pid;
+        return repeat_key(g.kind, g.pid, g.has_pc0 ? &g.pc0 : NULL, g.pair);
+    }
+    /* Not simple enough to glance at: parsed whole. */
+    struct lg_finding f;
+    bool unknown;
+    char err[8];
+    if (lg_finding_parse(text, len, &f, &unknown, err, sizeof err) != 1)
+        return 0;
+    uint64_t key = last_line_key(&f);
+    *kind = f.kind;
+    *pid = f.pid;
+    lg_finding_free(&f);
+    return key;
 }
 
 /* `f` replaces `old`: the final line of a long hold is written at exit,
@@ -535,7 +685,6 @@ struct repeat_key {
     enum lg_kind kind;
     long pid;
     uint64_t tail; /* offset of the last line of the key so far */
-    size_t tail_line;
 };
 
 struct link {
@@ -551,14 +700,14 @@ struct plan {
     struct lg_u64map links; /* offset of a line -> index in `ln` */
     struct link *ln;
     size_t n_ln, cap_ln;
-    struct lg_u64map later; /* offsets of lines folded into an earlier one */
+    struct lg_u64map folded; /* offsets of lines folded into an earlier one */
 };
 
 static void plan_free(struct plan *p)
 {
     lg_u64map_free(&p->keys);
     lg_u64map_free(&p->links);
-    lg_u64map_free(&p->later);
+    lg_u64map_free(&p->folded);
     free(p->rk);
     free(p->ln);
     memset(p, 0, sizeof *p);
@@ -577,9 +726,9 @@ static bool grow_array(void **arr, size_t n, size_t *cap, size_t size)
     return true;
 }
 
-/* A line of key `key` (kind, pid) at `off`: the first of its key, or one
- * that replaces the last. Out of memory, lines are simply all kept. */
-static void plan_line(struct plan *p, uint64_t key, const struct lg_finding *f, uint64_t off,
+/* A line of key `key` at `off`: the first of its key, or one that follows
+ * the last. Out of memory, lines are simply all kept. */
+static void plan_line(struct plan *p, uint64_t key, enum lg_kind kind, long pid, uint64_t off,
                       size_t lineno)
 {
     uint64_t i;
@@ -587,29 +736,21 @@ static void plan_line(struct plan *p, uint64_t key, const struct lg_finding *f, 
         if (!grow_array((void **)&p->rk, p->n_rk, &p->cap_rk, sizeof *p->rk) ||
             lg_u64map_put(&p->keys, key, p->n_rk) != 0)
             return;
-        p->rk[p->n_rk++] =
-            (struct repeat_key){.kind = f->kind, .pid = f->pid, .tail = off, .tail_line = lineno};
+        p->rk[p->n_rk++] = (struct repeat_key){.kind = kind, .pid = pid, .tail = off};
         return;
     }
     struct repeat_key *k = &p->rk[i];
-    if (k->kind != f->kind || k->pid != f->pid)
+    if (k->kind != kind || k->pid != pid)
         return; /* a collision of the hash: keep both */
     if (!grow_array((void **)&p->ln, p->n_ln, &p->cap_ln, sizeof *p->ln) ||
         lg_u64map_put(&p->links, k->tail, p->n_ln) != 0)
         return;
-    if (lg_u64map_put(&p->later, off, 1) != 0) {
-        /* Undo the link (a key already there takes no memory): the line
-         * stays a finding of its own. */
-        lg_u64map_put(&p->links, k->tail, UINT64_MAX);
-        return;
-    }
     p->ln[p->n_ln++] = (struct link){.next = off, .next_line = lineno};
     k->tail = off;
-    k->tail_line = lineno;
 }
 
-/* Scan `path` for lines that repeat a key. An unreadable file, or lines
- * that cannot be parsed, plan nothing: the main read says what is wrong. */
+/* Scan `fp` for lines that repeat a key. Lines that cannot be read plan
+ * nothing: the main read says what is wrong with them. */
 static void plan_file(struct plan *p, FILE *fp)
 {
     struct lg_jsonl_reader rd;
@@ -617,24 +758,21 @@ static void plan_file(struct plan *p, FILE *fp)
     const char *text;
     size_t len;
     enum lg_jsonl_next next;
-    char err[8];
     while ((next = lg_jsonl_next(&rd, &text, &len)) == LG_JSONL_LINE || next == LG_JSONL_LONG) {
         if (next != LG_JSONL_LINE || !may_repeat(text, len))
             continue;
-        struct lg_finding f;
-        bool unknown;
-        if (lg_finding_parse(text, len, &f, &unknown, err, sizeof err) != 1)
-            continue;
-        uint64_t key = last_line_key(&f);
+        enum lg_kind kind;
+        long pid;
+        uint64_t key = line_key(text, len, &kind, &pid);
         if (key)
-            plan_line(p, key, &f, rd.offset, rd.lineno);
-        lg_finding_free(&f);
+            plan_line(p, key, kind, pid, rd.offset, rd.lineno);
     }
     lg_jsonl_close(&rd);
 }
 
 /* Fold the later lines of `f` (read at `off`) into it, reading them from
- * `ahead` (the same file). */
+ * `ahead` (the same file). A later line that is not a finding after all
+ * is skipped here, and named where it stands. */
 static void fold_later_lines(struct plan *p, FILE *ahead, uint64_t off, struct lg_finding *f,
                              size_t *line)
 {
@@ -648,13 +786,22 @@ static void fold_later_lines(struct plan *p, FILE *ahead, uint64_t off, struct l
         struct lg_finding g;
         bool unknown;
         char err[8];
+        off = l->next;
         if (lg_jsonl_seek(&rd, l->next, l->next_line) != 0 ||
-            lg_jsonl_next(&rd, &text, &len) != LG_JSONL_LINE ||
-            lg_finding_parse(text, len, &g, &unknown, err, sizeof err) != 1)
+            lg_jsonl_next(&rd, &text, &len) != LG_JSONL_LINE)
             break; /* the file changed under us: keep what we have */
+        if (lg_finding_parse(text, len, &g, &unknown, err, sizeof err) != 1)
+            continue; /* not a finding: named where it stands */
+        if (g.kind != f->kind || g.pid != f->pid || last_line_key(&g) != last_line_key(f)) {
+            lg_finding_free(&g); /* the glance was wrong: it stays a finding of its own */
+            continue;
+        }
+        if (lg_u64map_put(&p->folded, l->next, 1) != 0) {
+            lg_finding_free(&g);
+            break; /* out of memory: the line stays a finding of its own */
+        }
         replace_finding(f, &g);
         *line = l->next_line;
-        off = l->next;
     }
     lg_jsonl_close(&rd);
 }
@@ -784,7 +931,7 @@ int lg_findings_stream_file(struct lg_findings *counts, const char *path, FILE *
             break;
         }
         uint64_t dummy;
-        if (plan.n_ln && lg_u64map_get(&plan.later, off, &dummy))
+        if (plan.n_ln && lg_u64map_get(&plan.folded, off, &dummy))
             continue; /* folded into an earlier line already */
         struct lg_finding f;
         bool unknown_kind;
