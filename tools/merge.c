@@ -56,7 +56,7 @@ static void suppress_cycles(struct lg_merge *m)
             if (v.lock && v.lock->name)
                 locks[nl++] = v.lock->name;
             const struct lg_graph_file *g = lg_keygraph_file(m->kg, e.files[0]);
-            const struct lg_graph_edge *l = e.lines[0];
+            const struct lg_graph_edge *l = e.inst;
             stacks[ns++] = (struct lg_supp_stack){&l->first, g->modules, g->n_modules};
             stacks[ns++] = (struct lg_supp_stack){&l->second, g->modules, g->n_modules};
             if (v.lock) {
@@ -93,26 +93,26 @@ int lg_merge_load(struct lg_merge *m, char *const *paths, size_t n_paths,
         fprintf(diag, "lockgraph: the suppressions could not be read; nothing reported\n");
         return -1;
     }
-    m->files = calloc(n_paths ? n_paths : 1, sizeof *m->files);
     m->kg = lg_keygraph_new();
     m->sym = lg_symbolizer_new(diag);
-    if (!m->files || !m->kg || !m->sym) {
+    if (!m->kg || !m->sym) {
         fprintf(diag, "lockgraph: out of memory\n");
         return -1;
     }
+    /* One file at a time: read, folded in, its lines dropped. */
     for (size_t i = 0; i < n_paths; i++) {
-        if (lg_graph_read(paths[i], &m->files[m->n_files], diag) != 0) {
+        struct lg_graph_file g;
+        if (lg_graph_read(paths[i], &g, diag) != 0) {
             m->unreadable++;
             continue;
         }
-        m->bad_lines += m->files[m->n_files].bad_lines;
+        m->bad_lines += g.bad_lines;
         m->n_files++;
-    }
-    for (size_t i = 0; i < m->n_files; i++)
-        if (lg_keygraph_add(m->kg, &m->files[i]) != 0) {
+        if (lg_keygraph_take(m->kg, &g) != 0) {
             fprintf(diag, "lockgraph: out of memory\n");
             return -1;
         }
+    }
     if (lg_keygraph_cycles(m->kg, LG_MERGE_MAX_CYCLES, &m->cycles, &m->n_cycles, &m->capped) != 0 ||
         !(m->hidden = calloc(m->n_cycles ? m->n_cycles : 1, sizeof *m->hidden))) {
         fprintf(diag, "lockgraph: out of memory\n");
@@ -127,9 +127,6 @@ void lg_merge_free(struct lg_merge *m)
 {
     lg_keycycles_free(m->cycles, m->n_cycles);
     lg_keygraph_free(m->kg);
-    for (size_t i = 0; i < m->n_files; i++)
-        lg_graph_free(&m->files[i]);
-    free(m->files);
     free(m->hidden);
     lg_supp_free(&m->supp);
     lg_symbolizer_free(m->sym);
@@ -243,7 +240,7 @@ static void print_cycle(struct lg_merge *m, size_t c, size_t number, FILE *out)
         struct lg_keyedge_view e;
         lg_keygraph_edge_view(m->kg, cy->edges[i], &e);
         const struct lg_graph_file *g = lg_keygraph_file(m->kg, e.files[0]);
-        const struct lg_graph_edge *l = e.lines[0];
+        const struct lg_graph_edge *l = e.inst;
         size_t a = i + 1, b = i + 1 == n ? 1 : i + 2;
         fprintf(out, "   edge L%zu -> L%zu, from ", a, b);
         print_files(m, &e, out);
@@ -420,7 +417,7 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
                 files, json_object_new_string(lg_keygraph_file(m->kg, e.files[j])->path));
         json_object_object_add(ej, "files", files);
         const struct lg_graph_file *g = lg_keygraph_file(m->kg, e.files[0]);
-        const struct lg_graph_edge *gl = e.lines[0];
+        const struct lg_graph_edge *gl = e.inst;
         json_object *ex = json_object_new_object();
         json_object_object_add(ex, "file", json_object_new_string(g->path));
         json_object_object_add(ex, "line", json_object_new_int64((int64_t)gl->line));
@@ -449,14 +446,14 @@ int lg_merge_json(struct lg_merge *m, FILE *out)
     json_object_object_add(root, "format", json_object_new_int(1));
     json_object *files = json_object_new_array();
     for (size_t i = 0; i < m->n_files; i++) {
-        const struct lg_graph_file *g = &m->files[i];
+        const struct lg_graph_file *g = lg_keygraph_file(m->kg, i);
         json_object *f = json_object_new_object();
         json_object_object_add(f, "path", json_object_new_string(g->path));
         json_object_object_add(f, "pid", json_object_new_int64(g->pid));
         json_object_object_add(f, "exe", str_or_null(g->exe));
         json_object_object_add(f, "complete", json_object_new_boolean(g->complete));
-        json_object_object_add(f, "locks", json_object_new_int64((int64_t)g->n_locks));
-        json_object_object_add(f, "edges", json_object_new_int64((int64_t)g->n_edges));
+        json_object_object_add(f, "locks", json_object_new_int64((int64_t)g->read_locks));
+        json_object_object_add(f, "edges", json_object_new_int64((int64_t)g->read_edges));
         json_object_array_add(files, f);
     }
     json_object_object_add(root, "files", files);

@@ -103,7 +103,7 @@ static void test_split_across_files(void)
     CU_ASSERT_EQUAL(e0.n_files, 1);
     CU_ASSERT_EQUAL(e0.files[0], 0);
     CU_ASSERT_EQUAL(e1.files[0], 1);
-    CU_ASSERT_PTR_EQUAL(e1.lines[0], &b.edges[0]);
+    CU_ASSERT_PTR_EQUAL(e1.inst, &b.edges[0]);
     done(&r);
 
     /* Either file alone: no cycle. */
