@@ -258,6 +258,8 @@ void lg_report_print_group(struct lg_report *r, const struct lg_group *g, size_t
                            enum lg_markup markup)
 {
     struct annotation a = {.r = r, .g = g};
+    /* Notes about its modules before the block, not inside its stacks. */
+    lg_symbolizer_prepare(r->sym, g->finding->modules, g->finding->n_modules);
     struct lg_summary_opts o = {
         .out = out, .sym = r->sym, .markup = markup, .annotate = annotate, .annotate_arg = &a};
     lg_summary_print_one(g->finding, number, &o);

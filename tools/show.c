@@ -25,7 +25,8 @@
 static int print_one(void *arg, struct lg_report *r, const struct lg_group *g, size_t number)
 {
     struct lg_summary_opts *opts = arg;
-    (void)r;
+    /* Notes about its modules first: stderr may be the same terminal. */
+    lg_symbolizer_prepare(r->sym, g->finding->modules, g->finding->n_modules);
     lg_summary_print_one(g->finding, number, opts);
     return 0;
 }

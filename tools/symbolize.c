@@ -223,6 +223,14 @@ static struct entry *lookup_module(struct lg_symbolizer *s, const struct lg_modu
     return e;
 }
 
+void lg_symbolizer_prepare(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods)
+{
+    for (size_t i = 0; i < n_mods; i++)
+        lookup_module(s, &mods[i]);
+    if (s->diag)
+        fflush(s->diag);
+}
+
 /* The recorded module containing `addr`. When ranges nest (a non-PIE
  * executable has base 0), the one with the highest base is the tightest. */
 static const struct lg_module *find_module(const struct lg_module *mods, size_t n, uint64_t addr)
