@@ -654,20 +654,27 @@ int lg_cmd_merge(int argc, char **argv)
         rc = LG_EXIT_USAGE;
         goto done;
     }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    if (!out) {
-        rc = LG_EXIT_TOOL_FAILED;
+    fflush(stderr);
+    bool to_file = output && strcmp(output, "-") != 0;
+    if (to_file && m.n_files == 0) {
+        /* Nothing read: a report of nothing is not written. */
+        closing(&m, stderr);
+        fprintf(stderr, "lockgraph merge: no input could be read; %s not written\n", output);
+        rc = LG_EXIT_USAGE;
+        goto done;
+    }
+    /* Written as it is made (its size follows the cycles); JSON must be
+     * valid UTF-8 whatever the keys and paths hold. */
+    struct lg_outfile out;
+    if (lg_outfile_open(&out, output, json, "merge") != 0) {
+        rc = LG_EXIT_USAGE;
         goto done;
     }
     if (json)
-        lg_merge_json(&m, out);
+        lg_merge_json(&m, out.fp);
     else
-        lg_merge_text(&m, out);
-    fclose(out);
-    fflush(stderr);
-    if (lg_write_file(output, buf, len, "merge") != 0)
+        lg_merge_text(&m, out.fp);
+    if (lg_outfile_commit(&out) != 0)
         rc = LG_EXIT_USAGE;
     else if (lg_merge_shown(&m, NULL) > 0)
         rc = LG_EXIT_CYCLE;
@@ -675,9 +682,8 @@ int lg_cmd_merge(int argc, char **argv)
         rc = LG_EXIT_USAGE;
     else
         rc = LG_EXIT_OK;
-    if (output && strcmp(output, "-") != 0 && rc != LG_EXIT_USAGE)
+    if (to_file && rc != LG_EXIT_USAGE)
         closing(&m, stderr);
-    free(buf);
 done:
     lg_merge_free(&m);
     free(paths);
