@@ -101,6 +101,8 @@ static ssize_t filter_write(void *cookie, const char *buf, size_t size)
         memmove(f->pending, f->pending + used, f->n_pending - used);
         f->n_pending -= used;
     }
+    if (done == size)
+        return (ssize_t)size; /* all of it went to the pending sequence */
     size_t used = 0;
     const unsigned char *s = (const unsigned char *)buf + done;
     if (!put_valid(f, s, size - done, false, &used))
