@@ -62,8 +62,7 @@ static void check(int n)
         json_object_object_del(e, "n");
         json_object *fresh = json_object_new_object();
         json_object_object_add(fresh, "n", json_object_new_int(i));
-        json_object_object_add(fresh, "name",
-                               json_object_new_string("a \"quoted\"\nname/\x01"));
+        json_object_object_add(fresh, "name", json_object_new_string("a \"quoted\"\nname/\x01"));
         json_object_object_add(fresh, "empty", json_object_new_array());
         json_object *places = json_object_new_array();
         json_object_array_add(places, lg_json_splice_mark());

@@ -340,7 +340,9 @@ output-files)
     : >"$work/empty.jsonl"
     run_lg 0 report --format html -o "$work/e.html" "$work/empty.jsonl"
     [ -s "$work/e.html" ] || fail "report -o wrote nothing for an empty findings file"
-    [ -z "$(ls "$work" | grep '\.XXXXXX\|\.[A-Za-z0-9]\{6\}$')" ] || fail "temporary files left: $(ls "$work")"
+    left=$(find "$work" -maxdepth 1 \( -name '*.html.*' -o -name '*.sarif.*' -o -name '*.json.*' \
+        -o -name '*.txt.*' -o -name '*.dot.*' \))
+    [ -z "$left" ] || fail "temporary files left: $left"
     ;;
 utf8)
     # Names that are not UTF-8 (a file name in another encoding, from the
@@ -355,7 +357,6 @@ utf8)
         grep -q "$(printf '\357\277\275')" "$work/u.$fmt" || fail "$fmt output has no U+FFFD"
     done
     "$CHECK_SARIF" "$work/u.sarif" 1 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
-    grep -q '"name": "na\(\xef\xbf\xbd\|.\)ve' "$work/u.json" || true
     run_lg 1 report --format json "$work/$bad.jsonl"
     iconv -f UTF-8 -t UTF-8 "$work/out" >/dev/null 2>&1 || fail "JSON on stdout is not valid UTF-8"
     run_lg 0 dot "$work/$bad.jsonl"
