@@ -31,6 +31,9 @@ enum {
 };
 
 void lg_usage(FILE *out);
+/* One verb's usage (its --help); false, printing nothing, for a verb
+ * there is not. */
+bool lg_usage_verb(FILE *out, const char *verb);
 
 /* Parse the value of --exit-code: an integer 0..255. */
 bool lg_parse_exit_code(const char *text, int *out);

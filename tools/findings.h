@@ -199,24 +199,42 @@ struct lg_findings {
     size_t truncated_lines;  /* a last line without newline: the writer died mid-line */
     size_t unknown_lines;    /* kinds this reader does not know (kept as LG_KIND_OTHER) */
     size_t empty_files;      /* read, but held nothing: a process that found nothing */
+    size_t usable_files;     /* read, and not garbage: some finding, or no bad line */
 };
 
 void lg_findings_init(struct lg_findings *set);
 void lg_findings_free(struct lg_findings *set);
 
+/* Problem lines named per file before "... and N more". */
+#define LG_FINDINGS_MAX_PROBLEMS 10
+
 /*
- * Append the findings of the file at `path` to `set`. Problems are written to
- * `diag` (one line each, naming file and line) and counted in `set`; reading
- * goes on past a corrupt line. A kind this reader does not know is kept as
- * LG_KIND_OTHER, with one note per file. Returns 0 when the file was read
- * (even with bad lines), -1 when it could not be opened or read at all, or
- * is a graph file (its first line a `graph` header) rather than findings.
+ * Read the file at `path` and hand each finding, in file order, to `sink`,
+ * which takes it (and frees it); memory stays that of one line, whatever
+ * the file's size. Problems are written to `diag` (one line each, naming
+ * file and line, the first LG_FINDINGS_MAX_PROBLEMS per file, then one line
+ * with how many more) and counted in `counts` (only its counters are
+ * used); reading goes on past a corrupt line, and past a line longer than
+ * LG_JSONL_MAX_LINE. A last line without newline is a writer cut short
+ * when it starts a JSON object (a warning), else a corrupt line. A kind
+ * this reader does not know is kept as LG_KIND_OTHER, with one note per
+ * file. Returns 0 when the file was read (even with bad lines), -1 when it
+ * could not be opened or read at all, is a graph file (its first line a
+ * `graph` header) rather than findings, or never ends a line (binary
+ * data, an endless device).
  * The library writes some findings again at exit with their totals, and
  * the last line wins (FINDINGS.md): a later line of the same file for the
  * same (pid, site) of a long-hold, or the same (pid, pair) of a
  * held-across-io, replaces the earlier one where it stood, so each is
- * shown and counted once, with its last counts.
+ * handed on once, with its last counts (from a pipe, which cannot be read
+ * ahead: after the file's other findings). `sink` returns 0, or -1 to
+ * stop reading (out of memory).
  */
+typedef int (*lg_finding_sink)(void *arg, struct lg_finding *f);
+int lg_findings_stream_file(struct lg_findings *counts, const char *path, FILE *diag,
+                            lg_finding_sink sink, void *arg);
+
+/* The same, appending every finding to `set`. */
 int lg_findings_read_file(struct lg_findings *set, const char *path, FILE *diag);
 
 /*

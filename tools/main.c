@@ -18,6 +18,11 @@ int main(int argc, char **argv)
         return LG_EXIT_USAGE;
     }
     const char *verb = argv[1];
+    /* `lockgraph VERB --help`: that verb's usage (run.c parses its own
+     * options, and `run -- prog --help` is the program's). */
+    if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) &&
+        lg_usage_verb(stdout, verb))
+        return LG_EXIT_OK;
     if (strcmp(verb, "run") == 0)
         return lg_cmd_run(argc - 1, argv + 1);
     if (strcmp(verb, "show") == 0)

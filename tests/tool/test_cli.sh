@@ -207,8 +207,25 @@ usage)
     has err '-o needs a file name'
     run_lg 2 ranks -o a -o b "$DATA/graph-clean-a.jsonl"
     has err '-o given twice'
-    run_lg 0 ranks --help
-    has out 'usage: lockgraph run'
+    # Each verb's --help is its own usage, not the whole one.
+    for verb in run show report dot merge ranks; do
+        run_lg 0 "$verb" --help
+        has out "usage: lockgraph $verb"
+        lacks out 'lockgraph help | --help'
+        [ "$verb" = report ] || lacks out 'usage: lockgraph report'
+        run_lg 0 "$verb" -h
+        has out "usage: lockgraph $verb"
+    done
+    run_lg 0 show --help
+    has out 'show  Print findings files'
+    has out 'Lines longer than 16 MiB are refused'
+    run_lg 0 report --help
+    has out '--no-dedupe     show every finding'
+    # A bad option: the verb's usage after the message.
+    run_lg 2 report --frobnicate x.jsonl
+    has err "unknown option '--frobnicate'"
+    has err 'usage: lockgraph report'
+    lacks err 'usage: lockgraph run'
     run_lg 0 help
     run_lg 0 --version
     grep -Eq '^lockgraph [0-9]+\.[0-9]+' "$work/out" || fail "--version: $(cat "$work/out")"

@@ -268,6 +268,53 @@ static void test_last_line_keys(void)
     lg_findings_free(&set);
 }
 
+/* Three lines of one site: the last wins, where the first stood. A later
+ * line that only looks like one (no thread: corrupt) is named where it is
+ * and replaces nothing; a line whose keys are escaped is read properly. */
+static void test_last_line_chain(void)
+{
+    struct lg_findings set;
+    lg_findings_init(&set);
+    read_text(&set, HOLD(1, "0x100", 1, false) IO(1, 0, 1, false) HOLD(1, "0x100", 2, false)
+                        "{\"kind\":\"long-hold\",\"pid\":1,\"stack\":[\"0x100\"],\"count\":9}\n"
+                        "{\"kin\\u0064\":\"long-hold\",\"pid\":1,\"lock\":{\"id\":1,\"addr\":"
+                        "\"0x10\"},\"thread\":{\"tid\":1,\"seq\":1},\"stack\":[\"0x100\"],"
+                        "\"count\":4,\"worst_ms\":4,\"final\":true}\n");
+    CU_ASSERT_EQUAL_FATAL(set.n, 2);
+    CU_ASSERT_EQUAL(set.items[0].kind, LG_KIND_LONG_HOLD);
+    CU_ASSERT_EQUAL(set.items[0].count, 4);
+    CU_ASSERT_TRUE(set.items[0].final);
+    CU_ASSERT_EQUAL(set.items[0].line, 5);
+    CU_ASSERT_EQUAL(set.items[1].kind, LG_KIND_HELD_ACROSS_IO);
+    CU_ASSERT_EQUAL(set.corrupt_lines, 1);
+    lg_findings_free(&set);
+}
+
+/* From a pipe, which cannot be read ahead, such findings come after the
+ * others of the file, still with their last lines. */
+static void test_last_line_from_pipe(void)
+{
+    const char *text = HOLD(1, "0x100", 1, false) IO(1, 0, 1, false) HOLD(1, "0x100", 3, true);
+    int fds[2];
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    CU_ASSERT_FATAL(write(fds[1], text, strlen(text)) == (ssize_t)strlen(text));
+    close(fds[1]);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+    struct lg_findings set;
+    lg_findings_init(&set);
+    FILE *diag = fopen("/dev/null", "w");
+    CU_ASSERT_EQUAL(lg_findings_read_file(&set, path, diag), 0);
+    fclose(diag);
+    close(fds[0]);
+    CU_ASSERT_EQUAL_FATAL(set.n, 2);
+    CU_ASSERT_EQUAL(set.items[0].kind, LG_KIND_HELD_ACROSS_IO);
+    CU_ASSERT_EQUAL(set.items[1].kind, LG_KIND_LONG_HOLD);
+    CU_ASSERT_EQUAL(set.items[1].count, 3);
+    CU_ASSERT_EQUAL(set.items[1].line, 3);
+    lg_findings_free(&set);
+}
+
 static void test_corrupt(void)
 {
     struct lg_finding f;
@@ -545,6 +592,8 @@ int main(void)
     CU_add_test(s, "read long-hold: the last line wins", test_read_long_hold_last_line);
     CU_add_test(s, "read held-across-io", test_read_held_across_io);
     CU_add_test(s, "last line per (pid, site or pair)", test_last_line_keys);
+    CU_add_test(s, "last line of three, corrupt and escaped lines", test_last_line_chain);
+    CU_add_test(s, "last line from a pipe", test_last_line_from_pipe);
     CU_add_test(s, "corrupt lines of the new kinds", test_corrupt);
     CU_add_test(s, "render a two-thread deadlock", test_render_deadlock_two);
     CU_add_test(s, "render a three-thread deadlock", test_render_deadlock_three);

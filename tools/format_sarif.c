@@ -1,5 +1,5 @@
 /*
- * sarif.c - `lockgraph report --format sarif`: SARIF 2.1.0, so CI code
+ * format_sarif.c - `lockgraph report --format sarif`: SARIF 2.1.0, so CI code
  * scanning (GitHub's, GitLab's, any SARIF viewer) can show the findings
  * next to the code.
  *
@@ -12,7 +12,8 @@
  * a partial fingerprint so a viewer can follow a finding from run to run;
  * detector errors and input problems as tool notifications.
  * Paths under the current directory are written relative to %SRCROOT%,
- * which is where a CI job runs from; others as file:// URIs.
+ * which is where a CI job runs from; others as file:// URIs. Written as it
+ * is made (jsonout.h): one result in memory at a time.
  * Does not: validate itself (tests/tool/check_sarif.c does), or embed the
  * source.
  */
@@ -22,7 +23,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "report.h"
+#include "format.h"
+#include "jsonout.h"
 
 #define MAX_INLINE 8
 #define SRCROOT "%SRCROOT%"
@@ -639,7 +641,7 @@ static int rule_index(json_object *rules_arr, const char *kind)
 
 static json_object *result(struct lg_report *r, const struct lg_group *g, json_object *rules_arr)
 {
-    const struct lg_finding *f = &r->set.items[g->first];
+    const struct lg_finding *f = g->finding;
     struct ctx c = {.r = r,
                     .f = f,
                     .related = json_object_new_array(),
@@ -685,8 +687,8 @@ static json_object *result(struct lg_report *r, const struct lg_group *g, json_o
     json_object_object_add(props, "count", json_object_new_int64((int64_t)g->n));
     json_object_object_add(props, "processes", json_object_new_int64((int64_t)g->processes));
     json_object *occ = json_object_new_array();
-    for (size_t i = 0; i < g->n && i < 100; i++) {
-        const struct lg_finding *m = &r->set.items[g->members[i]];
+    for (size_t i = 0; i < g->n && i < g->n_seen && i < 100; i++) {
+        const struct lg_seen *m = &g->seen[i];
         char where[4200];
         snprintf(where, sizeof where, "%s:%zu (pid %ld)", m->file, m->line, m->pid);
         json_object_array_add(occ, json_object_new_string(where));
@@ -715,11 +717,23 @@ static void notification(json_object *list, const char *level, const char *text)
     json_object_array_add(list, n);
 }
 
-int lg_report_sarif(struct lg_report *r, FILE *out)
+struct sarif {
+    struct lg_report *r;
+    json_object *rules; /* a reference: the results name their rule by index */
+    struct lg_json_splice results;
+};
+
+static void *begin(struct lg_report *r, FILE *out, const struct lg_format_opts *o)
 {
+    (void)o;
+    struct sarif *sf = calloc(1, sizeof *sf);
     json_object *root = json_object_new_object();
-    if (!root)
-        return -1;
+    if (!sf || !root) {
+        free(sf);
+        json_object_put(root);
+        return NULL;
+    }
+    sf->r = r;
     json_object_object_add(root, "$schema",
                            json_object_new_string("https://json.schemastore.org/sarif-2.1.0.json"));
     json_object_object_add(root, "version", json_object_new_string("2.1.0"));
@@ -745,11 +759,12 @@ int lg_report_sarif(struct lg_report *r, FILE *out)
         json_object_array_add(rules_arr, rule);
     }
 
-    json_object *results = json_object_new_array();
+    /* Rules come before the results: a kind this lockgraph does not know
+     * gets its rule here, in the order its first result will come. Detector
+     * errors are notifications, not results. */
     json_object *notes = json_object_new_array();
-    for (size_t i = 0; i < r->groups.n; i++) {
-        const struct lg_group *g = &r->groups.items[i];
-        const struct lg_finding *f = &r->set.items[g->first];
+    for (size_t i = 0; i < r->n_groups; i++) {
+        const struct lg_finding *f = r->groups[i].finding;
         if (f->kind == LG_KIND_DETECTOR_ERROR) {
             char text[1024];
             snprintf(text, sizeof text, "lockgraph could not do its job fully in pid %ld: %s%s%s",
@@ -758,8 +773,9 @@ int lg_report_sarif(struct lg_report *r, FILE *out)
             notification(notes, "warning", text);
             continue;
         }
-        json_object_array_add(results, result(r, g, rules_arr));
+        rule_index(rules_arr, lg_finding_kind(f));
     }
+    sf->rules = json_object_get(rules_arr);
     json_object_object_add(driver, "rules", rules_arr);
     json_object_object_add(tool, "driver", driver);
     json_object_object_add(run, "tool", tool);
@@ -801,17 +817,48 @@ int lg_report_sarif(struct lg_report *r, FILE *out)
         json_object_put(notes);
     json_object_array_add(invs, inv);
     json_object_object_add(run, "invocations", invs);
+    json_object *results = json_object_new_array();
+    json_object_array_add(results, lg_json_splice_mark());
     json_object_object_add(run, "results", results);
     json_object_array_add(runs, run);
     json_object_object_add(root, "runs", runs);
 
-    const char *s = json_object_to_json_string_ext(
-        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-    int rc = s ? 0 : -1;
-    if (s) {
-        fputs(s, out);
-        fputc('\n', out);
-    }
+    int rc = lg_json_splice_begin(&sf->results, root, out, 0);
     json_object_put(root);
+    if (rc != 0) {
+        json_object_put(sf->rules);
+        free(sf);
+        return NULL;
+    }
+    return sf;
+}
+
+static int group(void *state, const struct lg_group *g, size_t number)
+{
+    (void)number;
+    struct sarif *sf = state;
+    if (g->finding->kind == LG_KIND_DETECTOR_ERROR)
+        return 0; /* a notification, given at the start */
+    json_object *res = result(sf->r, g, sf->rules);
+    int rc = res ? lg_json_splice_item(&sf->results, res) : -1;
+    json_object_put(res);
     return rc;
 }
+
+static int end(void *state)
+{
+    struct sarif *sf = state;
+    lg_json_splice_end(&sf->results);
+    fputc('\n', sf->results.out);
+    json_object_put(sf->rules);
+    free(sf);
+    return 0;
+}
+
+const struct lg_format lg_format_sarif = {.name = "sarif",
+                                          .utf8 = true,
+                                          .all_seen = false,
+                                          .streams = false,
+                                          .begin = begin,
+                                          .group = group,
+                                          .end = end};
