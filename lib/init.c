@@ -92,8 +92,13 @@ static bool start_now(void)
     char err[512];
     lg__options_defaults(&lg__opt);
     const char *report = getenv("LOCKGRAPH_REPORT");
-    if (report && *report)
-        lg__strlcpy(lg__opt.report, report, sizeof(lg__opt.report));
+    if (report && lg__options_set_report(&lg__opt, report, err, sizeof(err)) != 0) {
+        /* Cut short or empty, it would name a file the user never asked for. */
+        lg__write_str(2, "lockgraph: ");
+        lg__write_str(2, err);
+        lg__write_str(2, "\n");
+        _exit(2);
+    }
     if (lg__options_parse(getenv("LOCKGRAPH_OPTIONS"), &lg__opt, err, sizeof(err)) != 0) {
         /* The user asked for something specific and did not get it: running
          * anyway would look like a clean result. Stop before main. */
