@@ -1430,6 +1430,23 @@ static void test_no_library(void)
     run_free(r);
 }
 
+/* A process-shared lock the parent holds across fork is the parent's: the
+ * child taking it waits for the parent, no self-deadlock (with
+ * on_cycle=abort the child would abort). */
+static void test_pshared_fork(void)
+{
+    struct run *r = run("sc_pshared_fork", NULL);
+    expect_nothing(r);
+    run_free(r);
+    r = run("sc_pshared_fork", "on_cycle=abort");
+    expect_nothing(r);
+    run_free(r);
+    static const char *const rw[] = {"rw", NULL};
+    r = run_prog("sc_pshared_fork", rw, NULL, NULL, 30, true);
+    expect_nothing(r);
+    run_free(r);
+}
+
 int main(int argc, char **argv)
 {
     const char *filter = NULL;
@@ -1517,6 +1534,7 @@ int main(int argc, char **argv)
         {"hold_warn_ms: one site, counted", test_long_hold},
         {"a stall of timed locks that keep retrying", test_timed_stall},
         {"watchdog in a program that forks and exits", test_watchdog_fork},
+        {"process-shared locks held across fork: the parent's", test_pshared_fork},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
         if (!filter || strstr(tests[i].name, filter))
