@@ -24,11 +24,16 @@
  * stack, so the child taking it is a wait for the parent, not a
  * self-deadlock. Private locks held at the fork stay held by the child,
  * whose copy of them is locked.
+ *
+ * Process exit: the destructor writes the graph file and the closing
+ * counts; exit() and _exit (interpose_proc.c) both remove a findings file
+ * made early and still empty.
  */
 
 #include "alloc.h"
 #include "graph.h"
 #include "interpose.h"
+#include "interpose_proc.h"
 #include "dump.h"
 #include "io.h"
 #include "options.h"
@@ -98,6 +103,9 @@ static void atfork_child(void)
 static bool start_now(void)
 {
     char err[512];
+    /* First: every message from here on goes to the stderr the program
+     * started with, never to a file the program later puts on fd 2. */
+    lg__stderr_keep();
     lg__options_defaults(&lg__opt);
     const char *report = getenv("LOCKGRAPH_REPORT");
     if (report && lg__options_set_report(&lg__opt, report, err, sizeof(err)) != 0) {
@@ -117,6 +125,11 @@ static bool start_now(void)
     }
     if (lg__opt.help)
         lg__options_help(2);
+    /* The graph file is written at exit, after any chdir: resolve it now,
+     * as report.c does the findings file. */
+    char graph[LG_REPORT_PATH_MAX];
+    if (lg__opt.graph[0] && lg__path_absolute(lg__opt.graph, graph, sizeof(graph)) == 0)
+        lg__strlcpy(lg__opt.graph, graph, sizeof(lg__opt.graph));
     lg__opt_after_rare = lg__opt.held_stacks || lg__opt.hold_warn_ms;
     if (lg__opt.max_memory)
         lg__alloc_set_limit((size_t)lg__opt.max_memory << 20);
@@ -146,6 +159,7 @@ static bool start_now(void)
                          "take locks may hang the child\n");
     lg__interpose_resolve();
     lg__interpose_io_resolve();
+    lg__interpose_proc_resolve();
     lg__io_init();
     lg__stack_init();
     if (lg__thread_key_init(on_thread_exit) != 0)
@@ -194,6 +208,7 @@ __attribute__((destructor)) static void lg_destructor(void)
         lg__hold_flush();
     lg__report_exit_summary();
     lg__io_exit(); /* the final counts of held-across-io pairs */
+    lg__report_leaving();
     lg__busy = saved;
 }
 
