@@ -53,13 +53,14 @@ struct lg_report_result {
 
 /*
  * Read `paths[0..n)`, print every finding symbolized to opts->out (problems
- * with the files to stderr) but those the suppressions file `supp_path`
- * (may be NULL) silences, then `status_line` when not NULL (how the
- * program ended), then the closing line naming `where`. opts->sym is filled
- * in here.
+ * with the files to stderr, before; notes about symbolizing, after) but
+ * those the suppressions file `supp_path` (may be NULL) silences, then
+ * `status_line` when not NULL (how the program ended), then the closing
+ * line naming `where`, or `none_line` instead when it is not NULL and no
+ * finding is shown. opts->sym is filled in here.
  */
 void lg_print_reports(char *const *paths, size_t n, const char *where, const char *status_line,
-                      const char *supp_path, struct lg_summary_opts *opts,
+                      const char *none_line, const char *supp_path, struct lg_summary_opts *opts,
                       struct lg_report_result *result);
 
 #endif

@@ -410,8 +410,8 @@ static int report_and_exit_code(const struct run_args *a, const char *pattern, c
     char supp[4096];
     const char *opts_text = a->options ? a->options : getenv("LOCKGRAPH_OPTIONS");
     bool have_supp = lg_supp_from_options(opts_text, supp, sizeof supp);
-    lg_print_reports(paths, n, where, *status_line ? status_line : NULL, have_supp ? supp : NULL,
-                     &opts, &r);
+    lg_print_reports(paths, n, where, *status_line ? status_line : NULL, NULL,
+                     have_supp ? supp : NULL, &opts, &r);
     free(where);
 
     if (discard) {

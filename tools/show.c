@@ -21,15 +21,37 @@
 #include "report.h"
 #include "symbolize.h"
 
+/* What `diag` (a memory stream) holds from `*done` on, to stderr. */
+static void flush_diag(FILE *diag, char *const *buf, size_t *len, size_t *done)
+{
+    if (!diag)
+        return;
+    fflush(diag);
+    if (*len > *done)
+        fwrite(*buf + *done, 1, *len - *done, stderr);
+    *done = *len;
+    fflush(stderr);
+}
+
 void lg_print_reports(char *const *paths, size_t n, const char *where, const char *status_line,
-                      const char *supp_path, struct lg_summary_opts *opts,
+                      const char *none_line, const char *supp_path, struct lg_summary_opts *opts,
                       struct lg_report_result *result)
 {
     memset(result, 0, sizeof *result);
+    /* Diagnostics are held back and written at line boundaries: the
+     * symbolizer's notes (a module without debug info, say) come while a
+     * finding is half printed, and on a shared terminal they landed inside
+     * its first stack. Problems reading the files come first, the notes
+     * after the findings, before the closing lines. */
+    char *dbuf = NULL;
+    size_t dlen = 0, ddone = 0;
+    FILE *mem = open_memstream(&dbuf, &dlen);
+    FILE *diag = mem ? mem : stderr;
     struct lg_report r;
     const char *supp[1] = {supp_path};
-    if (lg_report_load(&r, paths, n, supp, supp_path ? 1 : 0, 0, stderr) != 0) {
+    if (lg_report_load(&r, paths, n, supp, supp_path ? 1 : 0, 0, diag) != 0) {
         lg_report_free(&r);
+        flush_diag(mem, &dbuf, &dlen, &ddone);
         if (!supp_path) {
             fprintf(stderr, "lockgraph: out of memory\n");
             exit(LG_EXIT_TOOL_FAILED);
@@ -37,28 +59,36 @@ void lg_print_reports(char *const *paths, size_t n, const char *where, const cha
         /* The findings still matter more than the suppressions: all of
          * them are shown, and the caller hears the suppressions failed. */
         result->supp_failed = true;
-        if (lg_report_load(&r, paths, n, NULL, 0, 0, stderr) != 0) {
+        if (lg_report_load(&r, paths, n, NULL, 0, 0, diag) != 0) {
+            flush_diag(mem, &dbuf, &dlen, &ddone);
             fprintf(stderr, "lockgraph: out of memory\n");
             exit(LG_EXIT_TOOL_FAILED);
         }
     }
-    /* Problems reading the files went to stderr; flush it before the
-     * summary so an interleaved terminal shows them first. */
-    fflush(stderr);
+    flush_diag(mem, &dbuf, &dlen, &ddone);
     opts->sym = r.sym;
     lg_summary_print_visible(&r.set, r.hidden, opts);
+    fflush(opts->out);
+    flush_diag(mem, &dbuf, &dlen, &ddone);
     if (r.suppressed)
         lg_report_print_suppressions(&r, opts->out);
     if (status_line)
         fprintf(opts->out, "%s\n", status_line);
-    lg_summary_closing_visible(opts->out, &r.set, r.hidden, r.suppressed, where);
+    lg_summary_count_visible(&r.set, r.hidden, &result->counts);
+    if (none_line && result->counts.findings == 0)
+        fprintf(opts->out, "%s\n", none_line);
+    else
+        lg_summary_closing_visible(opts->out, &r.set, r.hidden, r.suppressed, where);
     opts->sym = NULL;
 
-    lg_summary_count_visible(&r.set, r.hidden, &result->counts);
     result->corrupt_lines = r.set.corrupt_lines;
     result->truncated_lines = r.set.truncated_lines;
     result->unreadable_files = r.set.unreadable_files;
     lg_report_free(&r);
+    flush_diag(mem, &dbuf, &dlen, &ddone);
+    if (mem)
+        fclose(mem);
+    free(dbuf);
 }
 
 __attribute__((format(printf, 1, 2))) static int show_usage_error(const char *fmt, ...)
@@ -124,7 +154,7 @@ int lg_cmd_show(int argc, char **argv)
         supp = env_supp;
     struct lg_summary_opts opts = {.out = stdout};
     struct lg_report_result r;
-    lg_print_reports(paths, n, where, NULL, supp, &opts, &r);
+    lg_print_reports(paths, n, where, NULL, NULL, supp, &opts, &r);
 
     if (r.supp_failed)
         return LG_EXIT_USAGE;
