@@ -27,7 +27,8 @@
  *
  * Process exit: the destructor writes the graph file and the closing
  * counts; exit() and _exit (interpose_proc.c) both remove a findings file
- * made early and still empty.
+ * made early and still empty, and tell `lockgraph run` (runstatus.h) the
+ * program was watched to its end.
  */
 
 #include "alloc.h"
@@ -39,6 +40,7 @@
 #include "options.h"
 #include "ranks.h"
 #include "report.h"
+#include "runstatus.h"
 #include "runtime.h"
 #include "stack.h"
 #include "symbols.h"
@@ -165,6 +167,7 @@ static bool start_now(void)
     if (lg__thread_key_init(on_thread_exit) != 0)
         lg__write_str(2, "lockgraph: no pthread key left: held-at-exit will not be reported\n");
     lg__report_open();
+    lg__run_status_attach(lg__report_exe_path());
     return true;
 }
 
@@ -209,6 +212,7 @@ __attribute__((destructor)) static void lg_destructor(void)
     lg__report_exit_summary();
     lg__io_exit(); /* the final counts of held-across-io pairs */
     lg__report_leaving();
+    lg__run_status_ended();
     lg__busy = saved;
 }
 
@@ -259,6 +263,7 @@ static bool process_shared(const struct lg_held *e)
 
 void lg__fork_child(bool threads)
 {
+    lg__run_status_fork_child();
     if (lg__self && lg__self != LG_THREAD_GONE)
         lg__held_remove_if(&lg__self->held, process_shared);
     lg__alloc_reset_child();

@@ -3,8 +3,9 @@
  * locks: leaving through _exit or _Exit, and changing its user or groups.
  *
  * _exit, _Exit: exit() runs lockgraph's destructor; these do not, so they
- * do its async-signal-safe part here: remove a findings file made early
- * and still empty (lbzip2 and many fork children leave this way).
+ * do its two async-signal-safe parts here: remove a findings file made
+ * early and still empty, and tell `lockgraph run` the program was watched
+ * to its end (lbzip2 and many fork children leave this way).
  *
  * setuid and the rest of the family: the findings file is made at the first
  * finding (report.c), and after a process has given up its user it may no
@@ -21,6 +22,7 @@
  */
 #include "interpose_proc.h"
 #include "report.h"
+#include "runstatus.h"
 #include "runtime.h"
 
 #include <dlfcn.h>
@@ -104,6 +106,7 @@ static _Noreturn void leave(void (*real)(int), int status)
 {
     if (atomic_load_explicit(&lg__state, memory_order_acquire) == LG_STATE_ACTIVE) {
         lg__report_leaving();
+        lg__run_status_ended();
     }
     if (real)
         real(status);

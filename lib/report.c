@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "options.h"
 #include "ranks.h"
+#include "runstatus.h"
 #include "stack.h"
 #include "sync.h"
 #include "util.h"
@@ -101,7 +102,8 @@ static atomic_uint_fast64_t nkind[K_COUNT];
  *  - Never through a symbolic link, only a regular file of the process's
  *    user (lg__open_output): anything else is refused with a message.
  *  - When no file can be had, each finding goes to lockgraph's stderr
- *    whole.
+ *    whole, and `lockgraph run` is told (runstatus.h), so it never says
+ *    "no findings" after one.
  */
 
 static void expand_path(const char *pattern, char *out, size_t outlen)
@@ -704,9 +706,11 @@ static void finish_counted(struct lg_buf *b, struct pcs *pcs, int kind, struct l
         int cancel;
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
         lg__lock(&report_lock);
-        (void)write_line(b->p, b->len);
+        int where = write_line(b->p, b->len);
         lg__unlock(&report_lock);
         pthread_setcancelstate(cancel, NULL);
+        if (count && where != TO_FILE)
+            lg__run_status_unfiled(where == TO_STDERR);
     }
     if (count) {
         atomic_fetch_add(&nfindings, 1);
@@ -1255,7 +1259,8 @@ int lg__report_sync(void)
 void lg__report_exit_summary(void)
 {
     uint64_t n = atomic_load(&nfindings);
-    if (lg__opt.quiet || n == 0)
+    /* Under `lockgraph run`, run closes with the same count itself. */
+    if (lg__opt.quiet || n == 0 || lg__run_status_attached())
         return;
     struct lg_buf h = {0};
     lg__buf_str(&h, "lockgraph: ");

@@ -25,6 +25,9 @@ enum {
     LG_EXIT_USAGE = 2,         /* bad command line; `show`, `report`, `merge`, `dot`:
                                   unreadable input */
     LG_EXIT_FINDINGS = 66,     /* default for --exit-code: findings were made */
+    LG_EXIT_NOT_WATCHED = 67,  /* `run`: the program could not be watched (static, set-user-ID,
+                                  file capabilities: said before starting it; or the library
+                                  never started in it: said after) */
     LG_EXIT_TOOL_FAILED = 125, /* `run` could not set up (no library, no report dir) */
     LG_EXIT_CANNOT_EXEC = 126, /* the program exists but could not be executed */
     LG_EXIT_NOT_FOUND = 127,   /* the program was not found */
