@@ -383,6 +383,18 @@ run-watched)
         cp /bin/true "$work/suid-own"
         chmod u+s "$work/suid-own"
         run_lg 0 run -- "$work/suid-own"
+        # file capabilities put an unprivileged user's run in secure mode
+        if command -v setcap >/dev/null && command -v setpriv >/dev/null; then
+            chmod 755 "$work"
+            cp /bin/true "$work/cap-true"
+            if setcap cap_net_raw+ep "$work/cap-true" 2>/dev/null; then
+                setpriv --reuid=65534 --regid=65534 --clear-groups "$LG" run -- "$work/cap-true" \
+                    >"$work/out" 2>"$work/err"
+                rc=$?
+                [ $rc = 67 ] || fail "a program with file capabilities, run as nobody: exit $rc"
+                has err 'has file capabilities, so the loader runs it in secure mode'
+            fi
+        fi
     fi
 
     # A deadlock happening now fails a run like a cycle, on its own too.
