@@ -123,4 +123,3 @@ LG_EXPORT void _Exit(int status)
 {
     leave(real__Exit, status);
 }
-

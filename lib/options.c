@@ -143,9 +143,9 @@ static int parse_one(struct lg_options *o, const char *key, size_t keylen, const
     char why[256] = "";
 #define TRY_OF(name, type, def, lo, hi, help)                                                      \
     if (is(key, keylen, #name))                                                                    \
-        return CALL_##type(name, lo, hi) == 0 ? 0                                                  \
-                                              : fail(err, errlen, "option '", key, keylen,         \
-                                                     WHY_##type(lo, hi));
+        return CALL_##type(name, lo, hi) == 0                                                      \
+                   ? 0                                                                             \
+                   : fail(err, errlen, "option '", key, keylen, WHY_##type(lo, hi));
     LG_OPTION_TABLE(TRY_OF)
 #define NAME_OF(name, type, def, lo, hi, help) " " #name
     return fail(err, errlen, "unknown option '", key, keylen,
@@ -217,8 +217,7 @@ int lg__options_set_report(struct lg_options *o, const char *value, char *err, s
         return -1;
     }
     if (strlen(value) >= sizeof(o->report)) {
-        lg__strlcat(err, "LOCKGRAPH_REPORT is longer than 4095 bytes: name a shorter path",
-                    errlen);
+        lg__strlcat(err, "LOCKGRAPH_REPORT is longer than 4095 bytes: name a shorter path", errlen);
         return -1;
     }
     lg__strlcpy(o->report, value, sizeof(o->report));

@@ -41,7 +41,7 @@ static ino_t report_ino;
 static int dir_fd = -1; /* its directory (O_PATH), open from start */
 static dev_t dir_dev;
 static ino_t dir_ino;
-static int spare_fd = -1; /* given up to make the file when the fds run out */
+static int spare_fd = -1;                       /* given up to make the file when the fds run out */
 static char report_pattern[LG_REPORT_PATH_MAX]; /* absolute, %p kept */
 static char report_path[LG_REPORT_PATH_MAX];    /* absolute, this process's */
 static char dir_path[LG_REPORT_PATH_MAX];
@@ -309,8 +309,8 @@ void lg__report_leaving(void)
     if (!made_early || getpid() != file_pid || !try_lock(&report_lock))
         return;
     struct stat st, named;
-    if (made_early && same_file(report_fd, report_dev, report_ino) &&
-        fstat(report_fd, &st) == 0 && st.st_size == 0 && same_file(dir_fd, dir_dev, dir_ino) &&
+    if (made_early && same_file(report_fd, report_dev, report_ino) && fstat(report_fd, &st) == 0 &&
+        st.st_size == 0 && same_file(dir_fd, dir_dev, dir_ino) &&
         fstatat(dir_fd, report_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
         named.st_dev == st.st_dev && named.st_ino == st.st_ino &&
         unlinkat(dir_fd, report_name, 0) == 0) {

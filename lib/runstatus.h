@@ -34,10 +34,10 @@ enum {
 };
 
 struct lg_run_status {
-    uint32_t magic;     /* set by run */
-    uint32_t version;   /* set by run */
-    int32_t main_pid;   /* set by run's child before it execs the program */
-    uint32_t started;   /* processes in which the library started */
+    uint32_t magic;   /* set by run */
+    uint32_t version; /* set by run */
+    int32_t main_pid; /* set by run's child before it execs the program */
+    uint32_t started; /* processes in which the library started */
     uint32_t main_state;
     uint32_t reserved;
     uint64_t to_stderr; /* findings that went to stderr only: no findings file */

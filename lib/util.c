@@ -219,9 +219,9 @@ int lg__open_output(int dirfd, const char *name, int flags, const char **why)
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno != ENOENT)
                 return -1;
-            int fd = (int)syscall(SYS_openat, dirfd, name,
-                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | extra,
-                                  0644);
+            int fd =
+                (int)syscall(SYS_openat, dirfd, name,
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | extra, 0644);
             if (fd >= 0 || errno != EEXIST)
                 return fd;
             continue; /* made by someone else meanwhile: look at what it is */

@@ -601,22 +601,26 @@ static uint64_t status_verdict(const struct lg_run_status *page, int status, cha
     uint64_t lost = __atomic_load_n(&page->lost, __ATOMIC_ACQUIRE);
     struct text t = {lines, lines_len, 0};
     if (to_stderr)
-        add(&t, "lockgraph: %llu %s could not be written to a report file and went to the "
+        add(&t,
+            "lockgraph: %llu %s could not be written to a report file and went to the "
             "program's stderr instead (the \"lockgraph: finding:\" lines above; the "
             "\"lockgraph:\" line before them says why)\n",
             (unsigned long long)to_stderr, to_stderr == 1 ? "finding" : "findings");
     if (lost)
-        add(&t, "lockgraph: %llu %s could be written nowhere: no report file, and the program had "
+        add(&t,
+            "lockgraph: %llu %s could be written nowhere: no report file, and the program had "
             "replaced lockgraph's stderr\n",
             (unsigned long long)lost, lost == 1 ? "finding" : "findings");
     if (started == 0) {
         *not_watched = true;
-        add(&t, "lockgraph: nothing was watched: liblockgraph.so never started in the program or in "
+        add(&t,
+            "lockgraph: nothing was watched: liblockgraph.so never started in the program or in "
             "any process it ran (did something clear LD_PRELOAD, or run a static or set-user-ID "
             "executable?)\n");
     } else if (main_state == LG_RUN_MAIN_NONE) {
         *not_watched = true;
-        add(&t, "lockgraph: the program itself was not watched (lockgraph started only in %u other "
+        add(&t,
+            "lockgraph: the program itself was not watched (lockgraph started only in %u other "
             "%s it ran)\n",
             started, started == 1 ? "process" : "processes");
     } else if (main_state == LG_RUN_MAIN_WATCHED && WIFEXITED(status)) {
@@ -626,7 +630,8 @@ static uint64_t status_verdict(const struct lg_run_status *page, int status, cha
         char exe[sizeof page->main_exe];
         memcpy(exe, page->main_exe, sizeof exe);
         exe[sizeof exe - 1] = '\0';
-        add(&t, "lockgraph: the program was not watched to its end: %s ran another executable in "
+        add(&t,
+            "lockgraph: the program was not watched to its end: %s ran another executable in "
             "its place (exec), which lockgraph did not reach (LD_PRELOAD cleared, or a static "
             "or set-user-ID executable)\n",
             *exe ? exe : "it");
@@ -661,13 +666,13 @@ static int report_and_exit_code(const struct run_args *a, const char *pattern, c
 
     char status_line[2048] = "", extra[1536], none[256];
     bool not_watched;
-    uint64_t unfiled = status_verdict(st->page, status, extra, sizeof extra, none, sizeof none,
-                                      &not_watched);
+    uint64_t unfiled =
+        status_verdict(st->page, status, extra, sizeof extra, none, sizeof none, &not_watched);
     size_t used = 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-        used = (size_t)snprintf(status_line, sizeof status_line,
-                                "lockgraph: the program exited with status %d",
-                                WEXITSTATUS(status));
+        used =
+            (size_t)snprintf(status_line, sizeof status_line,
+                             "lockgraph: the program exited with status %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
         used = (size_t)snprintf(status_line, sizeof status_line,
                                 "lockgraph: the program was killed by signal %d (%s)%s",

@@ -33,8 +33,8 @@ static const char *lib_path, *bin_dir, *jemalloc_path;
 /* Set by a test for its next run_prog, then reset: "@DIR" in args, options
  * and report_env becomes the run's directory. */
 static struct {
-    bool relative;          /* run in the directory, LOCKGRAPH_REPORT relative */
-    const char *report_env; /* LOCKGRAPH_REPORT as it is, instead of the usual */
+    bool relative;                    /* run in the directory, LOCKGRAPH_REPORT relative */
+    const char *report_env;           /* LOCKGRAPH_REPORT as it is, instead of the usual */
     void (*prepare)(const char *dir); /* before the program starts */
 } next_run;
 
@@ -161,10 +161,9 @@ static struct run *run_prog(const char *prog, const char *const *args, const cha
     else
         snprintf(report, sizeof(report), "%s/findings.%%p.jsonl", r->dir);
     char report_env[512], options_buf[1024];
-    const char *report_value = next_run.report_env
-                                   ? with_dir(next_run.report_env, r->dir, report_env,
-                                              sizeof(report_env))
-                                   : report;
+    const char *report_value =
+        next_run.report_env ? with_dir(next_run.report_env, r->dir, report_env, sizeof(report_env))
+                            : report;
     options = with_dir(options, r->dir, options_buf, sizeof(options_buf));
     bool relative = next_run.relative;
     if (next_run.prepare)

@@ -143,7 +143,8 @@ int main(int argc, char **argv)
     } else if (!strcmp(mode, "symlink") || !strcmp(mode, "dangling")) {
         char name[4096];
         report_name(name, sizeof name);
-        snprintf(path, sizeof path, "%s/%s", dir, !strcmp(mode, "symlink") ? "victim" : "new-victim");
+        snprintf(path, sizeof path, "%s/%s", dir,
+                 !strcmp(mode, "symlink") ? "victim" : "new-victim");
         if (symlink(path, name) != 0) {
             perror("symlink");
             return 3;
