@@ -6,7 +6,10 @@
 set -u
 lg=$1 demo=$2 fixed=$3
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+# run keeps the directory of a run with findings: a private TMPDIR, so the
+# test leaves no /tmp/lockgraph.XXXXXX behind
+export TMPDIR=$(mktemp -d)
+trap 'rm -f "$out"; rm -rf "$TMPDIR"' EXIT
 fail() { echo "FAIL: $*"; sed 's/^/  | /' "$out"; exit 1; }
 
 "$lg" run -- "$demo" >"$out.stdout" 2>"$out"
