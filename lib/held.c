@@ -47,6 +47,17 @@ void lg__held_remove(struct lg_held_stack *h, int i)
     h->n--;
 }
 
+uint32_t lg__held_remove_if(struct lg_held_stack *h, bool (*drop)(const struct lg_held *))
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < h->n; i++)
+        if (!drop(&h->e[i]))
+            h->e[kept++] = h->e[i];
+    uint32_t gone = h->n - kept;
+    h->n = kept;
+    return gone;
+}
+
 void lg__held_release(struct lg_held_stack *h)
 {
     /* Emptied, storage kept with the record for its next thread (and for

@@ -69,6 +69,9 @@ static inline bool lg__held_release_top(struct lg_held_stack *h, uintptr_t addr)
 int lg__held_find(const struct lg_held_stack *h, uintptr_t addr);
 /* Remove entry i, keeping the order of the rest. */
 void lg__held_remove(struct lg_held_stack *h, int i);
+/* Remove every entry `drop` says yes to, keeping the order of the rest
+ * (after fork: locks the child does not hold). Returns how many went. */
+uint32_t lg__held_remove_if(struct lg_held_stack *h, bool (*drop)(const struct lg_held *));
 /* Empty the stack; grown storage stays with it (never unmapped). */
 void lg__held_release(struct lg_held_stack *h);
 

@@ -17,16 +17,30 @@
  * fork symbol: an interposed fork() alone missed those, and their children
  * hung on a lockgraph lock another thread held at the fork. _Fork(), which
  * runs no handlers, has a shim of its own (interpose.c).
+ *
+ * In the child, a process-shared lock the forking thread held is not the
+ * child's: it is the parent's, which still holds it (glibc keeps the owner's
+ * tid in it, and the parent will unlock it). It leaves the child's held
+ * stack, so the child taking it is a wait for the parent, not a
+ * self-deadlock. Private locks held at the fork stay held by the child,
+ * whose copy of them is locked.
+ *
+ * Process exit: the destructor writes the graph file and the closing
+ * counts; exit() and _exit (interpose_proc.c) both remove a findings file
+ * made early and still empty, and tell `lockgraph run` (runstatus.h) the
+ * program was watched to its end.
  */
 
 #include "alloc.h"
 #include "graph.h"
 #include "interpose.h"
+#include "interpose_proc.h"
 #include "dump.h"
 #include "io.h"
 #include "options.h"
 #include "ranks.h"
 #include "report.h"
+#include "runstatus.h"
 #include "runtime.h"
 #include "stack.h"
 #include "symbols.h"
@@ -36,6 +50,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 atomic_int lg__state;
@@ -90,10 +105,18 @@ static void atfork_child(void)
 static bool start_now(void)
 {
     char err[512];
+    /* First: every message from here on goes to the stderr the program
+     * started with, never to a file the program later puts on fd 2. */
+    lg__stderr_keep();
     lg__options_defaults(&lg__opt);
     const char *report = getenv("LOCKGRAPH_REPORT");
-    if (report && *report)
-        lg__strlcpy(lg__opt.report, report, sizeof(lg__opt.report));
+    if (report && lg__options_set_report(&lg__opt, report, err, sizeof(err)) != 0) {
+        /* Cut short or empty, it would name a file the user never asked for. */
+        lg__write_str(2, "lockgraph: ");
+        lg__write_str(2, err);
+        lg__write_str(2, "\n");
+        _exit(2);
+    }
     if (lg__options_parse(getenv("LOCKGRAPH_OPTIONS"), &lg__opt, err, sizeof(err)) != 0) {
         /* The user asked for something specific and did not get it: running
          * anyway would look like a clean result. Stop before main. */
@@ -104,6 +127,11 @@ static bool start_now(void)
     }
     if (lg__opt.help)
         lg__options_help(2);
+    /* The graph file is written at exit, after any chdir: resolve it now,
+     * as report.c does the findings file. */
+    char graph[LG_REPORT_PATH_MAX];
+    if (lg__opt.graph[0] && lg__path_absolute(lg__opt.graph, graph, sizeof(graph)) == 0)
+        lg__strlcpy(lg__opt.graph, graph, sizeof(lg__opt.graph));
     lg__opt_after_rare = lg__opt.held_stacks || lg__opt.hold_warn_ms;
     if (lg__opt.max_memory)
         lg__alloc_set_limit((size_t)lg__opt.max_memory << 20);
@@ -133,11 +161,13 @@ static bool start_now(void)
                          "take locks may hang the child\n");
     lg__interpose_resolve();
     lg__interpose_io_resolve();
+    lg__interpose_proc_resolve();
     lg__io_init();
     lg__stack_init();
     if (lg__thread_key_init(on_thread_exit) != 0)
         lg__write_str(2, "lockgraph: no pthread key left: held-at-exit will not be reported\n");
     lg__report_open();
+    lg__run_status_attach(lg__report_exe_path());
     return true;
 }
 
@@ -181,6 +211,8 @@ __attribute__((destructor)) static void lg_destructor(void)
         lg__hold_flush();
     lg__report_exit_summary();
     lg__io_exit(); /* the final counts of held-across-io pairs */
+    lg__report_leaving();
+    lg__run_status_ended();
     lg__busy = saved;
 }
 
@@ -210,8 +242,30 @@ void lg__fork_parent(void)
     lg__dump_unlock_all();
 }
 
+/* Is the held lock e process-shared? Read from the lock itself (glibc:
+ * the mutex kind's pshared bit, the rwlock's __shared); a spinlock keeps no
+ * such mark, and a lock whose memory is gone is left alone. */
+#define LG_MUTEX_PSHARED_BIT 128 /* glibc's PTHREAD_MUTEX_PSHARED_BIT */
+static bool process_shared(const struct lg_held *e)
+{
+    if (!e->node || (e->node->type != LG_TYPE_MUTEX && e->node->type != LG_TYPE_RWLOCK))
+        return false;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t first = e->addr & ~(uintptr_t)(page - 1);
+    uintptr_t last = (e->addr + sizeof(pthread_rwlock_t) - 1) & ~(uintptr_t)(page - 1);
+    unsigned char vec[2];
+    if (mincore((void *)first, last - first + (uintptr_t)page, vec) != 0)
+        return false; /* not mapped: no lock to read */
+    if (e->node->type == LG_TYPE_MUTEX)
+        return (((const pthread_mutex_t *)e->addr)->__data.__kind & LG_MUTEX_PSHARED_BIT) != 0;
+    return ((const pthread_rwlock_t *)e->addr)->__data.__shared != 0;
+}
+
 void lg__fork_child(bool threads)
 {
+    lg__run_status_fork_child();
+    if (lg__self && lg__self != LG_THREAD_GONE)
+        lg__held_remove_if(&lg__self->held, process_shared);
     lg__alloc_reset_child();
     lg__symbols_reset_child();
     lg__thread_reset_child(lg__self);

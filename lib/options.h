@@ -46,7 +46,7 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT, LG_ACTION_OFF };
     X(io_allow, LIST, "", 0, 0,                                                                    \
       "held-across-io accepted for these calls and locks: write,read,name:NAME,"                  \
       "site:MODULE+0xOFF,addr:0xADDR")                                                             \
-    X(stack_depth, INT, 16, 1, 128, "frames kept per stack (1-128)")                               \
+    X(stack_depth, INT, 16, 1, 128, "frames kept per stack")                                       \
     X(quiet, BOOL, false, 0, 0, "1: no per-finding lines on stderr")                               \
     X(held_stacks, BOOL, false, 0, 0,                                                              \
       "1: capture a full stack at every lock (slower; exact first stacks in cycle reports)")      \
@@ -82,7 +82,13 @@ void lg__options_defaults(struct lg_options *o);
  * or -1 with a one-line reason in err. Allocates nothing. */
 int lg__options_parse(const char *s, struct lg_options *o, char *err, size_t errlen);
 
-/* The option table as text, to fd. */
+/* LOCKGRAPH_REPORT's value into o->report: the same rule as report=, so an
+ * empty or over-long value is an error with a reason in err, never cut
+ * short or taken for the default. Returns 0 or -1. */
+int lg__options_set_report(struct lg_options *o, const char *value, char *err, size_t errlen);
+
+/* The option table as text, to fd: every option, its type, the range of
+ * an INT, and what it does. */
 void lg__options_help(int fd);
 
 #endif

@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "options.h"
 #include "ranks.h"
+#include "runstatus.h"
 #include "stack.h"
 #include "sync.h"
 #include "util.h"
@@ -29,18 +30,25 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define REPORT_FD_MIN 700 /* keep clear of the low fds programs dup2 onto */
-
 static lg__lock_t report_lock = LG__LOCK_INIT;
-static int report_fd = -1;
+static int report_fd = -1; /* the findings file, once made */
 static dev_t report_dev;
 static ino_t report_ino;
-static char report_path[LG_REPORT_PATH_MAX];
+static int dir_fd = -1; /* its directory (O_PATH), open from start */
+static dev_t dir_dev;
+static ino_t dir_ino;
+static int spare_fd = -1;                       /* given up to make the file when the fds run out */
+static char report_pattern[LG_REPORT_PATH_MAX]; /* absolute, %p kept */
+static char report_path[LG_REPORT_PATH_MAX];    /* absolute, this process's */
+static char dir_path[LG_REPORT_PATH_MAX];
+static const char *report_name; /* its last component, in report_path */
 static bool use_stderr;
-static bool opened;
+static bool made_early; /* made before it was needed: removed at exit if still empty */
+static pid_t file_pid;  /* the process report_path is for */
 static atomic_uint_fast64_t seq;
 static atomic_uint_fast64_t nfindings;
 static atomic_bool oom_reported;
@@ -67,7 +75,36 @@ static const char *const kind_names[] = {
 static atomic_uint_fast64_t nkind[K_COUNT];
 
 /* ---------------------------------------------------------------------- */
-/* The file.                                                               */
+/* The file.
+ *
+ * Where findings go, and what is promised about it:
+ *  - The path is made absolute once, at start: after the program changes
+ *    directory, and in its fork children, findings still go where the user
+ *    asked, and messages name that path.
+ *  - The file is made at the first finding, not at start: a process that
+ *    finds nothing leaves no file (under the preload every `sh`, `env` and
+ *    `timeout` of a script would otherwise leave an empty one). What a late
+ *    creation needs is taken at start instead:
+ *      the directory, held open (O_PATH): the file can be made after chdir
+ *        and after chroot;
+ *      a spare fd: given up to make the file when the program has used all
+ *        the fds RLIMIT_NOFILE allows;
+ *      the setuid family (interpose_proc.c) makes the file just before the
+ *        process changes identity, while it still may create files there;
+ *        such a file is removed at exit when it is still empty (and when its
+ *        name is the process's own, %p: a shared name may be open elsewhere).
+ *    These fds, and the file's once made, outlive a program closing every
+ *    fd (the close shims in interpose_io.c leave lockgraph's own open);
+ *    one the program dup2's over is opened again by its absolute path.
+ *    Creating eagerly and removing empty files at exit was the other way;
+ *    it leaves an empty file behind each process killed by a signal or
+ *    replaced by exec with an executable lockgraph does not reach.
+ *  - Never through a symbolic link, only a regular file of the process's
+ *    user (lg__open_output): anything else is refused with a message.
+ *  - When no file can be had, each finding goes to lockgraph's stderr
+ *    whole, and `lockgraph run` is told (runstatus.h), so it never says
+ *    "no findings" after one.
+ */
 
 static void expand_path(const char *pattern, char *out, size_t outlen)
 {
@@ -87,29 +124,22 @@ static void expand_path(const char *pattern, char *out, size_t outlen)
     lg__buf_free(&b);
 }
 
-static int open_file(void)
+static bool same_file(int fd, dev_t dev, ino_t ino)
 {
-    int fd = open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, REPORT_FD_MIN);
-    if (high >= 0) {
-        close(fd);
-        fd = high;
-    }
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return -1;
-    }
-    report_fd = fd;
-    report_dev = st.st_dev;
-    report_ino = st.st_ino;
-    return 0;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-static void say_open_failure(int err)
+static void say_open_failure(int err, const char *why)
 {
+    if (why) {
+        lg__write_str(2, "lockgraph: report file '");
+        lg__write_str(2, report_path);
+        lg__write_str(2, "' ");
+        lg__write_str(2, why);
+        lg__write_str(2, ": not writing there; findings go to stderr\n");
+        return;
+    }
     lg__write_str(2, "lockgraph: cannot open report file '");
     lg__write_str(2, report_path);
     lg__write_str(2, "': ");
@@ -117,48 +147,181 @@ static void say_open_failure(int err)
     lg__write_str(2, "; findings go to stderr\n");
 }
 
+/* report_path, dir_path and report_name for this process. 0, or -1 after
+ * saying why. */
+static int set_path(void)
+{
+    expand_path(report_pattern, report_path, sizeof(report_path));
+    char *slash = strrchr(report_path, '/');
+    if (!slash || !slash[1]) {
+        lg__write_str(2, "lockgraph: report file '");
+        lg__write_str(2, report_path);
+        lg__write_str(2, "' names a directory, not a file; findings go to stderr\n");
+        return -1;
+    }
+    size_t n = (size_t)(slash - report_path);
+    memcpy(dir_path, report_path, n);
+    dir_path[n ? n : 1] = 0; /* "/x" is in "/" */
+    report_name = slash + 1;
+    return 0;
+}
+
+static int open_dir(void)
+{
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, dir_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    fd = lg__fd_high(fd);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        syscall(SYS_close, fd);
+        return -1;
+    }
+    dir_fd = fd;
+    dir_dev = st.st_dev;
+    dir_ino = st.st_ino;
+    lg__fd_own(fd);
+    return 0;
+}
+
+/* Open the findings file, making it when it is not there. report_lock held
+ * (or still single-threaded, at start). 0, or -1 after saying why. */
+static int make_file(void)
+{
+    if (!same_file(dir_fd, dir_dev, dir_ino)) {
+        lg__fd_disown(dir_fd); /* replaced by the program: not ours to close */
+        dir_fd = -1;
+        if (open_dir() != 0) {
+            say_open_failure(errno, NULL);
+            return -1;
+        }
+    }
+    const char *why;
+    int fd = lg__open_output(dir_fd, report_name, O_APPEND, &why);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && same_file(spare_fd, dir_dev, dir_ino)) {
+        lg__fd_disown(spare_fd);
+        syscall(SYS_close, spare_fd);
+        spare_fd = -1;
+        fd = lg__open_output(dir_fd, report_name, O_APPEND, &why);
+    }
+    if (fd < 0) {
+        say_open_failure(errno, why);
+        return -1;
+    }
+    fd = lg__fd_high(fd);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        say_open_failure(errno, NULL);
+        syscall(SYS_close, fd);
+        return -1;
+    }
+    report_fd = fd;
+    report_dev = st.st_dev;
+    report_ino = st.st_ino;
+    lg__fd_own(fd);
+    return 0;
+}
+
 void lg__report_open(void)
 {
     ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
     exe_path[n > 0 ? n : 0] = 0;
-    expand_path(lg__opt.report, report_path, sizeof(report_path));
-    opened = true;
-    if (open_file() != 0) {
-        say_open_failure(errno);
+    file_pid = getpid();
+    if (lg__path_absolute(lg__opt.report, report_pattern, sizeof(report_pattern)) != 0) {
+        report_pattern[0] = 0;
+        lg__strlcpy(report_path, lg__opt.report, sizeof(report_path));
+        say_open_failure(ENAMETOOLONG, NULL);
+        use_stderr = true;
+        return;
+    }
+    if (set_path() != 0 || open_dir() != 0) {
+        if (report_name)
+            say_open_failure(errno, NULL);
+        use_stderr = true;
+        return;
+    }
+    spare_fd = (int)syscall(SYS_fcntl, dir_fd, F_DUPFD_CLOEXEC, LG_FD_HIGH);
+    lg__fd_own(spare_fd);
+    /* A file already there is checked (and opened) now, so a planted link
+     * is refused before main; it is this process's when an earlier
+     * executable of it made it early, and removed at exit if still empty.
+     * A file not there is made at the first finding; whether it can be is
+     * checked now, to say so before main. */
+    struct stat st;
+    if (fstatat(dir_fd, report_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (make_file() != 0)
+            use_stderr = true;
+        else
+            made_early = st.st_size == 0 && strstr(report_pattern, "%p");
+    } else if (faccessat(dir_fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
+        say_open_failure(errno, NULL);
         use_stderr = true;
     }
 }
 
-/* Is report_fd still our file? Programs close or dup2 over fds. */
-static bool fd_is_ours(void)
+/* Write one whole line; report_lock held. Where it went: */
+enum { TO_FILE, TO_STDERR, TO_NOWHERE };
+static int write_line(const char *line, size_t len)
 {
-    struct stat st;
-    return report_fd >= 0 && fstat(report_fd, &st) == 0 && st.st_dev == report_dev &&
-           st.st_ino == report_ino;
+    if (!use_stderr && !same_file(report_fd, report_dev, report_ino)) {
+        /* Not made yet, or replaced by the program: never close it, the
+         * number is the program's now. */
+        lg__fd_disown(report_fd);
+        report_fd = -1;
+        if (make_file() != 0)
+            use_stderr = true;
+    }
+    if (!use_stderr && lg__write_all(report_fd, line, len) == 0)
+        return TO_FILE;
+    if (lg__write_all(2, "lockgraph: finding: ", 20) == 0 && lg__write_all(2, line, len) == 0)
+        return TO_STDERR;
+    return TO_NOWHERE;
 }
 
-/* Write one whole line; report_lock held. */
-static void write_line(const char *line, size_t len)
+static bool try_lock(lg__lock_t *l)
 {
-    if (!use_stderr && !opened) {
-        opened = true;
-        if (open_file() != 0) {
-            say_open_failure(errno);
-            use_stderr = true;
-        }
-    }
-    if (!use_stderr && !fd_is_ours()) {
-        /* Not ours any more: never close it, it is the program's now. */
+    int c = 0;
+    return atomic_compare_exchange_strong_explicit(&l->state, &c, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+void lg__report_identity_changing(void)
+{
+    int cancel; /* openat is a cancellation point; report_lock must not stay held */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    lg__lock(&report_lock);
+    if (!use_stderr && getpid() == file_pid && !same_file(report_fd, report_dev, report_ino)) {
+        lg__fd_disown(report_fd);
         report_fd = -1;
-        if (open_file() != 0) {
-            say_open_failure(errno);
+        if (make_file() == 0)
+            made_early = strstr(report_pattern, "%p") != NULL;
+        else
             use_stderr = true;
-        }
     }
-    if (use_stderr || lg__write_all(report_fd, line, len) != 0) {
-        lg__write_str(2, "lockgraph: finding: ");
-        (void)lg__write_all(2, line, len);
+    lg__unlock(&report_lock);
+    pthread_setcancelstate(cancel, NULL);
+}
+
+void lg__report_leaving(void)
+{
+    /* From _exit too, perhaps in a signal handler that interrupted this
+     * thread inside report_lock: only try it. */
+    if (!made_early || getpid() != file_pid || !try_lock(&report_lock))
+        return;
+    struct stat st, named;
+    if (made_early && same_file(report_fd, report_dev, report_ino) && fstat(report_fd, &st) == 0 &&
+        st.st_size == 0 && same_file(dir_fd, dir_dev, dir_ino) &&
+        fstatat(dir_fd, report_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+        named.st_dev == st.st_dev && named.st_ino == st.st_ino &&
+        unlinkat(dir_fd, report_name, 0) == 0) {
+        /* A finding made after this (another thread, while exit runs the
+         * destructors) makes the file again. */
+        lg__fd_disown(report_fd);
+        syscall(SYS_close, report_fd);
+        report_fd = -1;
+        made_early = false;
     }
+    lg__unlock(&report_lock);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -543,9 +706,11 @@ static void finish_counted(struct lg_buf *b, struct pcs *pcs, int kind, struct l
         int cancel;
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
         lg__lock(&report_lock);
-        write_line(b->p, b->len);
+        int where = write_line(b->p, b->len);
         lg__unlock(&report_lock);
         pthread_setcancelstate(cancel, NULL);
+        if (count && where != TO_FILE)
+            lg__run_status_unfiled(where == TO_STDERR);
     }
     if (count) {
         atomic_fetch_add(&nfindings, 1);
@@ -1085,7 +1250,7 @@ int lg__report_sync(void)
     int cancel;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel); /* as in finish */
     lg__lock(&report_lock);
-    int rc = (!use_stderr && fd_is_ours()) ? fsync(report_fd) : 0;
+    int rc = (!use_stderr && same_file(report_fd, report_dev, report_ino)) ? fsync(report_fd) : 0;
     lg__unlock(&report_lock);
     pthread_setcancelstate(cancel, NULL);
     return rc;
@@ -1094,7 +1259,8 @@ int lg__report_sync(void)
 void lg__report_exit_summary(void)
 {
     uint64_t n = atomic_load(&nfindings);
-    if (lg__opt.quiet || n == 0)
+    /* Under `lockgraph run`, run closes with the same count itself. */
+    if (lg__opt.quiet || n == 0 || lg__run_status_attached())
         return;
     struct lg_buf h = {0};
     lg__buf_str(&h, "lockgraph: ");
@@ -1140,14 +1306,30 @@ void lg__report_reset_child(void)
     for (int k = 0; k < K_COUNT; k++)
         atomic_store(&nkind[k], 0);
     atomic_store(&seq, 0);
-    if (strstr(lg__opt.report, "%p")) {
+    file_pid = getpid();
+    made_early = false; /* the parent's to remove, if anyone's */
+    if (report_pattern[0] && strstr(report_pattern, "%p")) {
         /* The parent's file stays the parent's; ours is made at our first
-         * finding, so a fork that execs right away leaves no empty file. */
-        if (report_fd >= 0)
-            close(report_fd);
+         * finding, so a fork that execs right away leaves no file. */
+        if (report_fd >= 0) {
+            lg__fd_disown(report_fd);
+            syscall(SYS_close, report_fd);
+        }
         report_fd = -1;
-        expand_path(lg__opt.report, report_path, sizeof(report_path));
-        opened = false;
+        char parent_dir[LG_REPORT_PATH_MAX];
+        lg__strlcpy(parent_dir, dir_path, sizeof(parent_dir));
+        if (set_path() != 0) {
+            use_stderr = true;
+            return;
+        }
+        if (strcmp(parent_dir, dir_path) != 0) {
+            /* %p in the directory: ours is another one, opened when needed */
+            lg__fd_disown(dir_fd);
+            lg__fd_disown(spare_fd);
+            syscall(SYS_close, dir_fd);
+            syscall(SYS_close, spare_fd);
+            dir_fd = spare_fd = -1;
+        }
         use_stderr = false;
     }
 }

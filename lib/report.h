@@ -4,9 +4,11 @@
  *
  * Each finding is formatted into a private buffer, then written with one
  * write(2) to a file opened O_APPEND, the moment it is found: a process that
- * hangs, is killed or calls _exit afterwards has lost nothing. If the
- * program closes the descriptor (daemons close every fd), it is reopened by
- * name; if that fails too, the finding goes to stderr whole.
+ * hangs, is killed or calls _exit afterwards has lost nothing. The file is
+ * made at the first finding (a process that finds nothing leaves none), in
+ * the directory held open since start; if the program closes the descriptor
+ * (daemons close every fd), it is reopened by name; if that fails too, the
+ * finding goes to stderr whole. See "The file" in report.c.
  *
  * Locking: report_lock serializes writes; it is taken after graph and depot
  * and is never held while calling the unwinder or dl_iterate_phdr.
@@ -20,9 +22,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Expand the report path for this pid and open it. Prints a clear message
- * and falls back to stderr when it cannot. */
+/* At start: make the report path absolute, expand it for this pid, open
+ * its directory and check it can be written (the file itself is made at the
+ * first finding). Prints a clear message and falls back to stderr when it
+ * cannot. */
 void lg__report_open(void);
+/* The process is about to change its user or groups: make the findings file
+ * now, while it still may. */
+void lg__report_identity_changing(void);
+/* The process is leaving (exit or _exit; async-signal-safe): a file made
+ * early that is still empty goes. */
+void lg__report_leaving(void);
 
 void lg__report_cycle(const struct lg_cycle *c);
 void lg__report_self_deadlock(const struct lg_thread *t, const struct lg_node *n,

@@ -32,7 +32,7 @@ static int print_one(void *arg, struct lg_report *r, const struct lg_group *g, s
 }
 
 void lg_print_reports(char *const *paths, size_t n, const char *where, const char *status_line,
-                      const char *supp_path, struct lg_summary_opts *opts,
+                      const char *none_line, const char *supp_path, struct lg_summary_opts *opts,
                       struct lg_report_result *result)
 {
     memset(result, 0, sizeof *result);
@@ -63,10 +63,13 @@ void lg_print_reports(char *const *paths, size_t n, const char *where, const cha
         lg_report_print_suppressions(&r, opts->out);
     if (status_line)
         fprintf(opts->out, "%s\n", status_line);
-    lg_summary_closing_tally(opts->out, &r.seen, &r.set, r.suppressed, where);
+    result->counts = r.seen.c;
+    if (none_line && result->counts.findings == 0)
+        fprintf(opts->out, "%s\n", none_line);
+    else
+        lg_summary_closing_tally(opts->out, &r.seen, &r.set, r.suppressed, where);
     opts->sym = NULL;
 
-    result->counts = r.seen.c;
     result->corrupt_lines = r.set.corrupt_lines;
     result->truncated_lines = r.set.truncated_lines;
     result->unreadable_files = r.set.unreadable_files;
@@ -136,7 +139,7 @@ int lg_cmd_show(int argc, char **argv)
         supp = env_supp;
     struct lg_summary_opts opts = {.out = stdout};
     struct lg_report_result r;
-    lg_print_reports(paths, n, where, NULL, supp, &opts, &r);
+    lg_print_reports(paths, n, where, NULL, NULL, supp, &opts, &r);
 
     if (r.supp_failed)
         return LG_EXIT_USAGE;

@@ -165,7 +165,8 @@ static void open_module(struct lg_symbolizer *s, struct entry *e)
     if (!dwfl_module_getdwarf(mod, &bias) && s->diag)
         fprintf(s->diag,
                 "lockgraph: note: %s: no debug info (build with -g, or install its debug "
-                "package); its frames are shown as function+offset (module+offset)\n",
+                "package): its frames have no file:line, only function+offset where its "
+                "symbol table names the function, else module+offset\n",
                 e->path);
 }
 
