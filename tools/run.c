@@ -46,6 +46,10 @@
 #ifndef LG_INSTALL_LIBDIR
 #define LG_INSTALL_LIBDIR "/usr/local/lib"
 #endif
+/* The install's library directory relative to its bin directory. */
+#ifndef LG_BIN_TO_LIBDIR
+#define LG_BIN_TO_LIBDIR "../lib"
+#endif
 
 #define LIB_NAME "liblockgraph.so"
 
@@ -189,6 +193,13 @@ static char *find_library(void)
             snprintf(beside, sizeof beside, "%s/../lib/" LIB_NAME, exe);
             if (readable_file(beside))
                 return realpath(beside, NULL);
+            /* An install prefix whose library directory is not lib/
+             * (lib/x86_64-linux-gnu under /usr, say), moved or unpacked
+             * elsewhere (dpkg -x). */
+            char rel[PATH_MAX + 64];
+            snprintf(rel, sizeof rel, "%s/" LG_BIN_TO_LIBDIR "/" LIB_NAME, exe);
+            if (strcmp(LG_BIN_TO_LIBDIR, "../lib") != 0 && readable_file(rel))
+                return realpath(rel, NULL);
         }
     }
     const char *installed = LG_INSTALL_LIBDIR "/" LIB_NAME;
