@@ -1,7 +1,10 @@
 #!/bin/sh
 # install_test.sh BUILD_DIR SOURCE_DIR - install lockgraph into a scratch
 # prefix with `cmake --install`, then build a separate project against it
-# twice: with find_package(lockgraph) and with pkg-config; run both.
+# twice: with find_package(lockgraph) and with pkg-config; run both. The
+# find_package project's ctest tests run under `lockgraph run`
+# (lockgraph_add_test): the one with a cycle fails and names its report,
+# the clean one passes.
 set -eu
 build=$1 src=$2
 work=$(mktemp -d)
@@ -10,7 +13,7 @@ trap 'rm -rf "$work"' EXIT
 # something: under $work, it goes with the test.
 export TMPDIR="$work"
 cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
-for f in include/lockgraph.h bin/lockgraph; do
+for f in include/lockgraph.h bin/lockgraph share/man/man1/lockgraph.1 share/man/man3/lockgraph.3; do
     [ -e "$work/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 pc=$(find "$work/prefix" -name lockgraph.pc)
@@ -23,6 +26,27 @@ cmake -S "$src/tests/install/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="
 cmake --build "$work/consumer" >"$work/build.log" || { cat "$work/build.log"; exit 1; }
 LOCKGRAPH_REPORT="$work/f.%p.jsonl" LOCKGRAPH_OPTIONS=quiet=1 LD_LIBRARY_PATH="$libdir" \
     "$work/consumer/consumer" || { echo "FAIL: find_package consumer"; exit 1; }
+
+# lockgraph_add_test: ctest runs each test under the installed `lockgraph run`.
+(cd "$work/consumer" && ctest --output-on-failure -R '^consumer\.clean$') >"$work/ctest-clean.log" 2>&1 ||
+    { echo "FAIL: the clean test failed under lockgraph_add_test"; cat "$work/ctest-clean.log"; exit 1; }
+if (cd "$work/consumer" && ctest --output-on-failure -R '^consumer\.cycle$') >"$work/ctest-cycle.log" 2>&1; then
+    echo "FAIL: the test with a cycle passed under lockgraph_add_test"; cat "$work/ctest-cycle.log"; exit 1
+fi
+for want in '== lock-order-cycle #1' "report: $work/consumer/lockgraph/consumer.cycle."; do
+    grep -qF -- "$want" "$work/ctest-cycle.log" ||
+        { echo "FAIL: the failed test's output lacks: $want"; cat "$work/ctest-cycle.log"; exit 1; }
+done
+ls "$work/consumer/lockgraph/"consumer.cycle.*.jsonl >/dev/null 2>&1 ||
+    { echo "FAIL: no findings file under $work/consumer/lockgraph"; exit 1; }
+
+# The man pages are found under the prefix.
+if command -v man >/dev/null; then
+    for page in 1 3; do
+        MANPATH="$work/prefix/share/man" man -w "$page" lockgraph >/dev/null ||
+            { echo "FAIL: man $page lockgraph not found under the prefix"; exit 1; }
+    done
+fi
 
 PKG_CONFIG_PATH=$(dirname "$pc") cc -o "$work/pc-consumer" "$src/tests/install/consumer/main.c" \
     $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs lockgraph) -lpthread
