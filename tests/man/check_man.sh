@@ -73,6 +73,7 @@ command)
         has "lockgraph $verb" "verb"
         "$lg" "$verb" --help >"$work/vhelp" 2>&1 || fail "lockgraph $verb --help exited $?"
         # Flags: --word and -x.
+        # shellcheck disable=SC2013 # one flag a word
         for flag in $(grep -o -- '\(^\|[][ |]\)-\{1,2\}[a-z][a-z-]*' "$work/vhelp" |
             sed 's/^[][ |]//' | sort -u); do
             has "$flag" "flag of $verb"

@@ -33,7 +33,7 @@ build)
     mkdir -p "$out"
     "$cpack" -G DEB -B "$out" --config "$build/CPackConfig.cmake" >"$out/cpack.log" 2>&1 ||
         { cat "$out/cpack.log"; fail "cpack -G DEB"; }
-    deb=$(ls "$out"/*.deb 2>/dev/null)
+    deb=$(find "$out" -maxdepth 1 -name '*.deb')
     [ -n "$deb" ] || { cat "$out/cpack.log"; fail "cpack wrote no .deb"; }
     echo "built $deb"
     exit 0
@@ -46,7 +46,7 @@ extract | install) ;;
 esac
 
 out=$1 demo=$2 src=$3
-deb=$(ls "$out"/*.deb 2>/dev/null | head -1)
+deb=$(find "$out" -maxdepth 1 -name '*.deb' | head -1)
 [ -n "$deb" ] || fail "no package in $out (the package.build test makes it)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/lockgraph-deb.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
@@ -149,6 +149,7 @@ echo "ok (installed): ldconfig, PATH, LD_PRELOAD by name, pkg-config, find_packa
 EOF
 
 version=$(dpkg-deb -f "$deb" Version)
+# shellcheck disable=SC2016 # expanded by the inner sh, from its arguments
 unshare -m --propagation private sh -c '
     set -e
     mnt=$1 deb=$2 demo=$3 src=$4 inside=$5 version=$6
