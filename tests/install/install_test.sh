@@ -21,24 +21,38 @@ cfg=$(find "$work/prefix" -name lockgraphConfig.cmake)
 [ -n "$pc" ] && [ -n "$cfg" ] || { echo "FAIL: pkg-config or CMake package file missing"; exit 1; }
 libdir=$(dirname "$(find "$work/prefix" -name 'liblockgraph.so' | head -1)")
 
-cmake -S "$src/tests/install/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" \
+cmake -S "$src/tests/install/consumer" -B "$work/project/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
     >"$work/configure.log" || { cat "$work/configure.log"; exit 1; }
-cmake --build "$work/consumer" >"$work/build.log" || { cat "$work/build.log"; exit 1; }
+cmake --build "$work/project/build" >"$work/build.log" || { cat "$work/build.log"; exit 1; }
 LOCKGRAPH_REPORT="$work/f.%p.jsonl" LOCKGRAPH_OPTIONS=quiet=1 LD_LIBRARY_PATH="$libdir" \
-    "$work/consumer/consumer" || { echo "FAIL: find_package consumer"; exit 1; }
+    "$work/project/build/consumer" || { echo "FAIL: find_package consumer"; exit 1; }
 
 # lockgraph_add_test: ctest runs each test under the installed `lockgraph run`.
-(cd "$work/consumer" && ctest --output-on-failure -R '^consumer\.clean$') >"$work/ctest-clean.log" 2>&1 ||
+(cd "$work/project/build" && ctest --output-on-failure -R '^consumer\.clean$') >"$work/ctest-clean.log" 2>&1 ||
     { echo "FAIL: the clean test failed under lockgraph_add_test"; cat "$work/ctest-clean.log"; exit 1; }
-if (cd "$work/consumer" && ctest --output-on-failure -R '^consumer\.cycle$') >"$work/ctest-cycle.log" 2>&1; then
+if (cd "$work/project/build" && ctest --output-on-failure -R '^consumer\.cycle$') >"$work/ctest-cycle.log" 2>&1; then
     echo "FAIL: the test with a cycle passed under lockgraph_add_test"; cat "$work/ctest-cycle.log"; exit 1
 fi
-for want in '== lock-order-cycle #1' "report: $work/consumer/lockgraph/consumer.cycle."; do
+for want in '== lock-order-cycle #1' "report: $work/project/build/lockgraph/consumer.cycle."; do
     grep -qF -- "$want" "$work/ctest-cycle.log" ||
         { echo "FAIL: the failed test's output lacks: $want"; cat "$work/ctest-cycle.log"; exit 1; }
 done
-ls "$work/consumer/lockgraph/"consumer.cycle.*.jsonl >/dev/null 2>&1 ||
-    { echo "FAIL: no findings file under $work/consumer/lockgraph"; exit 1; }
+ls "$work/project/build/lockgraph/"consumer.cycle.*.jsonl >/dev/null 2>&1 ||
+    { echo "FAIL: no findings file under $work/project/build/lockgraph"; exit 1; }
+
+# The example CI workflow's report step (examples/ci/github-actions.yml), as
+# written, on this project's findings: SARIF with the cycle, and the HTML.
+awk '/- name: Reports$/ {f=1}
+    f && /run: [|]$/ {r=1; match($0, /^ */); ind=RLENGTH; next}
+    r && !/^ *$/ {match($0, /^ */); if (RLENGTH <= ind) exit}
+    r {print substr($0, ind + 3)}' "$src/examples/ci/github-actions.yml" >"$work/reports.sh"
+grep -q 'lockgraph report --format sarif' "$work/reports.sh" ||
+    { echo "FAIL: no report step found in examples/ci/github-actions.yml"; cat "$work/reports.sh"; exit 1; }
+(cd "$work/project" && PATH="$work/prefix/bin:$PATH" sh -e "$work/reports.sh") >"$work/reports.log" 2>&1 ||
+    { echo "FAIL: the example workflow's report step"; cat "$work/reports.log"; exit 1; }
+grep -q '"ruleId": *"lock-order-cycle"' "$work/project/lockgraph.sarif" 2>/dev/null ||
+    { echo "FAIL: the example workflow's SARIF has no lock-order-cycle"; cat "$work/reports.log"; exit 1; }
+[ -s "$work/project/lockgraph.html" ] || { echo "FAIL: the example workflow wrote no HTML"; exit 1; }
 
 # The man pages are found under the prefix.
 if command -v man >/dev/null; then
