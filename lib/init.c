@@ -20,6 +20,9 @@
  */
 
 #include "alloc.h"
+#include "class.h"
+#include "reclaim.h"
+#include "registry.h"
 #include "graph.h"
 #include "interpose.h"
 #include "dump.h"
@@ -131,6 +134,7 @@ static bool start_now(void)
     if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
         lg__write_str(2, "lockgraph: pthread_atfork failed: a fork while other threads "
                          "take locks may hang the child\n");
+    lg__reclaim_init();
     lg__interpose_resolve();
     lg__interpose_io_resolve();
     lg__io_init();
@@ -173,53 +177,67 @@ __attribute__((destructor)) static void lg_destructor(void)
 {
     if (atomic_load(&lg__state) != LG_STATE_ACTIVE)
         return;
-    int saved = lg__busy;
-    lg__busy = 1;
+    /* Inside a read section: the dump walks the graph without its lock. */
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return;
     if (lg__opt.graph[0])
         (void)lg__dump_graph(lg__opt.graph, true);
     if (lg__opt.hold_warn_ms)
         lg__hold_flush();
     lg__report_exit_summary();
     lg__io_exit(); /* the final counts of held-across-io pairs */
-    lg__busy = saved;
+    lg__leave();
 }
 
 void lg__fork_prepare(void)
 {
     lg__dump_lock_all();
+    lg__loader_lock_all();
     lg__ranks_lock_all();
+    lg__class_lock_all();
+    lg__registry_lock_all();
     lg__graph_lock_all();
     lg__stack_lock_all();
     lg__report_lock_all();
     lg__thread_lock_all();
     lg__symbols_lock_all();
     lg__io_lock_all();
+    lg__reclaim_lock_all();
     lg__alloc_lock_all();
 }
 
 void lg__fork_parent(void)
 {
     lg__alloc_unlock_all();
+    lg__reclaim_unlock_all();
     lg__symbols_unlock_all();
     lg__io_unlock_all();
     lg__thread_unlock_all();
     lg__report_unlock_all();
     lg__stack_unlock_all();
     lg__graph_unlock_all();
+    lg__registry_unlock_all();
+    lg__class_unlock_all();
     lg__ranks_unlock_all();
+    lg__loader_unlock_all();
     lg__dump_unlock_all();
 }
 
 void lg__fork_child(bool threads)
 {
     lg__alloc_reset_child();
+    lg__reclaim_reset_child();
     lg__symbols_reset_child();
     lg__thread_reset_child(lg__self);
     lg__io_reset_child();
     lg__report_reset_child();
     lg__stack_reset_child();
     lg__graph_reset_child();
+    lg__registry_reset_child();
+    lg__class_reset_child();
     lg__ranks_reset_child();
+    lg__loader_reset_child();
     lg__dump_reset_child();
     if (threads)
         lg__watchdog_reset_child();

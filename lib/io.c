@@ -23,6 +23,7 @@
 #include "symbols.h"
 #include "alloc.h"
 #include "graph.h"
+#include "registry.h"
 #include "options.h"
 #include "report.h"
 #include "stack.h"
@@ -254,7 +255,7 @@ static int resolve_one(struct dl_phdr_info *info, size_t size, void *arg)
  * Walks the module map (the loader's lock): on new pairs only. */
 static void resolve_sites(void)
 {
-    dl_iterate_phdr(resolve_one, NULL);
+    lg__iterate_modules(resolve_one, NULL);
     for (int i = 0; i < allow.nlocks; i++) {
         struct lg_io_allow_lock *l = &allow.lock[i];
         const char *colon = l->kind == LG_ALLOW_SYM ? memchr(l->s, ':', l->len) : NULL;
@@ -286,8 +287,11 @@ static bool lock_allowed(const struct lg_held *h)
         }
         case LG_ALLOW_SITE: {
             uintptr_t a = __atomic_load_n(&l->addr, __ATOMIC_RELAXED);
+            const struct lg_class *k =
+                n ? atomic_load_explicit(&((struct lg_node *)n)->klass, memory_order_acquire)
+                  : NULL;
             const struct lg_stack *s =
-                n ? atomic_load_explicit(&((struct lg_node *)n)->stack, memory_order_acquire)
+                k ? atomic_load_explicit(&((struct lg_class *)k)->stack, memory_order_acquire)
                   : NULL;
             if (a && s && s->n && s->pc[0] == a)
                 return true;
@@ -447,7 +451,7 @@ static bool make_key(const struct lg_thread *t, const struct lg_io_call_info *c,
     bool any = false;
     for (int i = (int)t->held.n - 1; i >= 0; i--) {
         const struct lg_held *e = &t->held.e[i];
-        if (allow.nlocks && lock_allowed(e))
+        if (lg__held_is_hole(e) || (allow.nlocks && lock_allowed(e)))
             continue;
         any = true;
         if (k->n < KEY_MAX) {
@@ -640,7 +644,7 @@ static void new_pair(struct lg_thread *t, const struct lg_io_call_info *c, const
 
     uint32_t nheld = 0;
     for (uint32_t i = 0; i < t->held.n; i++)
-        nheld += !(allow.nlocks && lock_allowed(&t->held.e[i]));
+        nheld += !lg__held_is_hole(&t->held.e[i]) && !(allow.nlocks && lock_allowed(&t->held.e[i]));
     size_t size = sizeof(struct record) + nheld * sizeof(struct lg_io_held);
     struct record *r = lg__alloc(size);
     if (!r) {
@@ -656,7 +660,7 @@ static void new_pair(struct lg_thread *t, const struct lg_io_call_info *c, const
     r->f.held = r->held;
     for (uint32_t i = 0, j = 0; i < t->held.n; i++) {
         const struct lg_held *e = &t->held.e[i];
-        if (allow.nlocks && lock_allowed(e))
+        if (lg__held_is_hole(e) || (allow.nlocks && lock_allowed(e)))
             continue;
         struct lg_io_held *h = &r->held[j++];
         h->node = e->node;

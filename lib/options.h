@@ -46,6 +46,10 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT, LG_ACTION_OFF };
     X(io_allow, LIST, "", 0, 0,                                                                    \
       "held-across-io accepted for these calls and locks: write,read,name:NAME,"                  \
       "site:MODULE+0xOFF,addr:0xADDR")                                                             \
+    X(classes, BOOL, true, 0, 0,                                                                   \
+      "0: every lock is a class of its own; only cycles the locks themselves close are reported")  \
+    X(lock_wrappers, PATH, "", 0, 0,                                                               \
+      "lock wrappers beyond the name rule: function symbols, comma-separated; '-' ends the rule")  \
     X(stack_depth, INT, 16, 1, 128, "frames kept per stack (1-128)")                               \
     X(quiet, BOOL, false, 0, 0, "1: no per-finding lines on stderr")                               \
     X(held_stacks, BOOL, false, 0, 0,                                                              \
@@ -67,6 +71,8 @@ struct lg_options {
     char suppressions[LG_REPORT_PATH_MAX];
     enum lg_action on_io;
     char io_allow[LG_IO_ALLOW_MAX];
+    bool classes;
+    char lock_wrappers[LG_REPORT_PATH_MAX];
     long stack_depth;
     bool quiet;
     bool held_stacks;

@@ -14,10 +14,13 @@
 #include "report.h"
 #include "alloc.h"
 #include "io.h"
+#include "class.h"
 #include "keys.h"
 #include "options.h"
 #include "ranks.h"
+#include "registry.h"
 #include "stack.h"
+#include "symbols.h"
 #include "sync.h"
 #include "util.h"
 
@@ -57,13 +60,14 @@ enum {
     K_LONG_WAIT,
     K_LONG_HOLD,
     K_IO,
+    K_FREED,
     K_ERROR,
     K_COUNT
 };
 static const char *const kind_names[] = {
     "lock-order-cycle", "self-deadlock", "unlock-not-held", "held-at-exit",
     "rank-violation",   "rank-order-cycle", "deadlock",     "long-wait",
-    "long-hold",        "held-across-io",   "detector-error"};
+    "long-hold",        "held-across-io",   "held-lock-freed",  "detector-error"};
 static atomic_uint_fast64_t nkind[K_COUNT];
 
 /* ---------------------------------------------------------------------- */
@@ -357,7 +361,7 @@ void lg__report_put_modules(struct lg_buf *b)
 {
     struct allctx a = {.b = b};
     lg__buf_char(b, '[');
-    dl_iterate_phdr(put_any_module, &a);
+    lg__iterate_modules(put_any_module, &a);
     for (struct lg_gone_module *g = atomic_load(&gone_modules); g; g = g->next) {
         if (a.count++)
             lg__buf_char(b, ',');
@@ -395,12 +399,12 @@ static void put_stack(struct lg_buf *b, const struct lg_stack *s, struct pcs *pc
 
 void lg__report_put_class(struct lg_buf *b, const struct lg_node *n)
 {
-    const struct lg_class *c = atomic_load(&((struct lg_node *)n)->cls);
+    const struct lg_rank_class *c = atomic_load(&((struct lg_node *)n)->cls);
     if (!c)
         return;
     lg__buf_str(b, ",\"class\":");
     lg__buf_json_str(b, c->label);
-    int64_t rank = atomic_load(&((struct lg_class *)c)->rank);
+    int64_t rank = atomic_load(&((struct lg_rank_class *)c)->rank);
     if (rank != LG_NO_RANK) {
         lg__buf_str(b, ",\"rank\":");
         lg__buf_i64(b, rank);
@@ -447,6 +451,52 @@ const char *lg__report_type_name(const struct lg_node *n)
     return "mutex";
 }
 
+static const char *class_kind_name(unsigned kind)
+{
+    switch (kind) {
+    case LG_CLASS_SITE:
+        return "site";
+    case LG_CLASS_CHAIN:
+        return "chain";
+    case LG_CLASS_NAME:
+        return "name";
+    default:
+        return "addr";
+    }
+}
+
+/* ,"lock_class":{"id":..,"kind":..,"key":..,"site":..} for class k. The key
+ * may read symbol tables: no lockgraph lock is held here. */
+static void put_lock_class(struct lg_buf *b, const struct lg_class *k, struct pcs *pcs)
+{
+    char key[LG_KEY_MAX];
+    lg__key_of_class(k, key);
+    lg__buf_str(b, ",\"lock_class\":{\"id\":");
+    lg__buf_u64(b, k->v ? k->v->id : 0);
+    lg__buf_str(b, ",\"kind\":\"");
+    lg__buf_str(b, class_kind_name(k->kind));
+    lg__buf_str(b, "\",\"key\":");
+    lg__buf_json_str(b, key);
+    if (k->kind == LG_CLASS_SITE || k->kind == LG_CLASS_CHAIN) {
+        /* The init call's return address (and a wrapper's callers). */
+        lg__buf_str(b, ",\"site\":");
+        if (k->chain) {
+            put_stack(b, k->chain, pcs);
+        } else {
+            lg__buf_str(b, "[\"");
+            lg__buf_hex(b, k->key);
+            lg__buf_str(b, "\"]");
+            pcs_add(pcs, k->key);
+        }
+    }
+    lg__buf_char(b, '}');
+}
+
+static const struct lg_class *class_of(const struct lg_node *n)
+{
+    return atomic_load_explicit(&((struct lg_node *)n)->klass, memory_order_acquire);
+}
+
 static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, struct pcs *pcs)
 {
     lg__buf_str(b, "{\"id\":");
@@ -476,11 +526,14 @@ static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, 
         lg__buf_json_str(b, key);
         lg__report_put_class(b, n);
     }
-    const struct lg_stack *where = atomic_load(&((struct lg_node *)n)->stack);
+    const struct lg_class *k = class_of(n);
+    const struct lg_stack *where = k ? atomic_load(&((struct lg_class *)k)->stack) : NULL;
     if (where) {
         lg__buf_str(b, ",\"stack\":");
         put_stack(b, where, pcs);
     }
+    if (k)
+        put_lock_class(b, k, pcs);
     lg__buf_char(b, '}');
 }
 
@@ -531,7 +584,7 @@ static void finish_counted(struct lg_buf *b, struct pcs *pcs, int kind, struct l
 {
     struct modctx m = {.pcs = pcs, .b = b};
     lg__buf_str(b, ",\"modules\":[");
-    dl_iterate_phdr(one_module, &m);
+    lg__iterate_modules(one_module, &m);
     put_gone_modules(&m);
     lg__buf_str(b, "]}\n");
     if (b->failed) {
@@ -583,11 +636,95 @@ static void human_lock(struct lg_buf *h, const struct lg_node *n)
 /* ---------------------------------------------------------------------- */
 /* Findings.                                                               */
 
+/* The lock behind vertex v of a cycle, as the edge leaving it first saw it:
+ * the instance when it still lives (or, for an instance vertex, is v's). */
+static const struct lg_node *cycle_lock(const struct lg_vertex *v, const struct lg_edge *e)
+{
+    const struct lg_node *n = v->kind == LG_VERTEX_INSTANCE ? v->owner
+                                                            : lg__registry_lookup(e->info.from_addr);
+    return n && n->id == e->info.from_id && !atomic_load(&((struct lg_node *)n)->dead) ? n : NULL;
+}
+
+/* Closed by the locks themselves: each edge starts at the lock the one
+ * before it ended at (always, for locks of one class nested together). */
+static bool instance_closed(const struct lg_cycle *c)
+{
+    if (c->vertex[0]->kind == LG_VERTEX_INSTANCE)
+        return true;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->edge[i].info.to_id != c->edge[(i + 1) % c->n].info.from_id)
+            return false;
+    return true;
+}
+
+/* A lock of a cycle whose instance is gone: what its class and the edge
+ * still say. */
+static void put_cycle_class_lock(struct lg_buf *b, const struct lg_vertex *v,
+                                 const struct lg_edge *e, struct pcs *pcs)
+{
+    const struct lg_class *k = v->kind == LG_VERTEX_CLASS ? v->owner : NULL;
+    lg__buf_str(b, "{\"id\":");
+    lg__buf_u64(b, v->id);
+    lg__buf_str(b, ",\"addr\":\"");
+    lg__buf_hex(b, e->info.from_addr);
+    lg__buf_str(b, "\",\"type\":\"");
+    lg__buf_str(b, !k ? "mutex" : k->type == LG_TYPE_SPIN ? "spin"
+                                : k->type == LG_TYPE_RWLOCK ? "rwlock"
+                                                              : "mutex");
+    lg__buf_str(b, "\",\"mode\":\"");
+    lg__buf_str(b, lg__report_mode_name(k ? k->mode : 0));
+    lg__buf_char(b, '"');
+    if (k && k->name) {
+        lg__buf_str(b, ",\"name\":");
+        lg__buf_json_str(b, k->name);
+    }
+    lg__buf_str(b, k && k->created ? ",\"created\":true" : ",\"created\":false");
+    const struct lg_stack *where = k ? atomic_load(&((struct lg_class *)k)->stack) : NULL;
+    if (where) {
+        lg__buf_str(b, ",\"stack\":");
+        put_stack(b, where, pcs);
+    }
+    if (k)
+        put_lock_class(b, k, pcs);
+    lg__buf_char(b, '}');
+}
+
+static void put_instance_ref(struct lg_buf *b, uint64_t id, uintptr_t addr)
+{
+    lg__buf_str(b, "{\"id\":");
+    lg__buf_u64(b, id);
+    lg__buf_str(b, ",\"addr\":\"");
+    lg__buf_hex(b, addr);
+    lg__buf_str(b, "\"}");
+}
+
+static void human_cycle_lock(struct lg_buf *h, const struct lg_vertex *v, const struct lg_edge *e,
+                             bool by_class)
+{
+    const struct lg_node *n = cycle_lock(v, e);
+    if (!by_class || v->kind != LG_VERTEX_CLASS) {
+        if (n) {
+            human_lock(h, n);
+        } else {
+            lg__buf_str(h, "(lock ");
+            lg__buf_hex(h, e->info.from_addr);
+            lg__buf_char(h, ')');
+        }
+        return;
+    }
+    char key[LG_KEY_MAX];
+    lg__key_of_class(v->owner, key);
+    lg__buf_str(h, key);
+}
+
 void lg__report_cycle(const struct lg_cycle *c)
 {
     struct lg_buf b = {0}, h = {0};
     struct pcs pcs = {0};
+    bool by_instance = instance_closed(c);
     begin(&b, K_CYCLE);
+    lg__buf_str(&b, ",\"scope\":");
+    lg__buf_str(&b, by_instance ? "\"instance\"" : "\"class\"");
     lg__buf_str(&b, ",\"timed\":");
     lg__buf_str(&b, c->timed ? "true" : "false");
     lg__buf_str(&b, ",\"single_thread\":");
@@ -596,17 +733,38 @@ void lg__report_cycle(const struct lg_cycle *c)
     for (uint32_t i = 0; i < c->n; i++) {
         if (i)
             lg__buf_char(&b, ',');
-        put_lock(&b, c->edge[i]->from, 0, &pcs);
+        const struct lg_node *n = cycle_lock(c->vertex[i], &c->edge[i]);
+        if (!n) {
+            put_cycle_class_lock(&b, c->vertex[i], &c->edge[i], &pcs);
+            continue;
+        }
+        /* The instance, under the id the edges use. */
+        struct lg_buf one = {0};
+        put_lock(&one, n, 0, &pcs);
+        const char *rest = one.p ? strchr(one.p, ',') : NULL;
+        lg__buf_str(&b, "{\"id\":");
+        lg__buf_u64(&b, c->vertex[i]->id);
+        lg__buf_str(&b, ",\"lock_id\":");
+        lg__buf_u64(&b, n->id);
+        if (rest)
+            lg__buf_str(&b, rest);
+        else
+            lg__buf_char(&b, '}');
+        lg__buf_free(&one);
     }
     lg__buf_str(&b, "],\"edges\":[");
     for (uint32_t i = 0; i < c->n; i++) {
-        const struct lg_edge *e = c->edge[i];
+        const struct lg_edge *e = &c->edge[i];
         if (i)
             lg__buf_char(&b, ',');
         lg__buf_str(&b, "{\"from\":");
         lg__buf_u64(&b, e->from->id);
         lg__buf_str(&b, ",\"to\":");
         lg__buf_u64(&b, e->to->id);
+        lg__buf_str(&b, ",\"from_lock\":");
+        put_instance_ref(&b, e->info.from_id, e->info.from_addr);
+        lg__buf_str(&b, ",\"to_lock\":");
+        put_instance_ref(&b, e->info.to_id, e->info.to_addr);
         lg__buf_str(&b, ",\"thread\":");
         lg__report_put_thread(&b, e->info.tid, e->info.thread_seq, e->info.thread_name);
         lg__buf_str(&b, ",\"timed\":");
@@ -628,18 +786,69 @@ void lg__report_cycle(const struct lg_cycle *c)
     if (!lg__opt.quiet) {
         lg__buf_str(&h, "lockgraph: lock-order-cycle: potential deadlock among ");
         lg__buf_u64(&h, c->n);
-        lg__buf_str(&h, c->timed ? " locks (a timed lock: it would stall): " : " locks: ");
+        lg__buf_str(&h, by_instance ? " locks" : " lock classes (on different locks of each)");
+        lg__buf_str(&h, c->timed ? " (a timed lock: it would stall): " : ": ");
         uint32_t shown = c->n < 8 ? c->n : 8;
         for (uint32_t i = 0; i < shown; i++) {
-            human_lock(&h, c->edge[i]->from);
+            human_cycle_lock(&h, c->vertex[i], &c->edge[i], !by_instance);
             lg__buf_str(&h, " -> ");
         }
         if (shown < c->n)
             lg__buf_str(&h, "... -> ");
-        human_lock(&h, c->edge[0]->from);
+        human_cycle_lock(&h, c->vertex[0], &c->edge[0], !by_instance);
         lg__buf_str(&h, c->single_thread ? "; all edges by one thread" : "");
     }
     finish(&b, &pcs, K_CYCLE, &h);
+}
+
+void lg__report_held_lock_freed(const struct lg_thread *t, const char *call,
+                                const struct lg_node *n, uintptr_t addr,
+                                const struct lg_thread *holder, const struct lg_held *hold,
+                                const struct lg_stack *here)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_FREED);
+    lg__buf_str(&b, ",\"call\":");
+    lg__buf_json_str(&b, call);
+    lg__buf_str(&b, ",\"lock\":");
+    put_lock(&b, n, addr, &pcs);
+    lg__buf_str(&b, ",\"thread\":");
+    put_self(&b, t);
+    lg__buf_str(&b, ",\"stack\":");
+    put_stack(&b, here, &pcs);
+    lg__buf_str(&b, ",\"holder\":");
+    char hname[16];
+    if (holder == t)
+        lg__thread_name(hname);
+    else
+        memcpy(hname, holder->name, sizeof(hname));
+    hname[15] = 0;
+    lg__report_put_thread(&b, holder->tid, holder->seq, hname);
+    lg__buf_str(&b, ",\"holder_stack\":");
+    if (hold->stack) {
+        put_stack(&b, hold->stack, &pcs);
+    } else {
+        lg__buf_str(&b, "[\"");
+        lg__buf_hex(&b, hold->pc);
+        lg__buf_str(&b, "\"]");
+        pcs_add(&pcs, hold->pc);
+    }
+    lg__buf_str(&b, hold->flags & LG_ACQ_READ ? ",\"held\":\"read\"" : ",\"held\":\"exclusive\"");
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: held-lock-freed: ");
+        lg__buf_str(&h, call);
+        lg__buf_str(&h, " of ");
+        human_lock(&h, n);
+        lg__buf_str(&h, " by thread ");
+        lg__buf_u64(&h, t->seq);
+        lg__buf_str(&h, " while thread ");
+        lg__buf_u64(&h, holder->seq);
+        lg__buf_str(&h, " (tid ");
+        lg__buf_i64(&h, holder->tid);
+        lg__buf_str(&h, ") holds it");
+    }
+    finish(&b, &pcs, K_FREED, &h);
 }
 
 void lg__report_self_deadlock(const struct lg_thread *t, const struct lg_node *n,
@@ -689,12 +898,12 @@ static const char *why_name(int why)
 static void human_rank(struct lg_buf *h, const struct lg_node *n)
 {
     human_lock(h, n);
-    const struct lg_class *c = atomic_load(&((struct lg_node *)n)->cls);
+    const struct lg_rank_class *c = atomic_load(&((struct lg_node *)n)->cls);
     if (!c)
         return;
     lg__buf_str(h, " [");
     lg__buf_str(h, c->label);
-    int64_t rank = atomic_load(&((struct lg_class *)c)->rank);
+    int64_t rank = atomic_load(&((struct lg_rank_class *)c)->rank);
     if (rank != LG_NO_RANK) {
         lg__buf_str(h, " rank ");
         lg__buf_i64(h, rank);
@@ -944,9 +1153,11 @@ void lg__report_held_at_exit(const struct lg_thread *t)
     lg__buf_str(&b, ",\"thread\":");
     put_self(&b, t);
     lg__buf_str(&b, ",\"held\":[");
-    for (uint32_t i = 0; i < t->held.n; i++) {
+    for (uint32_t i = 0, k = 0; i < t->held.n; i++) {
         const struct lg_held *e = &t->held.e[i];
-        if (i)
+        if (lg__held_is_hole(e))
+            continue;
+        if (k++)
             lg__buf_char(&b, ',');
         lg__buf_str(&b, "{\"lock\":");
         put_lock(&b, e->node, e->addr, &pcs);
@@ -968,8 +1179,8 @@ void lg__report_held_at_exit(const struct lg_thread *t)
         lg__buf_str(&h, " (tid ");
         lg__buf_i64(&h, t->tid);
         lg__buf_str(&h, ") ended holding ");
-        lg__buf_u64(&h, t->held.n);
-        lg__buf_str(&h, t->held.n == 1 ? " lock" : " locks");
+        lg__buf_u64(&h, lg__held_count(&t->held));
+        lg__buf_str(&h, lg__held_count(&t->held) == 1 ? " lock" : " locks");
     }
     finish(&b, &pcs, K_EXIT, &h);
 }

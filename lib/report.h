@@ -31,6 +31,13 @@ void lg__report_self_deadlock(const struct lg_thread *t, const struct lg_node *n
 void lg__report_unlock_not_held(const struct lg_thread *t, uintptr_t addr,
                                 const struct lg_node *n, const struct lg_stack *stack);
 void lg__report_held_at_exit(const struct lg_thread *t);
+/* Thread t frees, unmaps, unloads or destroys (call) the lock n at addr
+ * while thread holder holds it (its held entry: where it took it); here is
+ * t's stack. */
+void lg__report_held_lock_freed(const struct lg_thread *t, const char *call,
+                                const struct lg_node *n, uintptr_t addr,
+                                const struct lg_thread *holder, const struct lg_held *hold,
+                                const struct lg_stack *here);
 
 /* A held lock a rank-violation names: where it was taken, and why it may
  * not be held when taking the new one (enum lg_why). */

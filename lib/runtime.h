@@ -8,13 +8,19 @@
  * A caller brackets its work with lg__enter()/lg__leave(): enter returns the
  * thread's record, or NULL when the call must pass straight through
  * (lockgraph not running, already inside lockgraph on this thread, thread
- * past its exit).
+ * past its exit). Between the two the thread is inside a read section
+ * (reclaim.h): what the registry and the graph hand out stays allocated.
+ * Around a call that may block for the program (waiting for a busy lock, a
+ * condition, a join), lg__quiescent_begin/end step outside it, so a blocked
+ * thread never holds up reclamation; lock instances kept across it are
+ * type-stable and checked again after.
  */
 #ifndef LG_RUNTIME_H
 #define LG_RUNTIME_H
 
 #include "graph.h"
 #include "held.h"
+#include "registry.h"
 #include "thread.h"
 
 #include <stdatomic.h>
@@ -28,6 +34,14 @@ extern atomic_int lg__state;
 
 /* Start lockgraph if it has not started; true when it is active. */
 bool lg__start(void);
+
+static inline void lg__section_step(struct lg_thread *t, memory_order mo)
+{
+    atomic_store_explicit(&t->rcu, atomic_load_explicit(&t->rcu, memory_order_relaxed) + 1, mo);
+}
+
+/* Holds other threads ended (see struct lg_drops): drop them. */
+void lg__apply_drops(struct lg_thread *t);
 
 static inline struct lg_thread *lg__enter(void)
 {
@@ -45,12 +59,31 @@ static inline struct lg_thread *lg__enter(void)
         lg__busy = 0;
         return NULL;
     }
+    /* Inside: odd. The grace-period side makes the store visible with a
+     * membarrier, so a compiler barrier is all this side needs. */
+    lg__section_step(t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (__builtin_expect(atomic_load_explicit(&t->drops_pending, memory_order_relaxed), 0))
+        lg__apply_drops(t);
     return t;
 }
 
 static inline void lg__leave(void)
 {
+    lg__section_step(lg__self, memory_order_release);
     lg__busy = 0;
+}
+
+/* Step outside the read section while blocking for the program, and back. */
+static inline void lg__quiescent_begin(struct lg_thread *t)
+{
+    lg__section_step(t, memory_order_release);
+}
+
+static inline void lg__quiescent_end(struct lg_thread *t)
+{
+    lg__section_step(t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
 }
 
 /* One acquisition, from before-lock to after-lock. */
@@ -61,6 +94,7 @@ struct lg_acq {
     unsigned flags;     /* LG_ACQ_* */
     uintptr_t pc, cfa;  /* return address and frame address of the lock call */
     struct lg_node *node;
+    uint32_t gen;       /* node's generation when looked up */
     int held;           /* index in the held stack when already held, else -1 */
 };
 
@@ -74,9 +108,19 @@ extern bool lg__opt_after_rare;
 /* A spinlock is about to be released (before lg__unlock_before): it keeps
  * its owner in its node, for the wait-for chain. */
 void lg__spin_unlocking(struct lg_thread *t, uintptr_t addr);
+/* A lock was initialized at addr by a call returning to pc (its class). */
 void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
-                      enum lg_lock_mode mode);
+                      enum lg_lock_mode mode, uintptr_t pc);
+/* pthread_*_destroy is about to run on the lock at addr: a lock some thread
+ * holds is a held-lock-freed finding (glibc may refuse with EBUSY, or not). */
+void lg__lock_destroying(struct lg_thread *t, uintptr_t addr);
+/* ... and it returned 0: the lock is gone. */
 void lg__lock_destroyed(struct lg_thread *t, uintptr_t addr);
+/* The memory [lo, hi) is going (free, munmap, dlclose: `call`): every lock
+ * in it goes, and one some thread holds is a held-lock-freed finding.
+ * readable: the memory is still mapped (not after dlclose). */
+void lg__memory_gone(struct lg_thread *t, uintptr_t lo, uintptr_t hi, const char *call,
+                     bool readable);
 void lg__thread_ended(struct lg_thread *t);
 
 /* A condition wait on the mutex at addr: the mutex is released for the wait

@@ -14,6 +14,7 @@
 
 #include "stack.h"
 #include "alloc.h"
+#include "symbols.h"
 #include "sync.h"
 
 #include <link.h>
@@ -96,7 +97,7 @@ int lg__stack_capture(uintptr_t *pcs, uintptr_t *cfas, int max)
 
 void lg__stack_init(void)
 {
-    dl_iterate_phdr(find_own, (void *)(uintptr_t)&lg__stack_init);
+    lg__iterate_modules(find_own, (void *)(uintptr_t)&lg__stack_init);
     /* The first unwind may set up caches in libgcc; do it now, while
      * nothing is being tracked. */
     uintptr_t pcs[4];

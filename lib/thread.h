@@ -38,8 +38,28 @@ struct lg_wait {
     atomic_bool long_reported;
 };
 
+/* Holds of this thread that another thread ended: an unlock by a thread
+ * that did not hold the lock (glibc allows it for a default mutex), or the
+ * lock's memory freed while held. The owner drops them at its next entry
+ * into lockgraph (lg__enter), so they never make false edges or a false
+ * held-at-exit. */
+#define LG_DROPS_MAX 16
+struct lg_drops {
+    int lock;         /* a lg__lock_t (sync.h) */
+    uint32_t n;
+    bool overflow;    /* more than fit: the thread's record became lossy */
+    struct {
+        uintptr_t addr;
+        struct lg_node *node;
+    } e[LG_DROPS_MAX];
+};
+
 struct lg_thread {
     struct lg_held_stack held;
+    /* Odd while the thread is inside lockgraph (reclaim.h); written only by
+     * its thread, read by whoever closes a grace period. */
+    _Atomic uint32_t rcu;
+    atomic_bool drops_pending;
     int32_t tid;
     uint32_t seq;
     /* Some acquisition could not be recorded (out of memory, or lockgraph
@@ -49,6 +69,7 @@ struct lg_thread {
     struct lg_wait wait;
     const struct lg_stack *wait_cfas; /* frame addresses beside wait.stack */
     char name[16];        /* refreshed when the thread starts to wait */
+    struct lg_drops drops;
     struct lg_thread *next_free;
     struct lg_thread *all_next; /* every record ever made; never freed */
 };

@@ -327,6 +327,8 @@ static void describe(struct lg_dl_thread *d, const struct wait_view *v, bool her
     d->nheld = 0;
     for (uint32_t i = 0; d->held && i < n; i++) {
         const struct lg_held h = r->held.e[i];
+        if (lg__held_is_hole(&h))
+            continue;
         struct lg_dl_held *o = &d->held[d->nheld++];
         o->node = h.node;
         o->addr = h.addr;

@@ -954,6 +954,161 @@ static void test_fork_kinds(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Lock classes.                                                           */
+
+static struct run *classes(const char *mode, const char *options)
+{
+    const char *args[] = {mode, NULL};
+    return run_prog("sc_classes", args, options, NULL, 60, true);
+}
+
+/* A lock-order cycle between classes: two locks, scope as said, each lock
+ * naming its class, each edge the instances behind it. */
+static void check_class_cycle(json_object *f, const char *scope, const char *kind)
+{
+    check_cycle(f, 2);
+    if (!f)
+        return;
+    CU_ASSERT_STRING_EQUAL(str(f, "scope"), scope);
+    json_object *locks = get(f, "locks");
+    for (size_t i = 0; i < 2; i++) {
+        json_object *lc = get(json_object_array_get_idx(locks, i), "lock_class");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(lc);
+        CU_ASSERT_STRING_EQUAL(str(lc, "kind"), kind);
+        CU_ASSERT(str(lc, "key") && strncmp(str(lc, "key"), "site:sc_classes+0x", 18) == 0);
+        CU_ASSERT(json_object_array_length(get(lc, "site")) >= 1);
+    }
+    json_object *edges = get(f, "edges");
+    json_object *e0 = json_object_array_get_idx(edges, 0), *e1 = json_object_array_get_idx(edges, 1);
+    CU_ASSERT_PTR_NOT_NULL(get(e0, "from_lock"));
+    CU_ASSERT_PTR_NOT_NULL(get(e0, "to_lock"));
+    /* instance scope: each edge starts where the other ended */
+    bool chained = json_object_get_int64(get(get(e0, "to_lock"), "id")) ==
+                   json_object_get_int64(get(get(e1, "from_lock"), "id"));
+    CU_ASSERT_EQUAL(chained, strcmp(scope, "instance") == 0);
+}
+
+static void test_classes_conn(void)
+{
+    struct run *r = classes("conn", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_class_cycle(first_kind(r, "lock-order-cycle"), "class", "site");
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "lock classes"));
+    run_free(r);
+    /* classes=0: every lock its own class; conn1 and conn2 never close it */
+    r = classes("conn", "classes=0");
+    expect_nothing(r);
+    run_free(r);
+    /* on one connection the locks close it themselves */
+    r = classes("conn-same", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_class_cycle(first_kind(r, "lock-order-cycle"), "instance", "site");
+    run_free(r);
+    r = classes("conn-same", "classes=0");
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 1);
+    run_free(r);
+}
+
+static void test_classes_wrappers(void)
+{
+    /* the conn/table inversion, every lock made by mutex_create() */
+    struct run *r = classes("helper", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    check_class_cycle(f, "class", "chain");
+    if (f) { /* the chain names the wrapper's caller: two different classes */
+        json_object *l = get(f, "locks");
+        const char *k0 = str(get(json_object_array_get_idx(l, 0), "lock_class"), "key");
+        const char *k1 = str(get(json_object_array_get_idx(l, 1), "lock_class"), "key");
+        CU_ASSERT(k0 && k1 && strcmp(k0, k1) != 0 && strchr(k0, '<') && strchr(k1, '<'));
+    }
+    run_free(r);
+    /* db -> stats -> shard, all through Mutex_init: quiet */
+    r = classes("wrapper-quiet", NULL);
+    expect_nothing(r);
+    run_free(r);
+    /* the same with the wrapper rule off: the false cycle by init site that
+     * the rule is there to remove */
+    r = classes("wrapper-quiet", "lock_wrappers=-");
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 1);
+    run_free(r);
+}
+
+static void test_classes_nesting(void)
+{
+    struct run *r = classes("nest-address", NULL);
+    expect_nothing(r);
+    run_free(r);
+    r = classes("nest-stable", NULL);
+    expect_nothing(r);
+    run_free(r);
+    r = classes("nest-any", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    check_cycle(f, 2);
+    if (f)
+        CU_ASSERT_STRING_EQUAL(str(f, "scope"), "instance");
+    run_free(r);
+}
+
+static void test_classes_identity(void)
+{
+    struct run *r = classes("reuse-class", NULL);
+    expect_nothing(r);
+    run_free(r);
+    r = classes("dead-inverse", NULL);
+    expect_nothing(r);
+    run_free(r);
+}
+
+static void test_ownership(void)
+{
+    /* another thread's unlock ends the hold: no false cycle, no held-at-exit */
+    struct run *r = classes("unlock-other", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "unlock-not-held"), 1);
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 0);
+    CU_ASSERT_EQUAL(count_kind(r, "held-at-exit"), 0);
+    run_free(r);
+    r = classes("freed-held", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "held-lock-freed"), 1);
+    json_object *f = first_kind(r, "held-lock-freed");
+    if (f) {
+        CU_ASSERT_STRING_EQUAL(str(f, "call"), "free");
+        CU_ASSERT(json_object_array_length(get(f, "stack")) >= 1);
+        CU_ASSERT(json_object_array_length(get(f, "holder_stack")) >= 1);
+        CU_ASSERT_PTR_NOT_NULL(get(get(f, "holder"), "tid"));
+    }
+    run_free(r);
+    r = classes("destroy-held", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "held-lock-freed"), 1);
+    CU_ASSERT_EQUAL(count_kind(r, "held-at-exit"), 0);
+    f = first_kind(r, "held-lock-freed");
+    if (f) {
+        CU_ASSERT_STRING_EQUAL(str(f, "call"), "pthread_rwlock_destroy");
+        CU_ASSERT_STRING_EQUAL(str(f, "held"), "read");
+        CU_ASSERT_NOT_EQUAL(json_object_get_int(get(get(f, "holder"), "tid")),
+                            json_object_get_int(get(get(f, "thread"), "tid")));
+    }
+    run_free(r);
+}
+
+static void test_churn_rss(void)
+{
+    struct run *r = classes("churn-rss", NULL);
+    expect_nothing(r); /* exit 5: memory grew with every lock ever made */
+    run_free(r);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Ranks.                                                                  */
 
 static json_object *held0(json_object *f)
@@ -1498,6 +1653,12 @@ int main(int argc, char **argv)
         {"5,000-lock cycle", test_long_cycle},
         {"200,000 locks created, used, destroyed: nothing", test_many_locks},
         {"fork: each process its own file", test_fork},
+        {"lock classes: conn/table inversion on different connections", test_classes_conn},
+        {"lock classes: through lock wrappers", test_classes_wrappers},
+        {"lock classes: locks of one class held together", test_classes_nesting},
+        {"lock classes: memory reused by another class, a dead inverse", test_classes_identity},
+        {"an unlock by another thread, a lock freed or destroyed while held", test_ownership},
+        {"400,000 short-lived locks: memory follows the live ones", test_churn_rss},
         {"fork, forkpty, daemon, _Fork, vfork, posix_spawn, system under churn: no hang",
          test_fork_kinds},
         {"on_cycle=abort", test_on_cycle_abort},
