@@ -92,6 +92,8 @@ static void reclassify_all(void)
 
 static int declared(int rc, const struct lg_rank_cycle *cycle)
 {
+    if (rc >= 0)
+        lg__chain_forget(); /* the declared order changed what chains imply */
     if (rc > 0)
         reclassify_all();
     if (rc >= 0)

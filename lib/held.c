@@ -12,8 +12,49 @@
  */
 #include "held.h"
 #include "alloc.h"
+#include "registry.h"
 
 #include <string.h>
+
+_Atomic uint32_t lg__chain_epoch;
+
+void lg__chain_forget(void)
+{
+    atomic_fetch_add_explicit(&lg__chain_epoch, 1, memory_order_release);
+}
+
+static const void *class_of(const struct lg_held *e)
+{
+    return e->node ? atomic_load_explicit(&e->node->klass, memory_order_relaxed) : NULL;
+}
+
+uint32_t lg__held_run_of(const struct lg_held_stack *h, const void *k, unsigned flags)
+{
+    /* (called with the new entry already counted in n) */
+    if (h->n < 2)
+        return 0;
+    const struct lg_held *top = &h->e[h->n - 2];
+    return k && !lg__held_is_hole(top) && top->flags == flags && class_of(top) == k ? top->run
+                                                                                  : h->n - 1;
+}
+
+/* Keys and runs of entries from..n-1 again, after the ones below them
+ * changed. */
+static void rekey(struct lg_held_stack *h, uint32_t from)
+{
+    uint64_t k = from ? h->e[from - 1].key : LG_CHAIN_EMPTY;
+    for (uint32_t i = from; i < h->n; i++) {
+        struct lg_held *e = &h->e[i];
+        k = lg__chain_next(k, e->node ? e->node->id : e->addr, e->flags);
+        e->key = k;
+        const struct lg_held *below = i ? &h->e[i - 1] : NULL;
+        const void *c = class_of(e);
+        e->run = below && c && !lg__held_is_hole(below) && below->flags == e->flags &&
+                         class_of(below) == c
+                     ? below->run
+                     : i;
+    }
+}
 
 void lg__held_init(struct lg_held_stack *h)
 {
@@ -23,6 +64,7 @@ void lg__held_init(struct lg_held_stack *h)
     h->holes = 0;
     h->imask = 0;
     h->index = NULL;
+    h->stale_from = UINT32_MAX;
 }
 
 bool lg__held_grow(struct lg_held_stack *h)
@@ -132,6 +174,8 @@ void lg__held_after_pop(struct lg_held_stack *h, uintptr_t addr)
     pop_holes(h);
     if (h->imask && h->n <= LG_HELD_SCAN / 2)
         index_drop(h);
+    if (h->stale_from >= h->n)
+        h->stale_from = UINT32_MAX;
 }
 
 int lg__held_find(const struct lg_held_stack *h, uintptr_t addr)
@@ -159,6 +203,8 @@ static void compact(struct lg_held_stack *h)
             h->e[k++] = h->e[i];
     h->n = k;
     h->holes = 0;
+    h->stale_from = UINT32_MAX;
+    rekey(h, 0);
     if (h->n > LG_HELD_SCAN)
         index_build(h);
     else
@@ -179,10 +225,13 @@ void lg__held_remove(struct lg_held_stack *h, int i)
         /* Short: shifting is cheaper than a hole. */
         memmove(&h->e[i], &h->e[i + 1], (h->n - (uint32_t)i - 1) * sizeof(h->e[0]));
         h->n--;
+        rekey(h, (uint32_t)i);
         return;
     }
     if (h->imask)
         index_del(h, addr);
+    if ((uint32_t)i < h->stale_from)
+        h->stale_from = (uint32_t)i;
     h->e[i].addr = 0;
     h->e[i].node = NULL;
     h->e[i].count = 0;
@@ -197,5 +246,6 @@ void lg__held_release(struct lg_held_stack *h)
      * readers still looking at it). */
     h->n = 0;
     h->holes = 0;
+    h->stale_from = UINT32_MAX;
     index_drop(h);
 }

@@ -38,6 +38,12 @@ struct lg_held {
     uint16_t flags;       /* LG_ACQ_* of the first acquisition */
     uint16_t spare;
     uint32_t gen;         /* node's generation when taken: changed, it is gone */
+    /* The first entry of the run this one ends: entries next to each other
+     * with one class and one mode (runtime.c jumps over a run at once). */
+    uint32_t run;
+    /* The chain key of the stack up to and including this entry: a hash
+     * of the instances and modes held, in order (lockdep's chain key). */
+    uint64_t key;
     uintptr_t pc, cfa;    /* return address and frame address of the lock call */
     const struct lg_stack *stack; /* full stack, only with held_stacks=1 */
     uint64_t since_ns;    /* when taken, only with hold_warn_ms */
@@ -54,6 +60,11 @@ struct lg_held_index {
 struct lg_held_stack {
     struct lg_held *e;
     uint32_t n, cap;
+    /* Entries from here up have keys that no longer describe the stack
+     * below them (a release from the middle of a deep stack left a hole):
+     * chain lookups are off until the top is below it again. UINT32_MAX:
+     * every key is right. */
+    uint32_t stale_from;
     uint32_t holes;                /* entries with addr 0 below the top */
     uint32_t imask;                /* index capacity - 1, 0 when not indexed */
     struct lg_held_index *index;   /* lock-free to nobody: its thread's only */
@@ -61,6 +72,33 @@ struct lg_held_stack {
 };
 
 void lg__held_init(struct lg_held_stack *h);
+
+/* ---- chain keys. The key of an empty stack, and the key of a stack with
+ * one more lock on it (instance id, LG_ACQ_* flags). */
+#define LG_CHAIN_EMPTY 0x2545F4914F6CDD1Dull
+static inline uint64_t lg__chain_next(uint64_t prev, uint64_t id, unsigned flags)
+{
+    uint64_t k = (prev ^ (id * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)flags << 59)) *
+                 0xBF58476D1CE4E5B9ull;
+    return (k ^ (k >> 31)) | 1; /* never 0: 0 is an empty cache slot */
+}
+
+/* The run a new top entry (class k, flags) belongs to. */
+uint32_t lg__held_run_of(const struct lg_held_stack *h, const void *k, unsigned flags);
+
+/* The key of the whole stack now, or 0 when the keys are stale. */
+static inline uint64_t lg__held_top_key(const struct lg_held_stack *h)
+{
+    if (__builtin_expect(h->stale_from < h->n, 0))
+        return 0;
+    return h->n ? h->e[h->n - 1].key : LG_CHAIN_EMPTY;
+}
+
+/* Bumped when what a chain of held locks implies changes for a lock that
+ * is still alive (it got a new class or rank): every thread's cache of
+ * known chains is then forgotten. */
+extern _Atomic uint32_t lg__chain_epoch;
+void lg__chain_forget(void);
 
 static inline bool lg__held_is_hole(const struct lg_held *e)
 {
@@ -99,6 +137,8 @@ static inline bool lg__held_release_top(struct lg_held_stack *h, uintptr_t addr)
         h->n--;
         if (__builtin_expect(h->imask | h->holes, 0))
             lg__held_after_pop(h, addr);
+        if (__builtin_expect(h->stale_from >= h->n, 1))
+            h->stale_from = UINT32_MAX;
     }
     return true;
 }

@@ -108,6 +108,7 @@ static bool start_now(void)
     if (lg__opt.help)
         lg__options_help(2);
     lg__opt_after_rare = lg__opt.held_stacks || lg__opt.hold_warn_ms;
+    lg__opt_unlock_rare = lg__opt.hold_warn_ms != 0;
     if (lg__opt.max_memory)
         lg__alloc_set_limit((size_t)lg__opt.max_memory << 20);
     if (lg__opt.ranks[0]) {

@@ -9,6 +9,7 @@
 #include "ranks.h"
 #include "alloc.h"
 #include "graph.h"
+#include "held.h"
 #include "keys.h"
 #include "registry.h"
 #include "seen.h"
@@ -502,7 +503,10 @@ void lg__ranks_classify(struct lg_node *n)
         k = find_keyent(r, key);
     if (!k && atomic_load(&r->any_site) && lg__key_site(n, key))
         k = find_keyent(r, key);
-    atomic_store_explicit(&n->cls, k ? k->cls : NULL, memory_order_release);
+    struct lg_rank_class *old =
+        atomic_exchange_explicit(&n->cls, k ? k->cls : NULL, memory_order_acq_rel);
+    if (old != (k ? k->cls : NULL))
+        lg__chain_forget(); /* chains through n were checked under its old rank */
 }
 
 /* ---------------------------------------------------------------------- */

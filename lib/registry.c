@@ -392,6 +392,7 @@ unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi,
 
 void lg__registry_reclass(struct lg_node *n, struct lg_class *klass)
 {
+    lg__chain_forget(); /* chains through n meant its old class */
     lg__class_hold(klass);
     struct lg_class *old = atomic_exchange(&n->klass, klass);
     /* Where the first lock of the new class was made: where this one was. */

@@ -38,9 +38,10 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 atomic_uint_fast64_t lg__early_passthrough;
-bool lg__opt_after_rare;
+bool lg__opt_after_rare, lg__opt_unlock_rare;
 
 static int depth(void)
 {
@@ -254,6 +255,58 @@ static inline bool stops_walk(const struct lg_held *h)
     return !lg__held_is_hole(h) && !(h->flags & (LG_ACQ_TRY | LG_ACQ_SHARED));
 }
 
+/* Locks of the new lock's class are related to it one by one (an instance
+ * edge each): at most this many, the nearest, through a run of shared or
+ * try holds. A thread that read-locks every one of 1,024 slots of one class
+ * (Kyoto Cabinet's SlottedRWLock::lock_reader_all) would otherwise make
+ * half a million edges each time; an inversion further down such a run is
+ * the one thing this can miss. */
+#define SAME_CLASS_WALK 4
+
+/* The walk over the held locks an acquisition relates to (see above).
+ * Locks of other classes are related by class, so a run of held locks of
+ * one class and one mode (held.h: `run`) is one edge, looked at once and
+ * jumped over. */
+struct walk {
+    int j;
+    int same;
+    const struct lg_class *k;
+};
+
+static void walk_start(struct walk *w, const struct lg_thread *t, const struct lg_acq *a)
+{
+    w->j = (int)t->held.n - 1;
+    w->same = 0;
+    w->k = atomic_load_explicit(&a->node->klass, memory_order_relaxed);
+}
+
+/* The next held entry to relate to, or NULL at the end. */
+static struct lg_held *walk_next(struct walk *w, struct lg_thread *t)
+{
+    while (w->j >= 0) {
+        struct lg_held *h = &t->held.e[w->j];
+        if (lg__held_is_hole(h)) {
+            w->j--;
+            continue;
+        }
+        const struct lg_node *hn = held_node(h);
+        const struct lg_class *hk =
+            hn ? atomic_load_explicit(&((struct lg_node *)hn)->klass, memory_order_relaxed)
+               : NULL;
+        bool mine = hk && hk == w->k;
+        if (stops_walk(h))
+            w->j = -1; /* this one is the last */
+        else if (!mine || w->same + 1 >= SAME_CLASS_WALK)
+            w->j = (h->run <= (uint32_t)w->j ? (int)h->run : w->j) - 1;
+        else
+            w->j--;
+        if (mine && w->same++ >= SAME_CLASS_WALK)
+            continue;
+        return h;
+    }
+    return NULL;
+}
+
 static void found_cycle(struct lg_cycle *c, bool *found)
 {
     lg__report_cycle(c);
@@ -276,8 +329,9 @@ static void add_edges(struct lg_thread *t, struct lg_acq *a)
     lg__thread_name(info.thread_name);
 
     bool found = false;
-    for (int j = (int)t->held.n - 1; j >= 0; j--) {
-        struct lg_held *h = &t->held.e[j];
+    struct walk w;
+    walk_start(&w, t, a);
+    for (struct lg_held *h; (h = walk_next(&w, t)) != NULL;) {
         struct lg_vertex *from, *to;
         struct lg_node *hn;
         if (wants_edge(t, h, a) && (hn = held_node(h)) != NULL &&
@@ -303,8 +357,6 @@ static void add_edges(struct lg_thread *t, struct lg_acq *a)
                     found_cycle(c, &found);
             }
         }
-        if (stops_walk(h))
-            break;
     }
     check_oom();
     lg__reclaim_poll();
@@ -409,34 +461,68 @@ static void relock(struct lg_thread *t, struct lg_acq *a)
     act_on_deadlock_finding();
 }
 
-void lg__lock_before(struct lg_thread *t, struct lg_acq *a)
+/* ---- the chain cache (thread.h). A hit says: this lock, on top of exactly
+ * these held locks (instances, which are never reused, and modes), was
+ * checked before and nothing was new. Keys are 64-bit hashes of the chain;
+ * a false hit needs two different chains of one thread to collide in 64
+ * bits while both sit in its 256-entry cache (about 2^-56 per acquisition),
+ * and would only skip a check, never invent a finding. Whatever changes a
+ * live lock's class or rank bumps lg__chain_epoch, which empties every
+ * cache; a lock that is destroyed and made again is a new instance, so
+ * chains through the old one never match again. */
+
+static inline uint32_t chain_slot(uint64_t k)
+{
+    return (uint32_t)(k ^ (k >> 32)) & (LG_CHAIN_CACHE - 1);
+}
+
+__attribute__((noinline)) static void chain_remember(struct lg_thread *t, uint64_t k)
+{
+    if (!k || lg__alloc_failed())
+        return; /* out of memory, an edge may be missing: look again next time */
+    uint32_t ep = atomic_load_explicit(&lg__chain_epoch, memory_order_acquire);
+    if (t->chains_epoch != ep) {
+        memset(t->chains, 0, sizeof(t->chains));
+        t->chains_epoch = ep;
+    }
+    t->chains[chain_slot(k)] = k;
+}
+
+void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a)
 {
     a->held = -1;
     a->node = lg__registry_lookup(a->addr);
-    if (__builtin_expect(!a->node, 0) && !(a->node = first_sight(a)))
+    if (__builtin_expect(!a->node, 0) && !(a->node = first_sight(a))) {
+        a->chain = 0;
         return;
+    }
     a->gen = atomic_load_explicit(&a->node->gen, memory_order_relaxed);
     if (__builtin_expect(atomic_load_explicit(&a->node->provisional, memory_order_relaxed), 0))
         first_use_of_named(a);
+    uint64_t top = lg__held_top_key(&t->held);
+    a->chain = top ? lg__chain_next(top, a->node->id, a->flags) : 0;
+    if (a->chain && lg__chain_known(t, a->chain))
+        return;
     a->held = lg__held_find(&t->held, a->addr);
     if (a->held >= 0) {
         relock(t, a);
         return;
     }
-    if (a->flags & LG_ACQ_TRY)
-        return; /* cannot block: no edge, no rank check for itself */
+    if (a->flags & LG_ACQ_TRY) {
+        chain_remember(t, a->chain); /* cannot block: no edge, no rank check */
+        return;
+    }
     const struct lg_rank_class *cls = atomic_load_explicit(&a->node->cls, memory_order_relaxed);
     if (__builtin_expect(cls != NULL, 0))
         check_ranks(t, a, cls);
-    for (int j = (int)t->held.n - 1; j >= 0; j--) {
-        const struct lg_held *h = &t->held.e[j];
+    struct walk w;
+    walk_start(&w, t, a);
+    for (struct lg_held *h; (h = walk_next(&w, t)) != NULL;)
         if (wants_edge(t, h, a)) {
             add_edges(t, a);
-            return;
+            break;
         }
-        if (stops_walk(h))
-            return;
-    }
+    chain_remember(t, a->chain);
 }
 
 /* Out of the fast path: the full stack (held_stacks) and when the hold
@@ -448,10 +534,8 @@ __attribute__((noinline, cold)) static void after_rare(struct lg_held *h)
         h->since_ns = lg__now_ns();
 }
 
-void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired)
+void lg__lock_after_slow(struct lg_thread *t, struct lg_acq *a)
 {
-    if (!acquired)
-        return;
     if (a->held >= 0 && (uint32_t)a->held < t->held.n && t->held.e[a->held].addr == a->addr) {
         t->held.e[a->held].count++;
         return;
@@ -472,6 +556,11 @@ void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired)
     h->gen = n ? atomic_load_explicit(&n->gen, memory_order_relaxed) : 0;
     h->count = 1;
     h->flags = (uint16_t)a->flags;
+    h->key = __builtin_expect(n == a->node && a->chain, 1)
+                 ? a->chain
+                 : lg__chain_next(t->held.n > 1 ? t->held.e[t->held.n - 2].key : LG_CHAIN_EMPTY,
+                                  n ? n->id : a->addr, a->flags);
+    h->run = lg__held_run_of(&t->held, n ? atomic_load(&n->klass) : NULL, a->flags);
     h->pc = a->pc;
     h->cfa = a->cfa;
     h->stack = NULL;
@@ -514,9 +603,9 @@ __attribute__((noinline, cold)) static void unlock_not_held(struct lg_thread *t,
     check_oom();
 }
 
-void lg__unlock_before(struct lg_thread *t, uintptr_t addr)
+void lg__unlock_slow(struct lg_thread *t, uintptr_t addr)
 {
-    if (__builtin_expect(lg__opt.hold_warn_ms != 0, 0))
+    if (lg__opt.hold_warn_ms != 0)
         check_hold(t, addr);
     if (__builtin_expect(lg__held_release_top(&t->held, addr), 1))
         return;
@@ -705,6 +794,9 @@ void lg__cond_wait_after(struct lg_thread *t, struct lg_cond_wait *w)
         h->node = lg__registry_lookup(h->addr);
         h->gen = h->node ? atomic_load_explicit(&h->node->gen, memory_order_relaxed) : 0;
     }
+    h->key = lg__chain_next(t->held.n > 1 ? t->held.e[t->held.n - 2].key : LG_CHAIN_EMPTY,
+                            h->node ? h->node->id : h->addr, 0);
+    h->run = lg__held_run_of(&t->held, h->node ? atomic_load(&h->node->klass) : NULL, 0);
     h->pc = w->acq.pc;
     h->cfa = w->acq.cfa;
     h->flags = 0;

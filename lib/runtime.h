@@ -96,15 +96,93 @@ struct lg_acq {
     struct lg_node *node;
     uint32_t gen;       /* node's generation when looked up */
     int held;           /* index in the held stack when already held, else -1 */
+    uint64_t chain;     /* the chain key with this lock on top; 0: none */
 };
 
-void lg__lock_before(struct lg_thread *t, struct lg_acq *a);
-void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired);
-void lg__unlock_before(struct lg_thread *t, uintptr_t addr);
-/* A spinlock was acquired (after lg__lock_after): its node keeps the owner. */
-void lg__spin_locked(struct lg_thread *t, struct lg_acq *a);
+/* The slow halves of the three below. */
+void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a);
+void lg__lock_after_slow(struct lg_thread *t, struct lg_acq *a);
+void lg__unlock_slow(struct lg_thread *t, uintptr_t addr);
 /* held_stacks or hold_warn_ms: lock_after has more to do (set at start). */
 extern bool lg__opt_after_rare;
+/* hold_warn_ms: unlocks have more to do (set at start). */
+extern bool lg__opt_unlock_rare;
+
+/* Does the chain cache (thread.h) know chain key k? */
+static inline bool lg__chain_known(const struct lg_thread *t, uint64_t k)
+{
+    return t->chains[(uint32_t)(k ^ (k >> 32)) & (LG_CHAIN_CACHE - 1)] == k &&
+           t->chains_epoch == atomic_load_explicit(&lg__chain_epoch, memory_order_relaxed);
+}
+
+/* Before the lock call. The fast path, inline in every shim: the lock's
+ * instance from the registry, and the chain of held locks with it on top
+ * found in the thread's chain cache: an order already seen, nothing to do.
+ * Anything else (a lock never seen, a new chain) goes to the slow half. */
+__attribute__((always_inline)) static inline void lg__lock_before(struct lg_thread *t,
+                                                                  struct lg_acq *a)
+{
+    struct lg_node *n = lg__registry_lookup(a->addr);
+    if (__builtin_expect(n != NULL, 1) &&
+        !atomic_load_explicit(&n->provisional, memory_order_relaxed)) {
+        uint64_t top = lg__held_top_key(&t->held);
+        if (__builtin_expect(top != 0, 1)) {
+            uint64_t k = lg__chain_next(top, n->id, a->flags);
+            if (__builtin_expect(lg__chain_known(t, k), 1)) {
+                a->node = n;
+                a->gen = atomic_load_explicit(&n->gen, memory_order_relaxed);
+                a->held = -1;
+                a->chain = k;
+                return;
+            }
+        }
+    }
+    lg__lock_before_slow(t, a);
+}
+
+/* After the lock call: acquired, it goes on the held stack. */
+static inline void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired)
+{
+    if (!acquired)
+        return;
+    struct lg_node *n = a->node;
+    if (__builtin_expect(a->held < 0 && a->chain && !lg__opt_after_rare && n &&
+                             atomic_load_explicit(&n->gen, memory_order_relaxed) == a->gen,
+                         1)) {
+        struct lg_held *h = lg__held_slot(&t->held);
+        if (__builtin_expect(h != NULL, 1)) {
+            h->addr = a->addr;
+            h->node = n;
+            h->gen = a->gen;
+            h->count = 1;
+            h->flags = (uint16_t)a->flags;
+            h->key = a->chain;
+            const struct lg_held *below = t->held.n > 1 ? h - 1 : NULL;
+            h->run = below && below->flags == a->flags && below->node &&
+                             atomic_load_explicit(&below->node->klass, memory_order_relaxed) ==
+                                 atomic_load_explicit(&n->klass, memory_order_relaxed)
+                         ? below->run
+                         : t->held.n - 1;
+            h->pc = a->pc;
+            h->cfa = a->cfa;
+            h->stack = NULL;
+            lg__held_pushed(&t->held);
+            return;
+        }
+    }
+    lg__lock_after_slow(t, a);
+}
+
+/* Before an unlock: the lock leaves the held stack (usually its top). */
+static inline void lg__unlock_before(struct lg_thread *t, uintptr_t addr)
+{
+    if (__builtin_expect(!lg__opt_unlock_rare && lg__held_release_top(&t->held, addr), 1))
+        return;
+    lg__unlock_slow(t, addr);
+}
+
+/* A spinlock was acquired (after lg__lock_after): its node keeps the owner. */
+void lg__spin_locked(struct lg_thread *t, struct lg_acq *a);
 /* A spinlock is about to be released (before lg__unlock_before): it keeps
  * its owner in its node, for the wait-for chain. */
 void lg__spin_unlocking(struct lg_thread *t, uintptr_t addr);

@@ -54,8 +54,15 @@ struct lg_drops {
     } e[LG_DROPS_MAX];
 };
 
+/* Chains of held locks this thread has taken a lock under and found
+ * nothing new (every edge known, not held already, ranks checked): the same
+ * chain and lock again need no graph probe at all (lockdep's chain cache,
+ * per thread, so it is never shared). Direct-mapped by chain key. */
+#define LG_CHAIN_CACHE 256
+
 struct lg_thread {
     struct lg_held_stack held;
+    uint32_t chains_epoch; /* lg__chain_epoch when the cache was filled */
     /* Odd while the thread is inside lockgraph (reclaim.h); written only by
      * its thread, read by whoever closes a grace period. */
     _Atomic uint32_t rcu;
@@ -70,6 +77,7 @@ struct lg_thread {
     const struct lg_stack *wait_cfas; /* frame addresses beside wait.stack */
     char name[16];        /* refreshed when the thread starts to wait */
     struct lg_drops drops;
+    uint64_t chains[LG_CHAIN_CACHE];
     struct lg_thread *next_free;
     struct lg_thread *all_next; /* every record ever made; never freed */
 };
