@@ -286,17 +286,20 @@ static bool in_push(struct lg_vertex *v, struct lg_edge *e)
         v->in = p;
         v->capin = cap;
     }
+    e->in_idx = v->nin;
     v->in[v->nin++] = e;
     return true;
 }
 
+/* O(1): each edge knows its place in the list. */
 static void in_remove(struct lg_vertex *v, struct lg_edge *e)
 {
-    for (uint32_t i = 0; i < v->nin; i++)
-        if (v->in[i] == e) {
-            v->in[i] = v->in[--v->nin];
-            return;
-        }
+    uint32_t i = e->in_idx;
+    if (i >= v->nin || v->in[i] != e)
+        return;
+    struct lg_edge *last = v->in[--v->nin];
+    v->in[i] = last;
+    last->in_idx = i;
 }
 
 #define FOR_EACH_OUT(n, e, body)                                                                   \

@@ -122,6 +122,7 @@ struct lg_edge {
     struct lg_vertex *from, *to;
     struct lg_edge_info info;
     struct lg_retired r;
+    uint32_t in_idx;        /* its place in to->in (graph lock) */
     bool cyclic;            /* closed a cycle when added: kept out of the order */
     _Atomic uint8_t combos; /* LG_COMBO bits seen */
     /* A lock (instance id) held exclusively every time this edge has been

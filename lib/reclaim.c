@@ -152,12 +152,18 @@ static void step(bool force)
 
 void lg__retire(struct lg_retired *r, void (*done)(struct lg_retired *))
 {
+    lg__retire_weighted(r, done, 1);
+}
+
+void lg__retire_weighted(struct lg_retired *r, void (*done)(struct lg_retired *), uint32_t weight)
+{
     r->done = done;
     atomic_fetch_add(&outstanding, 1);
     lg__lock(&reclaim_lock);
     r->next = pending;
     pending = r;
-    bool full = ++npending >= BATCH;
+    npending += weight;
+    bool full = npending >= BATCH;
     lg__unlock(&reclaim_lock);
     if (full)
         step(false);

@@ -48,6 +48,10 @@ extern bool lg__reclaim_reader_fence;
  * with no lockgraph lock held. Never blocks. */
 void lg__retire(struct lg_retired *r, void (*done)(struct lg_retired *));
 
+/* The same for an object that stands for `weight` retired things (a batch
+ * of instances): it counts that much toward closing a grace period. */
+void lg__retire_weighted(struct lg_retired *r, void (*done)(struct lg_retired *), uint32_t weight);
+
 /* Retire a plain lg__alloc block of size bytes (freed with lg__free).
  * Needs a small header allocation; out of memory: the block is leaked. */
 void lg__retire_block(void *p, size_t size);

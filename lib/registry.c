@@ -197,25 +197,121 @@ static struct lg_node *node_new(uintptr_t addr, enum lg_lock_type type, enum lg_
     return n;
 }
 
-/* After a grace period: back to the pool, unless a thread still has it on
- * its held stack (a lock destroyed or freed while held): then look again
- * after the next one. Nothing can put it on a held stack any more: a
- * section that found it alive has ended, and later ones find it dead. */
-static void node_done(struct lg_retired *r)
+/* ---- giving instances back. Retired instances collect in `parked` and go
+ * into grace periods in batches: after one, every held stack is looked at
+ * once (a hash set of the instances held) and each instance not on any goes
+ * back to the pool; one a thread still holds (a lock destroyed or freed
+ * while held) waits for the next batch. Nothing can put a retired instance
+ * on a held stack any more: a section that found it alive has ended, and
+ * later ones find it dead. */
+
+#define PARK_BATCH 256
+
+static _Atomic(struct lg_node *) parked;
+static atomic_uint parked_count;
+
+struct node_batch {
+    struct lg_retired r;
+    struct lg_node *list;
+};
+
+static void park(struct lg_node *n)
 {
-    struct lg_node *n = (struct lg_node *)((char *)r - offsetof(struct lg_node, r));
+    struct lg_node *old = atomic_load_explicit(&parked, memory_order_relaxed);
+    do
+        n->r.next = (struct lg_retired *)old;
+    while (!atomic_compare_exchange_weak_explicit(&parked, &old, n, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+static struct lg_node *next_of(struct lg_node *n)
+{
+    return (struct lg_node *)n->r.next;
+}
+
+/* The instances on any live thread's held stack, as an open-addressed set
+ * (mapped here, unmapped by the caller); NULL with *cap 0 when none is
+ * held, NULL with *cap SIZE_MAX when out of memory. */
+static struct lg_node **held_set(size_t *cap)
+{
+    size_t total = 0;
+    for (struct lg_thread *t = lg__thread_all(); t; t = t->all_next)
+        if (atomic_load_explicit(&t->live, memory_order_acquire))
+            total += t->held.n;
+    *cap = 0;
+    if (!total)
+        return NULL;
+    size_t c = 64;
+    while (c < 2 * total + 64)
+        c *= 2;
+    struct lg_node **set = lg__map(c * sizeof(*set));
+    if (!set) {
+        *cap = SIZE_MAX;
+        return NULL;
+    }
+    *cap = c;
     for (struct lg_thread *t = lg__thread_all(); t; t = t->all_next) {
         if (!atomic_load_explicit(&t->live, memory_order_acquire))
             continue;
         uint32_t k = t->held.n;
         const struct lg_held *e = t->held.e;
-        for (uint32_t i = 0; i < k; i++)
-            if (e[i].node == n) {
-                lg__retire(&n->r, node_done);
-                return;
-            }
+        for (uint32_t i = 0; i < k && i < total; i++) {
+            struct lg_node *x = e[i].node;
+            if (!x)
+                continue;
+            size_t j = (size_t)(((uintptr_t)x >> 4) * 0x9E3779B97F4A7C15ull) & (c - 1);
+            while (set[j] && set[j] != x)
+                j = (j + 1) & (c - 1);
+            set[j] = x;
+        }
     }
-    lg__pool_put(&node_pool, n);
+    return set;
+}
+
+static bool in_set(struct lg_node **set, size_t c, const struct lg_node *x)
+{
+    if (!c)
+        return false;
+    for (size_t j = (size_t)(((uintptr_t)x >> 4) * 0x9E3779B97F4A7C15ull) & (c - 1); set[j];
+         j = (j + 1) & (c - 1))
+        if (set[j] == x)
+            return true;
+    return false;
+}
+
+static void batch_done(struct lg_retired *r)
+{
+    struct node_batch *b = (struct node_batch *)r;
+    size_t cap;
+    struct lg_node **set = held_set(&cap);
+    bool unsure = !set && cap == SIZE_MAX; /* out of memory: keep them all */
+    for (struct lg_node *n = b->list, *next; n; n = next) {
+        next = next_of(n);
+        if (unsure || in_set(set, cap, n)) {
+            park(n); /* still held somewhere: the next batch looks again */
+            atomic_fetch_add(&parked_count, 1);
+        } else {
+            lg__pool_put(&node_pool, n);
+        }
+    }
+    if (set)
+        lg__unmap(set, cap * sizeof(*set));
+    lg__free(b, sizeof(*b));
+}
+
+/* Send what is parked into a grace period. */
+static void flush_parked(void)
+{
+    struct node_batch *b = lg__alloc(sizeof(*b));
+    if (!b)
+        return; /* parked until memory comes back */
+    b->list = atomic_exchange_explicit(&parked, NULL, memory_order_acquire);
+    atomic_store(&parked_count, 0);
+    if (!b->list) {
+        lg__free(b, sizeof(*b));
+        return;
+    }
+    lg__retire_weighted(&b->r, batch_done, PARK_BATCH);
 }
 
 /* n has left the table: the rest of its going. */
@@ -230,7 +326,9 @@ static void node_retire(struct lg_node *n)
     struct lg_class *k = atomic_exchange(&n->klass, NULL);
     if (k)
         lg__class_drop(k);
-    lg__retire(&n->r, node_done);
+    park(n);
+    if (atomic_fetch_add(&parked_count, 1) + 1 >= PARK_BATCH)
+        flush_parked();
 }
 
 /* Never published: straight back. */
