@@ -176,6 +176,30 @@ void *lg__pool_get(struct lg_pool *p)
     return r;
 }
 
+int lg__pool_get_many(struct lg_pool *p, void **out, int max)
+{
+    int k = 0;
+    lg__lock(&alloc_lock);
+    while (k < max && p->free) {
+        out[k] = p->free;
+        p->free = *(void **)((char *)out[k] + p->link_offset);
+        k++;
+    }
+    while (k < max && p->cur && p->cur + p->size <= p->end) {
+        out[k++] = p->cur;
+        p->cur += p->size;
+    }
+    p->in_use += (size_t)k;
+    lg__unlock(&alloc_lock);
+    while (k < max) { /* the rest one by one (a new block) */
+        void *r = lg__pool_get(p);
+        if (!r)
+            break;
+        out[k++] = r;
+    }
+    return k;
+}
+
 void lg__pool_put(struct lg_pool *p, void *rec)
 {
     if (!rec)

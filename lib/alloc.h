@@ -55,6 +55,8 @@ struct lg_pool {
  * ones keep what they held (the caller sets every field it uses). */
 void *lg__pool_get(struct lg_pool *p);
 void lg__pool_put(struct lg_pool *p, void *rec);
+/* Up to max records at once (one lock); how many were got. */
+int lg__pool_get_many(struct lg_pool *p, void **out, int max);
 
 /* Cap on bytes mapped in all; 0 means no cap. */
 void lg__alloc_set_limit(size_t bytes);

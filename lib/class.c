@@ -87,6 +87,7 @@ static struct lg_class *make(unsigned kind, enum lg_lock_type type, enum lg_lock
         lg__pool_put(&class_pool, c);
         return NULL;
     }
+    c->vgen = atomic_load_explicit(&c->v->gen, memory_order_relaxed);
     return c;
 }
 
@@ -352,7 +353,6 @@ void lg__class_note_self(struct lg_class *c, uintptr_t outer_addr, uintptr_t inn
 void lg__class_hold(struct lg_class *c)
 {
     atomic_fetch_add_explicit(&c->made, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
 }
 
 static void class_done(struct lg_retired *r)
@@ -382,11 +382,7 @@ static void remove_class(struct lg_class *c)
 
 void lg__class_drop(struct lg_class *c)
 {
-    if (atomic_fetch_sub_explicit(&c->live, 1, memory_order_acq_rel) != 1)
-        return;
-    if (c->kind == LG_CLASS_ADDR ||
-        ((c->kind == LG_CLASS_SITE || c->kind == LG_CLASS_CHAIN) &&
-         atomic_load_explicit(&c->dead, memory_order_acquire)))
+    if (c->kind == LG_CLASS_ADDR)
         remove_class(c);
 }
 
@@ -413,8 +409,7 @@ void lg__class_unloaded(uintptr_t lo, uintptr_t hi)
             if (!in || atomic_load_explicit(&c->dead, memory_order_relaxed))
                 continue;
             atomic_store_explicit(&c->dead, true, memory_order_release);
-            if (atomic_load_explicit(&c->live, memory_order_acquire) == 0)
-                gone[n++] = c;
+            gone[n++] = c;
         }
         lg__unlock(&class_lock);
         for (int i = 0; i < n; i++)

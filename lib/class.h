@@ -30,9 +30,9 @@
  * reported.
  *
  * A class lives as long as its code: site and chain classes until the
- * module holding their init site is unloaded (and their last lock is gone),
- * name classes for the life of the process, an addr class as long as its
- * one lock. A class is its vertex in the lock graph; its instances' vertices
+ * module holding their init site is unloaded (locks of theirs still alive
+ * then are no longer related by class), name classes for the life of the
+ * process, an addr class as long as its one lock. A class is its vertex in the lock graph; its instances' vertices
  * (for locks of one class held together) form a component of their own,
  * `inst`.
  *
@@ -68,6 +68,7 @@ struct lg_self_nest {
 
 struct lg_class {
     struct lg_vertex *v;  /* its vertex in the class graph */
+    uint32_t vgen;        /* v's generation: another means the class left the graph */
     _Atomic uint32_t gen; /* changes when the record is given back */
     uint8_t kind;         /* enum lg_class_kind */
     uint8_t type, mode;   /* of the lock that made it */
@@ -79,7 +80,6 @@ struct lg_class {
     const char *name;             /* name classes */
     /* Where its first lock was made (or, addr, first taken); set once. */
     _Atomic(const struct lg_stack *) stack;
-    _Atomic uint64_t live; /* locks of this class alive now */
     _Atomic uint64_t made; /* locks of this class ever made (graph file) */
     struct lg_comp inst;   /* the component of its instances' vertices */
     _Atomic(struct lg_self_nest *) self; /* made at the first same-class edge */
@@ -87,6 +87,12 @@ struct lg_class {
     struct lg_class *prev, *next; /* every class alive, under class_lock */
     struct lg_retired r;
 };
+
+/* Is k's vertex still its own (false: the class left the graph)? */
+static inline bool lg__class_in_graph(const struct lg_class *k)
+{
+    return atomic_load_explicit(&k->v->gen, memory_order_acquire) == k->vgen;
+}
 
 /* The class of a lock made by an init call whose return address is site.
  * May capture a few frames (a wrapper's callers) and read symbol tables:
@@ -104,8 +110,9 @@ struct lg_class *lg__class_for_addr(uintptr_t addr, enum lg_lock_type type,
 struct lg_class *lg__class_for_name(const char *name, enum lg_lock_type type,
                                     enum lg_lock_mode mode);
 
-/* One more / one less lock of class c alive. The last lock of an addr class
- * takes the class with it (its vertex and edges leave the graph). */
+/* One more / one less lock of class c. The lock of an addr class takes the
+ * class with it (its vertex and edges leave the graph); other classes only
+ * count what they made. */
 void lg__class_hold(struct lg_class *c);
 void lg__class_drop(struct lg_class *c);
 
@@ -115,8 +122,8 @@ void lg__class_note_self(struct lg_class *c, uintptr_t outer_addr, uintptr_t inn
                          unsigned combo, const struct lg_edge_info *info);
 
 /* The module covering [lo, hi) was unloaded: its site and chain classes
- * leave the lookup (a library loaded there next has other code), and go
- * once their last lock has gone. */
+ * leave the lookup (a library loaded there next has other code) and the
+ * graph. */
 void lg__class_unloaded(uintptr_t lo, uintptr_t hi);
 
 /* The where-made stack, set once (the first caller wins). */

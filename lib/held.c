@@ -47,6 +47,7 @@ static void rekey(struct lg_held_stack *h, uint32_t from)
         struct lg_held *e = &h->e[i];
         k = lg__chain_next(k, e->node ? e->node->id : e->addr, e->flags);
         e->key = k;
+        e->ckey = 0; /* (class keys come back as these entries are pushed anew) */
         const struct lg_held *below = i ? &h->e[i - 1] : NULL;
         const void *c = class_of(e);
         e->run = below && c && !lg__held_is_hole(below) && below->flags == e->flags &&

@@ -42,8 +42,10 @@ struct lg_held {
      * with one class and one mode (runtime.c jumps over a run at once). */
     uint32_t run;
     /* The chain key of the stack up to and including this entry: a hash
-     * of the instances and modes held, in order (lockdep's chain key). */
-    uint64_t key;
+     * of the instances and modes held, in order (lockdep's chain key); and
+     * the class key, the same over classes, when every class in it is
+     * different (0 otherwise). */
+    uint64_t key, ckey;
     uintptr_t pc, cfa;    /* return address and frame address of the lock call */
     const struct lg_stack *stack; /* full stack, only with held_stacks=1 */
     uint64_t since_ns;    /* when taken, only with hold_warn_ms */
@@ -76,6 +78,7 @@ void lg__held_init(struct lg_held_stack *h);
 /* ---- chain keys. The key of an empty stack, and the key of a stack with
  * one more lock on it (instance id, LG_ACQ_* flags). */
 #define LG_CHAIN_EMPTY 0x2545F4914F6CDD1Dull
+#define LG_CHAIN_CEMPTY 0x6A09E667F3BCC909ull /* the class key of an empty stack */
 static inline uint64_t lg__chain_next(uint64_t prev, uint64_t id, unsigned flags)
 {
     uint64_t k = (prev ^ (id * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)flags << 59)) *
@@ -92,6 +95,14 @@ static inline uint64_t lg__held_top_key(const struct lg_held_stack *h)
     if (__builtin_expect(h->stale_from < h->n, 0))
         return 0;
     return h->n ? h->e[h->n - 1].key : LG_CHAIN_EMPTY;
+}
+
+/* The class key of the whole stack now, or 0 when it has none. */
+static inline uint64_t lg__held_top_ckey(const struct lg_held_stack *h)
+{
+    if (__builtin_expect(h->stale_from < h->n, 0))
+        return 0;
+    return h->n ? h->e[h->n - 1].ckey : LG_CHAIN_CEMPTY;
 }
 
 /* Bumped when what a chain of held locks implies changes for a lock that

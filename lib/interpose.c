@@ -104,10 +104,11 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     struct lg_thread *t = lg__enter();
     if (!t)
         return REAL(pthread_mutex_destroy)(m);
-    lg__lock_destroying(t, (uintptr_t)m); /* a held lock: say so, whatever glibc says */
+    /* a held lock: say so, whatever glibc says */
+    struct lg_node *n = lg__lock_destroying(t, (uintptr_t)m);
     int rc = REAL(pthread_mutex_destroy)(m);
     if (rc == 0)
-        lg__lock_destroyed(t, (uintptr_t)m);
+        lg__lock_destroyed_node(t, (uintptr_t)m, n);
     lg__leave();
     return rc;
 }
@@ -366,10 +367,11 @@ LG_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
     struct lg_thread *t = lg__enter();
     if (!t)
         return REAL(pthread_rwlock_destroy)(rw);
-    lg__lock_destroying(t, (uintptr_t)rw); /* a held lock: say so, whatever glibc says */
+    /* a held lock: say so, whatever glibc says */
+    struct lg_node *n = lg__lock_destroying(t, (uintptr_t)rw);
     int rc = REAL(pthread_rwlock_destroy)(rw);
     if (rc == 0)
-        lg__lock_destroyed(t, (uintptr_t)rw);
+        lg__lock_destroyed_node(t, (uintptr_t)rw, n);
     lg__leave();
     return rc;
 }
@@ -401,10 +403,11 @@ LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
     struct lg_thread *t = lg__enter();
     if (!t)
         return REAL(pthread_spin_destroy)(s);
-    lg__lock_destroying(t, (uintptr_t)s); /* a held lock: say so, whatever glibc says */
+    /* a held lock: say so, whatever glibc says */
+    struct lg_node *n = lg__lock_destroying(t, (uintptr_t)s);
     int rc = REAL(pthread_spin_destroy)(s);
     if (rc == 0)
-        lg__lock_destroyed(t, (uintptr_t)s);
+        lg__lock_destroyed_node(t, (uintptr_t)s, n);
     lg__leave();
     return rc;
 }

@@ -196,9 +196,14 @@ void lg__retire_block(void *p, size_t size)
 
 void lg__reclaim_poll(void)
 {
-    /* Cheap when there is nothing to do: no lock. */
+    /* Cheap when there is nothing to do: no lock. A batch in grace is
+     * looked at every 32nd call of a thread: threads leave their sections
+     * all the time, and a look takes the lock. */
+    static __thread uint32_t calls LG_TLS;
     if (!__atomic_load_n(&grace, __ATOMIC_RELAXED) &&
         __atomic_load_n(&npending, __ATOMIC_RELAXED) < BATCH)
+        return;
+    if (__atomic_load_n(&npending, __ATOMIC_RELAXED) < 2 * BATCH && (++calls & 31))
         return;
     step(false);
 }

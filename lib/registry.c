@@ -29,7 +29,7 @@ _Atomic(struct lg_rtable *) lg__rtable;
 static lg__lock_t registry_lock = LG__LOCK_INIT;
 static struct lg_pool node_pool = LG_POOL_INIT(struct lg_node, r);
 static atomic_uint_fast64_t next_id = 1;
-static atomic_uint_fast64_t nlive;
+static atomic_uint_fast64_t nlive; /* written under registry_lock */
 
 #define MIN_BITS 12
 
@@ -39,16 +39,13 @@ static size_t table_size(uint32_t cap)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Page buckets.                                                           */
+/* Page buckets: a count of live locks per bucket of pages (a hash of
+ * addr >> 12), written under registry_lock, read by anyone.               */
 
 #define PB_BITS 18
 #define PB_SIZE (1u << PB_BITS)
 
-struct pbucket {
-    _Atomic uint32_t count;
-    struct lg_node *head; /* registry_lock */
-};
-static _Atomic(struct pbucket *) pbuckets;
+static _Atomic(_Atomic uint32_t *) pbuckets;
 
 static inline uint32_t pb_index(uintptr_t page)
 {
@@ -58,44 +55,44 @@ static inline uint32_t pb_index(uintptr_t page)
 /* registry_lock held. */
 static bool pb_add(struct lg_node *n)
 {
-    struct pbucket *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
+    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
     if (!b) {
         b = lg__map(PB_SIZE * sizeof(*b)); /* touched a page at a time */
         if (!b)
             return false;
         atomic_store_explicit(&pbuckets, b, memory_order_release);
     }
-    struct pbucket *k = &b[pb_index(n->addr >> 12)];
-    n->bucket_next = k->head;
-    k->head = n;
-    atomic_fetch_add_explicit(&k->count, 1, memory_order_release);
+    _Atomic uint32_t *c = &b[pb_index(n->addr >> 12)];
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_release);
     return true;
 }
 
 static void pb_remove(struct lg_node *n)
 {
-    struct pbucket *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
+    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
     if (!b)
         return;
-    struct pbucket *k = &b[pb_index(n->addr >> 12)];
-    for (struct lg_node **p = &k->head; *p; p = &(*p)->bucket_next)
-        if (*p == n) {
-            *p = n->bucket_next;
-            atomic_fetch_sub_explicit(&k->count, 1, memory_order_release);
-            return;
-        }
+    _Atomic uint32_t *c = &b[pb_index(n->addr >> 12)];
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - 1,
+                          memory_order_release);
+}
+
+static bool page_has_locks(_Atomic uint32_t *b, uintptr_t page)
+{
+    return atomic_load_explicit(&b[pb_index(page)], memory_order_acquire) != 0;
 }
 
 bool lg__registry_any_in(uintptr_t lo, uintptr_t hi)
 {
-    struct pbucket *b = atomic_load_explicit(&pbuckets, memory_order_acquire);
+    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_acquire);
     if (!b || hi <= lo || !atomic_load_explicit(&nlive, memory_order_relaxed))
         return false;
     uintptr_t first = lo >> 12, last = (hi - 1) >> 12;
     if (last - first >= PB_SIZE)
         return true;
     for (uintptr_t pg = first; pg <= last; pg++)
-        if (atomic_load_explicit(&b[pb_index(pg)].count, memory_order_acquire))
+        if (page_has_locks(b, pg))
             return true;
     return false;
 }
@@ -134,6 +131,8 @@ static void slot_remove(struct lg_rtable *t, uint32_t i)
     atomic_store_explicit(&t->s[i].addr, LG_RSLOT_GONE, memory_order_release);
     atomic_store_explicit(&t->s[i].node, NULL, memory_order_release);
     t->live--;
+    atomic_store_explicit(&nlive, atomic_load_explicit(&nlive, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
 }
 
 static struct lg_rtable *table_new(uint32_t bits)
@@ -173,10 +172,22 @@ static bool table_ensure(void)
 /* ---------------------------------------------------------------------- */
 /* Instances.                                                              */
 
+/* A record from the thread's magazine, refilled from the pool a batch at a
+ * time. */
+static struct lg_node *node_get(void)
+{
+    struct lg_thread *t = lg__self;
+    if (!t || t == LG_THREAD_GONE)
+        return lg__pool_get(&node_pool);
+    if (!t->nmag)
+        t->nmag = (uint32_t)lg__pool_get_many(&node_pool, (void **)t->mag, LG_NODE_MAG);
+    return t->nmag ? t->mag[--t->nmag] : NULL;
+}
+
 static struct lg_node *node_new(uintptr_t addr, enum lg_lock_type type, enum lg_lock_mode mode,
                                 struct lg_class *klass, bool created)
 {
-    struct lg_node *n = lg__pool_get(&node_pool);
+    struct lg_node *n = node_get();
     if (!n)
         return NULL;
     n->addr = addr;
@@ -186,7 +197,6 @@ static struct lg_node *node_new(uintptr_t addr, enum lg_lock_type type, enum lg_
     atomic_store_explicit(&n->name, NULL, memory_order_relaxed);
     atomic_store_explicit(&n->cls, NULL, memory_order_relaxed);
     atomic_store_explicit(&n->owner, 0, memory_order_relaxed);
-    n->bucket_next = NULL;
     n->type = (uint8_t)type;
     n->mode = (uint8_t)mode;
     n->created = created;
@@ -207,6 +217,8 @@ static struct lg_node *node_new(uintptr_t addr, enum lg_lock_type type, enum lg_
 
 #define PARK_BATCH 256
 
+/* Parked by threads without a record (there are none in practice: every
+ * retirement happens inside lg__enter) and batches looked at again. */
 static _Atomic(struct lg_node *) parked;
 static atomic_uint parked_count;
 
@@ -288,7 +300,7 @@ static void batch_done(struct lg_retired *r)
     for (struct lg_node *n = b->list, *next; n; n = next) {
         next = next_of(n);
         if (unsure || in_set(set, cap, n)) {
-            park(n); /* still held somewhere: the next batch looks again */
+            park(n); /* still held somewhere: a later batch looks again */
             atomic_fetch_add(&parked_count, 1);
         } else {
             lg__pool_put(&node_pool, n);
@@ -299,33 +311,65 @@ static void batch_done(struct lg_retired *r)
     lg__free(b, sizeof(*b));
 }
 
-/* Send what is parked into a grace period. */
-static void flush_parked(void)
+/* Send list into a grace period. */
+static void send(struct lg_node *list)
 {
+    if (!list)
+        return;
     struct node_batch *b = lg__alloc(sizeof(*b));
-    if (!b)
-        return; /* parked until memory comes back */
-    b->list = atomic_exchange_explicit(&parked, NULL, memory_order_acquire);
-    atomic_store(&parked_count, 0);
-    if (!b->list) {
-        lg__free(b, sizeof(*b));
+    if (!b) { /* parked until memory comes back */
+        for (struct lg_node *n = list, *next; n; n = next) {
+            next = next_of(n);
+            park(n);
+        }
         return;
     }
+    b->list = list;
     lg__retire_weighted(&b->r, batch_done, PARK_BATCH);
+}
+
+static void flush_parked(void)
+{
+    atomic_store(&parked_count, 0);
+    send(atomic_exchange_explicit(&parked, NULL, memory_order_acquire));
+}
+
+void lg__registry_thread_done(struct lg_thread *t)
+{
+    send(t->parked);
+    t->parked = NULL;
+    t->nparked = 0;
+    while (t->nmag)
+        lg__pool_put(&node_pool, t->mag[--t->nmag]);
+    if (atomic_load(&parked_count))
+        flush_parked();
 }
 
 /* n has left the table: the rest of its going. */
 static void node_retire(struct lg_node *n)
 {
     atomic_store_explicit(&n->dead, true, memory_order_release);
-    atomic_fetch_add_explicit(&n->gen, 1, memory_order_release);
-    atomic_fetch_sub(&nlive, 1);
-    struct lg_vertex *v = atomic_exchange(&n->vtx, NULL);
-    if (v)
+    /* (one retirer: the one that took it out of the table) */
+    atomic_store_explicit(&n->gen, atomic_load_explicit(&n->gen, memory_order_relaxed) + 1,
+                          memory_order_release);
+    struct lg_vertex *v = atomic_load_explicit(&n->vtx, memory_order_acquire);
+    if (v && (v = atomic_exchange(&n->vtx, NULL)) != NULL) /* (one may be being made) */
         lg__graph_vertex_remove(v);
-    struct lg_class *k = atomic_exchange(&n->klass, NULL);
+    struct lg_class *k = atomic_load_explicit(&n->klass, memory_order_relaxed);
+    atomic_store_explicit(&n->klass, NULL, memory_order_relaxed);
     if (k)
         lg__class_drop(k);
+    struct lg_thread *t = lg__self;
+    if (t && t != LG_THREAD_GONE) {
+        n->r.next = (struct lg_retired *)t->parked;
+        t->parked = n;
+        if (++t->nparked >= PARK_BATCH) {
+            send(t->parked);
+            t->parked = NULL;
+            t->nparked = 0;
+        }
+        return;
+    }
     park(n);
     if (atomic_fetch_add(&parked_count, 1) + 1 >= PARK_BATCH)
         flush_parked();
@@ -356,7 +400,8 @@ static struct lg_node *install(struct lg_node *fresh, bool *ok)
     *ok = table_ensure() && pb_add(fresh);
     if (*ok) {
         slot_put(atomic_load_explicit(&lg__rtable, memory_order_relaxed), fresh->addr, fresh);
-        atomic_fetch_add(&nlive, 1);
+        atomic_store_explicit(&nlive, atomic_load_explicit(&nlive, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
     }
     return old;
 }
@@ -443,6 +488,48 @@ bool lg__registry_retire(struct lg_node *n)
 }
 
 #define RANGE_BATCH 64
+/* Locks are at least 4-byte aligned (a spinlock is an int). */
+#define LOCK_ALIGN 4
+
+/* Up to RANGE_BATCH live instances in [lo, hi), taken out of the table;
+ * registry_lock held. Looks at every lock-aligned address of the pages that
+ * have locks, or, for a range with more such addresses than the table has
+ * entries, at every entry. */
+static unsigned take_range(uintptr_t lo, uintptr_t hi, struct lg_node **got)
+{
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
+    unsigned n = 0;
+    if (!t || !b)
+        return 0;
+    if ((hi - lo) / LOCK_ALIGN > (uintptr_t)t->mask + 1) {
+        for (uint32_t i = 0; i <= t->mask && n < RANGE_BATCH; i++) {
+            uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
+            if (a && a != LG_RSLOT_GONE && a >= lo && a < hi)
+                got[n++] = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
+        }
+    } else {
+        for (uintptr_t pg = lo >> 12; pg <= (hi - 1) >> 12 && n < RANGE_BATCH; pg++) {
+            if (!page_has_locks(b, pg))
+                continue;
+            uintptr_t a = pg << 12 > lo ? pg << 12 : lo;
+            uintptr_t end = (pg + 1) << 12 < hi ? (pg + 1) << 12 : hi;
+            a = (a + LOCK_ALIGN - 1) & ~(uintptr_t)(LOCK_ALIGN - 1);
+            for (; a < end && n < RANGE_BATCH; a += LOCK_ALIGN) {
+                int64_t i = slot_find(t, a);
+                if (i >= 0)
+                    got[n++] = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
+            }
+        }
+    }
+    for (unsigned k = 0; k < n; k++) {
+        int64_t i = slot_find(t, got[k]->addr);
+        if (i >= 0)
+            slot_remove(t, (uint32_t)i);
+        pb_remove(got[k]);
+    }
+    return n;
+}
 
 unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi,
                                    void (*each)(struct lg_node *n, void *arg), void *arg)
@@ -450,32 +537,10 @@ unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi,
     unsigned total = 0;
     if (!lg__registry_any_in(lo, hi))
         return 0;
-    uintptr_t first = lo >> 12, last = (hi - 1) >> 12;
     for (;;) {
         struct lg_node *got[RANGE_BATCH];
-        unsigned n = 0;
         lg__lock(&registry_lock);
-        struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
-        struct pbucket *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
-        if (t && b && last - first < PB_SIZE) {
-            for (uintptr_t pg = first; pg <= last && n < RANGE_BATCH; pg++)
-                for (struct lg_node *x = b[pb_index(pg)].head; x && n < RANGE_BATCH;
-                     x = x->bucket_next)
-                    if (x->addr >= lo && x->addr < hi)
-                        got[n++] = x;
-        } else if (t) { /* a huge range: look at every entry */
-            for (uint32_t i = 0; i <= t->mask && n < RANGE_BATCH; i++) {
-                uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
-                if (a && a != LG_RSLOT_GONE && a >= lo && a < hi)
-                    got[n++] = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
-            }
-        }
-        for (unsigned k = 0; k < n; k++) {
-            int64_t i = slot_find(t, got[k]->addr);
-            if (i >= 0)
-                slot_remove(t, (uint32_t)i);
-            pb_remove(got[k]);
-        }
+        unsigned n = take_range(lo, hi, got);
         lg__unlock(&registry_lock);
         for (unsigned k = 0; k < n; k++) {
             if (each)

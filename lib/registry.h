@@ -45,10 +45,7 @@ struct lg_node {
     /* Its rank class (ranks.h), or NULL: an unranked lock, checked for
      * nothing more. Set when the lock is created, named or ranked. */
     _Atomic(struct lg_rank_class *) cls;
-    union {
-        struct lg_node *bucket_next; /* while live: the page bucket's list */
-        struct lg_retired r;         /* when retired */
-    };
+    struct lg_retired r; /* when retired */
     _Atomic uint32_t gen;  /* changes when it is retired */
     _Atomic int32_t owner; /* spinlocks only: tid of the holder, 0 free */
     uint8_t type, mode;    /* set once; see provisional */
@@ -133,6 +130,11 @@ struct lg_vertex *lg__registry_vertex(struct lg_node *n);
  * many there are. Takes registry_lock: want must take no lock. */
 uint64_t lg__registry_collect(bool (*want)(const struct lg_node *n), struct lg_node **out,
                               uint64_t max);
+
+/* A thread record is given back: its parked instances and record
+ * magazine go to the shared pools. */
+struct lg_thread;
+void lg__registry_thread_done(struct lg_thread *t);
 
 uint64_t lg__registry_live_count(void);
 

@@ -190,7 +190,7 @@ static bool vertices(struct lg_node *hn, struct lg_node *an, bool make, struct l
 {
     struct lg_class *hc = atomic_load_explicit(&hn->klass, memory_order_acquire);
     struct lg_class *c = atomic_load_explicit(&an->klass, memory_order_acquire);
-    if (!hc || !c)
+    if (!hc || !c || !lg__class_in_graph(hc) || !lg__class_in_graph(c))
         return false;
     if (hc != c) {
         *from = hc->v;
@@ -210,7 +210,8 @@ static bool vertices(struct lg_node *hn, struct lg_node *an, bool make, struct l
 
 /* Is there news in the edge h -> a: not known in this combination, or
  * known under a gate this thread does not hold now? */
-static bool wants_edge(const struct lg_thread *t, const struct lg_held *h, const struct lg_acq *a)
+static bool wants_edge(const struct lg_thread *t, const struct lg_held *h, const struct lg_acq *a,
+                       bool *gated)
 {
     struct lg_node *hn = held_node(h);
     if (!hn || hn == a->node)
@@ -225,6 +226,8 @@ static bool wants_edge(const struct lg_thread *t, const struct lg_held *h, const
     if (!e || !(atomic_load_explicit(&e->combos, memory_order_acquire) & (1u << combo_of(h, a))))
         return true;
     uint64_t gate = atomic_load_explicit(&e->gate, memory_order_relaxed);
+    if (gate)
+        *gated = true;
     return gate && !holds_gate(t, e, gate);
 }
 
@@ -334,7 +337,8 @@ static void add_edges(struct lg_thread *t, struct lg_acq *a)
     for (struct lg_held *h; (h = walk_next(&w, t)) != NULL;) {
         struct lg_vertex *from, *to;
         struct lg_node *hn;
-        if (wants_edge(t, h, a) && (hn = held_node(h)) != NULL &&
+        bool gated;
+        if (wants_edge(t, h, a, &gated) && (hn = held_node(h)) != NULL &&
             vertices(hn, a->node, true, &from, &to)) {
             struct lg_cycle *c = NULL;
             struct lg_edge *e = lg__graph_find(from, to);
@@ -476,21 +480,49 @@ static inline uint32_t chain_slot(uint64_t k)
     return (uint32_t)(k ^ (k >> 32)) & (LG_CHAIN_CACHE - 1);
 }
 
-__attribute__((noinline)) static void chain_remember(struct lg_thread *t, uint64_t k)
+static void chain_put(struct lg_thread *t, uint64_t k, uint64_t ck)
 {
-    if (!k || lg__alloc_failed())
-        return; /* out of memory, an edge may be missing: look again next time */
     uint32_t ep = atomic_load_explicit(&lg__chain_epoch, memory_order_acquire);
     if (t->chains_epoch != ep) {
         memset(t->chains, 0, sizeof(t->chains));
         t->chains_epoch = ep;
     }
-    t->chains[chain_slot(k)] = k;
+    struct lg_chain_entry *e = &t->chains[chain_slot(k)];
+    e->key = k;
+    e->ckey = ck;
+}
+
+/* Nothing was new for a->node on top of the held stack: remember the chain
+ * of instances, and, when it may stand for every chain of the same classes,
+ * the chain of classes too. That needs every class on the stack to be
+ * different (two locks of one class are judged by instance), no edge looked
+ * at to have a gate (a gate is an instance), and no ranks (a rank belongs
+ * to an instance). */
+__attribute__((noinline)) static void chain_remember(struct lg_thread *t, struct lg_acq *a,
+                                                     bool gated)
+{
+    if (!a->chain || lg__alloc_failed())
+        return; /* out of memory, an edge may be missing: look again next time */
+    uint64_t ck = 0, ctop = lg__held_top_ckey(&t->held);
+    uint64_t part = ctop ? lg__class_part(a->node) : 0;
+    if (part && !gated && !atomic_load_explicit(&lg__ranks, memory_order_relaxed) &&
+        t->held.n <= LG_HELD_SCAN) {
+        bool twice = false;
+        for (uint32_t i = 0; i < t->held.n && !twice; i++)
+            twice = t->held.e[i].node && lg__class_part(t->held.e[i].node) == part;
+        if (!twice)
+            ck = lg__chain_next(ctop, part, a->flags);
+    }
+    chain_put(t, a->chain, ck);
+    if (ck)
+        chain_put(t, ck, ck);
+    a->cchain = ck;
 }
 
 void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a)
 {
     a->held = -1;
+    a->cchain = 0;
     a->node = lg__registry_lookup(a->addr);
     if (__builtin_expect(!a->node, 0) && !(a->node = first_sight(a))) {
         a->chain = 0;
@@ -501,28 +533,35 @@ void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a)
         first_use_of_named(a);
     uint64_t top = lg__held_top_key(&t->held);
     a->chain = top ? lg__chain_next(top, a->node->id, a->flags) : 0;
-    if (a->chain && lg__chain_known(t, a->chain))
+    const struct lg_chain_entry *known = a->chain ? lg__chain_known(t, a->chain) : NULL;
+    if (known) {
+        a->cchain = known->ckey;
         return;
+    }
+    a->cchain = 0;
     a->held = lg__held_find(&t->held, a->addr);
     if (a->held >= 0) {
         relock(t, a);
         return;
     }
     if (a->flags & LG_ACQ_TRY) {
-        chain_remember(t, a->chain); /* cannot block: no edge, no rank check */
+        chain_remember(t, a, false); /* cannot block: no edge, no rank check */
         return;
     }
     const struct lg_rank_class *cls = atomic_load_explicit(&a->node->cls, memory_order_relaxed);
     if (__builtin_expect(cls != NULL, 0))
         check_ranks(t, a, cls);
     struct walk w;
+    bool gated = false;
     walk_start(&w, t, a);
-    for (struct lg_held *h; (h = walk_next(&w, t)) != NULL;)
-        if (wants_edge(t, h, a)) {
+    for (struct lg_held *h; (h = walk_next(&w, t)) != NULL;) {
+        if (wants_edge(t, h, a, &gated)) {
             add_edges(t, a);
+            gated = true; /* (whatever the edges now are: not as a class chain) */
             break;
         }
-    chain_remember(t, a->chain);
+    }
+    chain_remember(t, a, gated);
 }
 
 /* Out of the fast path: the full stack (held_stacks) and when the hold
@@ -560,6 +599,7 @@ void lg__lock_after_slow(struct lg_thread *t, struct lg_acq *a)
                  ? a->chain
                  : lg__chain_next(t->held.n > 1 ? t->held.e[t->held.n - 2].key : LG_CHAIN_EMPTY,
                                   n ? n->id : a->addr, a->flags);
+    h->ckey = n == a->node ? a->cchain : 0;
     h->run = lg__held_run_of(&t->held, n ? atomic_load(&n->klass) : NULL, a->flags);
     h->pc = a->pc;
     h->cfa = a->cfa;
@@ -633,9 +673,11 @@ void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type typ
 {
     /* Initializing a lock this thread holds: jemalloc does it to its own
      * mutexes in a fork child. The old lock is gone; so is the hold. */
-    int i = lg__held_find(&t->held, addr);
-    if (i >= 0)
-        lg__held_remove(&t->held, i);
+    if (t->held.n) {
+        int i = lg__held_find(&t->held, addr);
+        if (i >= 0)
+            lg__held_remove(&t->held, i);
+    }
     struct lg_class *k = lg__opt.classes
                              ? lg__class_for_init(pc, type, mode)
                              : lg__class_for_addr(addr, type, mode, true, capture_here());
@@ -703,20 +745,27 @@ static const char *destroy_call(const struct lg_node *n)
                                      : "pthread_mutex_destroy";
 }
 
-void lg__lock_destroying(struct lg_thread *t, uintptr_t addr)
+struct lg_node *lg__lock_destroying(struct lg_thread *t, uintptr_t addr)
 {
     struct lg_node *n = lg__registry_lookup(addr);
     if (n)
         check_held_going(t, n, addr, destroy_call(n), false, true);
+    return n;
 }
 
 void lg__lock_destroyed(struct lg_thread *t, uintptr_t addr)
 {
-    int i = lg__held_find(&t->held, addr);
-    if (i >= 0)
-        lg__held_remove(&t->held, i);
-    struct lg_node *n = lg__registry_lookup(addr);
-    if (!n)
+    lg__lock_destroyed_node(t, addr, lg__registry_lookup(addr));
+}
+
+void lg__lock_destroyed_node(struct lg_thread *t, uintptr_t addr, struct lg_node *n)
+{
+    if (t->held.n) {
+        int i = lg__held_find(&t->held, addr);
+        if (i >= 0)
+            lg__held_remove(&t->held, i);
+    }
+    if (!n || n->addr != addr || atomic_load_explicit(&n->dead, memory_order_relaxed))
         return;
     /* Destroyed while others held it (reported before the destroy): the
      * lock is gone, and so are their holds. */
@@ -756,6 +805,7 @@ void lg__thread_ended(struct lg_thread *t)
         lg__apply_drops(t);
     if (lg__held_count(&t->held) > 0 && !t->lossy)
         lg__report_held_at_exit(t);
+    lg__registry_thread_done(t);
     lg__thread_exit(t);
 }
 
@@ -796,6 +846,7 @@ void lg__cond_wait_after(struct lg_thread *t, struct lg_cond_wait *w)
     }
     h->key = lg__chain_next(t->held.n > 1 ? t->held.e[t->held.n - 2].key : LG_CHAIN_EMPTY,
                             h->node ? h->node->id : h->addr, 0);
+    h->ckey = 0;
     h->run = lg__held_run_of(&t->held, h->node ? atomic_load(&h->node->klass) : NULL, 0);
     h->pc = w->acq.pc;
     h->cfa = w->acq.cfa;

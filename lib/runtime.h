@@ -97,6 +97,7 @@ struct lg_acq {
     uint32_t gen;       /* node's generation when looked up */
     int held;           /* index in the held stack when already held, else -1 */
     uint64_t chain;     /* the chain key with this lock on top; 0: none */
+    uint64_t cchain;    /* the class key with this lock on top; 0: none */
 };
 
 /* The slow halves of the three below. */
@@ -108,11 +109,23 @@ extern bool lg__opt_after_rare;
 /* hold_warn_ms: unlocks have more to do (set at start). */
 extern bool lg__opt_unlock_rare;
 
-/* Does the chain cache (thread.h) know chain key k? */
-static inline bool lg__chain_known(const struct lg_thread *t, uint64_t k)
+/* The chain cache's entry (thread.h) for key k, or NULL. */
+static inline const struct lg_chain_entry *lg__chain_known(const struct lg_thread *t, uint64_t k)
 {
-    return t->chains[(uint32_t)(k ^ (k >> 32)) & (LG_CHAIN_CACHE - 1)] == k &&
-           t->chains_epoch == atomic_load_explicit(&lg__chain_epoch, memory_order_relaxed);
+    const struct lg_chain_entry *e = &t->chains[(uint32_t)(k ^ (k >> 32)) & (LG_CHAIN_CACHE - 1)];
+    return e->key == k &&
+                   t->chains_epoch == atomic_load_explicit(&lg__chain_epoch, memory_order_relaxed)
+               ? e
+               : NULL;
+}
+
+/* A class's part in class keys: its vertex id, never reused (class records
+ * are), with a bit that keeps class keys apart from instance keys. */
+static inline uint64_t lg__class_part(const struct lg_node *n)
+{
+    const struct lg_class *k = atomic_load_explicit(&((struct lg_node *)n)->klass,
+                                                    memory_order_relaxed);
+    return k ? k->v->id | (1ull << 63) : 0;
 }
 
 /* Before the lock call. The fast path, inline in every shim: the lock's
@@ -128,11 +141,19 @@ __attribute__((always_inline)) static inline void lg__lock_before(struct lg_thre
         uint64_t top = lg__held_top_key(&t->held);
         if (__builtin_expect(top != 0, 1)) {
             uint64_t k = lg__chain_next(top, n->id, a->flags);
-            if (__builtin_expect(lg__chain_known(t, k), 1)) {
+            const struct lg_chain_entry *e = lg__chain_known(t, k);
+            /* Not this chain of instances: perhaps this chain of classes
+             * (a new lock of a known class in a known order). */
+            uint64_t ctop = e ? 0 : lg__held_top_ckey(&t->held);
+            uint64_t part = ctop ? lg__class_part(n) : 0;
+            if (!e && part)
+                e = lg__chain_known(t, lg__chain_next(ctop, part, a->flags));
+            if (__builtin_expect(e != NULL, 1)) {
                 a->node = n;
                 a->gen = atomic_load_explicit(&n->gen, memory_order_relaxed);
                 a->held = -1;
                 a->chain = k;
+                a->cchain = e->ckey;
                 return;
             }
         }
@@ -157,6 +178,7 @@ static inline void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool ac
             h->count = 1;
             h->flags = (uint16_t)a->flags;
             h->key = a->chain;
+            h->ckey = a->cchain;
             const struct lg_held *below = t->held.n > 1 ? h - 1 : NULL;
             h->run = below && below->flags == a->flags && below->node &&
                              atomic_load_explicit(&below->node->klass, memory_order_relaxed) ==
@@ -191,8 +213,10 @@ void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type typ
                       enum lg_lock_mode mode, uintptr_t pc);
 /* pthread_*_destroy is about to run on the lock at addr: a lock some thread
  * holds is a held-lock-freed finding (glibc may refuse with EBUSY, or not). */
-void lg__lock_destroying(struct lg_thread *t, uintptr_t addr);
-/* ... and it returned 0: the lock is gone. */
+struct lg_node *lg__lock_destroying(struct lg_thread *t, uintptr_t addr);
+/* ... and it returned 0: the lock is gone (n: what lg__lock_destroying
+ * returned, checked again here). */
+void lg__lock_destroyed_node(struct lg_thread *t, uintptr_t addr, struct lg_node *n);
 void lg__lock_destroyed(struct lg_thread *t, uintptr_t addr);
 /* The memory [lo, hi) is going (free, munmap, dlclose: `call`): every lock
  * in it goes, and one some thread holds is a held-lock-freed finding.

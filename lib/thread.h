@@ -57,8 +57,13 @@ struct lg_drops {
 /* Chains of held locks this thread has taken a lock under and found
  * nothing new (every edge known, not held already, ranks checked): the same
  * chain and lock again need no graph probe at all (lockdep's chain cache,
- * per thread, so it is never shared). Direct-mapped by chain key. */
+ * per thread, so it is never shared). Direct-mapped by chain key. An entry
+ * is a chain of instances (key) or of classes (a class key, see runtime.c),
+ * and says the class key of the stack with the lock on top (0: none). */
 #define LG_CHAIN_CACHE 256
+struct lg_chain_entry {
+    uint64_t key, ckey;
+};
 
 struct lg_thread {
     struct lg_held_stack held;
@@ -77,7 +82,15 @@ struct lg_thread {
     const struct lg_stack *wait_cfas; /* frame addresses beside wait.stack */
     char name[16];        /* refreshed when the thread starts to wait */
     struct lg_drops drops;
-    uint64_t chains[LG_CHAIN_CACHE];
+    /* Instance records at hand (registry.c): taken without a lock. */
+#define LG_NODE_MAG 32
+    struct lg_node *mag[LG_NODE_MAG];
+    uint32_t nmag;
+    /* Retired instances waiting to start a grace period, a batch at a time
+     * (registry.c). */
+    struct lg_node *parked;
+    uint32_t nparked;
+    struct lg_chain_entry chains[LG_CHAIN_CACHE];
     struct lg_thread *next_free;
     struct lg_thread *all_next; /* every record ever made; never freed */
 };
