@@ -23,11 +23,14 @@
 #include "graph.h"
 #include "interpose.h"
 #include "dump.h"
+#include "gone.h"
 #include "io.h"
 #include "options.h"
+#include "live.h"
 #include "ranks.h"
 #include "report.h"
 #include "runtime.h"
+#include "sem.h"
 #include "stack.h"
 #include "symbols.h"
 #include "util.h"
@@ -47,6 +50,12 @@ static void on_thread_exit(void *p)
         return;
     int saved = lg__busy;
     lg__busy = 1;
+    /* [waits] Holds of semaphores that turned out to be counters mean
+     * nothing; the locks it does hold are remembered for whoever waits
+     * for them now (gone.h). */
+    lg__sem_thread_ending(t);
+    if (t->held.n)
+        lg__gone_thread_ending(t);
     lg__thread_ended(t);
     lg__self = LG_THREAD_GONE;
     lg__busy = saved;
@@ -133,6 +142,7 @@ static bool start_now(void)
                          "take locks may hang the child\n");
     lg__interpose_resolve();
     lg__interpose_io_resolve();
+    lg__interpose_wait_resolve();
     lg__io_init();
     lg__stack_init();
     if (lg__thread_key_init(on_thread_exit) != 0)
@@ -165,8 +175,10 @@ __attribute__((constructor(101))) static void lg_constructor(void)
 {
     /* The watchdog thread starts here, not in lg__start, which may run
      * from inside the host's allocator before it can make threads. */
-    if (lg__start())
+    if (lg__start()) {
         lg__watchdog_start();
+        lg__live_start();
+    }
 }
 
 __attribute__((destructor)) static void lg_destructor(void)
@@ -186,6 +198,7 @@ __attribute__((destructor)) static void lg_destructor(void)
 
 void lg__fork_prepare(void)
 {
+    lg__gone_fork_prepare(); /* may capture a stack: before any lock */
     lg__dump_lock_all();
     lg__ranks_lock_all();
     lg__graph_lock_all();
@@ -194,12 +207,14 @@ void lg__fork_prepare(void)
     lg__thread_lock_all();
     lg__symbols_lock_all();
     lg__io_lock_all();
+    lg__sem_lock_all();
     lg__alloc_lock_all();
 }
 
 void lg__fork_parent(void)
 {
     lg__alloc_unlock_all();
+    lg__sem_unlock_all();
     lg__symbols_unlock_all();
     lg__io_unlock_all();
     lg__thread_unlock_all();
@@ -208,6 +223,7 @@ void lg__fork_parent(void)
     lg__graph_unlock_all();
     lg__ranks_unlock_all();
     lg__dump_unlock_all();
+    lg__gone_fork_parent();
 }
 
 void lg__fork_child(bool threads)
@@ -221,6 +237,10 @@ void lg__fork_child(bool threads)
     lg__graph_reset_child();
     lg__ranks_reset_child();
     lg__dump_reset_child();
-    if (threads)
+    lg__sem_reset_child();
+    lg__gone_fork_child(threads);
+    if (threads) {
         lg__watchdog_reset_child();
+        lg__live_reset_child();
+    }
 }
