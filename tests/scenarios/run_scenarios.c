@@ -1589,6 +1589,38 @@ static void test_sem_lock(void)
     run_free(r);
 }
 
+static void test_sem_named_and_deadlock(void)
+{
+    /* a named semaphore is named after itself */
+    struct run *r = run_waits("sem_named", NULL, NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    bool named = false;
+    for (int i = 0; i < 2; i++) {
+        json_object *l = json_object_array_get_idx(get(f, "locks"), (size_t)i);
+        named |= strcmp(str(l, "type"), "semaphore") == 0 && str(l, "name") &&
+                 strncmp(str(l, "name"), "/lockgraph-sc.", 14) == 0;
+    }
+    CU_ASSERT_TRUE(named);
+    run_free(r);
+    /* the owner of a semaphore lock is the thread that took it: a real
+     * deadlock through one */
+    r = run_waits("sem_deadlock", "on_wait=off", "deadlock");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    json_object *d = first_kind(r, "deadlock");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    json_object *th = get(d, "threads");
+    CU_ASSERT_EQUAL_FATAL((int)json_object_array_length(th), 2);
+    int sems = 0;
+    for (int i = 0; i < 2; i++)
+        sems += strcmp(str(get(json_object_array_get_idx(th, (size_t)i), "waits_for"), "type"),
+                       "semaphore") == 0;
+    CU_ASSERT_EQUAL(sems, 1);
+    run_free(r);
+}
+
 static void test_wait_calls(void)
 {
     struct run *r = run_waits("calls", NULL, NULL);
@@ -1755,6 +1787,8 @@ int main(int argc, char **argv)
         {"lock held by another thread at fork, taken in the child: deadlock, not in process",
          test_fork_held},
         {"semaphore used as a lock against a mutex: lock-order-cycle", test_sem_lock},
+        {"named semaphore lock; a real deadlock through a semaphore",
+         test_sem_named_and_deadlock},
         {"held-across-wait: join, barrier, semaphore, waitpid, system; wait_allow, on_wait",
          test_wait_calls},
         {"atexit handler relocking a mutex main holds: self-deadlock", test_atexit_relock},

@@ -13,6 +13,10 @@
  *   exit_held    a thread exits holding M; main then locks M: hangs
  *   sem_lock     a semaphore made with 1, waited and posted by the same
  *                thread, and a mutex, taken in opposite orders: exit 0
+ *   sem_named    sem_lock with a named semaphore (sem_open): exit 0
+ *   sem_deadlock T1 takes semaphore S (made with 1), then waits for mutex M;
+ *                T2 holds M and waits for S: hangs (barrier waits holding
+ *                them: on_wait=off)
  *   calls        each watched wait made once holding a lock: a join, a
  *                barrier, a counting semaphore, waitpid, system: exit 0
  *   atexit       main exits holding M; an atexit handler locks M: hangs
@@ -30,6 +34,7 @@
  */
 #include "sc.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <semaphore.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -169,6 +174,59 @@ static int sem_lock(void)
     sc_run(sem_then_mutex, NULL);
     sc_run(mutex_then_sem, NULL);
     sem_destroy(&S);
+    return 0;
+}
+
+static int sem_named(void)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "/lockgraph-sc.%d", (int)getpid());
+    sem_t *n = sem_open(name, O_CREAT | O_EXCL, 0600, 1);
+    if (n == SEM_FAILED)
+        return 1;
+    sem_t *again = sem_open(name, 0); /* the same one, opened again */
+    sem_unlink(name);
+    if (again != n)
+        return 1;
+    pthread_mutex_lock(&M);
+    sem_wait(n);
+    sem_post(n);
+    pthread_mutex_unlock(&M);
+    sem_wait(n);
+    pthread_mutex_lock(&M);
+    pthread_mutex_unlock(&M);
+    sem_post(n);
+    sem_close(n);
+    return 0;
+}
+
+static void *sem_deadlock_1(void *arg)
+{
+    (void)arg;
+    sem_wait(&S);
+    pthread_barrier_wait(&bar);
+    pthread_mutex_lock(&M);
+    return NULL;
+}
+
+static void *sem_deadlock_2(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&M);
+    pthread_barrier_wait(&bar);
+    sem_wait(&S);
+    return NULL;
+}
+
+static int sem_deadlock(void)
+{
+    pthread_t a, b;
+    sem_init(&S, 0, 1);
+    pthread_barrier_init(&bar, NULL, 2);
+    pthread_create(&a, NULL, sem_deadlock_1, NULL);
+    pthread_create(&b, NULL, sem_deadlock_2, NULL);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
     return 0;
 }
 
@@ -361,7 +419,7 @@ int main(int argc, char **argv)
     } modes[] = {
         {"join_held", join_held}, {"cond_held", cond_held},     {"fork_held", fork_held},
         {"exit_held", exit_held}, {"sem_lock", sem_lock},       {"calls", calls},
-        {"atexit", at_exit},      {"cond_own", cond_own},       {"join_free", join_free},
+        {"atexit", at_exit},      {"sem_named", sem_named},     {"sem_deadlock", sem_deadlock},      {"cond_own", cond_own},       {"join_free", join_free},
         {"sem_counter", sem_counter}, {"pshared", pshared},     {"robust", robust},
         {"fork_exec", fork_exec},
     };
