@@ -20,6 +20,7 @@
 #include "live.h"
 #include "alloc.h"
 #include "gone.h"
+#include "keys.h"
 #include "options.h"
 #include "registry.h"
 #include "report.h"
@@ -110,6 +111,24 @@ static size_t safe_copy(void *dst, const void *src, size_t n)
     return got > 0 ? (size_t)got : 0;
 }
 
+/* ,"key":"..." for the lock at addr (keys.h: what rank files and
+ * allowlists take). */
+static void put_key(struct lg_buf *b, const struct lg_node *n, uintptr_t addr)
+{
+    char key[LG_KEY_MAX];
+    if (n) {
+        lg__key_of(n, key);
+    } else {
+        struct lg_buf k = {0};
+        lg__buf_str(&k, "addr:");
+        lg__buf_hex(&k, addr);
+        lg__strlcpy(key, k.p ? k.p : "addr:0", sizeof(key));
+        lg__buf_free(&k);
+    }
+    lg__buf_str(b, ",\"key\":");
+    lg__buf_json_str(b, key);
+}
+
 static void put_pc(struct lg_buf *b, uintptr_t pc)
 {
     lg__buf_str(b, "[\"");
@@ -177,6 +196,7 @@ static void put_record(struct lg_buf *b, struct lg_buf *dl, struct lg_thread *r,
             lg__buf_char(b, ',');
         lg__buf_str(b, "{\"lock\":");
         lg__report_put_lock(b, node, h->addr);
+        put_key(b, node, h->addr);
         lg__buf_str(b, ",\"count\":");
         lg__buf_u64(b, h->count);
         lg__buf_str(b, ",\"stack\":");
@@ -208,6 +228,8 @@ static void put_record(struct lg_buf *b, struct lg_buf *dl, struct lg_thread *r,
     if (waiting) {
         lg__buf_str(b, ",\"waits\":{\"on\":");
         lg__report_put_wait_on(b, &w.on);
+        if (w.on.what == LG_ON_LOCK)
+            put_key(b, w.on.node, w.on.addr);
         lg__buf_str(b, w.timed ? ",\"timed\":true" : ",\"timed\":false");
         lg__buf_str(b, ",\"waiting_ms\":");
         lg__buf_u64(b, w.waited_ns / 1000000u);

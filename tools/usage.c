@@ -19,6 +19,7 @@ void lg_usage(FILE *out)
           "       lockgraph dot [-o OUT] [--svg OUT.svg] [--suppressions FILE] FILE...\n"
           "       lockgraph merge [--format text|json] [-o OUT] [--suppressions FILE] GRAPH...\n"
           "       lockgraph ranks GRAPH... [-o FILE]\n"
+          "       lockgraph dump [--format text|json] [--timeout SECONDS] PID\n"
           "       lockgraph help | --help | --version\n"
           "\n"
           "run   Run PROG with liblockgraph.so preloaded, then print every finding it\n"
@@ -62,7 +63,16 @@ void lg_usage(FILE *out)
           "        -o FILE         write it to FILE instead of stdout\n"
           "      Exit: 0 written; 1 the graphs have a lock-order cycle, so no ranks fit\n"
           "      (the cycle is printed, nothing written); 2 bad usage or a graph file\n"
-          "      that could not be read.\n",
+          "      that could not be read.\n"
+          "dump  Every thread of a running process under lockgraph, right now: the locks\n"
+          "      it holds (where taken), what it waits for (a lock and its owner, a thread\n"
+          "      it joins, a condition variable, a semaphore, a barrier, a process), and\n"
+          "      every deadlock, symbolized. The process is not stopped: its lockgraph\n"
+          "      answers on the abstract unix socket lockgraph.PID (dump=0 turns it off).\n"
+          "        --format F      text (default) or json\n"
+          "        --timeout S     give up when it stops answering for S seconds (10)\n"
+          "      Exit: 0 no thread deadlocked, 1 some are, 2 error (no such process, not\n"
+          "      running lockgraph, not permitted, it exited mid-dump).\n",
           out);
 }
 

@@ -20,6 +20,9 @@
  *   calls        each watched wait made once holding a lock: a join, a
  *                barrier, a counting semaphore, waitpid, system: exit 0
  *   atexit       main exits holding M; an atexit handler locks M: hangs
+ *   busy         four threads take locks in one order, wait on a condition
+ *                variable and a counting semaphore, for good (for
+ *                `lockgraph dump`; the test kills it): nothing to report
  *
  * and the quiet ones (exit 0, nothing to report):
  *
@@ -282,6 +285,53 @@ static int at_exit(void)
     exit(0);
 }
 
+/* ---- busy ---- */
+
+static sem_t tokens;
+
+static void *busy_worker(void *arg)
+{
+    long id = (long)arg;
+    for (unsigned long i = 0;; i++) {
+        pthread_mutex_lock(&L);
+        pthread_mutex_lock(&M);
+        stock++;
+        pthread_mutex_unlock(&M);
+        pthread_mutex_unlock(&L);
+        if (id == 0) {
+            sem_post(&tokens);
+            pthread_mutex_lock(&qm);
+            pthread_cond_broadcast(&refill);
+            pthread_mutex_unlock(&qm);
+        } else if (id == 1) {
+            sem_wait(&tokens);
+        } else if (i % 64 == 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_mutex_lock(&qm);
+            pthread_cond_timedwait(&refill, &qm, &ts);
+            pthread_mutex_unlock(&qm);
+        }
+    }
+    return NULL;
+}
+
+static int busy(void)
+{
+    pthread_t t[4];
+    sem_init(&tokens, 0, 0);
+    for (long i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, busy_worker, (void *)i);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    return 0;
+}
+
 /* ---- the quiet ones ---- */
 
 static void *signal_stock(void *arg)
@@ -421,7 +471,7 @@ int main(int argc, char **argv)
         {"exit_held", exit_held}, {"sem_lock", sem_lock},       {"calls", calls},
         {"atexit", at_exit},      {"sem_named", sem_named},     {"sem_deadlock", sem_deadlock},      {"cond_own", cond_own},       {"join_free", join_free},
         {"sem_counter", sem_counter}, {"pshared", pshared},     {"robust", robust},
-        {"fork_exec", fork_exec},
+        {"fork_exec", fork_exec},     {"busy", busy},
     };
     for (size_t i = 0; argc > 1 && i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(argv[1], modes[i].name) == 0)
