@@ -342,7 +342,8 @@ static inline bool call_allowed(const struct lg_io_allow *al, int call)
 static inline bool held_skipped(const struct lg_io_allow *al, const struct lg_held *e)
 {
     return (al->nlocks && lock_allowed(al, e)) ||
-           (e->node && e->node->type == LG_TYPE_SEM && lg__sem_hold_stale(e->addr));
+           (__builtin_expect(atomic_load_explicit(&lg__sem_stale_seen, memory_order_relaxed), 0) &&
+            e->node && e->node->type == LG_TYPE_SEM && lg__sem_hold_stale(e->addr));
 }
 
 void lg__io_init(void)

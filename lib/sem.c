@@ -34,6 +34,7 @@ struct slot {
     _Atomic(const char *) name;
 };
 
+atomic_bool lg__sem_stale_seen;
 static _Atomic(struct slot *) table;
 static lg__lock_t sem_lock = LG__LOCK_INIT;
 
@@ -149,8 +150,10 @@ void lg__sem_not_lock(uintptr_t addr)
 {
     struct slot *s = lookup(addr);
     uint8_t lock = S_LOCK;
-    if (s && atomic_compare_exchange_strong(&s->state, &lock, S_COUNTER))
+    if (s && atomic_compare_exchange_strong(&s->state, &lock, S_COUNTER)) {
+        atomic_store(&lg__sem_stale_seen, true);
         lg__registry_retire(addr); /* the holds it left make no edge */
+    }
 }
 
 bool lg__sem_hold_stale(uintptr_t addr)

@@ -28,6 +28,7 @@
 
 #include "thread.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,6 +47,9 @@ void lg__sem_not_lock(uintptr_t addr);
 /* A hold of addr that means nothing: it was a lock when taken, and is a
  * counter now. */
 bool lg__sem_hold_stale(uintptr_t addr);
+/* Has any semaphore ever stopped being a lock? Until one has, no hold can
+ * be stale and the checks need not ask (one load). */
+extern atomic_bool lg__sem_stale_seen;
 /* A named semaphore's name, or NULL. */
 const char *lg__sem_name(uintptr_t addr);
 /* Thread t is ending: drop its stale holds first (held-at-exit would name

@@ -1605,6 +1605,14 @@ static void test_sem_named_and_deadlock(void)
     }
     CU_ASSERT_TRUE(named);
     run_free(r);
+    /* made with 1, posted by another thread: a counter after all */
+    r = run_waits("sem_signal", NULL, NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *w = check_wait(r, "sem_wait", "semaphore", 1);
+    CU_ASSERT_STRING_EQUAL(str(get(json_object_array_get_idx(get(w, "held"), 0), "lock"), "type"),
+                           "mutex");
+    run_free(r);
     /* the owner of a semaphore lock is the thread that took it: a real
      * deadlock through one */
     r = run_waits("sem_deadlock", "on_wait=off", "deadlock");
@@ -1787,7 +1795,7 @@ int main(int argc, char **argv)
         {"lock held by another thread at fork, taken in the child: deadlock, not in process",
          test_fork_held},
         {"semaphore used as a lock against a mutex: lock-order-cycle", test_sem_lock},
-        {"named semaphore lock; a real deadlock through a semaphore",
+        {"named semaphore lock; one that turns out a signal; a deadlock through one",
          test_sem_named_and_deadlock},
         {"held-across-wait: join, barrier, semaphore, waitpid, system; wait_allow, on_wait",
          test_wait_calls},

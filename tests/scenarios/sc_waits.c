@@ -14,6 +14,10 @@
  *   sem_lock     a semaphore made with 1, waited and posted by the same
  *                thread, and a mutex, taken in opposite orders: exit 0
  *   sem_named    sem_lock with a named semaphore (sem_open): exit 0
+ *   sem_signal   a semaphore made with 1 but posted by a thread that did not
+ *                take it (a signal): no lock after all. The taker's hold is
+ *                dropped: no cycle through it, no held-at-exit; main's
+ *                later wait on it holding M is a held-across-wait: exit 0
  *   sem_deadlock T1 takes semaphore S (made with 1), then waits for mutex M;
  *                T2 holds M and waits for S: hangs (barrier waits holding
  *                them: on_wait=off)
@@ -43,7 +47,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 static pthread_mutex_t L = PTHREAD_MUTEX_INITIALIZER, M = PTHREAD_MUTEX_INITIALIZER,
@@ -200,6 +206,37 @@ static int sem_named(void)
     pthread_mutex_unlock(&M);
     sem_post(n);
     sem_close(n);
+    return 0;
+}
+
+static atomic_int step;
+
+static void *take_S_then_M(void *arg)
+{
+    (void)arg;
+    sem_wait(&S); /* a lock, as far as anyone can tell yet */
+    atomic_store(&step, 1);
+    while (atomic_load(&step) != 2) /* main posts S meanwhile */
+        sched_yield();
+    pthread_mutex_lock(&M); /* S is a counter now: no S -> M */
+    pthread_mutex_unlock(&M);
+    return NULL; /* and no held-at-exit for S */
+}
+
+static int sem_signal(void)
+{
+    pthread_t t;
+    sem_init(&S, 0, 1);
+    pthread_create(&t, NULL, take_S_then_M, NULL);
+    while (atomic_load(&step) != 1)
+        sched_yield();
+    sem_post(&S); /* by a thread that did not take it: a signal */
+    atomic_store(&step, 2);
+    pthread_join(t, NULL);
+    pthread_mutex_lock(&M);
+    sem_wait(&S); /* a wait on a counter, holding M */
+    pthread_mutex_unlock(&M);
+    sem_destroy(&S);
     return 0;
 }
 
@@ -469,7 +506,7 @@ int main(int argc, char **argv)
     } modes[] = {
         {"join_held", join_held}, {"cond_held", cond_held},     {"fork_held", fork_held},
         {"exit_held", exit_held}, {"sem_lock", sem_lock},       {"calls", calls},
-        {"atexit", at_exit},      {"sem_named", sem_named},     {"sem_deadlock", sem_deadlock},      {"cond_own", cond_own},       {"join_free", join_free},
+        {"atexit", at_exit},      {"sem_named", sem_named},     {"sem_signal", sem_signal},     {"sem_deadlock", sem_deadlock},      {"cond_own", cond_own},       {"join_free", join_free},
         {"sem_counter", sem_counter}, {"pshared", pshared},     {"robust", robust},
         {"fork_exec", fork_exec},     {"busy", busy},
     };
