@@ -782,12 +782,105 @@ static void print_wait(const struct printer *p, const struct lg_waiter *w, const
                 sub);
 }
 
+/* A thread of a deadlock that joins another, not a lock. */
+static bool joins(const struct lg_waiter *w)
+{
+    return w->joins_known || (w->waits_for.type && strcmp(w->waits_for.type, "thread") == 0);
+}
+
+/* A deadlock through joins, or on a lock whose owner is gone: thread by
+ * thread, what it waits for and who will never let it go. */
+static void print_deadlock_waits(const struct printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    size_t n = f->n_waiters;
+    size_t shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
+
+    head_begin(p, true);
+    if (f->gone.known)
+        fprintf(out, "== DEADLOCK #%zu (pid %ld): %zu %s for a lock whose owner is gone (now, "
+                     "not a prediction)",
+                number, f->pid, n, n == 1 ? "thread waits" : "threads wait");
+    else
+        fprintf(out, "== DEADLOCK #%zu (pid %ld): %zu %s blocked on each other, through a "
+                     "join (now, not a prediction)",
+                number, f->pid, n, n == 1 ? "thread is" : "threads are");
+    head_end(p);
+    for (size_t i = 0; i < shown; i++) {
+        const struct lg_waiter *w = &f->waiters[i];
+        const struct lg_waiter *next = i + 1 < n || !f->gone.known ? &f->waiters[(i + 1) % n] : NULL;
+        fputs("   ", out);
+        print_thread_named(p, &w->thread);
+        fputs(":\n", out);
+        if (joins(w)) {
+            fputs("     joins ", out);
+            print_thread_named(p, w->joins_known ? &w->joins : next ? &next->thread : &w->thread);
+            fprintf(out, ", %ld ms so far, at:\n", w->waiting_ms);
+            print_stack(p, &w->stack, "       ", false);
+        } else {
+            char what[320];
+            lock_cell(what, sizeof what, i + 1, &w->waits_for, waits_shared(w));
+            print_wait(p, w, what, "     ");
+            fputs("       held by ", out);
+            if (next)
+                print_thread_named(p, &next->thread);
+            else
+                print_thread_named(p, &f->gone.thread);
+            fputc('\n', out);
+        }
+        for (size_t k = 0; k < w->n_held; k++) {
+            fputs("     holds ", out);
+            print_lock_desc(p, &w->held[k].lock);
+            fputs(", taken at:\n", out);
+            print_stack(p, &w->held[k].stack, "       ", true);
+        }
+    }
+    if (n > shown)
+        fprintf(out, "   ... and %zu more threads, not shown\n", n - shown);
+    if (f->gone.known) {
+        bool fork = f->gone.gone && strcmp(f->gone.gone, "not-in-process") == 0;
+        bool ended = f->gone.gone && strcmp(f->gone.gone, "ended") == 0;
+        fputs("   The lock's owner, ", out);
+        print_thread_named(p, &f->gone.thread);
+        fputs(fork ? ", is a thread of the parent process: it does not exist in this one, the "
+                     "child of a fork.\n"
+              : ended ? ", has ended without letting it go.\n"
+                      : ", is gone.\n",
+              out);
+        if (f->gone.stack.n) {
+            fputs("     it took the lock at:\n", out);
+            print_stack(p, &f->gone.stack, "       ", true);
+        }
+        if (f->gone.where.n) {
+            fputs(f->gone.fork ? "     the fork was made at:\n" : "     it ended at:\n", out);
+            print_stack(p, &f->gone.where, "       ", false);
+        }
+        fputs(fork ? "   Fix: do not fork while other threads hold locks the child needs "
+                     "(fork, then only exec), or take those locks around the fork "
+                     "(pthread_atfork).\n\n"
+                   : "   Fix: let the lock go on every path out of the thread (cleanup "
+                     "handlers, early returns).\n\n",
+              out);
+        return;
+    }
+    fputs("   None of these threads can go on: the program hangs here.\n", out);
+    fputs("   Fix: do not join a thread while holding a lock it needs; let go first.\n\n", out);
+}
+
 static void print_deadlock(const struct printer *p, size_t number)
 {
     const struct lg_finding *f = p->f;
     FILE *out = p->out;
     size_t n = f->n_waiters;
     size_t shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
+    bool through_join = false;
+    for (size_t i = 0; i < n; i++)
+        through_join |= joins(&f->waiters[i]);
+    if (f->gone.known || through_join) {
+        print_deadlock_waits(p, number);
+        return;
+    }
 
     head_begin(p, true);
     fprintf(out, "== DEADLOCK #%zu (pid %ld): %zu %s blocked on each other (now, not a prediction)",
@@ -1001,15 +1094,20 @@ static void print_fd(const struct printer *p, const struct lg_fd *fd)
         fputc(')', out);
 }
 
+/* held-across-io, and held-across-wait, which has the same shape: a wait
+ * on something (waits_on) where the I/O has its fd. */
 static void print_held_across_io(const struct printer *p, size_t number)
 {
     const struct lg_finding *f = p->f;
     FILE *out = p->out;
-    const char *call = f->call ? f->call : "an I/O call";
+    bool wait = f->kind == LG_KIND_HELD_ACROSS_WAIT;
+    const char *call = f->call ? f->call : wait ? "a wait" : "an I/O call";
+    const char *allow = wait ? "wait_allow" : "io_allow";
     size_t n = f->n_held, shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
 
     head_begin(p, false);
-    fprintf(out, "== held-across-io #%zu (pid %ld): ", number, f->pid);
+    fprintf(out, "== %s #%zu (pid %ld): ", wait ? "held-across-wait" : "held-across-io", number,
+            f->pid);
     print_thread_named(p, &f->thread);
     fprintf(out, " calls %s while holding %zu %s", call, n, plural(n, "lock", "locks"));
     if (f->count > 1)
@@ -1018,7 +1116,10 @@ static void print_held_across_io(const struct printer *p, size_t number)
     fprintf(out, "   call %s", call);
     if (f->family)
         fprintf(out, " (%s)", f->family);
-    if (f->fd.present) {
+    if (wait) {
+        if (f->waits_on)
+            fprintf(out, ", waits on %s", f->waits_on);
+    } else if (f->fd.present) {
         fputs(" on ", out);
         print_fd(p, &f->fd);
     } else {
@@ -1032,7 +1133,7 @@ static void print_held_across_io(const struct printer *p, size_t number)
         if (h->shared)
             fputs(", held for reading", out);
         if (h->key) {
-            fputs(", io_allow key ", out);
+            fprintf(out, ", %s key ", allow);
             put_word(out, h->key);
         }
         fputs("\n     taken at:\n", out);
@@ -1051,16 +1152,55 @@ static void print_held_across_io(const struct printer *p, size_t number)
                 "   %ld %s from these sites when reported (no total followed: no more "
                 "calls, or the process did not exit normally)\n",
                 f->count, plural((size_t)f->count, "call", "calls"));
-    fputs("   Every thread that wants these locks waits for the I/O too. Fix: do the I/O "
-          "outside the locks, or accept it with io_allow=",
-          out);
+    if (wait)
+        fputs("   Whoever must end the wait (the thread joined, the one that signals, posts or "
+              "arrives, the child) may need these locks first: then nothing moves. Fix: let "
+              "the locks go before waiting, or accept it with wait_allow=",
+              out);
+    else
+        fputs("   Every thread that wants these locks waits for the I/O too. Fix: do the I/O "
+              "outside the locks, or accept it with io_allow=",
+              out);
     put_word(out, call);
     if (n > 0 && f->held[0].key) {
-        fputs(" (the call) or io_allow=", out);
+        fprintf(out, " (the call) or %s=", allow);
         put_word(out, f->held[0].key);
         fputs(" (the lock)", out);
     }
     fputs(".\n\n", out);
+}
+
+static void print_fork_held(const struct printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    size_t locks = 0;
+    for (size_t i = 0; i < f->n_waiters; i++)
+        locks += f->waiters[i].n_held;
+    head_begin(p, false);
+    fprintf(out,
+            "== fork-with-locks-held #%zu (pid %ld): a child of process %ld inherited %zu %s "
+            "held by %zu %s it does not have",
+            number, f->pid, f->parent_pid, locks, plural(locks, "lock", "locks"), f->n_waiters,
+            plural(f->n_waiters, "thread", "threads"));
+    head_end(p);
+    for (size_t i = 0; i < f->n_waiters; i++) {
+        const struct lg_waiter *w = &f->waiters[i];
+        fputs("   ", out);
+        print_thread_named(p, &w->thread);
+        fputs(" of the parent held:\n", out);
+        for (size_t k = 0; k < w->n_held; k++) {
+            fputs("     ", out);
+            print_lock_desc(p, &w->held[k].lock);
+            fputs(", taken at:\n", out);
+            print_stack(p, &w->held[k].stack, "       ", false);
+        }
+    }
+    fputs("   the fork was made at:\n", out);
+    print_stack(p, &f->stack, "     ", false);
+    fputs("   In the child these locks stay locked for good: taking one hangs. Fix: fork only "
+          "to exec, or take the locks around the fork (pthread_atfork).\n\n",
+          out);
 }
 
 /* ---- kinds this lockgraph does not know ---- */
@@ -1350,7 +1490,11 @@ void lg_summary_print_one(const struct lg_finding *f, size_t number,
         print_long_hold(&p, number);
         break;
     case LG_KIND_HELD_ACROSS_IO:
+    case LG_KIND_HELD_ACROSS_WAIT:
         print_held_across_io(&p, number);
+        break;
+    case LG_KIND_FORK_HELD:
+        print_fork_held(&p, number);
         break;
     default:
         /* LG_KIND_OTHER, and a kind added to the reader but not here yet:
