@@ -105,24 +105,23 @@ bool lg__gone_find(int32_t tid, uintptr_t addr, struct lg_gone_owner *g)
     unsigned n = atomic_load(&ntombs);
     if (n > GONE_MAX)
         n = GONE_MAX;
-    const struct tomb *who = NULL;
+    const struct tomb *who = NULL, *latest = NULL;
     /* Newest first: thread ids are reused in a long-lived process. */
-    for (unsigned i = n; i-- > 0;) {
+    for (unsigned i = n; i-- > 0 && !who;) {
         const struct tomb *t = atomic_load_explicit(&tombs[i], memory_order_acquire);
         if (!t || t->tid != tid)
             continue;
-        for (uint32_t j = 0; j < t->nheld; j++) {
-            if (t->held[j].addr != addr)
-                continue;
-            who = t;
-            g->took = t->held[j].took;
-            break;
+        if (!latest)
+            latest = t;
+        for (uint32_t j = 0; j < t->nheld && !who; j++) {
+            if (t->held[j].addr == addr) {
+                who = t;
+                g->took = t->held[j].took;
+            }
         }
-        if (who)
-            break;
-        if (!who && i + 1 == n) /* the latest thread of that id, if none held it */
-            who = t;
     }
+    if (!who)
+        who = latest; /* the last thread of that id, though not seen holding the lock */
     if (!who)
         return false;
     g->tid = who->tid;
