@@ -512,12 +512,12 @@ cond_wait(enum cond_kind kind, pthread_cond_t *c, pthread_mutex_t *m, clockid_t 
     lg__cond_wait_before(t, &ctx.w);
     /* [waits] The wait, published for the live dump; and anything held
      * besides the mutex it releases is held across the wait. */
-    struct lg_wait_on on = {.what = LG_ON_COND, .addr = (uintptr_t)c, .mutex = (uintptr_t)m,
-                            .node = ctx.w.acq.node};
+    struct lg_wait_on on = {
+        .what = LG_ON_COND, .addr = (uintptr_t)c, .mutex = (uintptr_t)m, .node = ctx.w.acq.node};
     if (__builtin_expect(t->held.n != 0, 0)) {
         int e = errno;
-        struct lg_io_call_info ci = {.call = LG_IO_COND_WAIT + (int)kind, .fd = -1, .pc = pc,
-                                     .cfa = cfa, .on = &on};
+        struct lg_io_call_info ci = {
+            .call = LG_IO_COND_WAIT + (int)kind, .fd = -1, .pc = pc, .cfa = cfa, .on = &on};
         lg__io_check(t, &ci);
         errno = e;
     }

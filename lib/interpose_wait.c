@@ -72,13 +72,12 @@ void lockgraph_name_lock(const volatile void *lock, const char *name);
 LG_WAIT_INTERPOSE_TABLE(REAL_PTR)
 #undef REAL_PTR
 
-void lg__interpose_wait_resolve(void)
-{
+void lg__interpose_wait_resolve(void){
 #define RESOLVE(name, ret, params)                                                                 \
     {                                                                                              \
         void *p = dlsym(RTLD_NEXT, #name);                                                         \
         if (p)                                                                                     \
-            __atomic_store_n(&lgw_real_##name, (ret(*) params)p, __ATOMIC_RELEASE);                    \
+            __atomic_store_n(&lgw_real_##name, (ret(*) params)p, __ATOMIC_RELEASE);                \
     }
     LG_WAIT_INTERPOSE_TABLE(RESOLVE)
 #undef RESOLVE
@@ -87,13 +86,13 @@ void lg__interpose_wait_resolve(void)
 /* Before init resolved them: look one up now, as lockgraph (dlsym may lock
  * and allocate). */
 #define LATE(name, ret, params)                                                                    \
-    static ret(*lgw_late_##name(void)) params                                                          \
+    static ret(*lgw_late_##name(void)) params                                                      \
     {                                                                                              \
         int saved = lg__busy;                                                                      \
         lg__busy = 1;                                                                              \
         ret(*p) params = (ret(*) params)dlsym(RTLD_NEXT, #name);                                   \
         lg__busy = saved;                                                                          \
-        __atomic_store_n(&lgw_real_##name, p, __ATOMIC_RELEASE);                                       \
+        __atomic_store_n(&lgw_real_##name, p, __ATOMIC_RELEASE);                                   \
         return p;                                                                                  \
     }
 LG_WAIT_INTERPOSE_TABLE(LATE)
@@ -107,12 +106,12 @@ LG_WAIT_INTERPOSE_TABLE(LATE)
 #define PC() ((uintptr_t)__builtin_return_address(0))
 #define CFA() ((uintptr_t)__builtin_dwarf_cfa())
 
-/* ---------------------------------------------------------------------- */
-/* The shared steps.                                                       */
+    /* ---------------------------------------------------------------------- */
+    /* The shared steps.                                                       */
 
-/* The held-across-wait check, when the thread holds a lock. errno kept. */
-static inline void across(struct lg_thread *t, int call, uintptr_t pc, uintptr_t cfa,
-                          const struct lg_wait_on *on)
+    /* The held-across-wait check, when the thread holds a lock. errno kept. */
+    static inline void across(struct lg_thread *t, int call, uintptr_t pc, uintptr_t cfa,
+                              const struct lg_wait_on *on)
 {
     if (__builtin_expect(t->held.n == 0, 1))
         return;
@@ -351,8 +350,7 @@ static int counted_wait(struct lg_thread *t, enum how how, sem_t *s, clockid_t c
 }
 
 __attribute__((always_inline)) static inline int sem_take(enum how how, int call, sem_t *s,
-                                                          clockid_t clk,
-                                                          const struct timespec *abs,
+                                                          clockid_t clk, const struct timespec *abs,
                                                           uintptr_t pc, uintptr_t cfa)
 {
     struct lg_thread *t = lg__enter();
@@ -511,9 +509,8 @@ static long protected_pw(struct lg_thread *t, const struct pw *a)
 
 /* The shape of every process wait. has_pid, pid: what it waits for, as a
  * finding says; blocking: false for WNOHANG (passed straight through). */
-__attribute__((always_inline)) static inline long process_wait(const struct pw *a, bool has_pid,
-                                                               long pid, bool blocking,
-                                                               uintptr_t pc, uintptr_t cfa)
+__attribute__((always_inline)) static inline long
+process_wait(const struct pw *a, bool has_pid, long pid, bool blocking, uintptr_t pc, uintptr_t cfa)
 {
     struct lg_thread *t = blocking ? lg__enter() : NULL;
     if (!t)
@@ -549,15 +546,14 @@ LG_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
 
 LG_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
-    struct pw a = {.call = LG_IO_WAIT4, .pid = pid, .status = status, .options = options,
-                   .ru = ru};
+    struct pw a = {.call = LG_IO_WAIT4, .pid = pid, .status = status, .options = options, .ru = ru};
     return (pid_t)process_wait(&a, true, (long)pid, !(options & WNOHANG), PC(), CFA());
 }
 
 LG_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
-    struct pw a = {.call = LG_IO_WAITID, .idtype = idtype, .id = id, .info = info,
-                   .options = options};
+    struct pw a = {
+        .call = LG_IO_WAITID, .idtype = idtype, .id = id, .info = info, .options = options};
     return (int)process_wait(&a, idtype == P_PID, idtype == P_PID ? (long)id : -1L,
                              !(options & WNOHANG), PC(), CFA());
 }

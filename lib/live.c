@@ -43,10 +43,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIVE_FD_MIN 900  /* above the report file's fds, clear of the program's */
-#define HELD_SHOWN 256   /* held locks shown per thread */
-#define TIDS_MAX 4096    /* threads listed */
-#define CYCLES_MAX 64    /* distinct deadlocks listed */
+#define LIVE_FD_MIN 900 /* above the report file's fds, clear of the program's */
+#define HELD_SHOWN 256  /* held locks shown per thread */
+#define TIDS_MAX 4096   /* threads listed */
+#define CYCLES_MAX 64   /* distinct deadlocks listed */
 
 static atomic_bool running;
 static int listen_fd = -1; /* the dump thread's own */
@@ -106,8 +106,8 @@ static bool still_ours(int fd)
 static size_t safe_copy(void *dst, const void *src, size_t n)
 {
     struct iovec local = {dst, n}, remote = {(void *)src, n};
-    ssize_t got = (ssize_t)syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L,
-                                   0L);
+    ssize_t got =
+        (ssize_t)syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L);
     return got > 0 ? (size_t)got : 0;
 }
 
@@ -163,8 +163,8 @@ static void put_thread_id(struct lg_buf *b, int32_t tid, uint32_t seq)
 }
 
 /* The locks r holds, and what it waits for. */
-static void put_record(struct lg_buf *b, struct lg_buf *dl, struct lg_thread *r,
-                       struct cycles *cyc, int *ndl, uint64_t now)
+static void put_record(struct lg_buf *b, struct lg_buf *dl, struct lg_thread *r, struct cycles *cyc,
+                       int *ndl, uint64_t now)
 {
     /* Held locks first: a waiting thread's do not change until its wait
      * ends, which the snapshot below checks. */
@@ -284,8 +284,8 @@ static void put_record(struct lg_buf *b, struct lg_buf *dl, struct lg_thread *r,
 /* The thread ids of this process, from /proc/self/task; up to max. */
 static int task_ids(int32_t *out, int max)
 {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
-                          O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd =
+        (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return 0;
     int n = 0;

@@ -76,8 +76,8 @@ static int set_IOACTION(enum lg_action *dst, const char *v, size_t vlen)
 
 /* A list is checked by its owner (io_allow, wait_allow: io.c), which says
  * what is wrong in why; it is kept as text. */
-static int set_LIST(char *dst, size_t dstlen, const char *v, size_t vlen, char *why,
-                    size_t whylen, const char *name)
+static int set_LIST(char *dst, size_t dstlen, const char *v, size_t vlen, char *why, size_t whylen,
+                    const char *name)
 {
     if (vlen >= dstlen) {
         lg__strlcpy(why, "' is too long", whylen);
@@ -128,8 +128,7 @@ static const char *const why_INT = "' takes a whole number in its range (help=1 
 #define CALL_PATH(name, lo, hi) set_PATH(o->name, sizeof(o->name), v, vlen)
 #define CALL_ACTION(name, lo, hi) set_ACTION(&o->name, v, vlen)
 #define CALL_IOACTION(name, lo, hi) set_IOACTION(&o->name, v, vlen)
-#define CALL_LIST(name, lo, hi)                                                                    \
-    set_LIST(o->name, sizeof(o->name), v, vlen, why, sizeof(why), #name)
+#define CALL_LIST(name, lo, hi) set_LIST(o->name, sizeof(o->name), v, vlen, why, sizeof(why), #name)
 #define CALL_BOOL(name, lo, hi) set_BOOL(&o->name, v, vlen)
 #define CALL_INT(name, lo, hi) set_INT(&o->name, v, vlen, lo, hi)
 

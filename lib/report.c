@@ -62,8 +62,8 @@ enum {
     K_COUNT
 };
 static const char *const kind_names[] = {
-    "lock-order-cycle", "self-deadlock", "unlock-not-held", "held-at-exit",
-    "rank-violation",   "rank-order-cycle", "deadlock",     "long-wait",
+    "lock-order-cycle", "self-deadlock",    "unlock-not-held",  "held-at-exit",
+    "rank-violation",   "rank-order-cycle", "deadlock",         "long-wait",
     "long-hold",        "held-across-io",   "held-across-wait", "fork-with-locks-held",
     "detector-error"};
 static atomic_uint_fast64_t nkind[K_COUNT];
@@ -1012,7 +1012,7 @@ void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watc
             if (gone && i == n - 1) {
                 lg__buf_str(&h, ", held by tid ");
                 lg__buf_i64(&h, gone->tid);
-                lg__buf_str(&h, gone->why == LG_GONE_FORK ? ", a thread of the parent process"
+                lg__buf_str(&h, gone->why == LG_GONE_FORK    ? ", a thread of the parent process"
                                 : gone->why == LG_GONE_ENDED ? ", which has ended"
                                                              : ", which is gone");
             } else {

@@ -41,8 +41,8 @@ struct lg_wait_on {
     int32_t tid;                /* JOIN: the thread joined (0: not known to lockgraph) */
     uint32_t tseq;
     char tname[16];
-    long pid;                   /* PROCESS: waitpid's pid argument (-1 any child, ...) */
-    char name[64];              /* SEM: a named semaphore's name, else empty */
+    long pid;      /* PROCESS: waitpid's pid argument (-1 any child, ...) */
+    char name[64]; /* SEM: a named semaphore's name, else empty */
 };
 /* Expand the report path for this pid and open it. Prints a clear message
  * and falls back to stderr when it cannot. */
@@ -83,7 +83,7 @@ struct lg_dl_thread {
     char name[16];
     const struct lg_node *waits_for; /* a lock wait: the lock */
     uintptr_t addr;
-    struct lg_wait_on on;            /* what it waits on: a lock, or a join */
+    struct lg_wait_on on; /* what it waits on: a lock, or a join */
     bool exclusive, timed;
     uint64_t waited_ns;
     const struct lg_stack *stack; /* where it waits */
@@ -140,10 +140,10 @@ struct lg_across_finding {
     uint32_t tseq;
     char tname[16];
     int fd;
-    const char *fd_type; /* NULL when there is no fd */
-    const char *fd_path; /* NULL when unknown */
-    const char *fd_peer; /* sockets: the peer address, or NULL */
-    bool fd_peer_local;  /* ... unconnected: fd_peer is the local address */
+    const char *fd_type;         /* NULL when there is no fd */
+    const char *fd_path;         /* NULL when unknown */
+    const char *fd_peer;         /* sockets: the peer address, or NULL */
+    bool fd_peer_local;          /* ... unconnected: fd_peer is the local address */
     const struct lg_wait_on *on; /* a wait: what it waits on; NULL for I/O */
     uint64_t pair, count;
     const struct lg_stack *stack; /* where the call is made */

@@ -101,7 +101,9 @@ void lg__wait_begin_on(struct lg_thread *t, const struct lg_wait_on *on, uintptr
     w->node = NULL;
     w->on = on->what;
     w->has_aux = on->what == LG_ON_PROCESS && on->has_pid;
-    w->aux = on->what == LG_ON_COND ? on->mutex : on->what == LG_ON_PROCESS ? (uintptr_t)on->pid : 0;
+    w->aux = on->what == LG_ON_COND      ? on->mutex
+             : on->what == LG_ON_PROCESS ? (uintptr_t)on->pid
+                                         : 0;
     w->type = 0;
     w->exclusive = true;
     w->timed = timed;

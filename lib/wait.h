@@ -70,12 +70,12 @@ struct lg_wait_snap {
     struct lg_wait_on on; /* what it waits on (a lock: on.node, on.addr) */
     bool exclusive, timed;
     uint64_t waited_ns;
-    uintptr_t pc;                 /* return address of the waiting call */
-    const struct lg_stack *stack; /* its whole stack, once published (a long wait) */
-    int32_t owner_tid;            /* a lock's owner, a join's thread; 0: none known */
-    uint32_t owner_seq;           /* ... lockgraph's number for it, 0 when it has none */
-    bool owner_gone;              /* the owner has ended or is not in this process */
-    int ncycle;                   /* > 0: in a wait-for cycle of this many threads */
+    uintptr_t pc;                         /* return address of the waiting call */
+    const struct lg_stack *stack;         /* its whole stack, once published (a long wait) */
+    int32_t owner_tid;                    /* a lock's owner, a join's thread; 0: none known */
+    uint32_t owner_seq;                   /* ... lockgraph's number for it, 0 when it has none */
+    bool owner_gone;                      /* the owner has ended or is not in this process */
+    int ncycle;                           /* > 0: in a wait-for cycle of this many threads */
     int32_t cycle_tid[LG_WAIT_CHAIN_MAX]; /* ... starting with this one */
 };
 bool lg__wait_snapshot(struct lg_thread *r, struct lg_wait_snap *out);

@@ -226,7 +226,8 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
         if (f->gone.known) {
             /* A gone owner is no cycle: the same lock left by a thread that
              * ended and inherited across a fork are two problems. */
-            sig[0] = combine(sig[0], combine(hash_str(f->gone.gone, 34), top_site(f, &f->gone.stack)));
+            sig[0] =
+                combine(sig[0], combine(hash_str(f->gone.gone, 34), top_site(f, &f->gone.stack)));
             sig[1] = 0;
         }
         break;

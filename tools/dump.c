@@ -431,8 +431,7 @@ static void print_text(FILE *out, long pid, const struct snap *s)
                     (long)json_object_get_int64(json_object_array_get_idx(tids, 0)));
         }
     }
-    fprintf(out, "\n%s\n",
-            nd ? (nd == 1 ? "1 deadlock." : "deadlocks found.") : "no deadlock.");
+    fprintf(out, "\n%s\n", nd ? (nd == 1 ? "1 deadlock." : "deadlocks found.") : "no deadlock.");
 }
 
 /* ---- JSON ---- */
@@ -490,7 +489,7 @@ static void print_json(FILE *out, const struct snap *s, long pid)
     json_object_object_add(doc, "deadlocks", json_object_get(s->deadlocks));
     symbolize_tree(s, doc);
     fputs(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                JSON_C_TO_STRING_NOSLASHESCAPE),
+                                                  JSON_C_TO_STRING_NOSLASHESCAPE),
           out);
     fputc('\n', out);
     json_object_put(doc);

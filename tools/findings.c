@@ -22,13 +22,20 @@
 #include "jsonl.h"
 
 static const char *const kind_names[LG_KIND_COUNT] = {
-    [LG_KIND_CYCLE] = "lock-order-cycle",          [LG_KIND_SELF_DEADLOCK] = "self-deadlock",
-    [LG_KIND_UNLOCK_NOT_HELD] = "unlock-not-held", [LG_KIND_HELD_AT_EXIT] = "held-at-exit",
-    [LG_KIND_RANK_VIOLATION] = "rank-violation",   [LG_KIND_RANK_CYCLE] = "rank-order-cycle",
-    [LG_KIND_DETECTOR_ERROR] = "detector-error",   [LG_KIND_DEADLOCK] = "deadlock",
-    [LG_KIND_LONG_WAIT] = "long-wait",             [LG_KIND_LONG_HOLD] = "long-hold",
-    [LG_KIND_HELD_ACROSS_IO] = "held-across-io",   [LG_KIND_HELD_ACROSS_WAIT] = "held-across-wait",
-    [LG_KIND_FORK_HELD] = "fork-with-locks-held", [LG_KIND_OTHER] = "other",
+    [LG_KIND_CYCLE] = "lock-order-cycle",
+    [LG_KIND_SELF_DEADLOCK] = "self-deadlock",
+    [LG_KIND_UNLOCK_NOT_HELD] = "unlock-not-held",
+    [LG_KIND_HELD_AT_EXIT] = "held-at-exit",
+    [LG_KIND_RANK_VIOLATION] = "rank-violation",
+    [LG_KIND_RANK_CYCLE] = "rank-order-cycle",
+    [LG_KIND_DETECTOR_ERROR] = "detector-error",
+    [LG_KIND_DEADLOCK] = "deadlock",
+    [LG_KIND_LONG_WAIT] = "long-wait",
+    [LG_KIND_LONG_HOLD] = "long-hold",
+    [LG_KIND_HELD_ACROSS_IO] = "held-across-io",
+    [LG_KIND_HELD_ACROSS_WAIT] = "held-across-wait",
+    [LG_KIND_FORK_HELD] = "fork-with-locks-held",
+    [LG_KIND_OTHER] = "other",
 };
 
 const char *lg_kind_name(enum lg_kind kind)

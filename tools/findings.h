@@ -16,24 +16,24 @@
 #include <stdio.h>
 
 enum lg_kind {
-    LG_KIND_CYCLE,           /* lock-order-cycle */
-    LG_KIND_SELF_DEADLOCK,   /* self-deadlock */
-    LG_KIND_UNLOCK_NOT_HELD, /* unlock-not-held */
-    LG_KIND_HELD_AT_EXIT,    /* held-at-exit */
-    LG_KIND_RANK_VIOLATION,  /* rank-violation */
-    LG_KIND_RANK_CYCLE,      /* rank-order-cycle: the declared order contradicts itself */
-    LG_KIND_DETECTOR_ERROR,  /* detector-error: about lockgraph, not the program */
-    LG_KIND_DEADLOCK,        /* deadlock: threads really blocked on each other now */
-    LG_KIND_LONG_WAIT,       /* long-wait: the watchdog saw a wait longer than its setting */
-    LG_KIND_LONG_HOLD,       /* long-hold: a lock held longer than hold_warn_ms */
-    LG_KIND_HELD_ACROSS_IO,  /* held-across-io: a blocking I/O call under a lock */
+    LG_KIND_CYCLE,            /* lock-order-cycle */
+    LG_KIND_SELF_DEADLOCK,    /* self-deadlock */
+    LG_KIND_UNLOCK_NOT_HELD,  /* unlock-not-held */
+    LG_KIND_HELD_AT_EXIT,     /* held-at-exit */
+    LG_KIND_RANK_VIOLATION,   /* rank-violation */
+    LG_KIND_RANK_CYCLE,       /* rank-order-cycle: the declared order contradicts itself */
+    LG_KIND_DETECTOR_ERROR,   /* detector-error: about lockgraph, not the program */
+    LG_KIND_DEADLOCK,         /* deadlock: threads really blocked on each other now */
+    LG_KIND_LONG_WAIT,        /* long-wait: the watchdog saw a wait longer than its setting */
+    LG_KIND_LONG_HOLD,        /* long-hold: a lock held longer than hold_warn_ms */
+    LG_KIND_HELD_ACROSS_IO,   /* held-across-io: a blocking I/O call under a lock */
     LG_KIND_HELD_ACROSS_WAIT, /* held-across-wait: a join, cond, semaphore... wait under a lock */
-    LG_KIND_FORK_HELD,       /* fork-with-locks-held: a fork child inherits locks held by
-                                threads it does not have */
+    LG_KIND_FORK_HELD,        /* fork-with-locks-held: a fork child inherits locks held by
+                                 threads it does not have */
     /* A new kind goes here, above LG_KIND_OTHER: the reader looks names up
      * below it, and reports treat what they have no case for like OTHER. */
-    LG_KIND_OTHER,           /* a kind this reader does not know (a newer runtime's):
-                                kept whole in `raw`, named by `other_kind` */
+    LG_KIND_OTHER, /* a kind this reader does not know (a newer runtime's):
+                      kept whole in `raw`, named by `other_kind` */
     LG_KIND_COUNT
 };
 
@@ -114,7 +114,7 @@ struct lg_waiter {
     bool stack_full;       /* false: only the lock call's frame is known */
     struct lg_held *held;  /* the locks it holds, in order, with where each was taken */
     size_t n_held;
-    bool joins_known;      /* a join: the thread it joins (waits_for is then of type "thread") */
+    bool joins_known; /* a join: the thread it joins (waits_for is then of type "thread") */
     struct lg_thread joins;
 };
 
@@ -196,9 +196,9 @@ struct lg_finding {
     char *waits_on; /* held-across-wait: what the call waits on, as words ("joins thread 2
                        (tid 1235)", "cond 0x... with mutex 0x..."); NULL when absent */
     struct {
-        bool known;  /* a deadlock on a lock whose owner is gone */
+        bool known; /* a deadlock on a lock whose owner is gone */
         struct lg_thread thread;
-        char *gone;  /* "ended", "not-in-process", ... (read as text) */
+        char *gone;            /* "ended", "not-in-process", ... (read as text) */
         struct lg_stack stack; /* where it took the lock */
         struct lg_stack where; /* where it ended, or where the fork was made */
         bool fork;             /* where is fork_stack */

@@ -339,7 +339,8 @@ static void wait_deadlock_result(struct ctx *c, char *msg, size_t len)
     size_t k = (size_t)snprintf(msg, len, "Deadlock (now, not a prediction):");
     for (size_t i = 0; i < n && i < MAX_EDGES; i++) {
         const struct lg_waiter *w = &f->waiters[i];
-        const struct lg_waiter *next = i + 1 < n || !f->gone.known ? &f->waiters[(i + 1) % n] : NULL;
+        const struct lg_waiter *next =
+            i + 1 < n || !f->gone.known ? &f->waiters[(i + 1) % n] : NULL;
         char l[256], sw[1024], what[1600];
         bool join = w->joins_known || (w->waits_for.type && !strcmp(w->waits_for.type, "thread"));
         site(c, &w->stack, sw, sizeof sw);
@@ -613,7 +614,10 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
                                     "Lock held across %s: thread %ld calls %s%s at %s "
                                     "while holding",
                                     wait ? "a wait" : "I/O", f->thread.seq,
-                                    f->call ? f->call : wait ? "a wait" : "an I/O call", fd, s);
+                                    f->call ? f->call
+                                    : wait  ? "a wait"
+                                            : "an I/O call",
+                                    fd, s);
         for (size_t i = 0; i < f->n_held && k < len; i++) {
             lock_text(&f->held[i].lock, l, sizeof l);
             k += (size_t)snprintf(msg + k, len - k, "%s %s", i ? "," : "", l);
@@ -622,7 +626,9 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
             snprintf(msg + k, len - k, "; %ld call%s from these sites.", f->count,
                      f->count == 1 ? "" : "s");
         snprintf(what, sizeof what, "%s is called here",
-                 f->call ? f->call : wait ? "the wait" : "the I/O call");
+                 f->call ? f->call
+                 : wait  ? "the wait"
+                         : "the I/O call");
         add_stack(c, &f->stack, what);
         for (size_t i = 0; i < f->n_held; i++) {
             lock_text(&f->held[i].lock, l, sizeof l);

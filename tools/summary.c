@@ -799,17 +799,20 @@ static void print_deadlock_waits(const struct printer *p, size_t number)
 
     head_begin(p, true);
     if (f->gone.known)
-        fprintf(out, "== DEADLOCK #%zu (pid %ld): %zu %s for a lock whose owner is gone (now, "
-                     "not a prediction)",
+        fprintf(out,
+                "== DEADLOCK #%zu (pid %ld): %zu %s for a lock whose owner is gone (now, "
+                "not a prediction)",
                 number, f->pid, n, n == 1 ? "thread waits" : "threads wait");
     else
-        fprintf(out, "== DEADLOCK #%zu (pid %ld): %zu %s blocked on each other, through a "
-                     "join (now, not a prediction)",
+        fprintf(out,
+                "== DEADLOCK #%zu (pid %ld): %zu %s blocked on each other, through a "
+                "join (now, not a prediction)",
                 number, f->pid, n, n == 1 ? "thread is" : "threads are");
     head_end(p);
     for (size_t i = 0; i < shown; i++) {
         const struct lg_waiter *w = &f->waiters[i];
-        const struct lg_waiter *next = i + 1 < n || !f->gone.known ? &f->waiters[(i + 1) % n] : NULL;
+        const struct lg_waiter *next =
+            i + 1 < n || !f->gone.known ? &f->waiters[(i + 1) % n] : NULL;
         fputs("   ", out);
         print_thread_named(p, &w->thread);
         fputs(":\n", out);
@@ -843,8 +846,8 @@ static void print_deadlock_waits(const struct printer *p, size_t number)
         bool ended = f->gone.gone && strcmp(f->gone.gone, "ended") == 0;
         fputs("   The lock's owner, ", out);
         print_thread_named(p, &f->gone.thread);
-        fputs(fork ? ", is a thread of the parent process: it does not exist in this one, the "
-                     "child of a fork.\n"
+        fputs(fork    ? ", is a thread of the parent process: it does not exist in this one, the "
+                        "child of a fork.\n"
               : ended ? ", has ended without letting it go.\n"
                       : ", is gone.\n",
               out);

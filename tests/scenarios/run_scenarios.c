@@ -1506,9 +1506,9 @@ static void test_cond_held(void)
     CU_ASSERT_STRING_EQUAL(str(on, "what"), "cond");
     CU_ASSERT_PTR_NOT_NULL(str(on, "cond"));
     /* the cache lock is named, not the cond's own mutex */
-    CU_ASSERT_STRING_NOT_EQUAL(str(get(on, "mutex"), "addr"),
-                               str(get(json_object_array_get_idx(get(f, "held"), 0), "lock"),
-                                   "addr"));
+    CU_ASSERT_STRING_NOT_EQUAL(
+        str(get(on, "mutex"), "addr"),
+        str(get(json_object_array_get_idx(get(f, "held"), 0), "lock"), "addr"));
     CU_ASSERT_STRING_EQUAL(str(json_object_array_get_idx(get(f, "held"), 0), "key"),
                            "sym:sc_waits:cache");
     CU_ASSERT_EQUAL(count_kind(r, "deadlock"), 0); /* a cond var has no owner */
@@ -1789,8 +1789,7 @@ int main(int argc, char **argv)
         {"watchdog in a program that forks and exits", test_watchdog_fork},
         {"join holding the lock the joined thread needs: deadlock, held-across-wait",
          test_join_held},
-        {"condition wait holding the lock its signaller needs: held-across-wait",
-         test_cond_held},
+        {"condition wait holding the lock its signaller needs: held-across-wait", test_cond_held},
         {"thread ended holding a lock, then waited for: deadlock, gone owner", test_exit_held},
         {"lock held by another thread at fork, taken in the child: deadlock, not in process",
          test_fork_held},

@@ -434,8 +434,8 @@ static int sem_counter(void)
 
 static int pshared(void)
 {
-    pthread_mutex_t *pm = mmap(NULL, sizeof(*pm), PROT_READ | PROT_WRITE,
-                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutex_t *pm =
+        mmap(NULL, sizeof(*pm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int go[2], held[2];
     if (pm == MAP_FAILED || pipe(go) != 0 || pipe(held) != 0)
         return 1;
@@ -504,11 +504,23 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(void);
     } modes[] = {
-        {"join_held", join_held}, {"cond_held", cond_held},     {"fork_held", fork_held},
-        {"exit_held", exit_held}, {"sem_lock", sem_lock},       {"calls", calls},
-        {"atexit", at_exit},      {"sem_named", sem_named},     {"sem_signal", sem_signal},     {"sem_deadlock", sem_deadlock},      {"cond_own", cond_own},       {"join_free", join_free},
-        {"sem_counter", sem_counter}, {"pshared", pshared},     {"robust", robust},
-        {"fork_exec", fork_exec},     {"busy", busy},
+        {"join_held", join_held},
+        {"cond_held", cond_held},
+        {"fork_held", fork_held},
+        {"exit_held", exit_held},
+        {"sem_lock", sem_lock},
+        {"calls", calls},
+        {"atexit", at_exit},
+        {"sem_named", sem_named},
+        {"sem_signal", sem_signal},
+        {"sem_deadlock", sem_deadlock},
+        {"cond_own", cond_own},
+        {"join_free", join_free},
+        {"sem_counter", sem_counter},
+        {"pshared", pshared},
+        {"robust", robust},
+        {"fork_exec", fork_exec},
+        {"busy", busy},
     };
     for (size_t i = 0; argc > 1 && i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(argv[1], modes[i].name) == 0)
