@@ -175,10 +175,8 @@ __attribute__((constructor(101))) static void lg_constructor(void)
 {
     /* The watchdog thread starts here, not in lg__start, which may run
      * from inside the host's allocator before it can make threads. */
-    if (lg__start()) {
+    if (lg__start())
         lg__watchdog_start();
-        lg__live_start();
-    }
 }
 
 __attribute__((destructor)) static void lg_destructor(void)
@@ -241,6 +239,6 @@ void lg__fork_child(bool threads)
     lg__gone_fork_child(threads);
     if (threads) {
         lg__watchdog_reset_child();
-        lg__live_reset_child();
     }
+    lg__live_reset_child();
 }

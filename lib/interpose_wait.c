@@ -24,6 +24,7 @@
 
 #include "interpose.h"
 #include "io.h"
+#include "live.h"
 #include "options.h"
 #include "report.h"
 #include "runtime.h"
@@ -49,6 +50,7 @@
 void lockgraph_name_lock(const volatile void *lock, const char *name);
 
 #define LG_WAIT_INTERPOSE_TABLE(X)                                                                 \
+    X(pthread_create, int, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))      \
     X(pthread_join, int, (pthread_t, void **))                                                     \
     X(pthread_timedjoin_np, int, (pthread_t, void **, const struct timespec *))                    \
     X(pthread_clockjoin_np, int, (pthread_t, void **, clockid_t, const struct timespec *))         \
@@ -133,6 +135,20 @@ static void wait_cancelled(void *arg)
 static bool valid_timeout(const struct timespec *ts)
 {
     return ts && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Threads: the live dump's thread starts with the program's first one, so
+ * a program that stays single-threaded (one that calls unshare, say, or a
+ * fork child that only execs) is never given a thread it did not ask for. */
+
+LG_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+                             void *arg)
+{
+    if (__builtin_expect(!lg__live_running(), 0) && !lg__busy &&
+        atomic_load_explicit(&lg__state, memory_order_acquire) == LG_STATE_ACTIVE)
+        lg__live_start();
+    return REAL(pthread_create)(th, attr, fn, arg);
 }
 
 /* ---------------------------------------------------------------------- */

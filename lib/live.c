@@ -417,15 +417,18 @@ static void *serve(void *arg)
     return NULL;
 }
 
+bool lg__live_running(void)
+{
+    return atomic_load_explicit(&running, memory_order_relaxed);
+}
+
 void lg__live_start(void)
 {
-    if (!lg__opt.dump || atomic_exchange(&running, true))
+    if (atomic_exchange(&running, true) || !lg__opt.dump)
         return;
     listen_fd = make_socket();
-    if (listen_fd < 0) {
-        atomic_store(&running, false);
-        return; /* `lockgraph dump` will say that nobody answers */
-    }
+    if (listen_fd < 0)
+        return; /* `lockgraph dump` will say that nobody answers; not asked again */
     pthread_attr_t attr;
     pthread_t th;
     int saved = lg__busy;
@@ -436,7 +439,6 @@ void lg__live_start(void)
     if (pthread_create(&th, &attr, serve, NULL) != 0) {
         syscall(SYS_close, listen_fd);
         listen_fd = -1;
-        atomic_store(&running, false);
     }
     pthread_attr_destroy(&attr);
     lg__busy = saved;
@@ -449,5 +451,4 @@ void lg__live_reset_child(void)
         syscall(SYS_close, listen_fd);
     listen_fd = -1;
     atomic_store(&running, false);
-    lg__live_start();
 }

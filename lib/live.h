@@ -5,7 +5,9 @@
  * How it is asked: the library listens on an abstract unix socket named
  * "lockgraph.PID" (no file anywhere; per network namespace), from a thread
  * of its own ("lockgraph-dump") that sleeps in accept(2) and blocks every
- * signal. A connection from the same user (or root; SO_PEERCRED) gets the
+ * signal, started when the program starts its first thread (a
+ * single-threaded program has no deadlock to dump, and some must stay
+ * single-threaded: unshare(CLONE_NEWUSER) refuses otherwise). A connection from the same user (or root; SO_PEERCRED) gets the
  * snapshot written back, then the connection is closed; anyone else gets
  * an error line. Nothing else in the process is stopped, signalled or
  * slowed: the snapshot reads the thread records the way the wait-for chain
@@ -24,10 +26,17 @@
 #ifndef LG_LIVE_H
 #define LG_LIVE_H
 
-/* Start the dump thread, when the dump option asks (from the constructor,
- * like the watchdog). */
+#include <stdbool.h>
+
+/* Start the dump thread, when the dump option asks and it is not running:
+ * from the program's first pthread_create (interpose_wait.c), so that a
+ * single-threaded program stays single-threaded. */
 void lg__live_start(void);
-/* In a fork child: the parent's socket is the parent's; start our own. */
+/* Is it running (or was it asked for and refused: then it is not asked
+ * again)? One load. */
+bool lg__live_running(void);
+/* In a fork child: the parent's socket is the parent's. The child's own
+ * starts with the child's first thread. */
 void lg__live_reset_child(void);
 
 #endif
