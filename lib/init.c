@@ -36,12 +36,15 @@
 #include "interpose.h"
 #include "interpose_proc.h"
 #include "dump.h"
+#include "gone.h"
 #include "io.h"
 #include "options.h"
+#include "live.h"
 #include "ranks.h"
 #include "report.h"
 #include "runstatus.h"
 #include "runtime.h"
+#include "sem.h"
 #include "stack.h"
 #include "symbols.h"
 #include "util.h"
@@ -62,6 +65,12 @@ static void on_thread_exit(void *p)
         return;
     int saved = lg__busy;
     lg__busy = 1;
+    /* [waits] Holds of semaphores that turned out to be counters mean
+     * nothing; the locks it does hold are remembered for whoever waits
+     * for them now (gone.h). */
+    lg__sem_thread_ending(t);
+    if (t->held.n)
+        lg__gone_thread_ending(t);
     lg__thread_ended(t);
     lg__self = LG_THREAD_GONE;
     lg__busy = saved;
@@ -162,6 +171,7 @@ static bool start_now(void)
     lg__interpose_resolve();
     lg__interpose_io_resolve();
     lg__interpose_proc_resolve();
+    lg__interpose_wait_resolve();
     lg__io_init();
     lg__stack_init();
     if (lg__thread_key_init(on_thread_exit) != 0)
@@ -218,6 +228,7 @@ __attribute__((destructor)) static void lg_destructor(void)
 
 void lg__fork_prepare(void)
 {
+    lg__gone_fork_prepare(); /* may capture a stack: before any lock */
     lg__dump_lock_all();
     lg__ranks_lock_all();
     lg__graph_lock_all();
@@ -226,12 +237,14 @@ void lg__fork_prepare(void)
     lg__thread_lock_all();
     lg__symbols_lock_all();
     lg__io_lock_all();
+    lg__sem_lock_all();
     lg__alloc_lock_all();
 }
 
 void lg__fork_parent(void)
 {
     lg__alloc_unlock_all();
+    lg__sem_unlock_all();
     lg__symbols_unlock_all();
     lg__io_unlock_all();
     lg__thread_unlock_all();
@@ -240,6 +253,7 @@ void lg__fork_parent(void)
     lg__graph_unlock_all();
     lg__ranks_unlock_all();
     lg__dump_unlock_all();
+    lg__gone_fork_parent();
 }
 
 /* Is the held lock e process-shared? Read from the lock itself (glibc:
@@ -275,6 +289,10 @@ void lg__fork_child(bool threads)
     lg__graph_reset_child();
     lg__ranks_reset_child();
     lg__dump_reset_child();
-    if (threads)
+    lg__sem_reset_child();
+    lg__gone_fork_child(threads);
+    if (threads) {
         lg__watchdog_reset_child();
+    }
+    lg__live_reset_child();
 }

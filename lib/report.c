@@ -13,7 +13,6 @@
 
 #include "report.h"
 #include "alloc.h"
-#include "io.h"
 #include "keys.h"
 #include "options.h"
 #include "ranks.h"
@@ -65,13 +64,16 @@ enum {
     K_LONG_WAIT,
     K_LONG_HOLD,
     K_IO,
+    K_WAIT,
+    K_FORK,
     K_ERROR,
     K_COUNT
 };
 static const char *const kind_names[] = {
-    "lock-order-cycle", "self-deadlock", "unlock-not-held", "held-at-exit",
-    "rank-violation",   "rank-order-cycle", "deadlock",     "long-wait",
-    "long-hold",        "held-across-io",   "detector-error"};
+    "lock-order-cycle", "self-deadlock",    "unlock-not-held",  "held-at-exit",
+    "rank-violation",   "rank-order-cycle", "deadlock",         "long-wait",
+    "long-hold",        "held-across-io",   "held-across-wait", "fork-with-locks-held",
+    "detector-error"};
 static atomic_uint_fast64_t nkind[K_COUNT];
 
 /* ---------------------------------------------------------------------- */
@@ -607,6 +609,8 @@ const char *lg__report_type_name(const struct lg_node *n)
         return "spin";
     if (n && n->type == LG_TYPE_RWLOCK)
         return "rwlock";
+    if (n && n->type == LG_TYPE_SEM)
+        return "semaphore";
     return "mutex";
 }
 
@@ -743,6 +747,115 @@ static void human_lock(struct lg_buf *h, const struct lg_node *n)
     lg__buf_char(h, ' ');
     lg__buf_hex(h, n ? n->addr : 0);
     lg__buf_char(h, ')');
+}
+
+/* ---------------------------------------------------------------------- */
+/* What a wait is on (held-across-wait, deadlock, the live dump).          */
+
+static const char *const on_names[] = {"lock", "join", "cond", "barrier", "semaphore", "process"};
+
+static void put_wait_on(struct lg_buf *b, const struct lg_wait_on *on, struct pcs *pcs)
+{
+    lg__buf_str(b, "{\"what\":\"");
+    lg__buf_str(b, on->what < sizeof(on_names) / sizeof(on_names[0]) ? on_names[on->what] : "?");
+    lg__buf_char(b, '"');
+    switch (on->what) {
+    case LG_ON_LOCK:
+        lg__buf_str(b, ",\"lock\":");
+        put_lock(b, on->node, on->addr, pcs);
+        break;
+    case LG_ON_JOIN:
+        lg__buf_str(b, ",\"pthread\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_char(b, '"');
+        if (on->tid) {
+            lg__buf_str(b, ",\"thread\":");
+            lg__report_put_thread(b, on->tid, on->tseq, on->tname);
+        }
+        break;
+    case LG_ON_COND:
+        lg__buf_str(b, ",\"cond\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_str(b, "\",\"mutex\":");
+        put_lock(b, on->node, on->mutex, pcs);
+        break;
+    case LG_ON_BARRIER:
+        lg__buf_str(b, ",\"barrier\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_char(b, '"');
+        break;
+    case LG_ON_SEM:
+        lg__buf_str(b, ",\"semaphore\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_char(b, '"');
+        if (on->name[0]) {
+            lg__buf_str(b, ",\"name\":");
+            lg__buf_json_str(b, on->name);
+        }
+        break;
+    case LG_ON_PROCESS:
+        if (on->has_pid) {
+            lg__buf_str(b, ",\"pid\":");
+            lg__buf_i64(b, on->pid);
+        }
+        break;
+    }
+    lg__buf_char(b, '}');
+}
+
+void lg__report_put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr)
+{
+    struct pcs pcs = {0}; /* the caller writes the whole module map */
+    put_lock(b, n, addr, &pcs);
+    lg__unmap(pcs.p, pcs.cap * sizeof(uintptr_t));
+}
+
+void lg__report_put_wait_on(struct lg_buf *b, const struct lg_wait_on *on)
+{
+    struct pcs pcs = {0}; /* the caller writes the whole module map */
+    put_wait_on(b, on, &pcs);
+    lg__unmap(pcs.p, pcs.cap * sizeof(uintptr_t));
+}
+
+/* " (joins thread 3)", " on cond 0x... (mutex 0x...)", ... */
+static void human_wait_on(struct lg_buf *h, const struct lg_wait_on *on)
+{
+    switch (on->what) {
+    case LG_ON_LOCK:
+        lg__buf_str(h, " for ");
+        human_lock(h, on->node);
+        break;
+    case LG_ON_JOIN:
+        if (on->tid) {
+            lg__buf_str(h, " (joins thread ");
+            lg__buf_u64(h, on->tseq);
+            lg__buf_str(h, ", tid ");
+            lg__buf_i64(h, on->tid);
+            lg__buf_char(h, ')');
+        }
+        break;
+    case LG_ON_COND:
+        lg__buf_str(h, " on cond ");
+        lg__buf_hex(h, on->addr);
+        break;
+    case LG_ON_BARRIER:
+        lg__buf_str(h, " on barrier ");
+        lg__buf_hex(h, on->addr);
+        break;
+    case LG_ON_SEM:
+        lg__buf_str(h, " on semaphore ");
+        if (on->name[0])
+            lg__buf_str(h, on->name);
+        else
+            lg__buf_hex(h, on->addr);
+        break;
+    case LG_ON_PROCESS:
+        if (on->has_pid) {
+            lg__buf_str(h, " for pid ");
+            lg__buf_i64(h, on->pid);
+        }
+        break;
+    }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -942,7 +1055,22 @@ static void put_dl_thread(struct lg_buf *b, const struct lg_dl_thread *d, struct
     lg__buf_str(b, "{\"thread\":");
     lg__report_put_thread(b, d->tid, d->seq, d->name);
     lg__buf_str(b, ",\"waits_for\":");
-    put_lock(b, d->waits_for, d->addr, pcs);
+    if (d->on.what == LG_ON_JOIN) {
+        /* A join is no lock: readers that only know locks see its type. */
+        lg__buf_str(b, "{\"id\":0,\"addr\":\"");
+        lg__buf_hex(b, d->on.addr);
+        lg__buf_str(b, "\",\"type\":\"thread\"}");
+        if (d->on.tid) {
+            lg__buf_str(b, ",\"joins\":");
+            lg__report_put_thread(b, d->on.tid, d->on.tseq, d->on.tname);
+        }
+    } else {
+        put_lock(b, d->waits_for, d->addr, pcs);
+    }
+    if (d->on.what != LG_ON_LOCK) { /* a lock is waits_for itself */
+        lg__buf_str(b, ",\"waits_on\":");
+        put_wait_on(b, &d->on, pcs);
+    }
     lg__buf_str(b, d->exclusive ? ",\"wait\":\"exclusive\"" : ",\"wait\":\"shared\"");
     if (d->timed)
         lg__buf_str(b, ",\"timed\":true");
@@ -964,7 +1092,45 @@ static void put_dl_thread(struct lg_buf *b, const struct lg_dl_thread *d, struct
     lg__buf_str(b, "]}");
 }
 
-void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog)
+static const char *gone_why(int why)
+{
+    switch (why) {
+    case LG_GONE_ENDED:
+        return "ended";
+    case LG_GONE_FORK:
+        return "not-in-process";
+    default:
+        return "unknown";
+    }
+}
+
+static void put_gone_owner(struct lg_buf *b, const struct lg_gone_owner *g, struct pcs *pcs)
+{
+    lg__buf_str(b, ",\"gone_owner\":{\"thread\":");
+    lg__report_put_thread(b, g->tid, g->seq, g->name);
+    lg__buf_str(b, ",\"gone\":\"");
+    lg__buf_str(b, gone_why(g->why));
+    lg__buf_char(b, '"');
+    if (g->took) {
+        lg__buf_str(b, ",\"stack\":");
+        put_stack(b, g->took, pcs);
+    }
+    if (g->where) {
+        lg__buf_str(b, g->why == LG_GONE_FORK ? ",\"fork_stack\":" : ",\"end_stack\":");
+        put_stack(b, g->where, pcs);
+    }
+    lg__buf_char(b, '}');
+}
+
+void lg__report_put_gone_owner(struct lg_buf *b, const struct lg_gone_owner *g)
+{
+    struct pcs pcs = {0}; /* the caller writes the whole module map */
+    put_gone_owner(b, g, &pcs);
+    lg__unmap(pcs.p, pcs.cap * sizeof(uintptr_t));
+}
+
+void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog,
+                         const struct lg_gone_owner *gone)
 {
     struct lg_buf b = {0}, h = {0};
     struct pcs pcs = {0};
@@ -981,20 +1147,43 @@ void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watc
         put_dl_thread(&b, &threads[i], &pcs);
     }
     lg__buf_char(&b, ']');
+    if (gone)
+        put_gone_owner(&b, gone, &pcs);
     if (!lg__opt.quiet) {
         lg__buf_str(&h, "lockgraph: DEADLOCK: ");
         lg__buf_i64(&h, n);
-        lg__buf_str(&h, n == 1 ? " thread is" : " threads are");
-        lg__buf_str(&h, timed ? " stalled on each other (timed):" : " blocked on each other:");
+        if (gone)
+            lg__buf_str(&h, n == 1 ? " thread waits" : " threads wait");
+        else
+            lg__buf_str(&h, n == 1 ? " thread is" : " threads are");
+        if (gone)
+            lg__buf_str(&h, gone->why == LG_GONE_FORK
+                                ? " for a lock its owner took in another process (fork):"
+                                : " for a lock whose owner has ended:");
+        else
+            lg__buf_str(&h, timed ? " stalled on each other (timed):" : " blocked on each other:");
         for (int i = 0; i < n; i++) {
             lg__buf_str(&h, "\n  thread ");
             lg__buf_u64(&h, threads[i].seq);
             lg__buf_str(&h, " (tid ");
             lg__buf_i64(&h, threads[i].tid);
+            if (threads[i].on.what == LG_ON_JOIN) {
+                lg__buf_str(&h, ") joins thread ");
+                lg__buf_u64(&h, threads[(i + 1) % n].seq);
+                continue;
+            }
             lg__buf_str(&h, ") waits for ");
             human_lock(&h, threads[i].waits_for);
-            lg__buf_str(&h, ", held by thread ");
-            lg__buf_u64(&h, threads[(i + 1) % n].seq);
+            if (gone && i == n - 1) {
+                lg__buf_str(&h, ", held by tid ");
+                lg__buf_i64(&h, gone->tid);
+                lg__buf_str(&h, gone->why == LG_GONE_FORK    ? ", a thread of the parent process"
+                                : gone->why == LG_GONE_ENDED ? ", which has ended"
+                                                             : ", which is gone");
+            } else {
+                lg__buf_str(&h, ", held by thread ");
+                lg__buf_u64(&h, threads[(i + 1) % n].seq);
+            }
         }
         lg__buf_str(&h, "\n ");
     }
@@ -1154,24 +1343,28 @@ void lg__report_oom(void)
     finish(&b, &pcs, K_ERROR, &h);
 }
 
-/* held-across-io: written when a (held sites, call site) pair is first
- * seen, and again with "final": true and the total count at exit when it
- * grew (io.c). The repeat is an update, not a new finding: not counted. */
-void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
+/* ---------------------------------------------------------------------- */
+/* Locks held across blocking calls: held-across-io, held-across-wait.     */
+
+/* Written when a (held sites, call site) pair is first seen, and again with
+ * "final": true and the total count at exit when it grew (io.c). The
+ * repeat is an update, not a new finding: not counted. Everything the line
+ * says comes in f: this writer calls nothing of the I/O check's. */
+void lg__report_held_across(const struct lg_across_finding *f, bool final)
 {
     struct lg_buf b = {0}, h = {0};
     struct pcs pcs = {0};
-    begin(&b, K_IO);
+    int kind = f->wait ? K_WAIT : K_IO;
+    begin(&b, kind);
     lg__buf_str(&b, ",\"pair\":");
     lg__buf_u64(&b, f->pair);
     lg__buf_str(&b, ",\"count\":");
     lg__buf_u64(&b, f->count);
     lg__buf_str(&b, final ? ",\"final\":true" : ",\"final\":false");
-    lg__buf_str(&b, ",\"call\":\"");
-    lg__buf_str(&b, lg__io_call_name(f->call));
-    lg__buf_str(&b, "\",\"family\":\"");
-    lg__buf_str(&b, lg__io_call_family(f->call));
-    lg__buf_char(&b, '"');
+    lg__buf_str(&b, ",\"call\":");
+    lg__buf_json_str(&b, f->call);
+    lg__buf_str(&b, ",\"family\":");
+    lg__buf_json_str(&b, f->family);
     if (f->fd >= 0 || f->fd_type) {
         lg__buf_str(&b, ",\"fd\":{\"num\":");
         lg__buf_i64(&b, f->fd);
@@ -1190,11 +1383,15 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
         }
         lg__buf_char(&b, '}');
     }
+    if (f->on) {
+        lg__buf_str(&b, ",\"waits_on\":");
+        put_wait_on(&b, f->on, &pcs);
+    }
     lg__buf_str(&b, ",\"thread\":");
     lg__report_put_thread(&b, f->tid, f->tseq, f->tname);
     lg__buf_str(&b, ",\"held\":[");
     for (uint32_t i = 0; i < f->nheld; i++) {
-        const struct lg_io_held *e = &f->held[i];
+        const struct lg_across_held *e = &f->held[i];
         if (i)
             lg__buf_char(&b, ',');
         lg__buf_str(&b, "{\"lock\":");
@@ -1209,12 +1406,13 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
     lg__buf_str(&b, "],\"stack\":");
     put_stack(&b, f->stack, &pcs);
     if (!lg__opt.quiet && !final) {
-        lg__buf_str(&h, "lockgraph: held-across-io: thread ");
+        lg__buf_str(&h, f->wait ? "lockgraph: held-across-wait: thread "
+                                : "lockgraph: held-across-io: thread ");
         lg__buf_u64(&h, f->tseq);
         lg__buf_str(&h, " (tid ");
         lg__buf_i64(&h, f->tid);
         lg__buf_str(&h, ") calls ");
-        lg__buf_str(&h, lg__io_call_name(f->call));
+        lg__buf_str(&h, f->call);
         if (f->fd >= 0) {
             lg__buf_str(&h, " on fd ");
             lg__buf_i64(&h, f->fd);
@@ -1224,6 +1422,8 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
                 lg__buf_char(&h, ')');
             }
         }
+        if (f->on)
+            human_wait_on(&h, f->on);
         lg__buf_str(&h, " holding ");
         for (uint32_t i = 0; i < f->nheld && i < 4; i++) {
             if (i)
@@ -1235,7 +1435,53 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
         lg__buf_str(&h, "; later calls from the same sites are counted, not repeated");
     }
     /* A final line updates a finding already written: not a new one. */
-    finish_counted(&b, &pcs, K_IO, &h, !final);
+    finish_counted(&b, &pcs, kind, &h, !final);
+}
+
+/* ---------------------------------------------------------------------- */
+/* fork-with-locks-held (gone.c, in a fork child, with on_fork=report).    */
+
+void lg__report_fork_held(const struct lg_fork_thread *threads, int n,
+                          const struct lg_stack *fork_stack)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    uint32_t locks = 0;
+    begin(&b, K_FORK);
+    lg__buf_str(&b, ",\"parent_pid\":");
+    lg__buf_i64(&b, getppid());
+    lg__buf_str(&b, ",\"threads\":[");
+    for (int i = 0; i < n; i++) {
+        const struct lg_fork_thread *t = &threads[i];
+        if (i)
+            lg__buf_char(&b, ',');
+        lg__buf_str(&b, "{\"thread\":");
+        lg__report_put_thread(&b, t->tid, t->seq, t->name);
+        lg__buf_str(&b, ",\"held\":[");
+        for (uint32_t j = 0; j < t->nheld; j++) {
+            if (j)
+                lg__buf_char(&b, ',');
+            lg__buf_str(&b, "{\"lock\":");
+            put_lock(&b, t->held[j].node, t->held[j].addr, &pcs);
+            lg__buf_str(&b, ",\"stack\":");
+            put_stack(&b, t->held[j].took, &pcs);
+            lg__buf_char(&b, '}');
+        }
+        lg__buf_str(&b, "]}");
+        locks += t->nheld;
+    }
+    lg__buf_str(&b, "],\"fork_stack\":");
+    put_stack(&b, fork_stack, &pcs);
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: fork-with-locks-held: this child of a fork inherited ");
+        lg__buf_u64(&h, locks);
+        lg__buf_str(&h, locks == 1 ? " lock" : " locks");
+        lg__buf_str(&h, " locked by ");
+        lg__buf_i64(&h, n);
+        lg__buf_str(&h, n == 1 ? " thread" : " threads");
+        lg__buf_str(&h, " of the parent that it does not have: taking one hangs");
+    }
+    finish(&b, &pcs, K_FORK, &h);
 }
 
 /* ---------------------------------------------------------------------- */

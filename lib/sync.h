@@ -9,11 +9,12 @@
  * Locking rule for the whole library (outermost first); a thread never takes
  * an earlier lock while holding a later one:
  *
- *     dump  ->  ranks  ->  graph  ->  depot  ->  report  ->  threads  ->  symbols  ->  io  ->  alloc
+ *     dump  ->  ranks  ->  graph  ->  depot  ->  report  ->  threads  ->  symbols  ->  io  ->  sem
+ *           ->  alloc
  *
  * (dump: one graph dump at a time, dump.c; ranks: the declared order,
  * ranks.c; symbols: symbol tables being read, symbols.c; io: the I/O
- * check's tables, io.c)
+ * check's tables, io.c; sem: the semaphore table's insertions, sem.c)
  *
  * and no lockgraph lock is held across a call that may take a host lock
  * (stack unwinding, dl_iterate_phdr): see runtime.c.
