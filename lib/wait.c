@@ -245,6 +245,28 @@ static int32_t owner_tid(const struct wait_view *v)
     }
 }
 
+/* Is the lock v waits for process-shared? Its owner may then be a thread
+ * of another process, whatever its thread id. */
+static bool process_shared(const struct wait_view *v)
+{
+    if (v->type == LG_TYPE_MUTEX)
+        return __atomic_load_n(&((pthread_mutex_t *)v->addr)->__data.__kind, __ATOMIC_RELAXED) &
+               LG_MUTEX_PSHARED_BIT;
+    if (v->type == LG_TYPE_RWLOCK)
+        return __atomic_load_n(&((pthread_rwlock_t *)v->addr)->__data.__shared, __ATOMIC_RELAXED);
+    return false;
+}
+
+/* The record of the thread with id `tid` that owns the lock v waits for,
+ * or NULL. In a fork child the forking thread's locks still carry its
+ * parent's id (lg__gone_alias); not a process-shared lock's, which the
+ * parent itself still holds (init.c drops it from the child's held stack):
+ * the child waiting for it waits for the parent, not for itself. */
+static struct lg_thread *owner_record(const struct wait_view *v, int32_t tid)
+{
+    return lg__thread_by_tid(process_shared(v) ? tid : lg__gone_alias(tid));
+}
+
 /* Threads that own what v waits for: the mutex's owner, the rwlock's
  * writer or, when readers hold it, the waiting threads that hold it for
  * reading (a running reader will let go); the spinlock's holder; the
@@ -262,7 +284,7 @@ static int owners(const struct wait_view *v, struct lg_thread **out, int max)
         return 0; /* nobody in particular will end it */
     int32_t tid = owner_tid(v);
     if (tid > 0) {
-        struct lg_thread *r = lg__thread_by_tid(lg__gone_alias(tid));
+        struct lg_thread *r = owner_record(v, tid);
         if (r && max > 0) {
             out[0] = r;
             return 1;
@@ -585,14 +607,12 @@ static int32_t gone_owner(const struct wait_view *v)
 {
     if (v->on != LG_ON_LOCK || v->type == LG_TYPE_SEM)
         return 0;
-    if (v->type == LG_TYPE_MUTEX) {
-        int kind = __atomic_load_n(&((pthread_mutex_t *)v->addr)->__data.__kind, __ATOMIC_RELAXED);
-        if (kind & (LG_MUTEX_PSHARED_BIT | LG_MUTEX_ROBUST_BIT))
-            return 0;
-    } else if (v->type == LG_TYPE_RWLOCK) {
-        if (__atomic_load_n(&((pthread_rwlock_t *)v->addr)->__data.__shared, __ATOMIC_RELAXED))
-            return 0;
-    }
+    if (process_shared(v))
+        return 0;
+    if (v->type == LG_TYPE_MUTEX &&
+        (__atomic_load_n(&((pthread_mutex_t *)v->addr)->__data.__kind, __ATOMIC_RELAXED) &
+         LG_MUTEX_ROBUST_BIT))
+        return 0;
     int32_t tid = owner_tid(v);
     if (tid <= 0 || tid == v->r->tid || lg__thread_by_tid(lg__gone_alias(tid)))
         return 0;
@@ -678,7 +698,7 @@ bool lg__wait_snapshot(struct lg_thread *r, struct lg_wait_snap *out)
         int32_t tid = owner_tid(&v);
         if (tid > 0) {
             out->owner_tid = tid;
-            struct lg_thread *o = lg__thread_by_tid(lg__gone_alias(tid));
+            struct lg_thread *o = owner_record(&v, tid);
             out->owner_seq = o ? o->seq : 0;
             out->owner_gone = gone_owner(&v) != 0;
         }
