@@ -202,9 +202,15 @@ void lg__gone_fork_child(bool report)
     struct lg_fork_thread shown[FORK_SHOWN];
     int nshown = 0;
     /* Every other record still holding locks belonged to a thread of the
-     * parent, left behind (thread.c): records of ended threads are empty. */
+     * parent, left behind (thread.c): records of ended threads are empty.
+     * Its process-shared locks are the parent's, which still has that
+     * thread to let them go: not locked for good here (init.c drops them
+     * from the forking thread's stack the same way). */
     for (struct lg_thread *r = lg__thread_all(); r; r = r->all_next) {
-        if (r == self || r->held.n == 0)
+        if (r == self)
+            continue;
+        lg__held_remove_if(&r->held, lg__held_process_shared);
+        if (r->held.n == 0)
             continue;
         uint32_t k = r->held.n < GONE_HELD ? r->held.n : GONE_HELD;
         struct tomb *b = tomb_new(k);

@@ -4,7 +4,8 @@
  * A thread that ends holding a lock leaves it locked for good, and so does
  * every other thread of a process that forks: in the child only the forking
  * thread exists, and a lock another thread held at the fork stays locked
- * with an owner that is not there. A thread that then waits for such a lock
+ * with an owner that is not there (not a process-shared lock: that one is
+ * the parent's, which still has the thread to let it go). A thread that then waits for such a lock
  * waits forever; wait.c reports it at once (a `deadlock` with a
  * `gone_owner`) and asks here who the owner was, where it took the lock,
  * and where it ended or where the fork was made.

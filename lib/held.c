@@ -6,8 +6,12 @@
  */
 #include "held.h"
 #include "alloc.h"
+#include "graph.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 void lg__held_init(struct lg_held_stack *h)
 {
@@ -56,6 +60,25 @@ uint32_t lg__held_remove_if(struct lg_held_stack *h, bool (*drop)(const struct l
     uint32_t gone = h->n - kept;
     h->n = kept;
     return gone;
+}
+
+/* Read from the lock itself (glibc: the mutex kind's pshared bit, the
+ * rwlock's __shared); a spinlock keeps no such mark, and a lock whose
+ * memory is gone is left alone. */
+#define LG_MUTEX_PSHARED_BIT 128 /* glibc's PTHREAD_MUTEX_PSHARED_BIT */
+bool lg__held_process_shared(const struct lg_held *e)
+{
+    if (!e->node || (e->node->type != LG_TYPE_MUTEX && e->node->type != LG_TYPE_RWLOCK))
+        return false;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t first = e->addr & ~(uintptr_t)(page - 1);
+    uintptr_t last = (e->addr + sizeof(pthread_rwlock_t) - 1) & ~(uintptr_t)(page - 1);
+    unsigned char vec[2];
+    if (mincore((void *)first, last - first + (uintptr_t)page, vec) != 0)
+        return false; /* not mapped: no lock to read */
+    if (e->node->type == LG_TYPE_MUTEX)
+        return (((const pthread_mutex_t *)e->addr)->__data.__kind & LG_MUTEX_PSHARED_BIT) != 0;
+    return ((const pthread_rwlock_t *)e->addr)->__data.__shared != 0;
 }
 
 void lg__held_release(struct lg_held_stack *h)

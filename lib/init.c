@@ -53,7 +53,6 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 atomic_int lg__state;
@@ -256,30 +255,11 @@ void lg__fork_parent(void)
     lg__gone_fork_parent();
 }
 
-/* Is the held lock e process-shared? Read from the lock itself (glibc:
- * the mutex kind's pshared bit, the rwlock's __shared); a spinlock keeps no
- * such mark, and a lock whose memory is gone is left alone. */
-#define LG_MUTEX_PSHARED_BIT 128 /* glibc's PTHREAD_MUTEX_PSHARED_BIT */
-static bool process_shared(const struct lg_held *e)
-{
-    if (!e->node || (e->node->type != LG_TYPE_MUTEX && e->node->type != LG_TYPE_RWLOCK))
-        return false;
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t first = e->addr & ~(uintptr_t)(page - 1);
-    uintptr_t last = (e->addr + sizeof(pthread_rwlock_t) - 1) & ~(uintptr_t)(page - 1);
-    unsigned char vec[2];
-    if (mincore((void *)first, last - first + (uintptr_t)page, vec) != 0)
-        return false; /* not mapped: no lock to read */
-    if (e->node->type == LG_TYPE_MUTEX)
-        return (((const pthread_mutex_t *)e->addr)->__data.__kind & LG_MUTEX_PSHARED_BIT) != 0;
-    return ((const pthread_rwlock_t *)e->addr)->__data.__shared != 0;
-}
-
 void lg__fork_child(bool threads)
 {
     lg__run_status_fork_child();
     if (lg__self && lg__self != LG_THREAD_GONE)
-        lg__held_remove_if(&lg__self->held, process_shared);
+        lg__held_remove_if(&lg__self->held, lg__held_process_shared);
     lg__alloc_reset_child();
     lg__symbols_reset_child();
     lg__thread_reset_child(lg__self);

@@ -1980,6 +1980,13 @@ static void test_pshared_fork(void)
     r = run_prog("sc_pshared_fork", rw, NULL, NULL, 30, true);
     expect_nothing(r);
     run_free(r);
+    /* Held by another thread at the fork: in the child it is the parent's
+     * still, neither a gone owner nor inherited locked for good (a barrier
+     * wait holding them is held-across-wait, not what is looked at here). */
+    static const char *const thread[] = {"thread", NULL};
+    r = run_prog("sc_pshared_fork", thread, "on_fork=report:on_wait=off", NULL, 30, true);
+    expect_nothing(r);
+    run_free(r);
 }
 
 int main(int argc, char **argv)
@@ -2081,7 +2088,9 @@ int main(int argc, char **argv)
         {"report file: made early, still empty: removed at exit and _exit",
          test_report_early_removed},
         {"report file: LOCKGRAPH_REPORT empty", test_report_env_empty},
-        {"process-shared locks held across fork: the parent's", test_pshared_fork},
+        {"process-shared locks held across fork, by the forking thread or another: the "
+         "parent's",
+         test_pshared_fork},
         {"join holding the lock the joined thread needs: deadlock, held-across-wait",
          test_join_held},
         {"condition wait holding the lock its signaller needs: held-across-wait", test_cond_held},
