@@ -43,7 +43,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIVE_FD_MIN 900 /* above the report file's fds, clear of the program's */
 #define HELD_SHOWN 256  /* held locks shown per thread */
 #define TIDS_MAX 4096   /* threads listed */
 #define CYCLES_MAX 64   /* distinct deadlocks listed */
@@ -80,11 +79,10 @@ static int make_socket(void)
         syscall(SYS_close, fd);
         return -1;
     }
-    int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, LIVE_FD_MIN);
-    if (high >= 0) {
-        syscall(SYS_close, fd);
-        fd = high;
-    }
+    /* High, and lockgraph's own: the program's close shims leave it open
+     * (util.h), as they do the findings file. */
+    fd = lg__fd_high(fd);
+    lg__fd_own(fd);
     return fd;
 }
 
@@ -401,6 +399,7 @@ static void *serve(void *arg)
     prctl(PR_SET_NAME, "lockgraph-dump", 0, 0, 0);
     for (;;) {
         if (!still_ours(listen_fd)) {
+            lg__fd_disown(listen_fd); /* replaced by the program: not ours to close */
             listen_fd = make_socket();
             if (listen_fd < 0) {
                 struct timespec ts = {1, 0};
@@ -437,6 +436,7 @@ void lg__live_start(void)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     if (pthread_create(&th, &attr, serve, NULL) != 0) {
+        lg__fd_disown(listen_fd);
         syscall(SYS_close, listen_fd);
         listen_fd = -1;
     }
@@ -447,8 +447,10 @@ void lg__live_start(void)
 void lg__live_reset_child(void)
 {
     /* The fd is the parent's socket, inherited: not ours to accept on. */
-    if (listen_fd >= 0)
+    if (listen_fd >= 0) {
+        lg__fd_disown(listen_fd);
         syscall(SYS_close, listen_fd);
+    }
     listen_fd = -1;
     atomic_store(&running, false);
 }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # e2e_dump.sh LOCKGRAPH LIB SC_WAITS FAKE_DUMPER - `lockgraph dump PID` on a
 # live deadlocked program (exit 1, the deadlock named, symbolized), on a
-# healthy busy one (exit 0, every thread listed, the program unharmed), on a
-# pid without lockgraph, on no process, and on a process that exits in the
+# healthy busy one (exit 0, every thread listed, the program unharmed), on
+# one that closed every fd (exit 0), on a pid without lockgraph, on no process, and on a process that exits in the
 # middle of the dump (exit 2 each, with a clear message).
 set -u
 lg=$1 lib=$2 waits=$3 fake=$4
@@ -78,6 +78,16 @@ kill -0 "$pid" 2>/dev/null || fail "busy: the program died"
 [ -s "$dir/f.$pid.jsonl" ] && { cp "$dir/f.$pid.jsonl" "$out"; fail "busy: findings made"; }
 kill -9 "$pid"
 
+# ---- a daemon that closed every fd: the dump's socket is lockgraph's own
+start busy_closefds
+until_ok "[ \$(ls /proc/$pid/task 2>/dev/null | wc -l) -ge 6 ]" ||
+    { echo "FAIL: busy_closefds never started its threads"; exit 1; }
+"$lg" dump --timeout 5 "$pid" >"$out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || fail "closed fds: exit $rc, want 0"
+grep -qF 'no deadlock.' "$out" || fail "closed fds: output lacks 'no deadlock.'"
+kill -9 "$pid"
+
 # ---- no lockgraph in it
 sleep 60 &
 pid=$!
@@ -105,4 +115,4 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "exit mid-dump: exit $rc, want 2"
 grep -qF "in the middle of the dump" "$out" || fail "exit mid-dump: no clear message"
 
-echo "6 passed, 0 failed"
+echo "7 passed, 0 failed"

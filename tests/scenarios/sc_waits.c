@@ -27,6 +27,8 @@
  *   busy         four threads take locks in one order, wait on a condition
  *                variable and a counting semaphore, for good (for
  *                `lockgraph dump`; the test kills it): nothing to report
+ *   busy_closefds  busy, after closing every fd but 0-2 as a daemon does
+ *                (the dump's socket is lockgraph's own: still answers)
  *
  * and the quiet ones (exit 0, nothing to report):
  *
@@ -369,6 +371,14 @@ static int busy(void)
     return 0;
 }
 
+static int busy_closefds(void)
+{
+    sc_run(nothing, NULL); /* the first thread starts the dump's */
+    for (int fd = 3; fd < 4096; fd++)
+        close(fd);
+    return busy();
+}
+
 /* ---- the quiet ones ---- */
 
 static void *signal_stock(void *arg)
@@ -521,6 +531,7 @@ int main(int argc, char **argv)
         {"robust", robust},
         {"fork_exec", fork_exec},
         {"busy", busy},
+        {"busy_closefds", busy_closefds},
     };
     for (size_t i = 0; argc > 1 && i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(argv[1], modes[i].name) == 0)
