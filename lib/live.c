@@ -43,9 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HELD_SHOWN 256  /* held locks shown per thread */
-#define TIDS_MAX 4096   /* threads listed */
-#define CYCLES_MAX 64   /* distinct deadlocks listed */
+#define HELD_SHOWN 256 /* held locks shown per thread */
+#define TIDS_MAX 4096  /* threads listed */
+#define CYCLES_MAX 64  /* distinct deadlocks listed */
 
 static atomic_bool running;
 static int listen_fd = -1; /* the dump thread's own */

@@ -94,8 +94,8 @@ void lg__print_fork_held(const struct lg_printer *p, size_t number)
     fprintf(out,
             "== fork-with-locks-held #%zu (pid %ld): a child of process %ld inherited %zu %s "
             "held by %zu %s it does not have",
-            number, f->pid, f->parent_pid, locks, lg__plural(locks, "lock", "locks"),
-            f->n_waiters, lg__plural(f->n_waiters, "thread", "threads"));
+            number, f->pid, f->parent_pid, locks, lg__plural(locks, "lock", "locks"), f->n_waiters,
+            lg__plural(f->n_waiters, "thread", "threads"));
     lg__head_end(p);
     for (size_t i = 0; i < f->n_waiters; i++) {
         const struct lg_waiter *w = &f->waiters[i];

@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 {
     bool with_mutex = !(argc > 1 && !strcmp(argv[1], "rw"));
     bool by_thread = argc > 1 && !strcmp(argv[1], "thread");
-    struct shm *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct shm *s =
+        mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (s == MAP_FAILED)
         return 3;
     pthread_mutexattr_t ma;
