@@ -194,33 +194,40 @@ static inline uint64_t encode(uintptr_t key, unsigned way, struct rule r)
            ((uint64_t)((uint32_t)(r.off / 8) & 0x1ffff) << 3) | r.kind;
 }
 
-static inline struct rule decode(uint64_t w)
+static inline unsigned word_kind(uint64_t w)
 {
-    struct rule r;
-    r.kind = (unsigned)(w & 7);
-    int32_t o = (int32_t)((w >> 3) & 0x1ffff);
-    if (o & 0x10000)
-        o -= 0x20000;
-    r.off = o * 8;
-    r.rbp = (unsigned)((w >> 20) & 0x3ff);
-    return r;
+    return (unsigned)(w & 7);
 }
 
-static inline bool lookup(_Atomic uint64_t *t, uintptr_t key, struct rule *r)
+static inline intptr_t word_off(uint64_t w)
+{
+    return (intptr_t)((int64_t)(w << 44) >> 47) * 8; /* bits 19..3, signed */
+}
+
+static inline unsigned word_rbp(uint64_t w)
+{
+    return (unsigned)((w >> 20) & 0x3ff);
+}
+
+/* Keys the table holds: a tag of 1 to 2^33 - 1, so an empty slot (0)
+ * never matches. */
+static inline bool cacheable(uintptr_t key)
+{
+    return key - ((uintptr_t)1 << RULE_BITS) < KEY_LIMIT - ((uintptr_t)1 << RULE_BITS);
+}
+
+/* The word for a cacheable key, or 0. Tag and way are compared at once. */
+static inline uint64_t probe(_Atomic uint64_t *t, uintptr_t key)
 {
     uint32_t h = home(key);
-    uint64_t tag = (uint64_t)(key >> RULE_BITS);
+    uint64_t want = (uint64_t)(key >> RULE_BITS) << 1;
     uint64_t w = atomic_load_explicit(&t[h], memory_order_relaxed);
-    if ((w >> 31) == tag && !(w & (1u << 30)) && (w & 7)) {
-        *r = decode(w);
-        return true;
-    }
+    if ((w >> 30) == want)
+        return w;
     w = atomic_load_explicit(&t[h ^ 1], memory_order_relaxed);
-    if ((w >> 31) == tag && (w & (1u << 30)) && (w & 7)) {
-        *r = decode(w);
-        return true;
-    }
-    return false;
+    if ((w >> 30) == (want | 1))
+        return w;
+    return 0;
 }
 
 static void insert(_Atomic uint64_t *t, uintptr_t key, struct rule r)
@@ -1104,9 +1111,11 @@ static bool find_bounds(uintptr_t sp, struct span *out)
 
 #define SKIP_MAX 64 /* lockgraph's own frames at most */
 
-static inline bool readable(const struct span *b, uintptr_t addr, size_t n)
+/* [addr, addr + 8) inside the span. Alignment is not checked: x86-64
+ * reads any address in mapped memory. */
+static inline bool readable8(uintptr_t lo, uintptr_t hi, uintptr_t addr)
 {
-    return addr >= b->lo && addr <= b->hi - n && !(addr & 7);
+    return addr - lo <= hi - lo - 8;
 }
 
 static inline uintptr_t load(uintptr_t addr)
@@ -1135,6 +1144,7 @@ int lg__unwind_walk(uintptr_t *pcs, uintptr_t *cfas, int max, uintptr_t pc, uint
     struct span b;
     if (!t || !bounds(sp, &b))
         return fallback(pcs, cfas, max, start_sp);
+    uintptr_t lo = b.lo, hi = b.hi;
     int n = 0;
     bool skipping = true, exact = false;
     for (int steps = 0; steps < max + SKIP_MAX && pc != 0; steps++) {
@@ -1146,57 +1156,57 @@ int lg__unwind_walk(uintptr_t *pcs, uintptr_t *cfas, int max, uintptr_t pc, uint
             if (++n == max)
                 break;
         }
-        uintptr_t key = exact ? pc : pc - 1;
-        struct rule r;
-        if (key >= KEY_LIMIT) {
-            r = find_rule(key, pc);
-        } else if (!lookup(t, key, &r)) {
-            r = find_rule(key, pc);
-            insert(t, key, r);
+        uintptr_t key = pc - !exact;
+        uint64_t w = 0;
+        if (__builtin_expect(cacheable(key), 1))
+            w = probe(t, key);
+        if (__builtin_expect(w == 0, 0)) {
+            struct rule r = find_rule(key, pc);
+            if (cacheable(key))
+                insert(t, key, r);
+            w = encode(key, 0, r);
         }
+        unsigned kind = word_kind(w);
         uintptr_t cfa;
-        switch (r.kind) {
-        case K_RSP:
-            cfa = sp + (intptr_t)r.off;
-            break;
-        case K_RBP:
-            cfa = rbp + (intptr_t)r.off;
-            break;
-        case K_RBP_DEREF:
-            if (!readable(&b, rbp + (intptr_t)r.off, 8))
+        if (__builtin_expect(kind == K_RSP, 1)) {
+            cfa = sp + word_off(w);
+        } else if (kind == K_RBP) {
+            cfa = rbp + word_off(w);
+        } else if (kind == K_RBP_DEREF) {
+            if (!readable8(lo, hi, rbp + word_off(w)))
                 return n;
-            cfa = load(rbp + (intptr_t)r.off);
-            break;
-        case K_SIGNAL: {
+            cfa = load(rbp + word_off(w));
+        } else if (kind == K_SIGNAL) {
             /* The handler returned here with rsp at the ucontext. */
             const uintptr_t at = sp + offsetof(ucontext_t, uc_mcontext.gregs);
-            if (!readable(&b, at, sizeof(greg_t) * NGREG))
+            if (at < lo || at > hi - sizeof(greg_t) * NGREG)
                 return n;
             pc = load(at + REG_RIP * sizeof(greg_t));
             rbp = load(at + REG_RBP * sizeof(greg_t));
             sp = load(at + REG_RSP * sizeof(greg_t));
             exact = true;
-            if ((sp < b.lo || sp >= b.hi) && !bounds(sp, &b))
-                return n;
+            if (sp < lo || sp >= hi) {
+                if (!bounds(sp, &b))
+                    return n;
+                lo = b.lo;
+                hi = b.hi;
+            }
             continue;
-        }
-        case K_STOP:
+        } else if (kind == K_STOP) {
             return n;
-        default: /* K_SLOW, K_EMPTY */
+        } else {
             return fallback(pcs, cfas, max, start_sp);
         }
         /* The caller's frame is above this one, on this stack. */
-        if (cfa <= sp || !readable(&b, cfa - 8, 8))
+        if (cfa <= sp || !readable8(lo, hi, cfa - 8))
             return n;
         uintptr_t ra = load(cfa - 8);
-        if (r.rbp == RBP_AT_RBP) {
-            if (!readable(&b, rbp, 8))
+        unsigned saved = word_rbp(w);
+        if (saved != RBP_SAME) {
+            uintptr_t at = saved == RBP_AT_RBP ? rbp : cfa - 8 * (uintptr_t)saved;
+            if (!readable8(lo, hi, at))
                 return n;
-            rbp = load(rbp);
-        } else if (r.rbp != RBP_SAME) {
-            if (!readable(&b, cfa - 8 * r.rbp, 8))
-                return n;
-            rbp = load(cfa - 8 * r.rbp);
+            rbp = load(at);
         }
         sp = cfa;
         pc = ra;
