@@ -33,7 +33,11 @@
 #                     [--cc CC] [--workload LIST] [--starts N] [--reps N]
 #                     [--scale F] [--tsan-scale F] [--helgrind-scale F]
 #                     [--modes threaded,single] [--no-tsan] [--no-helgrind]
-#                     [--out DIR]
+#                     [--before LIB] [--out DIR]
+#
+# --before LIB runs another liblockgraph.so (an earlier build) as one more
+# tool in the same starts, shown as the column "before", for a before/after
+# comparison that one busy spell of the machine cannot skew.
 
 set -u
 
@@ -41,7 +45,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$here/.." && pwd)/build
 bench= lib= src="$here/bench_lock.c" cc=${CC:-gcc}
 workload=all starts=11 reps=3 scale=1 tsan_scale=0.1 hg_scale=0.0005
-modes=threaded,single do_tsan=1 do_hg=1 out=
+modes=threaded,single do_tsan=1 do_hg=1 out= before=
 
 usage() { sed -n '/^# Usage:/,/^$/p' "$0" | sed 's/^# \{0,1\}//'; }
 
@@ -62,6 +66,7 @@ while [ $# -gt 0 ]; do
     --no-tsan) do_tsan=0 ;;
     --no-helgrind) do_hg=0 ;;
     --out) out=$2; shift ;;
+    --before) before=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run_bench.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -99,6 +104,7 @@ if git -C "$here" rev-parse --short HEAD >/dev/null 2>&1; then
 fi
 echo "bench: $bench"
 echo "lib:   $lib"
+[ -n "$before" ] && echo "before: $before"
 
 have_tsan=0
 if [ "$do_tsan" -eq 1 ]; then
@@ -125,10 +131,12 @@ run_tool() {
             exit 1
         }
         ;;
-    lockgraph)
-        env LD_PRELOAD="$lib" LOCKGRAPH_REPORT="$tmp/findings/lockgraph.%p.jsonl" \
+    lockgraph | before)
+        local l=$lib
+        [ "$tool" = before ] && l=$before
+        env LD_PRELOAD="$l" LOCKGRAPH_REPORT="$tmp/findings/$tool.%p.jsonl" \
             "$bench" "${args[@]}" --scale "$scale" >>"$dst" || {
-            echo "run_bench.sh: bench_lock failed under lockgraph (start $s, $mode)" >&2
+            echo "run_bench.sh: bench_lock failed under $tool (start $s, $mode)" >&2
             status=1
         }
         ;;
@@ -156,6 +164,7 @@ run_tool() {
 }
 
 tools=(bare lockgraph)
+[ -n "$before" ] && tools+=(before)
 [ "$have_tsan" -eq 1 ] && tools+=(tsan)
 IFS=, read -r -a mode_list <<<"$modes"
 t_start=$(date +%s)
@@ -207,7 +216,7 @@ fi
 
 summarize() { # MODE: the table of one mode
     local mode=$1
-    awk -v mode="$mode" -v hg="$have_hg" '
+    awk -v mode="$mode" -v hg="$have_hg" -v bf="$([ -n "$before" ] && echo 1 || echo 0)" '
     function get(line, key,    r) {
         if (match(line, "\"" key "\":\"?[^,\"}]*")) {
             r = substr(line, RSTART, RLENGTH); sub(/^"[^"]*":"?/, "", r); return r
@@ -226,11 +235,12 @@ summarize() { # MODE: the table of one mode
         k = w SUBSEP t; cnt[k]++; v[k, cnt[k]] = get($0, "min") + 0
     }
     END {
-        ntools = split("bare lockgraph tsan helgrind", tools, " ")
-        printf "%-15s %-9s %-20s %-36s %-30s%s\n", "workload", "unit", "bare", "lockgraph",
-            "tsan", hg ? " helgrind" : ""
-        printf "%-15s %-9s %-20s %-36s %-30s%s\n", "", "", "min/median/max", \
-            "min/median/max  ratio worst/bare", "min/median/max  ratio", hg ? " best ratio" : ""
+        ntools = split("bare lockgraph before tsan helgrind", tools, " ")
+        printf "%-15s %-9s %-20s %-36s %s%-30s%s\n", "workload", "unit", "bare", "lockgraph",
+            bf ? sprintf("%-30s", "before") : "", "tsan", hg ? " helgrind" : ""
+        printf "%-15s %-9s %-20s %-36s %s%-30s%s\n", "", "", "min/median/max", \
+            "min/median/max  ratio worst/bare", bf ? sprintf("%-30s", "min/median/max  ratio") : "",
+            "min/median/max  ratio", hg ? " best ratio" : ""
         for (i = 1; i <= nw; i++) {
             w = order[i]
             for (j = 1; j <= ntools; j++) {
@@ -248,10 +258,16 @@ summarize() { # MODE: the table of one mode
                 lgc = sprintf("%-16s %5.2fx %5.2fx", lgc, m["lockgraph"] / b, hi["lockgraph"] / b)
             ts = cell["tsan"]
             if (m["tsan"] != "" && b > 0) ts = sprintf("%-16s %5.2fx", ts, m["tsan"] / b)
+            bfc = ""
+            if (bf) {
+                bfc = cell["before"]
+                if (m["before"] != "" && b > 0) bfc = sprintf("%-16s %5.2fx", bfc, m["before"] / b)
+                bfc = sprintf("%-30s", bfc)
+            }
             hgc = ""
             if (hg && m["helgrind"] != "" && b > 0)
                 hgc = sprintf(" %s %.0fx", cell["helgrind"], lo["helgrind"] / b)
-            printf "%-15s %-9s %-20s %-36s %-30s%s\n", w, unit[w], cell["bare"], lgc, ts, hgc
+            printf "%-15s %-9s %-20s %-36s %s%-30s%s\n", w, unit[w], cell["bare"], lgc, bfc, ts, hgc
             if (mode == "threaded" || mode == "single") {
                 key = mode ":" w
                 if (m["lockgraph"] != "" && b > 0)
