@@ -14,6 +14,9 @@
 #            once is a busy moment of the machine
 #   series   one start printing every sample: a slowdown that comes and
 #            goes within one process is not the layout
+#   evict    the same with 0 to 128 KiB touched after every round (both
+#            sides): what lockgraph adds once its lines have left the L1,
+#            as when an SMT sibling shares the core
 # A difference is "slow" above --slow ns (default 16: nested4 adds ~11-12
 # ns on the quiet machine of README.md, ~20-24 in its slow state).
 #
@@ -21,7 +24,7 @@
 # layout_probe and liblockgraph.so (nm, from binutils, to find lg__self).
 #
 # Usage: layout.sh [--build DIR] [--starts N] [--samples N] [--slow NS]
-#                  [starts|moff|series]
+#                  [starts|moff|series|evict]
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
     --starts) starts=$2; shift ;;
     --samples) samples=$2; shift ;;
     --slow) slow=$2; shift ;;
-    starts | moff | series) what=$1 ;;
+    starts | moff | series | evict) what=$1 ;;
     -h | --help) sed -n '/^# Usage:/,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "layout.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -95,5 +98,12 @@ moff)
 series)
     echo "layout_probe --series: one start, every sample (lg ns, bare ns)"
     run --samples "$samples" --series
+    ;;
+evict)
+    echo "layout_probe --evict: bytes touched after every nested4 round, both sides"
+    for e in 0 8192 16384 32768 49152 65536 131072; do
+        printf 'evict %6d B: ' "$e"
+        run --samples "$samples" --rounds 5000 --evict "$e" | grep '^lg' | cut -d' ' -f1-10
+    done
     ;;
 esac

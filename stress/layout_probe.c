@@ -22,10 +22,13 @@
  * What it does not do: decide anything; layout.sh gathers many starts.
  *
  * --moff N puts the mutexes at page offset N of a static buffer instead of
- * on the stack, so their offset moves apart from the stack's.
+ * on the stack, so their offset moves apart from the stack's. --evict N
+ * touches N bytes (one byte a line) after every round in both loops: what
+ * each side costs when its lines have left the L1, as when another thread
+ * on the same core (an SMT sibling) uses it.
  *
  * Usage: layout_probe [--samples N] [--rounds N] [--series] [--single]
- *                     [--moff N]
+ *                     [--moff N] [--evict N]
  */
 
 #define _GNU_SOURCE
@@ -43,6 +46,14 @@
 
 typedef int (*mutex_fn)(pthread_mutex_t *);
 static mutex_fn libc_lock, libc_unlock;
+static volatile char *evict_buf;
+static long evict_bytes;
+
+static inline void evict(void)
+{
+    for (long i = 0; i < evict_bytes; i += 64)
+        evict_buf[i]++;
+}
 
 static uint64_t now_ns(void)
 {
@@ -62,6 +73,7 @@ __attribute__((noinline)) static void nested4_lg(pthread_mutex_t *m, long n)
         pthread_mutex_unlock(&m[2]);
         pthread_mutex_unlock(&m[1]);
         pthread_mutex_unlock(&m[0]);
+        evict();
     }
 }
 
@@ -76,6 +88,7 @@ __attribute__((noinline)) static void nested4_bare(pthread_mutex_t *m, long n)
         libc_unlock(&m[2]);
         libc_unlock(&m[1]);
         libc_unlock(&m[0]);
+        evict();
     }
 }
 
@@ -159,14 +172,21 @@ int main(int argc, char **argv)
             single = true;
         else if (strcmp(argv[i], "--moff") == 0 && i + 1 < argc)
             moff = atol(argv[++i]) % 4096;
+        else if (strcmp(argv[i], "--evict") == 0 && i + 1 < argc)
+            evict_bytes = atol(argv[++i]);
         else {
             fprintf(stderr, "usage: layout_probe [--samples N] [--rounds N] [--series] "
-                            "[--single] [--moff N]\n");
+                            "[--single] [--moff N] [--evict N]\n");
             return 2;
         }
     }
-    if (samples < 1 || rounds < 1)
+    if (samples < 1 || rounds < 1 || evict_bytes < 0)
         return 2;
+    if (evict_bytes) {
+        evict_buf = calloc(1, (size_t)evict_bytes);
+        if (!evict_buf)
+            return 1;
+    }
     void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
     libc_lock = libc ? (mutex_fn)dlsym(libc, "pthread_mutex_lock") : NULL;
     libc_unlock = libc ? (mutex_fn)dlsym(libc, "pthread_mutex_unlock") : NULL;
