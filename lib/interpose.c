@@ -21,6 +21,7 @@
 #include "runtime.h"
 #include "symbols.h"
 #include "stack.h"
+#include "unwinder.h"
 #include "util.h"
 #include "wait.h"
 
@@ -646,6 +647,7 @@ LG_EXPORT int dlclose(void *handle)
             lg__registry_retire_range(q.lo, q.hi);
             lg__report_module_gone(q.entry);
             lg__symbols_modules_changed();
+            lg__unwind_modules_changed();
         } else {
             lg__report_module_stays(q.entry);
         }
