@@ -423,10 +423,11 @@ int lg__dump_graph(const char *pattern, bool at_exit)
         }
     }
 
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                          0644);
+    /* Not through a link, and only a regular file of ours (util.h). */
+    const char *why;
+    int fd = lg__open_output(AT_FDCWD, path, O_TRUNC, &why);
     if (fd < 0) {
-        rc = say(path, "cannot write it", errno);
+        rc = why ? say(path, why, 0) : say(path, "cannot write it", errno);
         goto done;
     }
     struct out o = {.fd = fd};

@@ -47,7 +47,12 @@
 struct lg_stack;
 struct lg_edge;
 
-enum lg_lock_type { LG_TYPE_MUTEX = 0, LG_TYPE_SPIN = 1, LG_TYPE_RWLOCK = 2 };
+enum lg_lock_type {
+    LG_TYPE_MUTEX = 0,
+    LG_TYPE_SPIN = 1,
+    LG_TYPE_RWLOCK = 2,
+    LG_TYPE_SEM = 3, /* [waits] a POSIX semaphore used as a lock (sem.c) */
+};
 enum lg_lock_mode {
     LG_MODE_NORMAL,
     LG_MODE_RECURSIVE,

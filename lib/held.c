@@ -12,9 +12,13 @@
  */
 #include "held.h"
 #include "alloc.h"
+#include "graph.h"
 #include "registry.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 _Atomic uint32_t lg__chain_epoch;
 
@@ -239,6 +243,47 @@ void lg__held_remove(struct lg_held_stack *h, int i)
     h->holes++;
     if (h->holes > LG_HELD_SCAN && 2 * h->holes > h->n)
         compact(h);
+}
+
+uint32_t lg__held_remove_if(struct lg_held_stack *h, bool (*drop)(const struct lg_held *))
+{
+    uint32_t kept = 0, gone = 0;
+    for (uint32_t i = 0; i < h->n; i++) {
+        if (lg__held_is_hole(&h->e[i]))
+            continue;
+        if (drop(&h->e[i]))
+            gone++;
+        else
+            h->e[kept++] = h->e[i];
+    }
+    h->n = kept;
+    h->holes = 0;
+    h->stale_from = UINT32_MAX;
+    rekey(h, 0);
+    if (h->n > LG_HELD_SCAN)
+        index_build(h);
+    else
+        index_drop(h);
+    return gone;
+}
+
+/* Read from the lock itself (glibc: the mutex kind's pshared bit, the
+ * rwlock's __shared); a spinlock keeps no such mark, and a lock whose
+ * memory is gone is left alone. */
+#define LG_MUTEX_PSHARED_BIT 128 /* glibc's PTHREAD_MUTEX_PSHARED_BIT */
+bool lg__held_process_shared(const struct lg_held *e)
+{
+    if (!e->node || (e->node->type != LG_TYPE_MUTEX && e->node->type != LG_TYPE_RWLOCK))
+        return false;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t first = e->addr & ~(uintptr_t)(page - 1);
+    uintptr_t last = (e->addr + sizeof(pthread_rwlock_t) - 1) & ~(uintptr_t)(page - 1);
+    unsigned char vec[2];
+    if (mincore((void *)first, last - first + (uintptr_t)page, vec) != 0)
+        return false; /* not mapped: no lock to read */
+    if (e->node->type == LG_TYPE_MUTEX)
+        return (((const pthread_mutex_t *)e->addr)->__data.__kind & LG_MUTEX_PSHARED_BIT) != 0;
+    return ((const pthread_rwlock_t *)e->addr)->__data.__shared != 0;
 }
 
 void lg__held_release(struct lg_held_stack *h)

@@ -158,6 +158,13 @@ static inline bool lg__held_release_top(struct lg_held_stack *h, uintptr_t addr)
 int lg__held_find(const struct lg_held_stack *h, uintptr_t addr);
 /* Remove entry i; the order of the rest is kept. */
 void lg__held_remove(struct lg_held_stack *h, int i);
+/* Remove every entry `drop` says yes to, keeping the order of the rest
+ * (after fork: locks the child does not hold). Returns how many went. */
+uint32_t lg__held_remove_if(struct lg_held_stack *h, bool (*drop)(const struct lg_held *));
+/* Is the held lock e process-shared (a mutex or rwlock made so)? Such a
+ * lock held at a fork is the parent's, which still holds it, not the
+ * child's (init.c, gone.c). */
+bool lg__held_process_shared(const struct lg_held *e);
 /* Empty the stack; grown storage stays with it (never unmapped). */
 void lg__held_release(struct lg_held_stack *h);
 /* Live entries (holes not counted). */

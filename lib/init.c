@@ -17,6 +17,18 @@
  * fork symbol: an interposed fork() alone missed those, and their children
  * hung on a lockgraph lock another thread held at the fork. _Fork(), which
  * runs no handlers, has a shim of its own (interpose.c).
+ *
+ * In the child, a process-shared lock the forking thread held is not the
+ * child's: it is the parent's, which still holds it (glibc keeps the owner's
+ * tid in it, and the parent will unlock it). It leaves the child's held
+ * stack, so the child taking it is a wait for the parent, not a
+ * self-deadlock. Private locks held at the fork stay held by the child,
+ * whose copy of them is locked.
+ *
+ * Process exit: the destructor writes the graph file and the closing
+ * counts; exit() and _exit (interpose_proc.c) both remove a findings file
+ * made early and still empty, and tell `lockgraph run` (runstatus.h) the
+ * program was watched to its end.
  */
 
 #include "alloc.h"
@@ -25,12 +37,17 @@
 #include "registry.h"
 #include "graph.h"
 #include "interpose.h"
+#include "interpose_proc.h"
 #include "dump.h"
+#include "gone.h"
 #include "io.h"
 #include "options.h"
+#include "live.h"
 #include "ranks.h"
 #include "report.h"
+#include "runstatus.h"
 #include "runtime.h"
+#include "sem.h"
 #include "stack.h"
 #include "symbols.h"
 #include "util.h"
@@ -50,6 +67,12 @@ static void on_thread_exit(void *p)
         return;
     int saved = lg__busy;
     lg__busy = 1;
+    /* [waits] Holds of semaphores that turned out to be counters mean
+     * nothing; the locks it does hold are remembered for whoever waits
+     * for them now (gone.h). */
+    lg__sem_thread_ending(t);
+    if (t->held.n)
+        lg__gone_thread_ending(t);
     lg__thread_ended(t);
     lg__self = LG_THREAD_GONE;
     lg__busy = saved;
@@ -93,10 +116,18 @@ static void atfork_child(void)
 static bool start_now(void)
 {
     char err[512];
+    /* First: every message from here on goes to the stderr the program
+     * started with, never to a file the program later puts on fd 2. */
+    lg__stderr_keep();
     lg__options_defaults(&lg__opt);
     const char *report = getenv("LOCKGRAPH_REPORT");
-    if (report && *report)
-        lg__strlcpy(lg__opt.report, report, sizeof(lg__opt.report));
+    if (report && lg__options_set_report(&lg__opt, report, err, sizeof(err)) != 0) {
+        /* Cut short or empty, it would name a file the user never asked for. */
+        lg__write_str(2, "lockgraph: ");
+        lg__write_str(2, err);
+        lg__write_str(2, "\n");
+        _exit(2);
+    }
     if (lg__options_parse(getenv("LOCKGRAPH_OPTIONS"), &lg__opt, err, sizeof(err)) != 0) {
         /* The user asked for something specific and did not get it: running
          * anyway would look like a clean result. Stop before main. */
@@ -107,6 +138,11 @@ static bool start_now(void)
     }
     if (lg__opt.help)
         lg__options_help(2);
+    /* The graph file is written at exit, after any chdir: resolve it now,
+     * as report.c does the findings file. */
+    char graph[LG_REPORT_PATH_MAX];
+    if (lg__opt.graph[0] && lg__path_absolute(lg__opt.graph, graph, sizeof(graph)) == 0)
+        lg__strlcpy(lg__opt.graph, graph, sizeof(lg__opt.graph));
     lg__opt_after_rare = lg__opt.held_stacks || lg__opt.hold_warn_ms;
     lg__opt_unlock_rare = lg__opt.hold_warn_ms != 0;
     if (lg__opt.max_memory)
@@ -138,11 +174,14 @@ static bool start_now(void)
     lg__reclaim_init();
     lg__interpose_resolve();
     lg__interpose_io_resolve();
+    lg__interpose_proc_resolve();
+    lg__interpose_wait_resolve();
     lg__io_init();
     lg__stack_init();
     if (lg__thread_key_init(on_thread_exit) != 0)
         lg__write_str(2, "lockgraph: no pthread key left: held-at-exit will not be reported\n");
     lg__report_open();
+    lg__run_status_attach(lg__report_exe_path());
     return true;
 }
 
@@ -178,21 +217,27 @@ __attribute__((destructor)) static void lg_destructor(void)
 {
     if (atomic_load(&lg__state) != LG_STATE_ACTIVE)
         return;
+    int saved = lg__busy;
     /* Inside a read section: the dump walks the graph without its lock. */
     struct lg_thread *t = lg__enter();
-    if (!t)
-        return;
-    if (lg__opt.graph[0])
-        (void)lg__dump_graph(lg__opt.graph, true);
-    if (lg__opt.hold_warn_ms)
-        lg__hold_flush();
-    lg__report_exit_summary();
-    lg__io_exit(); /* the final counts of held-across-io pairs */
-    lg__leave();
+    if (t) {
+        if (lg__opt.graph[0])
+            (void)lg__dump_graph(lg__opt.graph, true);
+        if (lg__opt.hold_warn_ms)
+            lg__hold_flush();
+        lg__report_exit_summary();
+        lg__io_exit(); /* the final counts of held-across-io pairs */
+        lg__leave();
+    }
+    lg__busy = 1;
+    lg__report_leaving();
+    lg__run_status_ended();
+    lg__busy = saved;
 }
 
 void lg__fork_prepare(void)
 {
+    lg__gone_fork_prepare(); /* may capture a stack: before any lock */
     lg__dump_lock_all();
     lg__loader_lock_all();
     lg__ranks_lock_all();
@@ -204,6 +249,7 @@ void lg__fork_prepare(void)
     lg__thread_lock_all();
     lg__symbols_lock_all();
     lg__io_lock_all();
+    lg__sem_lock_all();
     lg__reclaim_lock_all();
     lg__alloc_lock_all();
 }
@@ -212,6 +258,7 @@ void lg__fork_parent(void)
 {
     lg__alloc_unlock_all();
     lg__reclaim_unlock_all();
+    lg__sem_unlock_all();
     lg__symbols_unlock_all();
     lg__io_unlock_all();
     lg__thread_unlock_all();
@@ -223,10 +270,14 @@ void lg__fork_parent(void)
     lg__ranks_unlock_all();
     lg__loader_unlock_all();
     lg__dump_unlock_all();
+    lg__gone_fork_parent();
 }
 
 void lg__fork_child(bool threads)
 {
+    lg__run_status_fork_child();
+    if (lg__self && lg__self != LG_THREAD_GONE)
+        lg__held_remove_if(&lg__self->held, lg__held_process_shared);
     lg__alloc_reset_child();
     lg__reclaim_reset_child();
     lg__symbols_reset_child();
@@ -240,6 +291,10 @@ void lg__fork_child(bool threads)
     lg__ranks_reset_child();
     lg__loader_reset_child();
     lg__dump_reset_child();
-    if (threads)
+    lg__sem_reset_child();
+    lg__gone_fork_child(threads);
+    if (threads) {
         lg__watchdog_reset_child();
+    }
+    lg__live_reset_child();
 }

@@ -14,6 +14,7 @@
  */
 
 #include "interpose.h"
+#include "io.h"
 #include "options.h"
 #include "class.h"
 #include "registry.h"
@@ -21,6 +22,7 @@
 #include "runtime.h"
 #include "symbols.h"
 #include "stack.h"
+#include "unwinder.h"
 #include "util.h"
 #include "wait.h"
 
@@ -145,24 +147,7 @@ static bool valid_timeout(const struct timespec *ts)
     return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
 }
 
-/* The end of the next slice on clock clk, never past the caller's own
- * deadline abs (NULL: none). True when this slice ends at that deadline. */
-static bool slice_end(clockid_t clk, const struct timespec *abs, struct timespec *end)
-{
-    clock_gettime(clk, end);
-    end->tv_sec += (time_t)(LG_WAIT_SLICE_NS / 1000000000ull);
-    end->tv_nsec += (long)(LG_WAIT_SLICE_NS % 1000000000ull);
-    if (end->tv_nsec >= 1000000000L) {
-        end->tv_sec++;
-        end->tv_nsec -= 1000000000L;
-    }
-    if (abs && (abs->tv_sec < end->tv_sec ||
-                (abs->tv_sec == end->tv_sec && abs->tv_nsec <= end->tv_nsec))) {
-        *end = *abs;
-        return true;
-    }
-    return false;
-}
+#define slice_end lg__wait_slice_end
 
 /* The shape of every wait, once the try said busy: slices of a timed
  * call. Written out in cold, out-of-line functions; the fast path of a
@@ -500,11 +485,15 @@ static void cond_cancelled(void *arg)
 {
     struct cond_ctx *c = arg;
     lg__quiescent_end(c->t);
+    lg__wait_end(c->t);
     lg__cond_wait_after(c->t, &c->w);
     lg__leave();
 }
 
 enum cond_kind { COND_WAIT, COND_TIMEDWAIT, COND_CLOCKWAIT };
+_Static_assert(LG_IO_COND_CLOCKWAIT == LG_IO_COND_WAIT + COND_CLOCKWAIT &&
+                   LG_IO_COND_TIMEDWAIT == LG_IO_COND_WAIT + COND_TIMEDWAIT,
+               "the condition waits are in the same order in io.h");
 
 static int real_wait(enum cond_kind kind, pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
                      const struct timespec *abstime)
@@ -544,9 +533,22 @@ cond_wait(enum cond_kind kind, pthread_cond_t *c, pthread_mutex_t *m, clockid_t 
                                 * signal; taking the mutex back is not timed */
                                 .pc = pc, .cfa = cfa};
     lg__cond_wait_before(t, &ctx.w);
+    /* [waits] The wait, published for the live dump; and anything held
+     * besides the mutex it releases is held across the wait. */
+    struct lg_wait_on on = {
+        .what = LG_ON_COND, .addr = (uintptr_t)c, .mutex = (uintptr_t)m, .node = ctx.w.acq.node};
+    if (__builtin_expect(t->held.n != 0, 0)) {
+        int e = errno;
+        struct lg_io_call_info ci = {
+            .call = LG_IO_COND_WAIT + (int)kind, .fd = -1, .pc = pc, .cfa = cfa, .on = &on};
+        lg__io_check(t, &ci);
+        errno = e;
+    }
+    lg__wait_begin_on(t, &on, pc, kind != COND_WAIT);
     lg__quiescent_begin(t);
     int rc = protected_wait(&ctx, kind, c, m, clock, abstime);
     lg__quiescent_end(t);
+    lg__wait_end(t);
     lg__cond_wait_after(t, &ctx.w);
     lg__leave();
     return rc;
@@ -685,6 +687,7 @@ LG_EXPORT int dlclose(void *handle)
             lg__class_unloaded(q.lo, q.hi);
             lg__report_module_gone(q.entry);
             lg__symbols_modules_changed();
+            lg__unwind_modules_changed();
         } else {
             lg__report_module_stays(q.entry);
         }

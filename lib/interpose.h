@@ -78,8 +78,10 @@ LG_INTERPOSE_TABLE(LG_REAL_DECL)
 
 /* Resolve every real function with dlsym(RTLD_NEXT); from init. */
 void lg__interpose_resolve(void);
-/* The same for the I/O shims (interpose_io.c). */
+/* The same for the I/O shims (interpose_io.c) and the waits
+ * (interpose_wait.c). */
 void lg__interpose_io_resolve(void);
+void lg__interpose_wait_resolve(void);
 
 /* fork support, in init.c: every lockgraph lock taken before the fork and
  * released (parent) or reset (child) after it. The pthread_atfork handlers

@@ -27,6 +27,7 @@
 #include "interpose.h"
 #include "io.h"
 #include "runtime.h"
+#include "util.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -90,6 +91,11 @@ static ssize_t sys_writev(int fd, const struct iovec *v, int n)
 static int sys_close(int fd)
 {
     return (int)syscall(SYS_close, fd);
+}
+
+static int sys_close_range(unsigned lo, unsigned hi, int fl)
+{
+    return (int)syscall(SYS_close_range, lo, hi, fl);
 }
 static int sys_open(const char *path, int flags, ...)
 {
@@ -267,7 +273,7 @@ static int sys_poll(struct pollfd *fds, nfds_t n, int timeout)
     X(dup2, int, (int, int), sys_dup2)                                                             \
     X(dup3, int, (int, int, int), sys_dup3)                                                        \
     X(close, int, (int), sys_close)                                                                \
-    X(close_range, int, (unsigned int, unsigned int, int), NULL)                                   \
+    X(close_range, int, (unsigned int, unsigned int, int), sys_close_range)                        \
     X(closefrom, void, (int), NULL)                                                                \
     X(socket, int, (int, int, int), sys_socket)                                                    \
     X(socketpair, int, (int, int, int, int *), NULL)                                               \
@@ -832,8 +838,16 @@ LG_EXPORT int dup3(int fd, int to, int fl)
     return r;
 }
 
+/* close, close_range, closefrom leave lockgraph's own fds open (util.h:
+ * its stderr, the findings file and its directory), so a daemon closing
+ * every fd cannot take them: as if the program never had them, close() of
+ * one fails with EBADF and the ranges go around them. */
 LG_EXPORT int close(int fd)
 {
+    if (__builtin_expect(lg__fd_is_own(fd), 0)) {
+        errno = EBADF;
+        return -1;
+    }
     lg__io_fd_set(fd, 0);
     return REAL(close)(fd);
 }
@@ -846,7 +860,9 @@ static void forget_range(unsigned lo, unsigned hi)
 
 LG_EXPORT int close_range(unsigned int lo, unsigned int hi, int fl)
 {
-    int r = REAL(close_range)(lo, hi, fl);
+    /* close-on-exec for lockgraph's own changes nothing: they are */
+    int r = (fl & CLOSE_RANGE_CLOEXEC) ? REAL(close_range)(lo, hi, fl)
+                                       : lg__close_range_around_own(lo, hi, fl, REAL(close_range));
     if (r == 0 && !(fl & CLOSE_RANGE_CLOEXEC))
         forget_range(lo, hi);
     return r;
@@ -856,7 +872,16 @@ LG_EXPORT void closefrom(int lo)
 {
     if (lo >= 0)
         forget_range((unsigned)lo, LG_IO_FD_MAX - 1);
-    REAL(closefrom)(lo);
+    if (!lg__fd_any_own()) {
+        REAL(closefrom)(lo);
+        return;
+    }
+    if (lo >= 0 && lg__close_range_around_own((unsigned)lo, ~0u, 0, REAL(close_range)) == 0)
+        return;
+    /* no close_range (a kernel before 5.9): one at a time, around ours */
+    for (long fd = lo < 0 ? 0 : lo, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+        if (!lg__fd_is_own((int)fd))
+            syscall(SYS_close, fd);
 }
 
 LG_EXPORT int socket(int d, int type, int p)

@@ -74,17 +74,17 @@ static int set_IOACTION(enum lg_action *dst, const char *v, size_t vlen)
     return set_ACTION(dst, v, vlen);
 }
 
-/* A list is checked by its owner (io_allow: io.c), which says what is wrong
- * in why; it is kept as text. */
-static int set_LIST(char *dst, size_t dstlen, const char *v, size_t vlen, char *why,
-                    size_t whylen)
+/* A list is checked by its owner (io_allow, wait_allow: io.c), which says
+ * what is wrong in why; it is kept as text. */
+static int set_LIST(char *dst, size_t dstlen, const char *v, size_t vlen, char *why, size_t whylen,
+                    const char *name)
 {
     if (vlen >= dstlen) {
         lg__strlcpy(why, "' is too long", whylen);
         return -1;
     }
     lg__strlcpy(why, "': ", whylen);
-    if (lg__io_allow_parse(v, vlen, NULL, why + 3, whylen - 3) != 0)
+    if (lg__allow_parse(v, vlen, NULL, why + 3, whylen - 3, strcmp(name, "wait_allow") == 0) != 0)
         return -1;
     memcpy(dst, v, vlen);
     dst[vlen] = 0;
@@ -123,12 +123,17 @@ static const char *const why_ACTION = "' takes 'report' or 'abort'";
 static const char *const why_IOACTION = "' takes 'report', 'abort' or 'off'";
 #define why_LIST why
 static const char *const why_BOOL = "' takes 1 or 0";
-static const char *const why_INT = "' takes a whole number in its range (help=1 lists them)";
+#define WHY_PATH(lo, hi) why_PATH
+#define WHY_ACTION(lo, hi) why_ACTION
+#define WHY_IOACTION(lo, hi) why_IOACTION
+#define WHY_LIST(lo, hi) why_LIST
+#define WHY_BOOL(lo, hi) why_BOOL
+#define WHY_INT(lo, hi) "' takes a whole number from " #lo " to " #hi
 
 #define CALL_PATH(name, lo, hi) set_PATH(o->name, sizeof(o->name), v, vlen)
 #define CALL_ACTION(name, lo, hi) set_ACTION(&o->name, v, vlen)
 #define CALL_IOACTION(name, lo, hi) set_IOACTION(&o->name, v, vlen)
-#define CALL_LIST(name, lo, hi) set_LIST(o->name, sizeof(o->name), v, vlen, why, sizeof(why))
+#define CALL_LIST(name, lo, hi) set_LIST(o->name, sizeof(o->name), v, vlen, why, sizeof(why), #name)
 #define CALL_BOOL(name, lo, hi) set_BOOL(&o->name, v, vlen)
 #define CALL_INT(name, lo, hi) set_INT(&o->name, v, vlen, lo, hi)
 
@@ -138,9 +143,9 @@ static int parse_one(struct lg_options *o, const char *key, size_t keylen, const
     char why[256] = "";
 #define TRY_OF(name, type, def, lo, hi, help)                                                      \
     if (is(key, keylen, #name))                                                                    \
-        return CALL_##type(name, lo, hi) == 0 ? 0                                                  \
-                                              : fail(err, errlen, "option '", key, keylen,         \
-                                                     why_##type);
+        return CALL_##type(name, lo, hi) == 0                                                      \
+                   ? 0                                                                             \
+                   : fail(err, errlen, "option '", key, keylen, WHY_##type(lo, hi));
     LG_OPTION_TABLE(TRY_OF)
 #define NAME_OF(name, type, def, lo, hi, help) " " #name
     return fail(err, errlen, "unknown option '", key, keylen,
@@ -201,10 +206,36 @@ int lg__options_parse(const char *s, struct lg_options *o, char *err, size_t err
     return 0;
 }
 
+int lg__options_set_report(struct lg_options *o, const char *value, char *err, size_t errlen)
+{
+    err[0] = 0;
+    if (!*value) {
+        lg__strlcat(err,
+                    "LOCKGRAPH_REPORT is set but empty: name a file, or unset it for the "
+                    "default (lockgraph.%p.jsonl in the working directory)",
+                    errlen);
+        return -1;
+    }
+    if (strlen(value) >= sizeof(o->report)) {
+        lg__strlcat(err, "LOCKGRAPH_REPORT is longer than 4095 bytes: name a shorter path", errlen);
+        return -1;
+    }
+    lg__strlcpy(o->report, value, sizeof(o->report));
+    return 0;
+}
+
+/* What help=1 says of a type's values: an INT's range, from the table. */
+#define RANGE_PATH(lo, hi) ""
+#define RANGE_ACTION(lo, hi) ""
+#define RANGE_IOACTION(lo, hi) ""
+#define RANGE_LIST(lo, hi) ""
+#define RANGE_BOOL(lo, hi) ""
+#define RANGE_INT(lo, hi) " " #lo "-" #hi
+
 void lg__options_help(int fd)
 {
     lg__write_str(fd, "lockgraph options, LOCKGRAPH_OPTIONS=key=value:key=value\n");
 #define HELP_OF(name, type, def, lo, hi, help)                                                     \
-    lg__write_str(fd, "  " #name "=" #type "  " help "\n");
+    lg__write_str(fd, "  " #name "=" #type RANGE_##type(lo, hi) "  " help "\n");
     LG_OPTION_TABLE(HELP_OF)
 }

@@ -50,7 +50,18 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT, LG_ACTION_OFF };
       "0: every lock is a class of its own; only cycles the locks themselves close are reported")  \
     X(lock_wrappers, PATH, "", 0, 0,                                                               \
       "lock wrappers beyond the name rule: function symbols, comma-separated; '-' ends the rule")  \
-    X(stack_depth, INT, 16, 1, 128, "frames kept per stack (1-128)")                               \
+    X(on_wait, IOACTION, LG_ACTION_REPORT, 0, 0,                                                   \
+      "report|abort|off: a join, semaphore, barrier, process or condition wait (holding more "    \
+      "than its mutex) made while holding a lock (held-across-wait)")                              \
+    X(wait_allow, LIST, "", 0, 0,                                                                  \
+      "held-across-wait accepted for these calls and locks: pthread_join,sem_wait,name:NAME,"     \
+      "site:MODULE+0xOFF,addr:0xADDR")                                                             \
+    X(on_fork, IOACTION, LG_ACTION_OFF, 0, 0,                                                      \
+      "report|abort|off: a fork made while another thread holds a lock, said in the child "       \
+      "(fork-with-locks-held); off by default: a child that only execs is fine")                  \
+    X(dump, BOOL, true, 0, 0,                                                                      \
+      "1: answer `lockgraph dump PID` (a sleeping thread on a unix socket); 0: no dump thread")    \
+    X(stack_depth, INT, 16, 1, 128, "frames kept per stack")                                       \
     X(quiet, BOOL, false, 0, 0, "1: no per-finding lines on stderr")                               \
     X(held_stacks, BOOL, false, 0, 0,                                                              \
       "1: capture a full stack at every lock (slower; exact first stacks in cycle reports)")      \
@@ -73,6 +84,10 @@ struct lg_options {
     char io_allow[LG_IO_ALLOW_MAX];
     bool classes;
     char lock_wrappers[LG_REPORT_PATH_MAX];
+    enum lg_action on_wait;
+    char wait_allow[LG_IO_ALLOW_MAX];
+    enum lg_action on_fork;
+    bool dump;
     long stack_depth;
     bool quiet;
     bool held_stacks;
@@ -88,7 +103,13 @@ void lg__options_defaults(struct lg_options *o);
  * or -1 with a one-line reason in err. Allocates nothing. */
 int lg__options_parse(const char *s, struct lg_options *o, char *err, size_t errlen);
 
-/* The option table as text, to fd. */
+/* LOCKGRAPH_REPORT's value into o->report: the same rule as report=, so an
+ * empty or over-long value is an error with a reason in err, never cut
+ * short or taken for the default. Returns 0 or -1. */
+int lg__options_set_report(struct lg_options *o, const char *value, char *err, size_t errlen);
+
+/* The option table as text, to fd: every option, its type, the range of
+ * an INT, and what it does. */
 void lg__options_help(int fd);
 
 #endif

@@ -13,12 +13,12 @@
 
 #include "report.h"
 #include "alloc.h"
-#include "io.h"
 #include "class.h"
 #include "keys.h"
 #include "options.h"
 #include "ranks.h"
 #include "registry.h"
+#include "runstatus.h"
 #include "stack.h"
 #include "symbols.h"
 #include "sync.h"
@@ -32,18 +32,25 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define REPORT_FD_MIN 700 /* keep clear of the low fds programs dup2 onto */
-
 static lg__lock_t report_lock = LG__LOCK_INIT;
-static int report_fd = -1;
+static int report_fd = -1; /* the findings file, once made */
 static dev_t report_dev;
 static ino_t report_ino;
-static char report_path[LG_REPORT_PATH_MAX];
+static int dir_fd = -1; /* its directory (O_PATH), open from start */
+static dev_t dir_dev;
+static ino_t dir_ino;
+static int spare_fd = -1;                       /* given up to make the file when the fds run out */
+static char report_pattern[LG_REPORT_PATH_MAX]; /* absolute, %p kept */
+static char report_path[LG_REPORT_PATH_MAX];    /* absolute, this process's */
+static char dir_path[LG_REPORT_PATH_MAX];
+static const char *report_name; /* its last component, in report_path */
 static bool use_stderr;
-static bool opened;
+static bool made_early; /* made before it was needed: removed at exit if still empty */
+static pid_t file_pid;  /* the process report_path is for */
 static atomic_uint_fast64_t seq;
 static atomic_uint_fast64_t nfindings;
 static atomic_bool oom_reported;
@@ -60,18 +67,50 @@ enum {
     K_LONG_WAIT,
     K_LONG_HOLD,
     K_IO,
+    K_WAIT,
+    K_FORK,
     K_FREED,
     K_ERROR,
     K_COUNT
 };
 static const char *const kind_names[] = {
-    "lock-order-cycle", "self-deadlock", "unlock-not-held", "held-at-exit",
-    "rank-violation",   "rank-order-cycle", "deadlock",     "long-wait",
-    "long-hold",        "held-across-io",   "held-lock-freed",  "detector-error"};
+    "lock-order-cycle", "self-deadlock",    "unlock-not-held",  "held-at-exit",
+    "rank-violation",   "rank-order-cycle", "deadlock",         "long-wait",
+    "long-hold",        "held-across-io",   "held-across-wait", "fork-with-locks-held",
+    "held-lock-freed",  "detector-error"};
 static atomic_uint_fast64_t nkind[K_COUNT];
 
 /* ---------------------------------------------------------------------- */
-/* The file.                                                               */
+/* The file.
+ *
+ * Where findings go, and what is promised about it:
+ *  - The path is made absolute once, at start: after the program changes
+ *    directory, and in its fork children, findings still go where the user
+ *    asked, and messages name that path.
+ *  - The file is made at the first finding, not at start: a process that
+ *    finds nothing leaves no file (under the preload every `sh`, `env` and
+ *    `timeout` of a script would otherwise leave an empty one). What a late
+ *    creation needs is taken at start instead:
+ *      the directory, held open (O_PATH): the file can be made after chdir
+ *        and after chroot;
+ *      a spare fd: given up to make the file when the program has used all
+ *        the fds RLIMIT_NOFILE allows;
+ *      the setuid family (interpose_proc.c) makes the file just before the
+ *        process changes identity, while it still may create files there;
+ *        such a file is removed at exit when it is still empty (and when its
+ *        name is the process's own, %p: a shared name may be open elsewhere).
+ *    These fds, and the file's once made, outlive a program closing every
+ *    fd (the close shims in interpose_io.c leave lockgraph's own open);
+ *    one the program dup2's over is opened again by its absolute path.
+ *    Creating eagerly and removing empty files at exit was the other way;
+ *    it leaves an empty file behind each process killed by a signal or
+ *    replaced by exec with an executable lockgraph does not reach.
+ *  - Never through a symbolic link, only a regular file of the process's
+ *    user (lg__open_output): anything else is refused with a message.
+ *  - When no file can be had, each finding goes to lockgraph's stderr
+ *    whole, and `lockgraph run` is told (runstatus.h), so it never says
+ *    "no findings" after one.
+ */
 
 static void expand_path(const char *pattern, char *out, size_t outlen)
 {
@@ -91,29 +130,22 @@ static void expand_path(const char *pattern, char *out, size_t outlen)
     lg__buf_free(&b);
 }
 
-static int open_file(void)
+static bool same_file(int fd, dev_t dev, ino_t ino)
 {
-    int fd = open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, REPORT_FD_MIN);
-    if (high >= 0) {
-        close(fd);
-        fd = high;
-    }
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return -1;
-    }
-    report_fd = fd;
-    report_dev = st.st_dev;
-    report_ino = st.st_ino;
-    return 0;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-static void say_open_failure(int err)
+static void say_open_failure(int err, const char *why)
 {
+    if (why) {
+        lg__write_str(2, "lockgraph: report file '");
+        lg__write_str(2, report_path);
+        lg__write_str(2, "' ");
+        lg__write_str(2, why);
+        lg__write_str(2, ": not writing there; findings go to stderr\n");
+        return;
+    }
     lg__write_str(2, "lockgraph: cannot open report file '");
     lg__write_str(2, report_path);
     lg__write_str(2, "': ");
@@ -121,48 +153,181 @@ static void say_open_failure(int err)
     lg__write_str(2, "; findings go to stderr\n");
 }
 
+/* report_path, dir_path and report_name for this process. 0, or -1 after
+ * saying why. */
+static int set_path(void)
+{
+    expand_path(report_pattern, report_path, sizeof(report_path));
+    char *slash = strrchr(report_path, '/');
+    if (!slash || !slash[1]) {
+        lg__write_str(2, "lockgraph: report file '");
+        lg__write_str(2, report_path);
+        lg__write_str(2, "' names a directory, not a file; findings go to stderr\n");
+        return -1;
+    }
+    size_t n = (size_t)(slash - report_path);
+    memcpy(dir_path, report_path, n);
+    dir_path[n ? n : 1] = 0; /* "/x" is in "/" */
+    report_name = slash + 1;
+    return 0;
+}
+
+static int open_dir(void)
+{
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, dir_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    fd = lg__fd_high(fd);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        syscall(SYS_close, fd);
+        return -1;
+    }
+    dir_fd = fd;
+    dir_dev = st.st_dev;
+    dir_ino = st.st_ino;
+    lg__fd_own(fd);
+    return 0;
+}
+
+/* Open the findings file, making it when it is not there. report_lock held
+ * (or still single-threaded, at start). 0, or -1 after saying why. */
+static int make_file(void)
+{
+    if (!same_file(dir_fd, dir_dev, dir_ino)) {
+        lg__fd_disown(dir_fd); /* replaced by the program: not ours to close */
+        dir_fd = -1;
+        if (open_dir() != 0) {
+            say_open_failure(errno, NULL);
+            return -1;
+        }
+    }
+    const char *why;
+    int fd = lg__open_output(dir_fd, report_name, O_APPEND, &why);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && same_file(spare_fd, dir_dev, dir_ino)) {
+        lg__fd_disown(spare_fd);
+        syscall(SYS_close, spare_fd);
+        spare_fd = -1;
+        fd = lg__open_output(dir_fd, report_name, O_APPEND, &why);
+    }
+    if (fd < 0) {
+        say_open_failure(errno, why);
+        return -1;
+    }
+    fd = lg__fd_high(fd);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        say_open_failure(errno, NULL);
+        syscall(SYS_close, fd);
+        return -1;
+    }
+    report_fd = fd;
+    report_dev = st.st_dev;
+    report_ino = st.st_ino;
+    lg__fd_own(fd);
+    return 0;
+}
+
 void lg__report_open(void)
 {
     ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
     exe_path[n > 0 ? n : 0] = 0;
-    expand_path(lg__opt.report, report_path, sizeof(report_path));
-    opened = true;
-    if (open_file() != 0) {
-        say_open_failure(errno);
+    file_pid = getpid();
+    if (lg__path_absolute(lg__opt.report, report_pattern, sizeof(report_pattern)) != 0) {
+        report_pattern[0] = 0;
+        lg__strlcpy(report_path, lg__opt.report, sizeof(report_path));
+        say_open_failure(ENAMETOOLONG, NULL);
+        use_stderr = true;
+        return;
+    }
+    if (set_path() != 0 || open_dir() != 0) {
+        if (report_name)
+            say_open_failure(errno, NULL);
+        use_stderr = true;
+        return;
+    }
+    spare_fd = (int)syscall(SYS_fcntl, dir_fd, F_DUPFD_CLOEXEC, LG_FD_HIGH);
+    lg__fd_own(spare_fd);
+    /* A file already there is checked (and opened) now, so a planted link
+     * is refused before main; it is this process's when an earlier
+     * executable of it made it early, and removed at exit if still empty.
+     * A file not there is made at the first finding; whether it can be is
+     * checked now, to say so before main. */
+    struct stat st;
+    if (fstatat(dir_fd, report_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (make_file() != 0)
+            use_stderr = true;
+        else
+            made_early = st.st_size == 0 && strstr(report_pattern, "%p");
+    } else if (faccessat(dir_fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
+        say_open_failure(errno, NULL);
         use_stderr = true;
     }
 }
 
-/* Is report_fd still our file? Programs close or dup2 over fds. */
-static bool fd_is_ours(void)
+/* Write one whole line; report_lock held. Where it went: */
+enum { TO_FILE, TO_STDERR, TO_NOWHERE };
+static int write_line(const char *line, size_t len)
 {
-    struct stat st;
-    return report_fd >= 0 && fstat(report_fd, &st) == 0 && st.st_dev == report_dev &&
-           st.st_ino == report_ino;
+    if (!use_stderr && !same_file(report_fd, report_dev, report_ino)) {
+        /* Not made yet, or replaced by the program: never close it, the
+         * number is the program's now. */
+        lg__fd_disown(report_fd);
+        report_fd = -1;
+        if (make_file() != 0)
+            use_stderr = true;
+    }
+    if (!use_stderr && lg__write_all(report_fd, line, len) == 0)
+        return TO_FILE;
+    if (lg__write_all(2, "lockgraph: finding: ", 20) == 0 && lg__write_all(2, line, len) == 0)
+        return TO_STDERR;
+    return TO_NOWHERE;
 }
 
-/* Write one whole line; report_lock held. */
-static void write_line(const char *line, size_t len)
+static bool try_lock(lg__lock_t *l)
 {
-    if (!use_stderr && !opened) {
-        opened = true;
-        if (open_file() != 0) {
-            say_open_failure(errno);
-            use_stderr = true;
-        }
-    }
-    if (!use_stderr && !fd_is_ours()) {
-        /* Not ours any more: never close it, it is the program's now. */
+    int c = 0;
+    return atomic_compare_exchange_strong_explicit(&l->state, &c, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+void lg__report_identity_changing(void)
+{
+    int cancel; /* openat is a cancellation point; report_lock must not stay held */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    lg__lock(&report_lock);
+    if (!use_stderr && getpid() == file_pid && !same_file(report_fd, report_dev, report_ino)) {
+        lg__fd_disown(report_fd);
         report_fd = -1;
-        if (open_file() != 0) {
-            say_open_failure(errno);
+        if (make_file() == 0)
+            made_early = strstr(report_pattern, "%p") != NULL;
+        else
             use_stderr = true;
-        }
     }
-    if (use_stderr || lg__write_all(report_fd, line, len) != 0) {
-        lg__write_str(2, "lockgraph: finding: ");
-        (void)lg__write_all(2, line, len);
+    lg__unlock(&report_lock);
+    pthread_setcancelstate(cancel, NULL);
+}
+
+void lg__report_leaving(void)
+{
+    /* From _exit too, perhaps in a signal handler that interrupted this
+     * thread inside report_lock: only try it. */
+    if (!made_early || getpid() != file_pid || !try_lock(&report_lock))
+        return;
+    struct stat st, named;
+    if (made_early && same_file(report_fd, report_dev, report_ino) && fstat(report_fd, &st) == 0 &&
+        st.st_size == 0 && same_file(dir_fd, dir_dev, dir_ino) &&
+        fstatat(dir_fd, report_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+        named.st_dev == st.st_dev && named.st_ino == st.st_ino &&
+        unlinkat(dir_fd, report_name, 0) == 0) {
+        /* A finding made after this (another thread, while exit runs the
+         * destructors) makes the file again. */
+        lg__fd_disown(report_fd);
+        syscall(SYS_close, report_fd);
+        report_fd = -1;
+        made_early = false;
     }
+    lg__unlock(&report_lock);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -448,6 +613,8 @@ const char *lg__report_type_name(const struct lg_node *n)
         return "spin";
     if (n && n->type == LG_TYPE_RWLOCK)
         return "rwlock";
+    if (n && n->type == LG_TYPE_SEM)
+        return "semaphore";
     return "mutex";
 }
 
@@ -596,9 +763,11 @@ static void finish_counted(struct lg_buf *b, struct pcs *pcs, int kind, struct l
         int cancel;
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
         lg__lock(&report_lock);
-        write_line(b->p, b->len);
+        int where = write_line(b->p, b->len);
         lg__unlock(&report_lock);
         pthread_setcancelstate(cancel, NULL);
+        if (count && where != TO_FILE)
+            lg__run_status_unfiled(where == TO_STDERR);
     }
     if (count) {
         atomic_fetch_add(&nfindings, 1);
@@ -631,6 +800,115 @@ static void human_lock(struct lg_buf *h, const struct lg_node *n)
     lg__buf_char(h, ' ');
     lg__buf_hex(h, n ? n->addr : 0);
     lg__buf_char(h, ')');
+}
+
+/* ---------------------------------------------------------------------- */
+/* What a wait is on (held-across-wait, deadlock, the live dump).          */
+
+static const char *const on_names[] = {"lock", "join", "cond", "barrier", "semaphore", "process"};
+
+static void put_wait_on(struct lg_buf *b, const struct lg_wait_on *on, struct pcs *pcs)
+{
+    lg__buf_str(b, "{\"what\":\"");
+    lg__buf_str(b, on->what < sizeof(on_names) / sizeof(on_names[0]) ? on_names[on->what] : "?");
+    lg__buf_char(b, '"');
+    switch (on->what) {
+    case LG_ON_LOCK:
+        lg__buf_str(b, ",\"lock\":");
+        put_lock(b, on->node, on->addr, pcs);
+        break;
+    case LG_ON_JOIN:
+        lg__buf_str(b, ",\"pthread\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_char(b, '"');
+        if (on->tid) {
+            lg__buf_str(b, ",\"thread\":");
+            lg__report_put_thread(b, on->tid, on->tseq, on->tname);
+        }
+        break;
+    case LG_ON_COND:
+        lg__buf_str(b, ",\"cond\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_str(b, "\",\"mutex\":");
+        put_lock(b, on->node, on->mutex, pcs);
+        break;
+    case LG_ON_BARRIER:
+        lg__buf_str(b, ",\"barrier\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_char(b, '"');
+        break;
+    case LG_ON_SEM:
+        lg__buf_str(b, ",\"semaphore\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_char(b, '"');
+        if (on->name[0]) {
+            lg__buf_str(b, ",\"name\":");
+            lg__buf_json_str(b, on->name);
+        }
+        break;
+    case LG_ON_PROCESS:
+        if (on->has_pid) {
+            lg__buf_str(b, ",\"pid\":");
+            lg__buf_i64(b, on->pid);
+        }
+        break;
+    }
+    lg__buf_char(b, '}');
+}
+
+void lg__report_put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr)
+{
+    struct pcs pcs = {0}; /* the caller writes the whole module map */
+    put_lock(b, n, addr, &pcs);
+    lg__unmap(pcs.p, pcs.cap * sizeof(uintptr_t));
+}
+
+void lg__report_put_wait_on(struct lg_buf *b, const struct lg_wait_on *on)
+{
+    struct pcs pcs = {0}; /* the caller writes the whole module map */
+    put_wait_on(b, on, &pcs);
+    lg__unmap(pcs.p, pcs.cap * sizeof(uintptr_t));
+}
+
+/* " (joins thread 3)", " on cond 0x... (mutex 0x...)", ... */
+static void human_wait_on(struct lg_buf *h, const struct lg_wait_on *on)
+{
+    switch (on->what) {
+    case LG_ON_LOCK:
+        lg__buf_str(h, " for ");
+        human_lock(h, on->node);
+        break;
+    case LG_ON_JOIN:
+        if (on->tid) {
+            lg__buf_str(h, " (joins thread ");
+            lg__buf_u64(h, on->tseq);
+            lg__buf_str(h, ", tid ");
+            lg__buf_i64(h, on->tid);
+            lg__buf_char(h, ')');
+        }
+        break;
+    case LG_ON_COND:
+        lg__buf_str(h, " on cond ");
+        lg__buf_hex(h, on->addr);
+        break;
+    case LG_ON_BARRIER:
+        lg__buf_str(h, " on barrier ");
+        lg__buf_hex(h, on->addr);
+        break;
+    case LG_ON_SEM:
+        lg__buf_str(h, " on semaphore ");
+        if (on->name[0])
+            lg__buf_str(h, on->name);
+        else
+            lg__buf_hex(h, on->addr);
+        break;
+    case LG_ON_PROCESS:
+        if (on->has_pid) {
+            lg__buf_str(h, " for pid ");
+            lg__buf_i64(h, on->pid);
+        }
+        break;
+    }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -986,7 +1264,22 @@ static void put_dl_thread(struct lg_buf *b, const struct lg_dl_thread *d, struct
     lg__buf_str(b, "{\"thread\":");
     lg__report_put_thread(b, d->tid, d->seq, d->name);
     lg__buf_str(b, ",\"waits_for\":");
-    put_lock(b, d->waits_for, d->addr, pcs);
+    if (d->on.what == LG_ON_JOIN) {
+        /* A join is no lock: readers that only know locks see its type. */
+        lg__buf_str(b, "{\"id\":0,\"addr\":\"");
+        lg__buf_hex(b, d->on.addr);
+        lg__buf_str(b, "\",\"type\":\"thread\"}");
+        if (d->on.tid) {
+            lg__buf_str(b, ",\"joins\":");
+            lg__report_put_thread(b, d->on.tid, d->on.tseq, d->on.tname);
+        }
+    } else {
+        put_lock(b, d->waits_for, d->addr, pcs);
+    }
+    if (d->on.what != LG_ON_LOCK) { /* a lock is waits_for itself */
+        lg__buf_str(b, ",\"waits_on\":");
+        put_wait_on(b, &d->on, pcs);
+    }
     lg__buf_str(b, d->exclusive ? ",\"wait\":\"exclusive\"" : ",\"wait\":\"shared\"");
     if (d->timed)
         lg__buf_str(b, ",\"timed\":true");
@@ -1008,7 +1301,45 @@ static void put_dl_thread(struct lg_buf *b, const struct lg_dl_thread *d, struct
     lg__buf_str(b, "]}");
 }
 
-void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog)
+static const char *gone_why(int why)
+{
+    switch (why) {
+    case LG_GONE_ENDED:
+        return "ended";
+    case LG_GONE_FORK:
+        return "not-in-process";
+    default:
+        return "unknown";
+    }
+}
+
+static void put_gone_owner(struct lg_buf *b, const struct lg_gone_owner *g, struct pcs *pcs)
+{
+    lg__buf_str(b, ",\"gone_owner\":{\"thread\":");
+    lg__report_put_thread(b, g->tid, g->seq, g->name);
+    lg__buf_str(b, ",\"gone\":\"");
+    lg__buf_str(b, gone_why(g->why));
+    lg__buf_char(b, '"');
+    if (g->took) {
+        lg__buf_str(b, ",\"stack\":");
+        put_stack(b, g->took, pcs);
+    }
+    if (g->where) {
+        lg__buf_str(b, g->why == LG_GONE_FORK ? ",\"fork_stack\":" : ",\"end_stack\":");
+        put_stack(b, g->where, pcs);
+    }
+    lg__buf_char(b, '}');
+}
+
+void lg__report_put_gone_owner(struct lg_buf *b, const struct lg_gone_owner *g)
+{
+    struct pcs pcs = {0}; /* the caller writes the whole module map */
+    put_gone_owner(b, g, &pcs);
+    lg__unmap(pcs.p, pcs.cap * sizeof(uintptr_t));
+}
+
+void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog,
+                         const struct lg_gone_owner *gone)
 {
     struct lg_buf b = {0}, h = {0};
     struct pcs pcs = {0};
@@ -1025,20 +1356,43 @@ void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watc
         put_dl_thread(&b, &threads[i], &pcs);
     }
     lg__buf_char(&b, ']');
+    if (gone)
+        put_gone_owner(&b, gone, &pcs);
     if (!lg__opt.quiet) {
         lg__buf_str(&h, "lockgraph: DEADLOCK: ");
         lg__buf_i64(&h, n);
-        lg__buf_str(&h, n == 1 ? " thread is" : " threads are");
-        lg__buf_str(&h, timed ? " stalled on each other (timed):" : " blocked on each other:");
+        if (gone)
+            lg__buf_str(&h, n == 1 ? " thread waits" : " threads wait");
+        else
+            lg__buf_str(&h, n == 1 ? " thread is" : " threads are");
+        if (gone)
+            lg__buf_str(&h, gone->why == LG_GONE_FORK
+                                ? " for a lock its owner took in another process (fork):"
+                                : " for a lock whose owner has ended:");
+        else
+            lg__buf_str(&h, timed ? " stalled on each other (timed):" : " blocked on each other:");
         for (int i = 0; i < n; i++) {
             lg__buf_str(&h, "\n  thread ");
             lg__buf_u64(&h, threads[i].seq);
             lg__buf_str(&h, " (tid ");
             lg__buf_i64(&h, threads[i].tid);
+            if (threads[i].on.what == LG_ON_JOIN) {
+                lg__buf_str(&h, ") joins thread ");
+                lg__buf_u64(&h, threads[(i + 1) % n].seq);
+                continue;
+            }
             lg__buf_str(&h, ") waits for ");
             human_lock(&h, threads[i].waits_for);
-            lg__buf_str(&h, ", held by thread ");
-            lg__buf_u64(&h, threads[(i + 1) % n].seq);
+            if (gone && i == n - 1) {
+                lg__buf_str(&h, ", held by tid ");
+                lg__buf_i64(&h, gone->tid);
+                lg__buf_str(&h, gone->why == LG_GONE_FORK    ? ", a thread of the parent process"
+                                : gone->why == LG_GONE_ENDED ? ", which has ended"
+                                                             : ", which is gone");
+            } else {
+                lg__buf_str(&h, ", held by thread ");
+                lg__buf_u64(&h, threads[(i + 1) % n].seq);
+            }
         }
         lg__buf_str(&h, "\n ");
     }
@@ -1200,24 +1554,28 @@ void lg__report_oom(void)
     finish(&b, &pcs, K_ERROR, &h);
 }
 
-/* held-across-io: written when a (held sites, call site) pair is first
- * seen, and again with "final": true and the total count at exit when it
- * grew (io.c). The repeat is an update, not a new finding: not counted. */
-void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
+/* ---------------------------------------------------------------------- */
+/* Locks held across blocking calls: held-across-io, held-across-wait.     */
+
+/* Written when a (held sites, call site) pair is first seen, and again with
+ * "final": true and the total count at exit when it grew (io.c). The
+ * repeat is an update, not a new finding: not counted. Everything the line
+ * says comes in f: this writer calls nothing of the I/O check's. */
+void lg__report_held_across(const struct lg_across_finding *f, bool final)
 {
     struct lg_buf b = {0}, h = {0};
     struct pcs pcs = {0};
-    begin(&b, K_IO);
+    int kind = f->wait ? K_WAIT : K_IO;
+    begin(&b, kind);
     lg__buf_str(&b, ",\"pair\":");
     lg__buf_u64(&b, f->pair);
     lg__buf_str(&b, ",\"count\":");
     lg__buf_u64(&b, f->count);
     lg__buf_str(&b, final ? ",\"final\":true" : ",\"final\":false");
-    lg__buf_str(&b, ",\"call\":\"");
-    lg__buf_str(&b, lg__io_call_name(f->call));
-    lg__buf_str(&b, "\",\"family\":\"");
-    lg__buf_str(&b, lg__io_call_family(f->call));
-    lg__buf_char(&b, '"');
+    lg__buf_str(&b, ",\"call\":");
+    lg__buf_json_str(&b, f->call);
+    lg__buf_str(&b, ",\"family\":");
+    lg__buf_json_str(&b, f->family);
     if (f->fd >= 0 || f->fd_type) {
         lg__buf_str(&b, ",\"fd\":{\"num\":");
         lg__buf_i64(&b, f->fd);
@@ -1236,11 +1594,15 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
         }
         lg__buf_char(&b, '}');
     }
+    if (f->on) {
+        lg__buf_str(&b, ",\"waits_on\":");
+        put_wait_on(&b, f->on, &pcs);
+    }
     lg__buf_str(&b, ",\"thread\":");
     lg__report_put_thread(&b, f->tid, f->tseq, f->tname);
     lg__buf_str(&b, ",\"held\":[");
     for (uint32_t i = 0; i < f->nheld; i++) {
-        const struct lg_io_held *e = &f->held[i];
+        const struct lg_across_held *e = &f->held[i];
         if (i)
             lg__buf_char(&b, ',');
         lg__buf_str(&b, "{\"lock\":");
@@ -1255,12 +1617,13 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
     lg__buf_str(&b, "],\"stack\":");
     put_stack(&b, f->stack, &pcs);
     if (!lg__opt.quiet && !final) {
-        lg__buf_str(&h, "lockgraph: held-across-io: thread ");
+        lg__buf_str(&h, f->wait ? "lockgraph: held-across-wait: thread "
+                                : "lockgraph: held-across-io: thread ");
         lg__buf_u64(&h, f->tseq);
         lg__buf_str(&h, " (tid ");
         lg__buf_i64(&h, f->tid);
         lg__buf_str(&h, ") calls ");
-        lg__buf_str(&h, lg__io_call_name(f->call));
+        lg__buf_str(&h, f->call);
         if (f->fd >= 0) {
             lg__buf_str(&h, " on fd ");
             lg__buf_i64(&h, f->fd);
@@ -1270,6 +1633,8 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
                 lg__buf_char(&h, ')');
             }
         }
+        if (f->on)
+            human_wait_on(&h, f->on);
         lg__buf_str(&h, " holding ");
         for (uint32_t i = 0; i < f->nheld && i < 4; i++) {
             if (i)
@@ -1281,7 +1646,53 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
         lg__buf_str(&h, "; later calls from the same sites are counted, not repeated");
     }
     /* A final line updates a finding already written: not a new one. */
-    finish_counted(&b, &pcs, K_IO, &h, !final);
+    finish_counted(&b, &pcs, kind, &h, !final);
+}
+
+/* ---------------------------------------------------------------------- */
+/* fork-with-locks-held (gone.c, in a fork child, with on_fork=report).    */
+
+void lg__report_fork_held(const struct lg_fork_thread *threads, int n,
+                          const struct lg_stack *fork_stack)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    uint32_t locks = 0;
+    begin(&b, K_FORK);
+    lg__buf_str(&b, ",\"parent_pid\":");
+    lg__buf_i64(&b, getppid());
+    lg__buf_str(&b, ",\"threads\":[");
+    for (int i = 0; i < n; i++) {
+        const struct lg_fork_thread *t = &threads[i];
+        if (i)
+            lg__buf_char(&b, ',');
+        lg__buf_str(&b, "{\"thread\":");
+        lg__report_put_thread(&b, t->tid, t->seq, t->name);
+        lg__buf_str(&b, ",\"held\":[");
+        for (uint32_t j = 0; j < t->nheld; j++) {
+            if (j)
+                lg__buf_char(&b, ',');
+            lg__buf_str(&b, "{\"lock\":");
+            put_lock(&b, t->held[j].node, t->held[j].addr, &pcs);
+            lg__buf_str(&b, ",\"stack\":");
+            put_stack(&b, t->held[j].took, &pcs);
+            lg__buf_char(&b, '}');
+        }
+        lg__buf_str(&b, "]}");
+        locks += t->nheld;
+    }
+    lg__buf_str(&b, "],\"fork_stack\":");
+    put_stack(&b, fork_stack, &pcs);
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: fork-with-locks-held: this child of a fork inherited ");
+        lg__buf_u64(&h, locks);
+        lg__buf_str(&h, locks == 1 ? " lock" : " locks");
+        lg__buf_str(&h, " locked by ");
+        lg__buf_i64(&h, n);
+        lg__buf_str(&h, n == 1 ? " thread" : " threads");
+        lg__buf_str(&h, " of the parent that it does not have: taking one hangs");
+    }
+    finish(&b, &pcs, K_FORK, &h);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1296,7 +1707,11 @@ int lg__report_sync(void)
     int cancel;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel); /* as in finish */
     lg__lock(&report_lock);
-    int rc = (!use_stderr && fd_is_ours()) ? fsync(report_fd) : 0;
+    /* The system call, not fsync(): that is the I/O shim's, which would
+     * check the caller's held locks and write a finding under report_lock. */
+    int rc = (!use_stderr && same_file(report_fd, report_dev, report_ino))
+                 ? (int)syscall(SYS_fsync, report_fd)
+                 : 0;
     lg__unlock(&report_lock);
     pthread_setcancelstate(cancel, NULL);
     return rc;
@@ -1305,7 +1720,8 @@ int lg__report_sync(void)
 void lg__report_exit_summary(void)
 {
     uint64_t n = atomic_load(&nfindings);
-    if (lg__opt.quiet || n == 0)
+    /* Under `lockgraph run`, run closes with the same count itself. */
+    if (lg__opt.quiet || n == 0 || lg__run_status_attached())
         return;
     struct lg_buf h = {0};
     lg__buf_str(&h, "lockgraph: ");
@@ -1351,14 +1767,30 @@ void lg__report_reset_child(void)
     for (int k = 0; k < K_COUNT; k++)
         atomic_store(&nkind[k], 0);
     atomic_store(&seq, 0);
-    if (strstr(lg__opt.report, "%p")) {
+    file_pid = getpid();
+    made_early = false; /* the parent's to remove, if anyone's */
+    if (report_pattern[0] && strstr(report_pattern, "%p")) {
         /* The parent's file stays the parent's; ours is made at our first
-         * finding, so a fork that execs right away leaves no empty file. */
-        if (report_fd >= 0)
-            close(report_fd);
+         * finding, so a fork that execs right away leaves no file. */
+        if (report_fd >= 0) {
+            lg__fd_disown(report_fd);
+            syscall(SYS_close, report_fd);
+        }
         report_fd = -1;
-        expand_path(lg__opt.report, report_path, sizeof(report_path));
-        opened = false;
+        char parent_dir[LG_REPORT_PATH_MAX];
+        lg__strlcpy(parent_dir, dir_path, sizeof(parent_dir));
+        if (set_path() != 0) {
+            use_stderr = true;
+            return;
+        }
+        if (strcmp(parent_dir, dir_path) != 0) {
+            /* %p in the directory: ours is another one, opened when needed */
+            lg__fd_disown(dir_fd);
+            lg__fd_disown(spare_fd);
+            syscall(SYS_close, dir_fd);
+            syscall(SYS_close, spare_fd);
+            dir_fd = spare_fd = -1;
+        }
         use_stderr = false;
     }
 }

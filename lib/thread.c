@@ -113,6 +113,7 @@ struct lg_thread *lg__thread_create(void)
     t->all_next = all_next;
     atomic_store(&t->wait.seq, wseq + 2); /* even: not waiting; new owner */
     t->tid = (int32_t)syscall(SYS_gettid);
+    t->pthread = (uintptr_t)pthread_self();
     t->seq = atomic_fetch_add(&next_seq, 1);
     atomic_store(&t->live, true);
     if (fresh) {

@@ -27,8 +27,13 @@ struct lg_stack;
  * stack) belongs to one wait. */
 struct lg_wait {
     atomic_uint_fast64_t seq;
-    _Atomic uintptr_t addr; /* the lock waited for, 0 when not waiting */
+    /* The lock waited for (or the cond var, barrier, semaphore; a join: the
+     * pthread_t; a process wait: 1), 0 when not waiting. */
+    _Atomic uintptr_t addr;
     struct lg_node *node;
+    uint8_t on;           /* enum lg_on (report.h): a lock, a join, a cond var... */
+    bool has_aux;         /* PROCESS: aux is the pid argument */
+    uintptr_t aux;        /* COND: its mutex; PROCESS: the pid argument */
     uint8_t type;         /* enum lg_lock_type */
     bool exclusive;       /* write or mutex; false: a read of an rwlock */
     bool timed;           /* the program's own call has a timeout */
@@ -81,6 +86,7 @@ struct lg_thread {
     struct lg_wait wait;
     const struct lg_stack *wait_cfas; /* frame addresses beside wait.stack */
     char name[16];        /* refreshed when the thread starts to wait */
+    uintptr_t pthread;    /* its pthread_t, to find the thread a join waits for */
     struct lg_drops drops;
     /* Instance records at hand (registry.c): taken without a lock. */
 #define LG_NODE_MAG 32

@@ -1,13 +1,17 @@
 /*
- * util.c - string, write and buffer helpers for code reachable from a shim.
- * Buffers grow through lg__map (whole pages), so a finding of any size can
- * be formatted without the host's malloc.
+ * util.c - string, write, file and buffer helpers for code reachable from a
+ * shim. Buffers grow through lg__map (whole pages), so a finding of any size
+ * can be formatted without the host's malloc. Files are opened with system
+ * calls (no cancellation point, no stdio).
  */
 #include "util.h"
 #include "alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +39,8 @@ size_t lg__strlcat(char *dst, const char *src, size_t size)
  * in the middle of writing a finding, holding the report lock. */
 int lg__write_all(int fd, const void *p, size_t n)
 {
+    if (fd == 2 && (fd = lg__stderr_fd()) < 0)
+        return -1;
     const char *c = p;
     while (n) {
         ssize_t w = syscall(SYS_write, fd, c, n);
@@ -54,6 +60,216 @@ void lg__write_str(int fd, const char *s)
     int saved = errno;
     (void)lg__write_all(fd, s, strlen(s));
     errno = saved;
+}
+
+/* ---- lockgraph's own fds ----
+ * fd + 1 in each slot, 0 free: a handful, set and cleared rarely, read by
+ * every close() of the program. */
+#define OWN_FDS 8
+static _Atomic int own_fds[OWN_FDS];
+
+void lg__fd_own(int fd)
+{
+    if (fd < 0)
+        return;
+    for (int i = 0; i < OWN_FDS; i++) {
+        int free_slot = 0;
+        if (__atomic_compare_exchange_n(&own_fds[i], &free_slot, fd + 1, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+            return;
+    }
+}
+
+void lg__fd_disown(int fd)
+{
+    if (fd < 0)
+        return;
+    for (int i = 0; i < OWN_FDS; i++) {
+        int mine = fd + 1;
+        __atomic_compare_exchange_n(&own_fds[i], &mine, 0, false, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED);
+    }
+}
+
+bool lg__fd_is_own(int fd)
+{
+    for (int i = 0; i < OWN_FDS; i++)
+        if (__atomic_load_n(&own_fds[i], __ATOMIC_ACQUIRE) == fd + 1)
+            return fd >= 0;
+    return false;
+}
+
+bool lg__fd_any_own(void)
+{
+    for (int i = 0; i < OWN_FDS; i++)
+        if (__atomic_load_n(&own_fds[i], __ATOMIC_ACQUIRE))
+            return true;
+    return false;
+}
+
+static int own_sorted(int *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < OWN_FDS && n < max; i++) {
+        int fd = __atomic_load_n(&own_fds[i], __ATOMIC_ACQUIRE) - 1;
+        if (fd < 0)
+            continue;
+        int k = n++;
+        for (; k > 0 && out[k - 1] > fd; k--)
+            out[k] = out[k - 1];
+        out[k] = fd;
+    }
+    return n;
+}
+
+int lg__close_range_around_own(unsigned first, unsigned last, int flags,
+                               int (*real)(unsigned, unsigned, int))
+{
+    int own[OWN_FDS];
+    int n = own_sorted(own, OWN_FDS);
+    unsigned lo = first;
+    for (int i = 0; i < n; i++) {
+        unsigned fd = (unsigned)own[i];
+        if (fd < lo || fd > last)
+            continue;
+        if (fd > lo && real(lo, fd - 1, flags) != 0)
+            return -1;
+        if (fd == last)
+            return 0;
+        lo = fd + 1;
+    }
+    return real(lo, last, flags);
+}
+
+/* ---- lockgraph's own stderr ----
+ * Set once at start (before any thread of the program's but the starting
+ * one can call in) and inherited by fork children; read without a lock. */
+static int err_fd = -1;
+static bool err_kept;
+static dev_t err_dev;
+static ino_t err_ino;
+
+int lg__fd_high(int fd)
+{
+    int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, LG_FD_HIGH);
+    if (high < 0) /* RLIMIT_NOFILE below it: keep the low one */
+        return fd;
+    syscall(SYS_close, fd);
+    return high;
+}
+
+void lg__stderr_keep(void)
+{
+    struct stat st;
+    int fd = (int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, LG_FD_HIGH);
+    if (fd < 0)
+        fd = (int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0 && fstat(fd, &st) != 0) {
+        syscall(SYS_close, fd);
+        fd = -1;
+    }
+    if (fd >= 0) {
+        err_dev = st.st_dev;
+        err_ino = st.st_ino;
+        lg__fd_own(fd);
+    }
+    err_fd = fd; /* -1: the program started with fd 2 closed; say nothing */
+    err_kept = true;
+}
+
+int lg__stderr_fd(void)
+{
+    if (!err_kept)
+        return 2;
+    int fd = err_fd;
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || st.st_dev != err_dev || st.st_ino != err_ino) {
+        lg__fd_disown(fd); /* the number is the program's now */
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- files lockgraph writes ---- */
+
+static bool acceptable(const struct stat *st, const char **why)
+{
+    if (S_ISLNK(st->st_mode))
+        *why = "is a symbolic link";
+    else if (!S_ISREG(st->st_mode))
+        *why = "is not a regular file";
+    else if (st->st_uid != geteuid())
+        *why = "belongs to another user";
+    else if (st->st_nlink > 1)
+        *why = "has other hard links";
+    else
+        return true;
+    errno = EPERM;
+    return false;
+}
+
+int lg__open_output(int dirfd, const char *name, int flags, const char **why)
+{
+    *why = NULL;
+    int extra = flags & O_APPEND;
+    for (int tries = 0; tries < 2; tries++) {
+        struct stat st, now;
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno != ENOENT)
+                return -1;
+            int fd =
+                (int)syscall(SYS_openat, dirfd, name,
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | extra, 0644);
+            if (fd >= 0 || errno != EEXIST)
+                return fd;
+            continue; /* made by someone else meanwhile: look at what it is */
+        }
+        if (!acceptable(&st, why))
+            return -1;
+        /* O_NONBLOCK: should it have become a FIFO since, open must not
+         * wait for a reader; the check below then refuses it. */
+        int fd = (int)syscall(SYS_openat, dirfd, name,
+                              O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | extra);
+        if (fd < 0) {
+            if (errno == ELOOP)
+                *why = "is a symbolic link";
+            return -1;
+        }
+        if (fstat(fd, &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino ||
+            !acceptable(&now, why)) {
+            if (!*why)
+                *why = "was replaced while it was opened";
+            syscall(SYS_close, fd);
+            errno = EPERM;
+            return -1;
+        }
+        syscall(SYS_fcntl, fd, F_SETFL, (long)(O_WRONLY | extra));
+        if ((flags & O_TRUNC) && syscall(SYS_ftruncate, fd, 0) != 0) {
+            int e = errno;
+            syscall(SYS_close, fd);
+            errno = e;
+            return -1;
+        }
+        return fd;
+    }
+    *why = "keeps changing";
+    errno = EAGAIN;
+    return -1;
+}
+
+int lg__path_absolute(const char *path, char *out, size_t outlen)
+{
+    if (path[0] == '/')
+        return lg__strlcpy(out, path, outlen) < outlen ? 0 : -1;
+    /* getcwd with a buffer of ours allocates nothing */
+    if (outlen < 2 || !getcwd(out, outlen))
+        return -1;
+    size_t n = strlen(out);
+    if (n > 1 && lg__strlcat(out, "/", outlen) >= outlen)
+        return -1;
+    return lg__strlcat(out, path, outlen) < outlen ? 0 : -1;
 }
 
 void lg__buf_free(struct lg_buf *b)

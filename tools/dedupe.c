@@ -10,6 +10,7 @@
  */
 #include "dedupe.h"
 #include "hash.h"
+#include "u64map.h"
 
 #include <json.h>
 #include <stdlib.h>
@@ -223,6 +224,13 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
             stable = stable && s;
         }
         sig[1] = stable ? bag_value(&b, kind + 1) : 0;
+        if (f->gone.known) {
+            /* A gone owner is no cycle: the same lock left by a thread that
+             * ended and inherited across a fork are two problems. */
+            sig[0] =
+                combine(sig[0], combine(hash_str(f->gone.gone, 34), top_site(f, &f->gone.stack)));
+            sig[1] = 0;
+        }
         break;
     case LG_KIND_LONG_WAIT:
         sig[0] = combine(kind, combine(f->n_waiters ? top_site(f, &f->waiters[0].stack) : 0,
@@ -233,6 +241,7 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
         sig[0] = combine(kind, top_site(f, &f->stack));
         break;
     case LG_KIND_HELD_ACROSS_IO:
+    case LG_KIND_HELD_ACROSS_WAIT:
         /* The library's pair: the call and where it is made, and where
          * each held lock was taken. */
         for (size_t i = 0; i < f->n_held; i++)
@@ -258,48 +267,312 @@ uint64_t lg_finding_signature(const struct lg_finding *f)
     return sig[0];
 }
 
-/* ---- union-find ---- */
+/* ---- sets of hashes, small until they grow ---- */
 
-static size_t find(size_t *parent, size_t x)
+/* Most groups hold one process and one code path: the first value is kept
+ * inline, a table made only for a second. */
+struct hset {
+    uint64_t first;
+    bool has_first;
+    struct lg_u64map more;
+};
+
+static int hset_add(struct hset *h, uint64_t v)
 {
-    while (parent[x] != x) {
-        parent[x] = parent[parent[x]];
-        x = parent[x];
+    if (!h->has_first) {
+        h->first = v;
+        h->has_first = true;
+        return 0;
+    }
+    if (v == h->first)
+        return 0;
+    return lg_u64map_put(&h->more, v, 1);
+}
+
+static size_t hset_count(const struct hset *h)
+{
+    return (h->has_first ? 1 : 0) + lg_u64map_count(&h->more);
+}
+
+static int hset_merge(struct hset *into, const struct hset *from)
+{
+    if (from->has_first && hset_add(into, from->first) != 0)
+        return -1;
+    size_t i = 0;
+    uint64_t k, v;
+    while (lg_u64map_next(&from->more, &i, &k, &v))
+        if (hset_add(into, k) != 0)
+            return -1;
+    return 0;
+}
+
+static void hset_free(struct hset *h)
+{
+    lg_u64map_free(&h->more);
+    memset(h, 0, sizeof *h);
+}
+
+/* ---- the grouper ---- */
+
+struct ggroup {
+    size_t parent; /* union-find over groups: a group merged into another points at it */
+    size_t first;  /* index of the finding shown: the earliest */
+    struct lg_finding *finding;
+    size_t n;
+    struct lg_seen *seen; /* sorted by index; at most keep */
+    size_t n_seen, cap_seen;
+    struct hset procs, paths;
+};
+
+struct lg_grouper {
+    bool merge, owns;
+    size_t keep;
+    struct ggroup *g;
+    size_t n, cap;
+    struct lg_u64map by_sig; /* signature -> a group (follow parent to its root) */
+    char **files;            /* the file names findings came from, interned */
+    size_t n_files, cap_files;
+    struct lg_group *out; /* lg_grouper_groups' answer */
+    size_t n_out;
+};
+
+struct lg_grouper *lg_grouper_new(bool merge, bool owns, size_t keep)
+{
+    struct lg_grouper *gr = calloc(1, sizeof *gr);
+    if (gr) {
+        gr->merge = merge;
+        gr->owns = owns;
+        gr->keep = keep ? keep : 1;
+        lg_u64map_init(&gr->by_sig);
+    }
+    return gr;
+}
+
+static void group_release(struct lg_grouper *gr, struct ggroup *g)
+{
+    if (gr->owns && g->finding) {
+        lg_finding_free(g->finding);
+        free(g->finding);
+    }
+    g->finding = NULL;
+    free(g->seen);
+    g->seen = NULL;
+    g->n_seen = g->cap_seen = 0;
+    hset_free(&g->procs);
+    hset_free(&g->paths);
+}
+
+void lg_grouper_free(struct lg_grouper *gr)
+{
+    if (!gr)
+        return;
+    for (size_t i = 0; i < gr->n; i++)
+        group_release(gr, &gr->g[i]);
+    free(gr->g);
+    lg_u64map_free(&gr->by_sig);
+    for (size_t i = 0; i < gr->n_files; i++)
+        free(gr->files[i]);
+    free(gr->files);
+    free(gr->out);
+    free(gr);
+}
+
+static size_t root(struct lg_grouper *gr, size_t x)
+{
+    while (gr->g[x].parent != x) {
+        gr->g[x].parent = gr->g[gr->g[x].parent].parent;
+        x = gr->g[x].parent;
     }
     return x;
 }
 
-static void unite(size_t *parent, size_t a, size_t b)
+static bool grow(void **arr, size_t n, size_t *cap, size_t size)
 {
-    a = find(parent, a);
-    b = find(parent, b);
-    /* The earlier finding stays the root: a group is shown by its first. */
-    if (a < b)
-        parent[b] = a;
-    else if (b < a)
-        parent[a] = b;
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? 2 * *cap : 16;
+    void *p = realloc(*arr, ncap * size);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = ncap;
+    return true;
 }
 
-struct keyed {
-    uint64_t key;
-    size_t idx;
-};
-
-static int by_key(const void *a, const void *b)
+/* The interned copy of a file name: findings come file by file, so the
+ * last one is nearly always it. */
+static const char *intern(struct lg_grouper *gr, const char *file)
 {
-    const struct keyed *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
+    if (!file)
+        file = "";
+    for (size_t i = gr->n_files; i > 0 && i + 4 > gr->n_files; i--)
+        if (strcmp(gr->files[i - 1], file) == 0)
+            return gr->files[i - 1];
+    char *copy = strdup(file);
+    if (!copy || !grow((void **)&gr->files, gr->n_files, &gr->cap_files, sizeof *gr->files)) {
+        free(copy);
+        return NULL;
+    }
+    gr->files[gr->n_files++] = copy;
+    return copy;
 }
 
-static void unite_equal(size_t *parent, struct keyed *k, size_t n)
+/* Merge `b` (sorted, nb) into g's seen (sorted), keeping the first gr->keep. */
+static int seen_merge(struct lg_grouper *gr, struct ggroup *g, const struct lg_seen *b, size_t nb)
 {
-    qsort(k, n, sizeof *k, by_key);
-    for (size_t i = 1; i < n; i++)
-        if (k[i].key && k[i].key == k[i - 1].key)
-            unite(parent, k[i].idx, k[i - 1].idx);
+    size_t na = g->n_seen, total = na + nb < gr->keep ? na + nb : gr->keep;
+    struct lg_seen *m = malloc((total ? total : 1) * sizeof *m);
+    if (!m)
+        return -1;
+    size_t i = 0, j = 0, k = 0;
+    while (k < total) {
+        if (j == nb || (i < na && g->seen[i].index < b[j].index))
+            m[k++] = g->seen[i++];
+        else
+            m[k++] = b[j++];
+    }
+    free(g->seen);
+    g->seen = m;
+    g->n_seen = g->cap_seen = total;
+    return 0;
 }
+
+static int seen_add(struct lg_grouper *gr, struct ggroup *g, const struct lg_seen *s)
+{
+    if (g->n_seen == gr->keep && g->seen[g->n_seen - 1].index < s->index)
+        return 0; /* later than every occurrence kept: only counted */
+    if (g->n_seen < gr->keep && (g->n_seen == 0 || g->seen[g->n_seen - 1].index < s->index)) {
+        if (!grow((void **)&g->seen, g->n_seen, &g->cap_seen, sizeof *g->seen))
+            return -1;
+        g->seen[g->n_seen++] = *s;
+        return 0;
+    }
+    return seen_merge(gr, g, s, 1);
+}
+
+/* Group b joins group a (both roots); the earlier first stays shown. */
+static int unite_groups(struct lg_grouper *gr, size_t a, size_t b)
+{
+    if (gr->g[b].first < gr->g[a].first) {
+        size_t t = a;
+        a = b;
+        b = t;
+    }
+    struct ggroup *ga = &gr->g[a], *gb = &gr->g[b];
+    if (seen_merge(gr, ga, gb->seen, gb->n_seen) != 0 || hset_merge(&ga->procs, &gb->procs) != 0 ||
+        hset_merge(&ga->paths, &gb->paths) != 0)
+        return -1;
+    ga->n += gb->n;
+    gb->parent = a;
+    group_release(gr, gb);
+    return 0;
+}
+
+int lg_grouper_add(struct lg_grouper *gr, size_t index, struct lg_finding *f)
+{
+    uint64_t sig[2];
+    signatures(f, sig);
+    uint64_t proc = combine(hash_str(f->file, 40), (uint64_t)f->pid);
+    struct lg_seen seen = {.line = f->line, .pid = f->pid, .index = index};
+    if (!(seen.file = intern(gr, f->file)))
+        goto nomem;
+    free(gr->out); /* any earlier answer is stale */
+    gr->out = NULL;
+
+    size_t target = SIZE_MAX;
+    if (gr->merge) {
+        for (int s = 0; s < 2; s++) {
+            uint64_t v;
+            if (!sig[s] || !lg_u64map_get(&gr->by_sig, sig[s] * 2 + (uint64_t)s, &v))
+                continue;
+            size_t r = root(gr, (size_t)v);
+            if (target == SIZE_MAX)
+                target = r;
+            else if (r != target && unite_groups(gr, target, r) != 0)
+                goto nomem;
+            target = root(gr, target);
+        }
+    }
+    if (target == SIZE_MAX) {
+        if (!grow((void **)&gr->g, gr->n, &gr->cap, sizeof *gr->g))
+            goto nomem;
+        target = gr->n++;
+        struct ggroup *g = &gr->g[target];
+        memset(g, 0, sizeof *g);
+        g->parent = target;
+        g->first = index;
+        g->finding = f;
+        f = NULL; /* kept */
+    }
+    struct ggroup *g = &gr->g[target];
+    if (f && index < g->first) {
+        /* Findings out of order: the earlier one is shown. */
+        struct lg_finding *t = g->finding;
+        g->finding = f;
+        g->first = index;
+        f = t;
+    }
+    g->n++;
+    if (seen_add(gr, g, &seen) != 0 || hset_add(&g->procs, proc) != 0 ||
+        hset_add(&g->paths, sig[0]) != 0)
+        goto nomem;
+    if (gr->merge)
+        for (int s = 0; s < 2; s++) {
+            uint64_t v;
+            if (sig[s] && !lg_u64map_get(&gr->by_sig, sig[s] * 2 + (uint64_t)s, &v) &&
+                lg_u64map_put(&gr->by_sig, sig[s] * 2 + (uint64_t)s, target) != 0)
+                goto nomem;
+        }
+    if (f && gr->owns) {
+        lg_finding_free(f);
+        free(f);
+    }
+    return 0;
+nomem:
+    if (f && gr->owns) {
+        lg_finding_free(f);
+        free(f);
+    }
+    return -1;
+}
+
+static int by_first(const void *a, const void *b)
+{
+    const struct lg_group *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+size_t lg_grouper_groups(struct lg_grouper *gr, const struct lg_group **out)
+{
+    if (!gr->out) {
+        size_t n = 0;
+        for (size_t i = 0; i < gr->n; i++)
+            if (gr->g[i].parent == i)
+                n++;
+        if (!(gr->out = calloc(n ? n : 1, sizeof *gr->out))) {
+            *out = NULL;
+            return 0;
+        }
+        gr->n_out = 0;
+        for (size_t i = 0; i < gr->n; i++) {
+            struct ggroup *g = &gr->g[i];
+            if (g->parent != i)
+                continue;
+            gr->out[gr->n_out++] = (struct lg_group){.first = g->first,
+                                                     .finding = g->finding,
+                                                     .n = g->n,
+                                                     .processes = hset_count(&g->procs),
+                                                     .paths = hset_count(&g->paths),
+                                                     .seen = g->seen,
+                                                     .n_seen = g->n_seen};
+        }
+        qsort(gr->out, gr->n_out, sizeof *gr->out, by_first);
+    }
+    *out = gr->out;
+    return gr->n_out;
+}
+
+/* ---- a whole set at once ---- */
 
 void lg_groups_free(struct lg_groups *g)
 {
@@ -310,97 +583,36 @@ void lg_groups_free(struct lg_groups *g)
     g->n = 0;
 }
 
-static int by_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Distinct values of vals[members[i]] among a group's members; `tmp` has
- * room for all of them. */
-static size_t distinct(const size_t *members, size_t n, const uint64_t *vals, uint64_t *tmp)
-{
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = vals[members[i]];
-    qsort(tmp, n, sizeof *tmp, by_u64);
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || tmp[i] != tmp[i - 1])
-            count++;
-    return count;
-}
-
 int lg_group_findings(const struct lg_findings *set, const bool *skip, bool merge,
                       struct lg_groups *out)
 {
-    size_t n = set->n;
     out->items = NULL;
     out->n = 0;
-    size_t *parent = calloc(n ? n : 1, sizeof *parent);
-    size_t *group_of = calloc(n ? n : 1, sizeof *group_of);
-    struct keyed *k = calloc(n ? n : 1, sizeof *k);
-    uint64_t *where = calloc(n ? n : 1, sizeof *where);
-    uint64_t *proc = calloc(n ? n : 1, sizeof *proc);
-    uint64_t(*sig)[2] = calloc(n ? n : 1, sizeof *sig);
-    uint64_t *tmp = calloc(n ? n : 1, sizeof *tmp);
+    struct lg_grouper *gr = lg_grouper_new(merge, false, SIZE_MAX);
+    if (!gr)
+        return -1;
     int rc = -1;
-    if (!parent || !group_of || !k || !where || !proc || !sig || !tmp)
+    for (size_t i = 0; i < set->n; i++)
+        if (!(skip && skip[i]) && lg_grouper_add(gr, i, (struct lg_finding *)&set->items[i]) != 0)
+            goto done;
+    const struct lg_group *gs;
+    size_t n = lg_grouper_groups(gr, &gs);
+    if (!gs || !(out->items = calloc(n ? n : 1, sizeof *out->items)))
         goto done;
-
+    out->n = n;
     for (size_t i = 0; i < n; i++) {
-        parent[i] = i;
-        if (skip && skip[i])
-            continue; /* no signature: joins nothing */
-        signatures(&set->items[i], sig[i]);
-        where[i] = sig[i][0];
-        proc[i] = combine(hash_str(set->items[i].file, 40), (uint64_t)set->items[i].pid);
-    }
-    if (merge) {
-        for (int s = 0; s < 2; s++) {
-            for (size_t i = 0; i < n; i++)
-                k[i] = (struct keyed){.key = sig[i][s], .idx = i};
-            unite_equal(parent, k, n);
-        }
-    }
-
-    /* Groups in order of their first finding. */
-    size_t groups = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(skip && skip[i]) && find(parent, i) == i)
-            group_of[i] = groups++;
-    if (!(out->items = calloc(groups ? groups : 1, sizeof *out->items)))
-        goto done;
-    out->n = groups;
-    for (size_t i = 0; i < n; i++) {
-        if (skip && skip[i])
-            continue;
-        struct lg_group *g = &out->items[group_of[find(parent, i)]];
-        if (g->n == 0)
-            g->first = i;
-        /* Doubling at powers of two: no capacity field needed. */
-        if ((g->n & (g->n - 1)) == 0) {
-            size_t *m = realloc(g->members, (g->n ? 2 * g->n : 1) * sizeof *m);
-            if (!m)
-                goto done;
-            g->members = m;
-        }
-        g->members[g->n++] = i;
-    }
-    for (size_t i = 0; i < groups; i++) {
-        struct lg_group *g = &out->items[i];
-        g->processes = distinct(g->members, g->n, proc, tmp);
-        g->paths = distinct(g->members, g->n, where, tmp);
+        out->items[i] = gs[i];
+        out->items[i].seen = NULL;
+        out->items[i].n_seen = 0;
+        if (!(out->items[i].members = malloc((gs[i].n_seen ? gs[i].n_seen : 1) * sizeof(size_t))))
+            goto done;
+        for (size_t k = 0; k < gs[i].n_seen; k++)
+            out->items[i].members[k] = gs[i].seen[k].index;
     }
     rc = 0;
 done:
     if (rc != 0)
         lg_groups_free(out);
-    free(parent);
-    free(group_of);
-    free(k);
-    free(where);
-    free(proc);
-    free(sig);
-    free(tmp);
+    lg_grouper_free(gr);
     return rc;
 }

@@ -11,7 +11,8 @@
  * matches). Other kinds compare their sites and fields the same way. A
  * group is shown by its first finding, in file order, and lists the rest.
  *
- * Cost: O(n log n) in the number of findings; nothing is symbolized.
+ * Cost: O(1) expected per finding (hash tables of signatures); memory
+ * follows the groups. Nothing is symbolized.
  */
 #ifndef LG_TOOL_DEDUPE_H
 #define LG_TOOL_DEDUPE_H
@@ -21,13 +22,47 @@
 
 #include "findings.h"
 
-struct lg_group {
-    size_t first;     /* index in the set of the finding shown */
-    size_t *members;  /* indices of every finding of the group, in file order */
-    size_t n;         /* members */
-    size_t processes; /* distinct (file, pid) among them */
-    size_t paths;     /* distinct code paths (acquisition sites) among them */
+/* One place a finding of a group was seen. */
+struct lg_seen {
+    const char *file; /* the findings file (valid while the grouper lives) */
+    size_t line;
+    long pid;
+    size_t index; /* the finding's place in the input order */
 };
+
+struct lg_group {
+    size_t first;                     /* index of the finding shown: the group's earliest */
+    const struct lg_finding *finding; /* the finding shown */
+    size_t n;                         /* findings of the group */
+    size_t processes;                 /* distinct (file, pid) among them */
+    size_t paths;                     /* distinct code paths (acquisition sites) among them */
+    const struct lg_seen *seen;       /* where, in input order: the first `keep` */
+    size_t n_seen;
+    size_t *members; /* lg_group_findings only: indices of every finding, in order */
+};
+
+/*
+ * Grouping as findings are read: memory follows the groups (their first
+ * finding, the first `keep` places each was seen, and the distinct
+ * processes and code paths), not the findings.
+ */
+struct lg_grouper;
+
+/* `merge` false: every finding is a group of its own. `owns`: the grouper
+ * takes the findings added (and frees those it does not show, at once);
+ * else they must outlive it. `keep`: places kept per group (SIZE_MAX:
+ * all). NULL when out of memory. */
+struct lg_grouper *lg_grouper_new(bool merge, bool owns, size_t keep);
+void lg_grouper_free(struct lg_grouper *gr);
+
+/* Add finding `f` (with `owns`, allocated with malloc), number `index` in
+ * the input order (each index once; increasing is cheapest). Returns 0,
+ * or -1 when out of memory (the finding is then dropped). */
+int lg_grouper_add(struct lg_grouper *gr, size_t index, struct lg_finding *f);
+
+/* The groups so far, in order of their first finding; valid until the
+ * next add or the free. 0 groups with *out NULL when out of memory. */
+size_t lg_grouper_groups(struct lg_grouper *gr, const struct lg_group **out);
 
 struct lg_groups {
     struct lg_group *items;
@@ -35,9 +70,10 @@ struct lg_groups {
 };
 
 /*
- * Group the findings of `set`, leaving out those with skip[i] set (skip may
- * be NULL). With `merge` false every finding is a group of its own.
- * Returns 0, or -1 when out of memory.
+ * Group the findings of `set` at once, leaving out those with skip[i] set
+ * (skip may be NULL). With `merge` false every finding is a group of its
+ * own. Each group lists its members (`seen` is not kept). Returns 0, or -1
+ * when out of memory.
  */
 int lg_group_findings(const struct lg_findings *set, const bool *skip, bool merge,
                       struct lg_groups *out);

@@ -202,7 +202,23 @@ int lg_graph_read(const char *path, struct lg_graph_file *g, FILE *diag)
     size_t len;
     enum lg_jsonl_next next;
 
-    while ((next = lg_jsonl_next(&rd, &text, &len)) == LG_JSONL_LINE) {
+    while ((next = lg_jsonl_next(&rd, &text, &len)) == LG_JSONL_LINE || next == LG_JSONL_LONG) {
+        if (next == LG_JSONL_LONG) {
+            if (!have_header) {
+                fprintf(diag,
+                        "lockgraph: %s:%zu: not a graph file: its first line is longer than "
+                        "%zu MiB\n",
+                        path, rd.lineno, LG_JSONL_MAX_LINE >> 20);
+                unusable = true;
+                break;
+            }
+            if (g->bad_lines++ < LG_FINDINGS_MAX_PROBLEMS)
+                fprintf(diag,
+                        "lockgraph: %s:%zu: bad line skipped: %llu bytes, longer than the %zu "
+                        "MiB a line may have\n",
+                        path, rd.lineno, (unsigned long long)rd.run_len, LG_JSONL_MAX_LINE >> 20);
+            continue;
+        }
         struct lg_json_ctx c = {.err = err, .errlen = sizeof err};
         bool blank;
         json_object *o = lg_json_line(&c, text, len, &blank);
@@ -225,12 +241,20 @@ int lg_graph_read(const char *path, struct lg_graph_file *g, FILE *diag)
         if (o)
             parse_body_line(&c, o, g, rd.lineno, &unknown, first_unknown, sizeof first_unknown);
         json_object_put(o);
-        if (c.failed) {
+        if (c.failed && g->bad_lines++ < LG_FINDINGS_MAX_PROBLEMS)
             fprintf(diag, "lockgraph: %s:%zu: bad line skipped: %s\n", path, rd.lineno, err);
-            g->bad_lines++;
-        }
     }
+    if (g->bad_lines > LG_FINDINGS_MAX_PROBLEMS)
+        fprintf(diag, "lockgraph: %s: ... and %zu more bad lines (the first %d are named)\n", path,
+                g->bad_lines - LG_FINDINGS_MAX_PROBLEMS, LG_FINDINGS_MAX_PROBLEMS);
 
+    if (!unusable && next == LG_JSONL_ENDLESS) {
+        fprintf(diag,
+                "lockgraph: %s:%zu: no end of line in %llu MiB: not a graph file (binary data, "
+                "or endless input?); stopped reading it\n",
+                path, rd.lineno, (unsigned long long)(rd.run_len >> 20));
+        unusable = true;
+    }
     if (!unusable && next == LG_JSONL_ERROR) {
         fprintf(diag, "lockgraph: %s:%zu: read error: %s\n", path, rd.lineno + 1,
                 strerror(errno ? errno : EIO));
@@ -255,6 +279,8 @@ int lg_graph_read(const char *path, struct lg_graph_file *g, FILE *diag)
         return -1;
     }
 
+    g->read_locks = g->n_locks;
+    g->read_edges = g->n_edges;
     if (unknown) {
         fprintf(diag,
                 "lockgraph: %s: note: ignored %zu line%s of a kind this lockgraph does not "
@@ -276,16 +302,34 @@ int lg_graph_read(const char *path, struct lg_graph_file *g, FILE *diag)
     return 0;
 }
 
-void lg_graph_free(struct lg_graph_file *g)
+void lg_graph_free_lines(struct lg_graph_file *g)
 {
-    free(g->path);
-    free(g->exe);
-    lg_modules_free(g->modules, g->n_modules);
     for (size_t i = 0; i < g->n_locks; i++)
         free_lock(&g->locks[i]);
     free(g->locks);
     for (size_t i = 0; i < g->n_edges; i++)
         free_edge(&g->edges[i]);
     free(g->edges);
+    g->locks = NULL;
+    g->edges = NULL;
+    g->n_locks = g->cap_locks = g->n_edges = g->cap_edges = 0;
+}
+
+void lg_graph_free(struct lg_graph_file *g)
+{
+    free(g->path);
+    free(g->exe);
+    lg_modules_free(g->modules, g->n_modules);
+    lg_graph_free_lines(g);
     memset(g, 0, sizeof *g);
+}
+
+void lg_graph_lock_free(struct lg_graph_lock *l)
+{
+    free_lock(l);
+}
+
+void lg_graph_edge_free(struct lg_graph_edge *e)
+{
+    free_edge(e);
 }

@@ -58,6 +58,8 @@ struct lg_graph_file {
     struct lg_graph_edge *edges;
     size_t n_edges, cap_edges;
 
+    size_t read_locks, read_edges; /* lines read: n_locks and n_edges, also once
+                                      the lines are freed (lg_graph_free_lines) */
     bool complete;             /* the graph-end line was read */
     long end_locks, end_edges; /* its counts */
     size_t bad_lines;          /* skipped, each reported with file:line */
@@ -76,5 +78,10 @@ struct lg_graph_file {
 int lg_graph_read(const char *path, struct lg_graph_file *g, FILE *diag);
 
 void lg_graph_free(struct lg_graph_file *g);
+/* Free the lock and edge lines, keep the rest (n_locks, n_edges become 0). */
+void lg_graph_free_lines(struct lg_graph_file *g);
+/* One line's members (the struct itself is the caller's). */
+void lg_graph_lock_free(struct lg_graph_lock *l);
+void lg_graph_edge_free(struct lg_graph_edge *e);
 
 #endif

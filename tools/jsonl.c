@@ -17,10 +17,23 @@
 
 /* ---- lines ---- */
 
+#define CHUNK (64 * 1024)
+
 void lg_jsonl_open(struct lg_jsonl_reader *r, FILE *fp)
 {
     memset(r, 0, sizeof *r);
     r->fp = fp;
+}
+
+int lg_jsonl_seek(struct lg_jsonl_reader *r, uint64_t offset, size_t lineno)
+{
+    if (fseeko(r->fp, (off_t)offset, SEEK_SET) != 0)
+        return -1;
+    r->chunk_pos = r->chunk_len = 0;
+    r->pos = offset;
+    r->lineno = lineno ? lineno - 1 : 0;
+    r->done = false;
+    return 0;
 }
 
 static bool is_blank(const char *s, size_t len)
@@ -31,29 +44,133 @@ static bool is_blank(const char *s, size_t len)
     return true;
 }
 
+/* More bytes in the chunk: false at end of file or on an error (errno set,
+ * r->fp's error flag too). */
+static bool refill(struct lg_jsonl_reader *r)
+{
+    if (!r->chunk && !(r->chunk = malloc(CHUNK)))
+        return false;
+    errno = 0;
+    r->chunk_len = fread(r->chunk, 1, CHUNK, r->fp);
+    r->chunk_pos = 0;
+    return r->chunk_len > 0;
+}
+
+/* Keep `n` more bytes of the line, while it is within the bound. */
+static bool keep(struct lg_jsonl_reader *r, size_t have, const char *p, size_t n)
+{
+    if (have + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap < have + n + 1)
+            cap *= 2;
+        char *b = realloc(r->buf, cap);
+        if (!b)
+            return false;
+        r->buf = b;
+        r->cap = cap;
+    }
+    memcpy(r->buf + have, p, n);
+    return true;
+}
+
 enum lg_jsonl_next lg_jsonl_next(struct lg_jsonl_reader *r, const char **text, size_t *len)
 {
-    errno = 0;
-    ssize_t got = getline(&r->buf, &r->cap, r->fp);
-    if (got < 0)
-        return ferror(r->fp) ? LG_JSONL_ERROR : LG_JSONL_END;
-    r->lineno++;
-    size_t n = (size_t)got;
-    if (n == 0 || r->buf[n - 1] != '\n') {
-        /* The library writes each line whole, newline included. */
-        return is_blank(r->buf, n) ? LG_JSONL_END : LG_JSONL_CUT;
+    *text = "";
+    *len = 0;
+    if (r->done)
+        return LG_JSONL_END;
+    r->offset = r->pos;
+    r->run_len = 0;
+    uint64_t total = 0; /* bytes of the line so far */
+    size_t have = 0;    /* of them kept in buf */
+    bool too_long = false;
+    for (;;) {
+        if (r->chunk_pos == r->chunk_len && !refill(r)) {
+            r->done = true;
+            if (ferror(r->fp)) {
+                if (!errno)
+                    errno = EIO;
+                return LG_JSONL_ERROR;
+            }
+            if (total == 0 || (!too_long && is_blank(r->buf, have)))
+                return LG_JSONL_END;
+            r->lineno++;
+            r->run_len = total;
+            if (too_long)
+                return LG_JSONL_LONG;
+            /* The library writes each line whole, newline included. */
+            r->buf[have] = '\0';
+            *text = r->buf;
+            *len = have;
+            return LG_JSONL_CUT;
+        }
+        const char *p = r->chunk + r->chunk_pos;
+        size_t avail = r->chunk_len - r->chunk_pos;
+        const char *nl = memchr(p, '\n', avail);
+        size_t n = nl ? (size_t)(nl - p) : avail;
+        r->chunk_pos += n + (nl != NULL);
+        r->pos += n + (nl != NULL);
+        total += n;
+        if (!too_long && total > LG_JSONL_MAX_LINE)
+            too_long = true;
+        if (!too_long && !keep(r, have, p, n)) {
+            /* Out of memory for a line under the bound: say so as a long
+             * line, it is skipped the same way. */
+            too_long = true;
+        } else if (!too_long) {
+            have += n;
+        }
+        if (nl)
+            break;
+        if (total > LG_JSONL_MAX_RUN) {
+            r->lineno++;
+            r->run_len = total;
+            r->done = true;
+            return LG_JSONL_ENDLESS;
+        }
     }
-    r->buf[--n] = '\0';
+    r->lineno++;
+    if (too_long) {
+        r->run_len = total;
+        return LG_JSONL_LONG;
+    }
+    if (!r->buf && !keep(r, 0, "", 0)) {
+        r->run_len = total;
+        return LG_JSONL_LONG;
+    }
+    r->buf[have] = '\0';
     *text = r->buf;
-    *len = n;
+    *len = have;
     return LG_JSONL_LINE;
 }
 
 void lg_jsonl_close(struct lg_jsonl_reader *r)
 {
     free(r->buf);
-    r->buf = NULL;
+    free(r->chunk);
+    r->buf = r->chunk = NULL;
     r->cap = 0;
+    r->chunk_pos = r->chunk_len = 0;
+}
+
+bool lg_json_is_cut_object(const char *text, size_t len)
+{
+    size_t start = 0;
+    while (start < len && (text[start] == ' ' || text[start] == '\t' || text[start] == '\r'))
+        start++;
+    if (start == len || text[start] != '{' || len - start > (size_t)0x7fffffff)
+        return false;
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return true; /* cannot tell: the benefit of the doubt */
+    json_object *o = json_tokener_parse_ex(tok, text + start, (int)(len - start));
+    enum json_tokener_error err = json_tokener_get_error(tok);
+    json_tokener_free(tok);
+    if (o) {
+        json_object_put(o); /* a whole object without its newline: cut at the newline */
+        return true;
+    }
+    return err == json_tokener_continue;
 }
 
 /* ---- one parse ---- */

@@ -16,31 +16,62 @@
 #include <json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "findings.h"
 
 /* ---- lines ---- */
 
+/* The longest line read. The library writes one finding a line; the
+ * longest it makes (a thousand-lock cycle with 128-frame stacks) is a few
+ * MiB. A longer line is refused with its file:line and skipped; the rest
+ * of the file is still read. */
+#define LG_JSONL_MAX_LINE ((size_t)16 << 20)
+/* A line still going past this many bytes is not a line of a JSON Lines
+ * file at all (/dev/zero, a binary, an endless pipe): reading stops. */
+#define LG_JSONL_MAX_RUN ((uint64_t)256 << 20)
+
 struct lg_jsonl_reader {
     FILE *fp;
-    char *buf;
+    char *buf; /* the line */
     size_t cap;
-    size_t lineno; /* of the line last returned, 1-based */
+    char *chunk; /* read ahead from fp */
+    size_t chunk_pos, chunk_len;
+    size_t lineno;    /* of the line last returned, 1-based */
+    uint64_t offset;  /* byte offset of the line last returned */
+    uint64_t pos;     /* byte offset of the next byte */
+    uint64_t run_len; /* LG_JSONL_LONG, LG_JSONL_ENDLESS: how long the line was */
+    bool done;        /* end of file, error, or endless: nothing more to read */
 };
 
 enum lg_jsonl_next {
-    LG_JSONL_LINE,  /* a whole line, newline removed */
-    LG_JSONL_END,   /* end of file */
-    LG_JSONL_CUT,   /* a last line with no newline (and not blank): the writer
-                       died mid-line; the line is not returned */
-    LG_JSONL_ERROR, /* read error (errno set) */
+    LG_JSONL_LINE,    /* a whole line, newline removed */
+    LG_JSONL_END,     /* end of file */
+    LG_JSONL_CUT,     /* a last line with no newline (and not blank): the writer
+                         died mid-line, or the file is not JSON Lines; the
+                         bytes are in *text / *len for the caller to tell
+                         (lg_json_is_cut_object) */
+    LG_JSONL_ERROR,   /* read error (errno set) */
+    LG_JSONL_LONG,    /* a line longer than LG_JSONL_MAX_LINE, skipped (run_len
+                         says how long); reading goes on */
+    LG_JSONL_ENDLESS, /* a line past LG_JSONL_MAX_RUN bytes with no end:
+                         reading stops (run_len bytes were skipped) */
 };
 
 void lg_jsonl_open(struct lg_jsonl_reader *r, FILE *fp);
-/* The next line in *text / *len; *text stays valid until the next call. */
+/* Start reading `fp` at byte `offset` of the file, as line `lineno` - 1.
+ * Returns 0, or -1 when it cannot seek (errno set). */
+int lg_jsonl_seek(struct lg_jsonl_reader *r, uint64_t offset, size_t lineno);
+/* The next line in *text / *len; *text stays valid until the next call.
+ * Memory: one line, at most LG_JSONL_MAX_LINE, and a 64 KiB buffer. */
 enum lg_jsonl_next lg_jsonl_next(struct lg_jsonl_reader *r, const char **text, size_t *len);
-void lg_jsonl_close(struct lg_jsonl_reader *r); /* frees the buffer; not fp */
+void lg_jsonl_close(struct lg_jsonl_reader *r); /* frees the buffers; not fp */
+
+/* Is `text` (a last line cut short) the start of a JSON object, as a writer
+ * that died mid-line leaves it? Anything else is garbage, not a finding
+ * cut short. */
+bool lg_json_is_cut_object(const char *text, size_t len);
 
 /* ---- one parse ---- */
 

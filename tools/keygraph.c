@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "summary.h"
+#include "u64map.h"
 
 #define NO_FILE SIZE_MAX
 
@@ -46,19 +48,37 @@ struct node {
     size_t level;
 };
 
+/* What one file says of an edge: all that is kept of its line once the
+ * first file's (with the stacks) is kept whole. Strings are interned. */
+struct edge_in {
+    const char *held, *waited, *gate;
+};
+
 struct edge {
     size_t from, to;                  /* nodes */
     const struct lg_graph_edge *inst; /* the first file's line, for its stacks */
     size_t inst_file;
     long instances;
-    size_t *files; /* distinct files it is in, in the order added */
-    const struct lg_graph_edge **lines; /* its line in each of those files */
+    size_t *files;      /* distinct files it is in, in the order added */
+    struct edge_in *in; /* what each of those files says of it */
     size_t n_files, cap_files;
 };
 
 struct lg_keygraph {
     const struct lg_graph_file **files;
     size_t n_files, cap_files;
+    bool *owned; /* owned[i]: files[i] was taken, and is freed with the keygraph */
+    size_t cap_owned;
+    /* Interned strings (keys, attributes): hash -> index in strs. */
+    struct lg_u64map str_index;
+    char **strs;
+    size_t n_strs, cap_strs;
+    /* Lines moved out of taken files (a key's first lock, an edge's first
+     * instance), freed with the keygraph. */
+    struct lg_graph_lock **kept_locks;
+    size_t n_kept_locks, cap_kept_locks;
+    struct lg_graph_edge **kept_edges;
+    size_t n_kept_edges, cap_kept_edges;
     struct node *nodes;
     size_t n_nodes, cap_nodes;
     struct edge *edges;
@@ -117,6 +137,37 @@ static size_t hash_pair(size_t a, size_t b)
     h ^= h >> 31;
     h *= 0xbf58476d1ce4e5b9ull;
     return (size_t)(h ^ (h >> 29));
+}
+
+/* ---- interned strings ---- */
+
+/* The keygraph's copy of `s` (NULL for NULL); NULL with *failed set when
+ * out of memory. Equal strings are one copy: a key named by a thousand
+ * files is stored once. */
+static const char *intern(struct lg_keygraph *kg, const char *s, bool *failed)
+{
+    if (!s)
+        return NULL;
+    uint64_t h = lg_mix64((uint64_t)hash_str(s, 7)), v;
+    if (lg_u64map_get(&kg->str_index, h, &v) && strcmp(kg->strs[v], s) == 0)
+        return kg->strs[v];
+    char *copy = strdup(s);
+    if (!copy || !grow((void **)&kg->strs, kg->n_strs, &kg->cap_strs, sizeof *kg->strs)) {
+        free(copy);
+        *failed = true;
+        return NULL;
+    }
+    kg->strs[kg->n_strs] = copy;
+    /* Another string of the same hash keeps the slot; this one is kept
+     * without it. */
+    if (!lg_u64map_get(&kg->str_index, h, &v) &&
+        lg_u64map_put(&kg->str_index, h, kg->n_strs) != 0) {
+        free(copy);
+        *failed = true;
+        return NULL;
+    }
+    kg->n_strs++;
+    return copy;
 }
 
 /* ---- nodes and edges ---- */
@@ -223,8 +274,29 @@ void lg_keygraph_free(struct lg_keygraph *kg)
         free(kg->nodes[i].self);
     for (size_t i = 0; i < kg->n_edges; i++) {
         free(kg->edges[i].files);
-        free(kg->edges[i].lines);
+        free(kg->edges[i].in);
     }
+    for (size_t i = 0; i < kg->n_files; i++)
+        if (kg->owned && kg->owned[i]) {
+            struct lg_graph_file *g = (struct lg_graph_file *)kg->files[i];
+            lg_graph_free(g);
+            free(g);
+        }
+    for (size_t i = 0; i < kg->n_kept_locks; i++) {
+        lg_graph_lock_free(kg->kept_locks[i]);
+        free(kg->kept_locks[i]);
+    }
+    for (size_t i = 0; i < kg->n_kept_edges; i++) {
+        lg_graph_edge_free(kg->kept_edges[i]);
+        free(kg->kept_edges[i]);
+    }
+    free(kg->kept_locks);
+    free(kg->kept_edges);
+    for (size_t i = 0; i < kg->n_strs; i++)
+        free(kg->strs[i]);
+    free(kg->strs);
+    lg_u64map_free(&kg->str_index);
+    free(kg->owned);
     free(kg->nodes);
     free(kg->edges);
     free(kg->node_slots);
@@ -235,23 +307,54 @@ void lg_keygraph_free(struct lg_keygraph *kg)
     free(kg);
 }
 
-int lg_keygraph_add(struct lg_keygraph *kg, const struct lg_graph_file *g)
+/* A taken file's line moved into the keygraph (the file's slot left
+ * empty, freeable): NULL when out of memory. */
+static const struct lg_graph_lock *keep_lock(struct lg_keygraph *kg, struct lg_graph_lock *l)
 {
-    if (!grow((void **)&kg->files, kg->n_files, &kg->cap_files, sizeof *kg->files))
+    struct lg_graph_lock *copy = malloc(sizeof *copy);
+    if (!copy || !grow((void **)&kg->kept_locks, kg->n_kept_locks, &kg->cap_kept_locks,
+                       sizeof *kg->kept_locks)) {
+        free(copy);
+        return NULL;
+    }
+    *copy = *l;
+    memset(l, 0, sizeof *l);
+    kg->kept_locks[kg->n_kept_locks++] = copy;
+    return copy;
+}
+
+static const struct lg_graph_edge *keep_edge(struct lg_keygraph *kg, struct lg_graph_edge *e)
+{
+    struct lg_graph_edge *copy = malloc(sizeof *copy);
+    if (!copy || !grow((void **)&kg->kept_edges, kg->n_kept_edges, &kg->cap_kept_edges,
+                       sizeof *kg->kept_edges)) {
+        free(copy);
+        return NULL;
+    }
+    *copy = *e;
+    memset(e, 0, sizeof *e);
+    kg->kept_edges[kg->n_kept_edges++] = copy;
+    return copy;
+}
+
+/* Fold in file `g`; with `take`, the lines kept are moved out of it. */
+static int add_file(struct lg_keygraph *kg, struct lg_graph_file *g, bool take)
+{
+    bool failed = false;
+    if (!grow((void **)&kg->files, kg->n_files, &kg->cap_files, sizeof *kg->files) ||
+        !grow((void **)&kg->owned, kg->n_files, &kg->cap_owned, sizeof *kg->owned))
         return -1;
     size_t fi = kg->n_files++;
     kg->files[fi] = g;
+    kg->owned[fi] = false;
 
     for (size_t i = 0; i < g->n_locks; i++) {
-        const struct lg_graph_lock *l = &g->locks[i];
-        size_t v = node_get(kg, l->key, fi);
+        struct lg_graph_lock *l = &g->locks[i];
+        const char *key = intern(kg, l->key, &failed);
+        size_t v = failed ? SIZE_MAX : node_get(kg, key, fi);
         if (v == SIZE_MAX)
             return -1;
         struct node *n = &kg->nodes[v];
-        if (!n->lock) {
-            n->lock = l;
-            n->lock_file = fi;
-        }
         n->instances += l->instances;
         if (n->n_files == 0 || l->instances < n->min_inst)
             n->min_inst = l->instances;
@@ -261,39 +364,77 @@ int lg_keygraph_add(struct lg_keygraph *kg, const struct lg_graph_file *g)
             n->n_files++;
             n->last_file = fi;
         }
+        if (!n->lock) {
+            n->lock = take ? keep_lock(kg, l) : l;
+            n->lock_file = fi;
+            if (!n->lock)
+                return -1;
+        }
     }
     for (size_t i = 0; i < g->n_edges; i++) {
-        const struct lg_graph_edge *ge = &g->edges[i];
-        size_t u = node_get(kg, ge->from, fi);
-        size_t v = u == SIZE_MAX ? SIZE_MAX : node_get(kg, ge->to, fi);
+        struct lg_graph_edge *ge = &g->edges[i];
+        const char *from = intern(kg, ge->from, &failed), *to = intern(kg, ge->to, &failed);
+        size_t u = failed ? SIZE_MAX : node_get(kg, from, fi);
+        size_t v = u == SIZE_MAX ? SIZE_MAX : node_get(kg, to, fi);
         if (v == SIZE_MAX)
             return -1;
         if (u == v) {
             struct node *n = &kg->nodes[u];
-            if (!grow((void **)&n->self, n->n_self, &n->cap_self, sizeof *n->self))
+            const char *order = intern(kg, ge->address_order, &failed);
+            if (failed || !grow((void **)&n->self, n->n_self, &n->cap_self, sizeof *n->self))
                 return -1;
-            n->self[n->n_self++] = (struct self_note){.file = fi, .order = ge->address_order};
+            n->self[n->n_self++] = (struct self_note){.file = fi, .order = order};
             continue;
         }
         size_t k = edge_get(kg, u, v);
         if (k == SIZE_MAX)
             return -1;
         struct edge *e = &kg->edges[k];
-        if (!e->inst) {
-            e->inst = ge;
-            e->inst_file = fi;
-        }
         e->instances += ge->instances;
         if (e->n_files == 0 || e->files[e->n_files - 1] != fi) {
             size_t cap = e->cap_files;
-            if (!grow((void **)&e->files, e->n_files, &cap, sizeof *e->files) ||
-                !grow((void **)&e->lines, e->n_files, &e->cap_files, sizeof *e->lines))
+            struct edge_in in = {.held = intern(kg, ge->held, &failed),
+                                 .waited = intern(kg, ge->waited, &failed),
+                                 .gate = intern(kg, ge->gate, &failed)};
+            if (failed || !grow((void **)&e->files, e->n_files, &cap, sizeof *e->files) ||
+                !grow((void **)&e->in, e->n_files, &e->cap_files, sizeof *e->in))
                 return -1;
             e->files[e->n_files] = fi;
-            e->lines[e->n_files++] = ge;
+            e->in[e->n_files++] = in;
+        }
+        if (!e->inst) {
+            e->inst = take ? keep_edge(kg, ge) : ge;
+            e->inst_file = fi;
+            if (!e->inst)
+                return -1;
         }
     }
     return 0;
+}
+
+int lg_keygraph_add(struct lg_keygraph *kg, const struct lg_graph_file *g)
+{
+    return add_file(kg, (struct lg_graph_file *)g, false);
+}
+
+int lg_keygraph_take(struct lg_keygraph *kg, struct lg_graph_file *g)
+{
+    struct lg_graph_file *own = malloc(sizeof *own);
+    if (!own)
+        return -1;
+    *own = *g;
+    memset(g, 0, sizeof *g);
+    int rc = add_file(kg, own, true);
+    if (kg->n_files > 0 && kg->files[kg->n_files - 1] == own) {
+        kg->owned[kg->n_files - 1] = true;
+        /* What was kept has been moved out: the lines go, the header (path,
+         * pid, modules, counts) stays. */
+        lg_graph_free_lines(own);
+    } else {
+        lg_graph_free(own);
+        free(own);
+    }
+    return rc;
 }
 
 /* ---- ordering ---- */
@@ -846,7 +987,7 @@ void lg_keygraph_node_view(const struct lg_keygraph *kg, size_t v, struct lg_key
 static bool any_exclusive(const struct edge *e, bool held)
 {
     for (size_t i = 0; i < e->n_files; i++) {
-        const char *m = held ? e->lines[i]->held : e->lines[i]->waited;
+        const char *m = held ? e->in[i].held : e->in[i].waited;
         if (!m || strcmp(m, "shared") != 0)
             return true;
     }
@@ -857,9 +998,9 @@ static bool any_exclusive(const struct edge *e, bool held)
  * lock only in its own file, so it gates edges of that file only. */
 static const char *common_gate(const struct edge *e)
 {
-    const char *g = e->n_files ? e->lines[0]->gate : NULL;
+    const char *g = e->n_files ? e->in[0].gate : NULL;
     for (size_t i = 1; g && i < e->n_files; i++)
-        if (!e->lines[i]->gate || strcmp(e->lines[i]->gate, g) != 0 || is_addr_key(g))
+        if (!e->in[i].gate || strcmp(e->in[i].gate, g) != 0 || is_addr_key(g))
             g = NULL;
     return g;
 }
@@ -871,7 +1012,7 @@ void lg_keygraph_edge_view(const struct lg_keygraph *kg, size_t k, struct lg_key
     out->to = e->to;
     out->instances = e->instances;
     out->files = e->files;
-    out->lines = e->lines;
+    out->inst = e->inst;
     out->n_files = e->n_files;
     out->held_exclusive = any_exclusive(e, true);
     out->waited_exclusive = any_exclusive(e, false);
@@ -1043,13 +1184,13 @@ static size_t cycle_through(const struct lg_keygraph *kg, size_t k, const struct
  * every edge, and the rules must allow the cycle with its attributes. */
 static bool file_shows(const struct lg_keygraph *kg, const size_t *cyc, size_t n, size_t fi)
 {
-    const struct lg_graph_edge **l = calloc(n, sizeof *l);
+    const struct edge_in **l = calloc(n, sizeof *l);
     bool ok = l != NULL;
     for (size_t i = 0; ok && i < n; i++) {
         const struct edge *e = &kg->edges[cyc[i]];
         for (size_t j = 0; j < e->n_files && !l[i]; j++)
             if (e->files[j] == fi)
-                l[i] = e->lines[j];
+                l[i] = &e->in[j];
         ok = l[i] != NULL;
     }
     for (size_t i = 0; ok && i < n; i++) {

@@ -14,8 +14,11 @@
  * A key's rank is 10 x (1 + the longest chain of edges leading to it): keys
  * never nested share a rank, and a rank can be inserted between any two.
  *
- * Cost: linear in keys + edges (hash lookups by key); the files added are
- * referenced, not copied, and must outlive the keygraph.
+ * Cost: linear in keys + edges (hash lookups by key). A file added is
+ * referenced, and must outlive the keygraph; a file taken is folded in and
+ * its lines dropped at once, but for the few the keygraph keeps (a key's
+ * first lock line, an edge's first instance): memory follows the keys and
+ * edges, and a few words per file an edge is in, not the files' lines.
  */
 #ifndef LG_TOOL_KEYGRAPH_H
 #define LG_TOOL_KEYGRAPH_H
@@ -36,6 +39,9 @@ void lg_keygraph_free(struct lg_keygraph *kg);
 /* Fold in the locks and edges of `g`. Returns 0, or -1 when out of memory
  * (the keygraph is then unusable). */
 int lg_keygraph_add(struct lg_keygraph *kg, const struct lg_graph_file *g);
+/* The same, taking `g` (left empty): its lines are freed but those kept,
+ * its header (path, pid, modules, counts) stays, as lg_keygraph_file(). */
+int lg_keygraph_take(struct lg_keygraph *kg, struct lg_graph_file *g);
 
 enum lg_keygraph_result {
     LG_KEYGRAPH_ORDERED, /* every key has a level: write the rank file */
@@ -97,8 +103,8 @@ struct lg_keynode_view {
 struct lg_keyedge_view {
     size_t from, to; /* nodes */
     long instances;  /* summed over the files */
-    const size_t *files; /* the files it is in, in the order added */
-    const struct lg_graph_edge *const *lines; /* its line in each */
+    const size_t *files;             /* the files it is in, in the order added */
+    const struct lg_graph_edge *inst; /* its line in the first of them (files[0]) */
     size_t n_files;
     bool held_exclusive, waited_exclusive; /* merged over the files */
     const char *gate;                      /* merged: NULL for none */

@@ -21,8 +21,9 @@
 
 #include "cli.h"
 #include "dot.h"
-#include "report.h"
+#include "outfile.h"
 #include "summary.h"
+#include "symjson.h"
 
 /* Files named for one edge before "and N more". */
 #define MAX_FILES_NAMED 4
@@ -55,7 +56,7 @@ static void suppress_cycles(struct lg_merge *m)
             if (v.lock && v.lock->name)
                 locks[nl++] = v.lock->name;
             const struct lg_graph_file *g = lg_keygraph_file(m->kg, e.files[0]);
-            const struct lg_graph_edge *l = e.lines[0];
+            const struct lg_graph_edge *l = e.inst;
             stacks[ns++] = (struct lg_supp_stack){&l->first, g->modules, g->n_modules};
             stacks[ns++] = (struct lg_supp_stack){&l->second, g->modules, g->n_modules};
             if (v.lock) {
@@ -92,26 +93,26 @@ int lg_merge_load(struct lg_merge *m, char *const *paths, size_t n_paths,
         fprintf(diag, "lockgraph: the suppressions could not be read; nothing reported\n");
         return -1;
     }
-    m->files = calloc(n_paths ? n_paths : 1, sizeof *m->files);
     m->kg = lg_keygraph_new();
     m->sym = lg_symbolizer_new(diag);
-    if (!m->files || !m->kg || !m->sym) {
+    if (!m->kg || !m->sym) {
         fprintf(diag, "lockgraph: out of memory\n");
         return -1;
     }
+    /* One file at a time: read, folded in, its lines dropped. */
     for (size_t i = 0; i < n_paths; i++) {
-        if (lg_graph_read(paths[i], &m->files[m->n_files], diag) != 0) {
+        struct lg_graph_file g;
+        if (lg_graph_read(paths[i], &g, diag) != 0) {
             m->unreadable++;
             continue;
         }
-        m->bad_lines += m->files[m->n_files].bad_lines;
+        m->bad_lines += g.bad_lines;
         m->n_files++;
-    }
-    for (size_t i = 0; i < m->n_files; i++)
-        if (lg_keygraph_add(m->kg, &m->files[i]) != 0) {
+        if (lg_keygraph_take(m->kg, &g) != 0) {
             fprintf(diag, "lockgraph: out of memory\n");
             return -1;
         }
+    }
     if (lg_keygraph_cycles(m->kg, LG_MERGE_MAX_CYCLES, &m->cycles, &m->n_cycles, &m->capped) != 0 ||
         !(m->hidden = calloc(m->n_cycles ? m->n_cycles : 1, sizeof *m->hidden))) {
         fprintf(diag, "lockgraph: out of memory\n");
@@ -126,9 +127,6 @@ void lg_merge_free(struct lg_merge *m)
 {
     lg_keycycles_free(m->cycles, m->n_cycles);
     lg_keygraph_free(m->kg);
-    for (size_t i = 0; i < m->n_files; i++)
-        lg_graph_free(&m->files[i]);
-    free(m->files);
     free(m->hidden);
     lg_supp_free(&m->supp);
     lg_symbolizer_free(m->sym);
@@ -242,7 +240,7 @@ static void print_cycle(struct lg_merge *m, size_t c, size_t number, FILE *out)
         struct lg_keyedge_view e;
         lg_keygraph_edge_view(m->kg, cy->edges[i], &e);
         const struct lg_graph_file *g = lg_keygraph_file(m->kg, e.files[0]);
-        const struct lg_graph_edge *l = e.lines[0];
+        const struct lg_graph_edge *l = e.inst;
         size_t a = i + 1, b = i + 1 == n ? 1 : i + 2;
         fprintf(out, "   edge L%zu -> L%zu, from ", a, b);
         print_files(m, &e, out);
@@ -399,7 +397,7 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
             json_object_object_add(l, "created", json_object_new_boolean(v.lock->created));
             json_object_object_add(
                 l, "stack_symbolized",
-                lg_report_frames_json(m->sym, lf->modules, lf->n_modules, &v.lock->stack));
+                lg_frames_json(m->sym, lf->modules, lf->n_modules, &v.lock->stack));
         }
         json_object_array_add(locks, l);
 
@@ -419,17 +417,17 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
                 files, json_object_new_string(lg_keygraph_file(m->kg, e.files[j])->path));
         json_object_object_add(ej, "files", files);
         const struct lg_graph_file *g = lg_keygraph_file(m->kg, e.files[0]);
-        const struct lg_graph_edge *gl = e.lines[0];
+        const struct lg_graph_edge *gl = e.inst;
         json_object *ex = json_object_new_object();
         json_object_object_add(ex, "file", json_object_new_string(g->path));
         json_object_object_add(ex, "line", json_object_new_int64((int64_t)gl->line));
         json_object_object_add(ex, "pid", json_object_new_int64(g->pid));
         json_object_object_add(ex, "thread", thread_json(&gl->thread));
         json_object_object_add(ex, "first_stack_symbolized",
-                               lg_report_frames_json(m->sym, g->modules, g->n_modules, &gl->first));
+                               lg_frames_json(m->sym, g->modules, g->n_modules, &gl->first));
         json_object_object_add(
             ex, "second_stack_symbolized",
-            lg_report_frames_json(m->sym, g->modules, g->n_modules, &gl->second));
+            lg_frames_json(m->sym, g->modules, g->n_modules, &gl->second));
         json_object_object_add(ej, "example", ex);
         json_object_array_add(edges, ej);
     }
@@ -448,14 +446,14 @@ int lg_merge_json(struct lg_merge *m, FILE *out)
     json_object_object_add(root, "format", json_object_new_int(1));
     json_object *files = json_object_new_array();
     for (size_t i = 0; i < m->n_files; i++) {
-        const struct lg_graph_file *g = &m->files[i];
+        const struct lg_graph_file *g = lg_keygraph_file(m->kg, i);
         json_object *f = json_object_new_object();
         json_object_object_add(f, "path", json_object_new_string(g->path));
         json_object_object_add(f, "pid", json_object_new_int64(g->pid));
         json_object_object_add(f, "exe", str_or_null(g->exe));
         json_object_object_add(f, "complete", json_object_new_boolean(g->complete));
-        json_object_object_add(f, "locks", json_object_new_int64((int64_t)g->n_locks));
-        json_object_object_add(f, "edges", json_object_new_int64((int64_t)g->n_edges));
+        json_object_object_add(f, "locks", json_object_new_int64((int64_t)g->read_locks));
+        json_object_object_add(f, "edges", json_object_new_int64((int64_t)g->read_edges));
         json_object_array_add(files, f);
     }
     json_object_object_add(root, "files", files);
@@ -573,7 +571,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
     va_end(ap);
-    lg_usage(stderr);
+    lg_usage_verb(stderr, "merge");
     return LG_EXIT_USAGE;
 }
 
@@ -614,7 +612,7 @@ int lg_cmd_merge(int argc, char **argv)
             options_done = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             free(paths);
-            lg_usage(stdout);
+            lg_usage_verb(stdout, "merge");
             return LG_EXIT_OK;
         } else if ((v = opt_value(argc, argv, &i, "-o")) ||
                    (v = opt_value(argc, argv, &i, "--output"))) {
@@ -656,20 +654,27 @@ int lg_cmd_merge(int argc, char **argv)
         rc = LG_EXIT_USAGE;
         goto done;
     }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    if (!out) {
-        rc = LG_EXIT_TOOL_FAILED;
+    fflush(stderr);
+    bool to_file = output && strcmp(output, "-") != 0;
+    if (to_file && m.n_files == 0) {
+        /* Nothing read: a report of nothing is not written. */
+        closing(&m, stderr);
+        fprintf(stderr, "lockgraph merge: no input could be read; %s not written\n", output);
+        rc = LG_EXIT_USAGE;
+        goto done;
+    }
+    /* Written as it is made (its size follows the cycles); JSON must be
+     * valid UTF-8 whatever the keys and paths hold. */
+    struct lg_outfile out;
+    if (lg_outfile_open(&out, output, json, "merge") != 0) {
+        rc = LG_EXIT_USAGE;
         goto done;
     }
     if (json)
-        lg_merge_json(&m, out);
+        lg_merge_json(&m, out.fp);
     else
-        lg_merge_text(&m, out);
-    fclose(out);
-    fflush(stderr);
-    if (lg_write_file(output, buf, len, "merge") != 0)
+        lg_merge_text(&m, out.fp);
+    if (lg_outfile_commit(&out) != 0)
         rc = LG_EXIT_USAGE;
     else if (lg_merge_shown(&m, NULL) > 0)
         rc = LG_EXIT_CYCLE;
@@ -677,9 +682,8 @@ int lg_cmd_merge(int argc, char **argv)
         rc = LG_EXIT_USAGE;
     else
         rc = LG_EXIT_OK;
-    if (output && strcmp(output, "-") != 0 && rc != LG_EXIT_USAGE)
+    if (to_file && rc != LG_EXIT_USAGE)
         closing(&m, stderr);
-    free(buf);
 done:
     lg_merge_free(&m);
     free(paths);

@@ -27,8 +27,7 @@
 struct lg_merge {
     char *const *paths;
     size_t n_paths;
-    struct lg_graph_file *files; /* the ones read, in the order given */
-    size_t n_files;
+    size_t n_files;    /* read, in the order given: lg_keygraph_file(kg, i) */
     size_t unreadable; /* files that could not be used at all */
     size_t bad_lines;  /* lines skipped in the files read */
     struct lg_keygraph *kg;

@@ -33,7 +33,7 @@ __attribute__((format(printf, 1, 2))) static int ranks_usage_error(const char *f
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
     va_end(ap);
-    lg_usage(stderr);
+    lg_usage_verb(stderr, "ranks");
     return LG_EXIT_USAGE;
 }
 
@@ -133,7 +133,7 @@ int lg_cmd_ranks(int argc, char **argv)
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             free(paths);
-            lg_usage(stdout);
+            lg_usage_verb(stdout, "ranks");
             return LG_EXIT_OK;
         }
         if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {

@@ -1,9 +1,9 @@
 /*
  * reportpath.c - prepare and expand the LOCKGRAPH_REPORT pattern of a run.
  *
- * Does: truncate a stale fixed-name report, check its directory, expand a
- * %p pattern with glob(3) and keep only names with digits where %p was and
- * written since the run began.
+ * Does: remove a stale fixed-name report (never through a link), make its
+ * directory, expand a %p pattern with glob(3) and keep only names with
+ * digits where %p was and written since the run began.
  * Does not: read or parse the files (findings.c does), or make the
  * temporary directory (run.c does).
  */
@@ -43,36 +43,90 @@ bool lg_report_match(const char *pat, const char *s)
     }
 }
 
+/* mkdir -p of dir; 0 or -1 with errno. */
+static int make_dirs(char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+    if (errno != ENOENT)
+        return -1;
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        int rc = make_dirs(dir);
+        *slash = '/';
+        if (rc != 0)
+            return -1;
+    }
+    return mkdir(dir, 0777) == 0 || errno == EEXIST ? 0 : -1;
+}
+
 int lg_report_prepare(const char *pattern, FILE *diag)
 {
-    if (!lg_report_has_pid(pattern)) {
-        int fd = open(pattern, O_WRONLY | O_TRUNC | O_CLOEXEC);
-        if (fd >= 0) {
-            close(fd);
-            return 0;
-        }
-        if (errno != ENOENT) {
-            fprintf(diag, "lockgraph: cannot truncate stale report %s: %s\n", pattern,
-                    strerror(errno));
-            return -1;
-        }
-    }
-    /* The directory part must exist: liblockgraph cannot create it, and a
-     * run whose findings go nowhere would look clean. */
+    /* The directory: made when missing (the README's `--report
+     * out/lg.%p.jsonl` in a fresh checkout), unless it has a %p of its own. */
     const char *slash = strrchr(pattern, '/');
-    if (!slash)
-        return 0;
-    size_t len = (size_t)(slash - pattern);
-    char *dir = strndup(pattern, len ? len : 1);
-    if (!dir)
-        return 0;
-    int rc = 0;
-    if (!strstr(dir, "%p") && access(dir, W_OK | X_OK) != 0) {
-        fprintf(diag, "lockgraph: cannot write reports into %s: %s\n", dir, strerror(errno));
-        rc = -1;
+    if (slash && slash != pattern) {
+        char *dir = strndup(pattern, (size_t)(slash - pattern));
+        if (!dir)
+            return -1;
+        int rc = 0;
+        if (!strstr(dir, "%p") && make_dirs(dir) != 0) {
+            fprintf(diag, "lockgraph: cannot make the report directory %s: %s\n", dir,
+                    strerror(errno));
+            rc = -1;
+        } else if (!strstr(dir, "%p") && access(dir, W_OK | X_OK) != 0) {
+            fprintf(diag, "lockgraph: cannot write reports into %s: %s\n", dir, strerror(errno));
+            rc = -1;
+        }
+        free(dir);
+        if (rc != 0)
+            return rc;
     }
-    free(dir);
-    return rc;
+    if (lg_report_has_pid(pattern))
+        return 0;
+    /* A fixed name: what is there is an earlier run's, and would be read
+     * as this one's. Removed (the library makes the file at its first
+     * finding, so a clean run leaves none), but never through a link, and
+     * only a regular file of this user: anything else is not lockgraph's
+     * to touch, nor to write to. */
+    struct stat st;
+    if (lstat(pattern, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        fprintf(diag, "lockgraph: report file %s: %s\n", pattern, strerror(errno));
+        return -1;
+    }
+    const char *why = S_ISLNK(st.st_mode)      ? "is a symbolic link"
+                      : !S_ISREG(st.st_mode)   ? "is not a regular file"
+                      : st.st_uid != geteuid() ? "belongs to another user"
+                      : st.st_nlink > 1        ? "has other hard links"
+                                               : NULL;
+    if (why) {
+        fprintf(diag, "lockgraph: report file %s %s: not writing there; name another one\n",
+                pattern, why);
+        return -1;
+    }
+    if (unlink(pattern) != 0) {
+        fprintf(diag, "lockgraph: cannot remove the stale report %s: %s\n", pattern,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+long lg_report_pid(const char *pattern, const char *path)
+{
+    const char *p = strstr(pattern, "%p");
+    if (!p || strncmp(pattern, path, (size_t)(p - pattern)) != 0)
+        return -1;
+    const char *d = path + (p - pattern);
+    long pid = 0;
+    int digits = 0;
+    for (; isdigit((unsigned char)*d) && digits < 10; d++, digits++)
+        pid = pid * 10 + (*d - '0');
+    return digits ? pid : -1;
 }
 
 /* The pattern as a glob: metacharacters escaped, %p as "*". */

@@ -1,9 +1,9 @@
 /*
  * show.c - the `show` verb (print findings files without running anything),
  * and the read-symbolize-print step `run` ends with too: `report`'s
- * pipeline (report.c) without merging repeats, so every finding of a run
- * is printed, with suppressions applied (--suppressions, or suppressions=
- * in LOCKGRAPH_OPTIONS).
+ * reading (reportset.c) without merging repeats, so every finding of a run
+ * is printed, as it is read, with suppressions applied (--suppressions, or
+ * suppressions= in LOCKGRAPH_OPTIONS). Memory: one finding at a time.
  *
  * Does: read each file with findings.c, print with summary.c, pick the exit
  * code of `show`: 0 without findings, the --exit-code value (default 66)
@@ -18,17 +18,27 @@
 
 #include "cli.h"
 #include "findings.h"
-#include "report.h"
+#include "reportset.h"
 #include "symbolize.h"
 
+/* Each finding printed the moment it is read, then dropped. */
+static int print_one(void *arg, struct lg_report *r, const struct lg_group *g, size_t number)
+{
+    struct lg_summary_opts *opts = arg;
+    /* Notes about its modules first: stderr may be the same terminal. */
+    lg_symbolizer_prepare(r->sym, g->finding->modules, g->finding->n_modules);
+    lg_summary_print_one(g->finding, number, opts);
+    return 0;
+}
+
 void lg_print_reports(char *const *paths, size_t n, const char *where, const char *status_line,
-                      const char *supp_path, struct lg_summary_opts *opts,
+                      const char *none_line, const char *supp_path, struct lg_summary_opts *opts,
                       struct lg_report_result *result)
 {
     memset(result, 0, sizeof *result);
     struct lg_report r;
     const char *supp[1] = {supp_path};
-    if (lg_report_load(&r, paths, n, supp, supp_path ? 1 : 0, 0, stderr) != 0) {
+    if (lg_report_open(&r, paths, n, supp, supp_path ? 1 : 0, 0, stderr) != 0) {
         lg_report_free(&r);
         if (!supp_path) {
             fprintf(stderr, "lockgraph: out of memory\n");
@@ -37,24 +47,29 @@ void lg_print_reports(char *const *paths, size_t n, const char *where, const cha
         /* The findings still matter more than the suppressions: all of
          * them are shown, and the caller hears the suppressions failed. */
         result->supp_failed = true;
-        if (lg_report_load(&r, paths, n, NULL, 0, 0, stderr) != 0) {
+        if (lg_report_open(&r, paths, n, NULL, 0, 0, stderr) != 0) {
             fprintf(stderr, "lockgraph: out of memory\n");
             exit(LG_EXIT_TOOL_FAILED);
         }
     }
-    /* Problems reading the files went to stderr; flush it before the
-     * summary so an interleaved terminal shows them first. */
     fflush(stderr);
     opts->sym = r.sym;
-    lg_summary_print_visible(&r.set, r.hidden, opts);
+    if (lg_report_read(&r, print_one, opts) != 0) {
+        fprintf(stderr, "lockgraph: out of memory\n");
+        exit(LG_EXIT_TOOL_FAILED);
+    }
+    fflush(opts->out);
     if (r.suppressed)
         lg_report_print_suppressions(&r, opts->out);
     if (status_line)
         fprintf(opts->out, "%s\n", status_line);
-    lg_summary_closing_visible(opts->out, &r.set, r.hidden, r.suppressed, where);
+    result->counts = r.seen.c;
+    if (none_line && result->counts.findings == 0)
+        fprintf(opts->out, "%s\n", none_line);
+    else
+        lg_summary_closing_tally(opts->out, &r.seen, &r.set, r.suppressed, where);
     opts->sym = NULL;
 
-    lg_summary_count_visible(&r.set, r.hidden, &result->counts);
     result->corrupt_lines = r.set.corrupt_lines;
     result->truncated_lines = r.set.truncated_lines;
     result->unreadable_files = r.set.unreadable_files;
@@ -69,7 +84,7 @@ __attribute__((format(printf, 1, 2))) static int show_usage_error(const char *fm
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
     va_end(ap);
-    lg_usage(stderr);
+    lg_usage_verb(stderr, "show");
     return LG_EXIT_USAGE;
 }
 
@@ -101,7 +116,7 @@ int lg_cmd_show(int argc, char **argv)
             continue;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            lg_usage(stdout);
+            lg_usage_verb(stdout, "show");
             return LG_EXIT_OK;
         }
         if (a[0] == '-' && a[1] != '\0')
@@ -124,7 +139,7 @@ int lg_cmd_show(int argc, char **argv)
         supp = env_supp;
     struct lg_summary_opts opts = {.out = stdout};
     struct lg_report_result r;
-    lg_print_reports(paths, n, where, NULL, supp, &opts, &r);
+    lg_print_reports(paths, n, where, NULL, NULL, supp, &opts, &r);
 
     if (r.supp_failed)
         return LG_EXIT_USAGE;

@@ -74,7 +74,7 @@ void lg_summary_print_one(const struct lg_finding *f, size_t number,
 struct lg_numbering {
     size_t per_kind[LG_KIND_COUNT];
     struct {
-        const char *name;
+        char *name; /* a copy: the findings may be gone */
         size_t count;
     } * other;
     size_t n_other, cap_other;
@@ -82,6 +82,28 @@ struct lg_numbering {
 void lg_numbering_init(struct lg_numbering *nb);
 size_t lg_numbering_next(struct lg_numbering *nb, const struct lg_finding *f);
 void lg_numbering_free(struct lg_numbering *nb);
+
+/* Counts kept while findings stream past, for the closing line: per
+ * kind, kinds this lockgraph does not know by name (in order first seen),
+ * and the distinct pids. Memory follows the pids and names, not the
+ * findings. */
+struct lg_tally {
+    struct lg_summary_counts c;
+    struct lg_numbering names; /* per_kind unused; other: the unknown kinds */
+    void *pids;                /* a set of the pids of c.findings */
+};
+void lg_tally_init(struct lg_tally *t);
+/* Count `f`; false when out of memory (its pid is then not counted). */
+bool lg_tally_add(struct lg_tally *t, const struct lg_finding *f);
+void lg_tally_free(struct lg_tally *t);
+/* "1 lock-order-cycle, 2 held-across-io": the kinds counted, detector
+ * errors left out. */
+void lg_summary_kinds_tally(FILE *out, const struct lg_tally *t);
+/* The closing line of lg_summary_closing_visible, from a tally and the
+ * problems counted reading (`problems`: only its counters are used). */
+void lg_summary_closing_tally(FILE *out, const struct lg_tally *t,
+                              const struct lg_findings *problems, size_t suppressed,
+                              const char *where);
 
 /* "lockgraph: 2 findings (1 lock-order-cycle, 1 held-at-exit) in 1 process;
  * report: WHERE", or "lockgraph: no findings; report: WHERE". */

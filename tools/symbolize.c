@@ -11,11 +11,15 @@
  * Does not: read the running process (everything is offline), or demangle
  * C++ names.
  *
- * Why one Dwfl per module rather than one per line's module set: each line
- * lists only the modules its own stacks touch, so the sets differ from line
- * to line while the modules repeat; caching per module reads each file's DWARF
+ * Why one Dwfl per module file rather than one per line's module set: each
+ * line lists only the modules its own stacks touch, so the sets differ from
+ * line to line while the modules repeat; caching per file reads its DWARF
  * once for the whole report, and a module reported alone cannot collide with
- * another module's address range.
+ * another module's address range. A file is opened at the load bias it was
+ * first seen with; an address of the same file loaded elsewhere (another
+ * process, ASLR) is moved to that bias by its offset in the module. Each
+ * (file, offset) is looked up once: its frames are kept, so a stack seen in
+ * a hundred thousand findings costs libdw one lookup per frame.
  */
 #include "symbolize.h"
 
@@ -28,18 +32,39 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "hash.h"
+#include "u64map.h"
+
+/* Source frames kept per address for inlined calls (callers ask for at
+ * most this many). */
+#define MAX_CHAIN 8
+
 struct entry {
     char *path;
-    uint64_t base;
+    uint64_t base;  /* the load bias the file is opened at */
     char *build_id; /* recorded, NULL when none */
     Dwfl *dwfl;     /* NULL when the module is unusable */
     Dwfl_Module *mod;
+};
+
+/* What one (file, offset) resolved to; pc and module_offset are filled in
+ * per lookup. */
+struct known {
+    struct lg_frame base;
+    bool has_debug; /* resolve() found the entry usable */
+    bool chain_done;
+    size_t n_chain;
+    struct lg_frame chain[MAX_CHAIN];
 };
 
 struct lg_symbolizer {
     FILE *diag;
     struct entry *entries;
     size_t n, cap;
+    struct lg_u64map by_file; /* hash of path and build-id -> entry index + 1 */
+    struct lg_u64map by_addr; /* entry index << 48 | offset -> index in known */
+    struct known *known;
+    size_t n_known, cap_known;
 };
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
@@ -70,6 +95,9 @@ void lg_symbolizer_free(struct lg_symbolizer *s)
         free(s->entries[i].build_id);
     }
     free(s->entries);
+    lg_u64map_free(&s->by_file);
+    lg_u64map_free(&s->by_addr);
+    free(s->known);
     free(s);
 }
 
@@ -137,21 +165,40 @@ static void open_module(struct lg_symbolizer *s, struct entry *e)
     if (!dwfl_module_getdwarf(mod, &bias) && s->diag)
         fprintf(s->diag,
                 "lockgraph: note: %s: no debug info (build with -g, or install its debug "
-                "package); its frames are shown as function+offset (module+offset)\n",
+                "package): its frames have no file:line, only function+offset where its "
+                "symbol table names the function, else module+offset\n",
                 e->path);
 }
 
-/* The cache entry for `m`, opening it on first use; NULL only when out of
- * memory. */
+static uint64_t file_hash(const struct lg_module *m)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = m->path; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    h = lg_mix64(h);
+    for (const char *c = m->build_id; c && *c; c++)
+        h = (h ^ (unsigned char)(*c | 0x20)) * 1099511628211ull;
+    return lg_mix64(h + (m->build_id ? 1 : 0));
+}
+
+static bool same_file(const struct entry *e, const struct lg_module *m)
+{
+    return strcmp(e->path, m->path) == 0 && (e->build_id == NULL) == (m->build_id == NULL) &&
+           (!e->build_id || strcasecmp(e->build_id, m->build_id) == 0);
+}
+
+/* The cache entry for `m`'s file, opening it on first use at m's bias;
+ * NULL only when out of memory. */
 static struct entry *lookup_module(struct lg_symbolizer *s, const struct lg_module *m)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        struct entry *e = &s->entries[i];
-        if (e->base == m->base && strcmp(e->path, m->path) == 0 &&
-            (e->build_id == NULL) == (m->build_id == NULL) &&
-            (!e->build_id || strcasecmp(e->build_id, m->build_id) == 0))
-            return e;
-    }
+    uint64_t h = file_hash(m), v;
+    /* Equal hashes of different files (never seen in practice) fall back
+     * to a scan. */
+    if (lg_u64map_get(&s->by_file, h, &v) && v && same_file(&s->entries[v - 1], m))
+        return &s->entries[v - 1];
+    for (size_t i = 0; i < s->n; i++)
+        if (same_file(&s->entries[i], m))
+            return &s->entries[i];
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
         struct entry *p = realloc(s->entries, cap * sizeof *p);
@@ -171,8 +218,18 @@ static struct entry *lookup_module(struct lg_symbolizer *s, const struct lg_modu
         return NULL;
     }
     s->n++;
+    if (!lg_u64map_get(&s->by_file, h, &v))
+        lg_u64map_put(&s->by_file, h, s->n); /* out of memory: found by the scan */
     open_module(s, e);
     return e;
+}
+
+void lg_symbolizer_prepare(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods)
+{
+    for (size_t i = 0; i < n_mods; i++)
+        lookup_module(s, &mods[i]);
+    if (s->diag)
+        fflush(s->diag);
 }
 
 /* The recorded module containing `addr`. When ranges nest (a non-PIE
@@ -202,25 +259,20 @@ static Dwarf_Die *find_cu(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
 
 /* lg_symbolize, also giving the cache entry that has debug info for pc
  * (NULL when there is none). */
-static struct entry *resolve(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods,
-                             uint64_t pc, struct lg_frame *out)
+static struct entry *resolve_in(struct lg_symbolizer *s, struct entry *e, uint64_t pc,
+                                uint64_t offset, struct lg_frame *out)
 {
     memset(out, 0, sizeof *out);
     out->pc = pc;
-    /* A return address is the instruction after the call; the call itself,
-     * and so its source line, is the byte before. */
-    uint64_t addr = pc ? pc - 1 : 0;
-
-    const struct lg_module *m = find_module(mods, n_mods, addr);
-    if (!m)
-        return NULL;
-    out->module_offset = pc - m->base;
-    struct entry *e = lookup_module(s, m);
-    if (!e)
-        return NULL;
+    out->module_offset = offset;
     out->module = e->path;
     if (!e->dwfl)
         return NULL;
+    (void)s;
+    /* A return address is the instruction after the call; the call itself,
+     * and so its source line, is the byte before. The file is opened at
+     * e->base: the address is moved there. */
+    uint64_t addr = e->base + offset - (pc ? 1 : 0);
 
     GElf_Off off = 0;
     GElf_Sym sym;
@@ -252,10 +304,64 @@ static struct entry *resolve(struct lg_symbolizer *s, const struct lg_module *mo
     return e;
 }
 
+/* The cached answer for `pc` of a finding whose modules are mods: the
+ * entry of its module's file and what it resolved to. NULL when pc is in
+ * no recorded module or memory ran out (*out is then the plain answer). */
+static struct known *lookup(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods,
+                            uint64_t pc, struct entry **ep, uint64_t *offset, struct lg_frame *out)
+{
+    memset(out, 0, sizeof *out);
+    out->pc = pc;
+    *ep = NULL;
+    const struct lg_module *m = find_module(mods, n_mods, pc ? pc - 1 : 0);
+    if (!m)
+        return NULL;
+    *offset = pc - m->base;
+    out->module_offset = *offset;
+    struct entry *e = lookup_module(s, m);
+    if (!e)
+        return NULL;
+    *ep = e;
+    out->module = e->path;
+    size_t idx = (size_t)(e - s->entries);
+    uint64_t key = ((uint64_t)idx << 48) | *offset, v;
+    if (idx >= (1u << 16) || *offset >= (1ull << 48)) {
+        resolve_in(s, e, pc, *offset, out);
+        return NULL;
+    }
+    if (!lg_u64map_get(&s->by_addr, key, &v)) {
+        if (s->n_known == s->cap_known) {
+            size_t cap = s->cap_known ? 2 * s->cap_known : 256;
+            struct known *p = realloc(s->known, cap * sizeof *p);
+            if (!p) {
+                resolve_in(s, e, pc, *offset, out);
+                return NULL;
+            }
+            s->known = p;
+            s->cap_known = cap;
+        }
+        if (lg_u64map_put(&s->by_addr, key, s->n_known) != 0) {
+            resolve_in(s, e, pc, *offset, out);
+            return NULL;
+        }
+        struct known *k = &s->known[s->n_known++];
+        memset(k, 0, sizeof *k);
+        k->has_debug = resolve_in(s, e, pc, *offset, &k->base) != NULL;
+        v = s->n_known - 1;
+    }
+    struct known *k = &s->known[v];
+    *out = k->base;
+    out->pc = pc;
+    out->module_offset = *offset;
+    return k;
+}
+
 void lg_symbolize(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods, uint64_t pc,
                   struct lg_frame *out)
 {
-    resolve(s, mods, n_mods, pc, out);
+    struct entry *e;
+    uint64_t offset;
+    lookup(s, mods, n_mods, pc, &e, &offset, out);
 }
 
 /* A DIE's name, following DW_AT_abstract_origin as inlined instances need. */
@@ -265,16 +371,17 @@ static const char *die_name(Dwarf_Die *die)
     return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
 }
 
-size_t lg_symbolize_inline(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods,
-                           uint64_t pc, struct lg_frame *out, size_t max)
+/* The inlined chain at `offset` of entry e (resolved as `base`): fills
+ * out[0..max) and returns how many, 1 when there is none. */
+static size_t expand_inline(struct entry *e, uint64_t offset, const struct lg_frame *basep,
+                            struct lg_frame *out, size_t max)
 {
-    struct lg_frame base;
-    struct entry *e = resolve(s, mods, n_mods, pc, &base);
+    struct lg_frame base = *basep;
     out[0] = base;
-    if (!e || max < 2)
+    if (max < 2)
         return 1;
 
-    uint64_t addr = pc ? pc - 1 : 0;
+    uint64_t addr = e->base + offset - (base.pc ? 1 : 0);
     Dwarf_Addr bias = 0;
     Dwarf_Die *cu = find_cu(e->mod, addr, &bias);
     Dwarf_Die *scopes = NULL;
@@ -345,4 +452,38 @@ size_t lg_symbolize_inline(struct lg_symbolizer *s, const struct lg_module *mods
         return 1;
     }
     return k;
+}
+
+size_t lg_symbolize_inline(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods,
+                           uint64_t pc, struct lg_frame *out, size_t max)
+{
+    struct entry *e;
+    uint64_t offset = 0;
+    struct lg_frame base;
+    struct known *k = lookup(s, mods, n_mods, pc, &e, &offset, &base);
+    if (!k) {
+        out[0] = base;
+        if (!e || !e->dwfl || max < 2)
+            return 1;
+        /* Not cached (out of memory): resolved afresh. */
+        struct lg_frame plain;
+        if (!resolve_in(s, e, pc, offset, &plain))
+            return 1;
+        return expand_inline(e, offset, &plain, out, max);
+    }
+    if (!k->has_debug || max < 2) {
+        out[0] = base;
+        return 1;
+    }
+    if (!k->chain_done) {
+        k->n_chain = expand_inline(e, offset, &k->base, k->chain, MAX_CHAIN);
+        k->chain_done = true;
+    }
+    size_t n = k->n_chain < max ? k->n_chain : max;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = k->chain[i];
+        out[i].pc = pc;
+        out[i].module_offset = offset;
+    }
+    return n;
 }

@@ -40,6 +40,10 @@ struct lg_frame {
 struct lg_symbolizer *lg_symbolizer_new(FILE *diag);
 void lg_symbolizer_free(struct lg_symbolizer *s);
 
+/* Open the files of `mods` now (each once), so the notes about unusable
+ * ones come before a finding is printed, not inside its stacks. */
+void lg_symbolizer_prepare(struct lg_symbolizer *s, const struct lg_module *mods, size_t n_mods);
+
 /*
  * Resolve `pc`, a return address recorded in a finding whose module list is
  * `mods[0..n_mods)`. Return addresses point after the call, so the lookup uses

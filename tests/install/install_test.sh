@@ -6,6 +6,9 @@ set -eu
 build=$1 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# `run` keeps its report directory ($TMPDIR/lockgraph.XXXXXX) when it found
+# something: under $work, it goes with the test.
+export TMPDIR="$work"
 cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
 for f in include/lockgraph.h bin/lockgraph; do
     [ -e "$work/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }

@@ -6,7 +6,10 @@
 set -u
 lg=$1 demo=$2 fixed=$3
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+# `run` keeps its report directory ($TMPDIR/lockgraph.XXXXXX) when it found
+# something, for the user to read: here it goes with the test.
+TMPDIR=$(mktemp -d) && export TMPDIR
+trap 'rm -f "$out"; rm -rf "$TMPDIR"' EXIT
 fail() { echo "FAIL: $*"; sed 's/^/  | /' "$out"; exit 1; }
 
 "$lg" run -- "$demo" >"$out.stdout" 2>"$out"

@@ -30,6 +30,24 @@
 
 static const char *lib_path, *bin_dir, *jemalloc_path;
 
+/* Set by a test for its next run_prog, then reset: "@DIR" in args, options
+ * and report_env becomes the run's directory. */
+static struct {
+    bool relative;                    /* run in the directory, LOCKGRAPH_REPORT relative */
+    const char *report_env;           /* LOCKGRAPH_REPORT as it is, instead of the usual */
+    void (*prepare)(const char *dir); /* before the program starts */
+} next_run;
+
+/* s with "@DIR" replaced by dir, into out. */
+static const char *with_dir(const char *s, const char *dir, char *out, size_t len)
+{
+    const char *at = s ? strstr(s, "@DIR") : NULL;
+    if (!at)
+        return s;
+    snprintf(out, len, "%.*s%s%s", (int)(at - s), s, dir, at + 4);
+    return out;
+}
+
 struct run {
     char dir[256];
     int status; /* waitpid status */
@@ -59,7 +77,7 @@ static bool dir_has_kind(const char *dir, const char *kind)
     bool found = false;
     struct dirent *e;
     while (!found && (e = readdir(d))) {
-        if (!strstr(e->d_name, ".jsonl"))
+        if (!strstr(e->d_name, ".jsonl") || e->d_type == DT_LNK)
             continue;
         char path[512];
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
@@ -84,7 +102,8 @@ static void load_findings(struct run *r)
         return;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (!strstr(e->d_name, ".jsonl"))
+        /* a link planted at a findings file's name is no findings file */
+        if (!strstr(e->d_name, ".jsonl") || e->d_type == DT_LNK)
             continue;
         r->files++;
         char path[512];
@@ -133,8 +152,23 @@ static struct run *run_prog(const char *prog, const char *const *args, const cha
         exit(2);
     }
     char exe[512], report[512], errpath[512], preload_env[1024];
-    snprintf(exe, sizeof(exe), "%s/%s", bin_dir, prog);
-    snprintf(report, sizeof(report), "%s/findings.%%p.jsonl", r->dir);
+    if (prog[0] == '/')
+        snprintf(exe, sizeof(exe), "%s", prog);
+    else
+        snprintf(exe, sizeof(exe), "%s/%s", bin_dir, prog);
+    if (next_run.relative)
+        snprintf(report, sizeof(report), "findings.%%p.jsonl");
+    else
+        snprintf(report, sizeof(report), "%s/findings.%%p.jsonl", r->dir);
+    char report_env[512], options_buf[1024];
+    const char *report_value =
+        next_run.report_env ? with_dir(next_run.report_env, r->dir, report_env, sizeof(report_env))
+                            : report;
+    options = with_dir(options, r->dir, options_buf, sizeof(options_buf));
+    bool relative = next_run.relative;
+    if (next_run.prepare)
+        next_run.prepare(r->dir);
+    memset(&next_run, 0, sizeof(next_run));
     snprintf(errpath, sizeof(errpath), "%s/stderr", r->dir);
     if (jemalloc_path)
         snprintf(preload_env, sizeof(preload_env), "%s %s", lib_path, jemalloc_path);
@@ -147,7 +181,9 @@ static struct run *run_prog(const char *prog, const char *const *args, const cha
             setenv("LD_PRELOAD", preload_env, 1);
         else if (jemalloc_path)
             setenv("LD_PRELOAD", jemalloc_path, 1);
-        setenv("LOCKGRAPH_REPORT", report, 1);
+        setenv("LOCKGRAPH_REPORT", report_value, 1);
+        if (relative && chdir(r->dir) != 0)
+            _exit(126);
         if (options)
             setenv("LOCKGRAPH_OPTIONS", options, 1);
         else
@@ -157,9 +193,10 @@ static struct run *run_prog(const char *prog, const char *const *args, const cha
         int nul = open("/dev/null", O_WRONLY);
         dup2(nul, 1);
         char *argv[16] = {exe};
+        static char arg_buf[15][512];
         int k = 1;
-        for (int i = 0; args && args[i] && k < 15; i++)
-            argv[k++] = (char *)args[i];
+        for (int i = 0; args && args[i] && k < 15; i++, k++)
+            argv[k] = (char *)with_dir(args[i], r->dir, arg_buf[k], sizeof(arg_buf[k]));
         argv[k] = NULL;
         execv(exe, argv);
         _exit(127);
@@ -343,7 +380,7 @@ static void test_consistent_order(void)
 {
     struct run *r = run("sc_consistent_order", NULL);
     expect_nothing(r);
-    CU_ASSERT_EQUAL(r->files, 1); /* the file exists, empty: the run was watched */
+    CU_ASSERT_EQUAL(r->files, 0); /* a process that found nothing leaves no file */
     run_free(r);
 }
 
@@ -479,8 +516,13 @@ static void test_cond(void)
                              *const cancel[] = {"cancel", NULL};
     struct run *r = run_prog("sc_cond", inversion, NULL, NULL, 30, true);
     expect_clean_exit(r);
-    CU_ASSERT_EQUAL(r->nfindings, 1);
+    CU_ASSERT_EQUAL(r->nfindings, 2);
     check_cycle(first_kind(r, "lock-order-cycle"), 2);
+    /* x is held across the wait on m: x, not m, is named */
+    json_object *w = first_kind(r, "held-across-wait");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    CU_ASSERT_STRING_EQUAL(str(w, "call"), "pthread_cond_timedwait");
+    CU_ASSERT_EQUAL(json_object_array_length(get(w, "held")), 1);
     run_free(r);
     r = run_prog("sc_cond", queue, NULL, NULL, 60, true);
     expect_nothing(r);
@@ -1370,12 +1412,14 @@ static void test_rank_file(void)
 /* ---------------------------------------------------------------------- */
 /* Actual deadlocks and stalls.                                            */
 
-/* sc_deadlock sleeps holding locks on purpose: on_io=off. */
+/* sc_deadlock sleeps, and waits on barriers, holding locks on purpose:
+ * on_io=off, on_wait=off. */
 static struct run *run_deadlock(const char *mode, const char *options, const char *wait_kind)
 {
     const char *args[] = {mode, NULL};
     char opts[256];
-    snprintf(opts, sizeof(opts), "on_io=off%s%s", options ? ":" : "", options ? options : "");
+    snprintf(opts, sizeof(opts), "on_io=off:on_wait=off%s%s", options ? ":" : "",
+             options ? options : "");
     return run_prog("sc_deadlock", args, opts, wait_kind, 60, true);
 }
 
@@ -1573,7 +1617,271 @@ static void test_linked(void)
     struct run *r = run_prog("sc_linked", NULL, "on_assert=report", NULL, 30, false);
     expect_clean_exit(r);
     CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 1);
+    CU_ASSERT_EQUAL(count_kind(r, "held-across-io"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "assertion failed: no locks held"));
+    run_free(r);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Waits that are not locks, and owners that are gone (sc_waits).          */
+
+static struct run *run_waits(const char *mode, const char *options, const char *wait_kind)
+{
+    const char *args[] = {mode, NULL};
+    return run_prog("sc_waits", args, options, wait_kind, 60, true);
+}
+
+/* The held-across-wait finding for call, holding n locks, with stacks and
+ * keys; returns it. */
+static json_object *check_wait(const struct run *r, const char *call, const char *family, int n)
+{
+    json_object *f = NULL;
+    for (int i = 0; i < r->nfindings && !f; i++)
+        if (strcmp(str(r->findings[i], "kind"), "held-across-wait") == 0 &&
+            strcmp(str(r->findings[i], "call"), call) == 0)
+            f = r->findings[i];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_STRING_EQUAL(str(f, "family"), family);
+    CU_ASSERT_EQUAL(json_object_get_int(get(f, "count")), 1);
+    CU_ASSERT_FALSE(json_true(f, "final"));
+    CU_ASSERT_PTR_NOT_NULL(get(f, "waits_on"));
+    CU_ASSERT(json_object_array_length(get(f, "stack")) >= 2);
+    json_object *held = get(f, "held");
+    CU_ASSERT_EQUAL_FATAL((int)json_object_array_length(held), n);
+    for (int i = 0; i < n; i++) {
+        json_object *h = json_object_array_get_idx(held, (size_t)i);
+        CU_ASSERT_PTR_NOT_NULL(str(h, "key"));
+        CU_ASSERT(json_object_array_length(get(h, "stack")) >= 1);
+    }
+    return f;
+}
+
+static void test_join_held(void)
+{
+    /* main holds L and joins a worker that wants L: a deadlock of a lock
+     * and a join, on disk while it hangs */
+    struct run *r = run_waits("join_held", NULL, "deadlock");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    json_object *w = check_wait(r, "pthread_join", "join", 1);
+    CU_ASSERT_STRING_EQUAL(str(get(w, "waits_on"), "what"), "join");
+    json_object *f = first_kind(r, "deadlock");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(count_kind(r, "deadlock"), 1);
+    json_object *th = get(f, "threads");
+    CU_ASSERT_EQUAL_FATAL((int)json_object_array_length(th), 2);
+    int joins = -1;
+    for (int i = 0; i < 2; i++)
+        if (get(json_object_array_get_idx(th, (size_t)i), "joins"))
+            joins = i;
+    CU_ASSERT_FATAL(joins >= 0);
+    json_object *joiner = json_object_array_get_idx(th, (size_t)joins);
+    json_object *worker = json_object_array_get_idx(th, (size_t)(1 - joins));
+    /* the joiner joins the worker, which waits for the lock the joiner holds */
+    CU_ASSERT_EQUAL(json_object_get_int(get(get(joiner, "joins"), "tid")),
+                    json_object_get_int(get(get(worker, "thread"), "tid")));
+    CU_ASSERT_STRING_EQUAL(str(get(joiner, "waits_for"), "type"), "thread");
+    CU_ASSERT_STRING_EQUAL(str(get(joiner, "waits_on"), "what"), "join");
+    CU_ASSERT_STRING_EQUAL(str(get(worker, "waits_for"), "type"), "mutex");
+    json_object *held = get(joiner, "held");
+    CU_ASSERT_EQUAL_FATAL((int)json_object_array_length(held), 1);
+    CU_ASSERT_STRING_EQUAL(str(get(json_object_array_get_idx(held, 0), "lock"), "addr"),
+                           str(get(worker, "waits_for"), "addr"));
+    run_free(r);
+}
+
+static void test_cond_held(void)
+{
+    /* written when the wait starts, before the program hangs */
+    struct run *r = run_waits("cond_held", NULL, "held-across-wait");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    json_object *f = check_wait(r, "pthread_cond_wait", "cond", 1);
+    json_object *on = get(f, "waits_on");
+    CU_ASSERT_STRING_EQUAL(str(on, "what"), "cond");
+    CU_ASSERT_PTR_NOT_NULL(str(on, "cond"));
+    /* the cache lock is named, not the cond's own mutex */
+    CU_ASSERT_STRING_NOT_EQUAL(
+        str(get(on, "mutex"), "addr"),
+        str(get(json_object_array_get_idx(get(f, "held"), 0), "lock"), "addr"));
+    CU_ASSERT_STRING_EQUAL(str(json_object_array_get_idx(get(f, "held"), 0), "key"),
+                           "sym:sc_waits:cache");
+    CU_ASSERT_EQUAL(count_kind(r, "deadlock"), 0); /* a cond var has no owner */
+    run_free(r);
+}
+
+/* A deadlock on a lock whose owner is gone: one waiter, the gone owner
+ * named with where it took the lock. Returns the gone_owner object. */
+static json_object *check_gone(json_object *f, const char *gone)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    json_object *th = get(f, "threads");
+    CU_ASSERT_EQUAL_FATAL((int)json_object_array_length(th), 1);
+    json_object *w = json_object_array_get_idx(th, 0);
+    CU_ASSERT_STRING_EQUAL(str(get(w, "waits_for"), "type"), "mutex");
+    CU_ASSERT(json_object_array_length(get(w, "stack")) >= 2);
+    json_object *g = get(f, "gone_owner");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_STRING_EQUAL(str(g, "gone"), gone);
+    CU_ASSERT(json_object_get_int(get(get(g, "thread"), "tid")) > 0);
+    CU_ASSERT_NOT_EQUAL(json_object_get_int(get(get(g, "thread"), "tid")),
+                        json_object_get_int(get(get(w, "thread"), "tid")));
+    CU_ASSERT(json_object_array_length(get(g, "stack")) >= 1);
+    return g;
+}
+
+static void test_exit_held(void)
+{
+    struct run *r = run_waits("exit_held", NULL, "deadlock");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    json_object *e = first_kind(r, "held-at-exit");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    json_object *g = check_gone(first_kind(r, "deadlock"), "ended");
+    CU_ASSERT_EQUAL(json_object_get_int(get(get(g, "thread"), "tid")),
+                    json_object_get_int(get(get(e, "thread"), "tid")));
+    CU_ASSERT(json_object_array_length(get(g, "end_stack")) >= 1);
+    run_free(r);
+}
+
+static void test_fork_held(void)
+{
+    struct run *r = run_waits("fork_held", "on_fork=report", "deadlock");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    CU_ASSERT_EQUAL(r->files, 2);
+    json_object *f = first_kind(r, "deadlock"), *fk = first_kind(r, "fork-with-locks-held");
+    json_object *g = check_gone(f, "not-in-process");
+    CU_ASSERT(json_object_array_length(get(g, "fork_stack")) >= 2);
+    /* in the child: the parent's thread holding M at the fork, where */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fk);
+    CU_ASSERT_EQUAL(json_object_get_int(get(fk, "pid")), json_object_get_int(get(f, "pid")));
+    json_object *t0 = json_object_array_get_idx(get(fk, "threads"), 0);
+    CU_ASSERT_EQUAL(json_object_get_int(get(get(t0, "thread"), "tid")),
+                    json_object_get_int(get(get(g, "thread"), "tid")));
+    CU_ASSERT_STRING_EQUAL(
+        str(get(json_object_array_get_idx(get(t0, "held"), 0), "lock"), "addr"),
+        str(get(json_object_array_get_idx(get(f, "threads"), 0), "waits_for"), "addr"));
+    CU_ASSERT(json_object_array_length(get(fk, "fork_stack")) >= 2);
+    run_free(r);
+    /* on_fork is off by default */
+    r = run_waits("fork_held", NULL, "deadlock");
+    CU_ASSERT_EQUAL(count_kind(r, "fork-with-locks-held"), 0);
+    CU_ASSERT_EQUAL(count_kind(r, "deadlock"), 1);
+    run_free(r);
+}
+
+static void test_sem_lock(void)
+{
+    struct run *r = run_waits("sem_lock", NULL, NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    check_cycle(f, 2);
+    json_object *locks = get(f, "locks");
+    int sems = 0;
+    for (int i = 0; i < 2; i++)
+        sems += strcmp(str(json_object_array_get_idx(locks, (size_t)i), "type"), "semaphore") == 0;
+    CU_ASSERT_EQUAL(sems, 1);
+    run_free(r);
+}
+
+static void test_sem_named_and_deadlock(void)
+{
+    /* a named semaphore is named after itself */
+    struct run *r = run_waits("sem_named", NULL, NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *f = first_kind(r, "lock-order-cycle");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    bool named = false;
+    for (int i = 0; i < 2; i++) {
+        json_object *l = json_object_array_get_idx(get(f, "locks"), (size_t)i);
+        named |= strcmp(str(l, "type"), "semaphore") == 0 && str(l, "name") &&
+                 strncmp(str(l, "name"), "/lockgraph-sc.", 14) == 0;
+    }
+    CU_ASSERT_TRUE(named);
+    run_free(r);
+    /* made with 1, posted by another thread: a counter after all */
+    r = run_waits("sem_signal", NULL, NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    json_object *w = check_wait(r, "sem_wait", "semaphore", 1);
+    CU_ASSERT_STRING_EQUAL(str(get(json_object_array_get_idx(get(w, "held"), 0), "lock"), "type"),
+                           "mutex");
+    run_free(r);
+    /* the owner of a semaphore lock is the thread that took it: a real
+     * deadlock through one */
+    r = run_waits("sem_deadlock", "on_wait=off", "deadlock");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    json_object *d = first_kind(r, "deadlock");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    json_object *th = get(d, "threads");
+    CU_ASSERT_EQUAL_FATAL((int)json_object_array_length(th), 2);
+    int sems = 0;
+    for (int i = 0; i < 2; i++)
+        sems += strcmp(str(get(json_object_array_get_idx(th, (size_t)i), "waits_for"), "type"),
+                       "semaphore") == 0;
+    CU_ASSERT_EQUAL(sems, 1);
+    run_free(r);
+}
+
+static void test_wait_calls(void)
+{
+    struct run *r = run_waits("calls", NULL, NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "held-across-wait"), 6);
+    CU_ASSERT_EQUAL(r->nfindings, 6);
+    check_wait(r, "pthread_join", "join", 1);
+    check_wait(r, "pthread_barrier_wait", "barrier", 1);
+    json_object *s = check_wait(r, "sem_wait", "semaphore", 1);
+    CU_ASSERT_STRING_EQUAL(str(get(s, "waits_on"), "what"), "semaphore");
+    json_object *w = check_wait(r, "waitpid", "process", 1);
+    CU_ASSERT(json_object_get_int(get(get(w, "waits_on"), "pid")) > 0);
+    check_wait(r, "system", "process", 1);
+    run_free(r);
+    /* wait_allow by call and by lock, and on_wait=off */
+    r = run_waits("calls", "wait_allow=pthread_join,system,sem_wait", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "held-across-wait"), 2);
+    run_free(r);
+    r = run_waits("calls", "wait_allow=sym:sc_waits:L", NULL);
+    expect_nothing(r);
+    run_free(r);
+    r = run_waits("calls", "on_wait=off", NULL);
+    expect_nothing(r);
+    run_free(r);
+    r = run_waits("calls", "on_wait=abort", NULL);
+    CU_ASSERT_TRUE(WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGABRT);
+    CU_ASSERT_EQUAL(count_kind(r, "held-across-wait"), 1);
+    run_free(r);
+}
+
+static void test_atexit_relock(void)
+{
+    struct run *r = run_waits("atexit", NULL, "self-deadlock");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    CU_ASSERT_EQUAL(count_kind(r, "self-deadlock"), 1);
+    run_free(r);
+}
+
+static void test_waits_quiet(void)
+{
+    static const char *const quiet[] = {"cond_own", "join_free", "sem_counter", "fork_exec"};
+    for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
+        struct run *r = run_waits(quiet[i], NULL, NULL);
+        expect_nothing(r);
+        if (r->nfindings)
+            fprintf(stderr, "  (mode %s)\n", quiet[i]);
+        run_free(r);
+    }
+    /* the child holds it while it talks and sleeps: that is I/O */
+    struct run *r = run_waits("pshared", "on_io=off", NULL);
+    expect_nothing(r);
+    run_free(r);
+    /* a robust mutex whose owner died is handed over: its owner ended
+     * holding it (held-at-exit), and that is all */
+    r = run_waits("robust", NULL, NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "deadlock"), 0);
+    CU_ASSERT_EQUAL(count_kind(r, "held-at-exit"), 1);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
     run_free(r);
 }
 
@@ -1585,14 +1893,266 @@ static void test_no_library(void)
     run_free(r);
 }
 
+/* ---------------------------------------------------------------------- */
+/* The findings file: where it is made, when, and where it never is.      */
+
+static bool is_root(void)
+{
+    if (geteuid() == 0)
+        return true;
+    fprintf(stderr, "\n  (needs root: skipped)\n");
+    return false;
+}
+
+/* The whole of a small file, or "" when it cannot be read. */
+static const char *slurp(const char *dir, const char *name)
+{
+    static char buf[4096];
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    buf[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = 0;
+        fclose(f);
+    }
+    return buf;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return lstat(path, &st) == 0;
+}
+
+/* MODE of sc_report_file, then one AB/BA cycle: it must be in one findings
+ * file, whatever the program did to its process first. */
+static struct run *report_mode(const char *mode, const char *options)
+{
+    const char *const args[] = {mode, "@DIR", NULL};
+    return run_prog("sc_report_file", args, options, NULL, 30, true);
+}
+
+static void expect_one_cycle_in_file(struct run *r)
+{
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 1);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    CU_ASSERT_EQUAL(r->files, 1);
+    if (r->nfindings != 1 || r->files != 1)
+        fprintf(stderr, "\n  %d findings in %d files; stderr:\n%s\n", r->nfindings, r->files,
+                r->err);
+}
+
+/* Every process under the preload used to leave an empty file: sh, env,
+ * timeout, cat, each command of a script. */
+static void test_report_none_when_clean(void)
+{
+    static const char *const script[] = {
+        "-c", "env true; timeout 20 true; echo x | cat >/dev/null; sh -c 'exec true'", NULL};
+    struct run *r = run_prog("/bin/sh", script, NULL, NULL, 30, true);
+    expect_nothing(r);
+    CU_ASSERT_EQUAL(r->files, 0);
+    run_free(r);
+    /* _exit, found nothing */
+    r = report_mode("nothing-_exit", NULL);
+    expect_nothing(r);
+    CU_ASSERT_EQUAL(r->files, 0);
+    run_free(r);
+}
+
+/* A relative report path is resolved once, at start: findings made after
+ * chdir, by the program and by a child it forks then (whose file is made
+ * then), land in the directory the program started in, and the message on
+ * stderr names the absolute path. */
+static void test_report_relative_chdir(void)
+{
+    next_run.relative = true;
+    struct run *r = report_mode("chdir", NULL);
+    expect_clean_exit(r);
+    /* the parent's and the fork child's, each in its own file, here */
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 2);
+    CU_ASSERT_EQUAL(r->files, 2);
+    char want[600];
+    snprintf(want, sizeof(want), "[%s/findings.", r->dir);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, want));
+    run_free(r);
+}
+
+static void test_report_chroot(void)
+{
+    if (!is_root())
+        return;
+    struct run *r = report_mode("chroot", NULL);
+    expect_one_cycle_in_file(r);
+    run_free(r);
+}
+
+/* The report directory is root's (0700): after setuid(65534) the file
+ * could not be made; it is made just before. */
+static void test_report_setuid(void)
+{
+    if (!is_root())
+        return;
+    struct run *r = report_mode("setuid", NULL);
+    expect_one_cycle_in_file(r);
+    run_free(r);
+    r = report_mode("fork-daemon", NULL);
+    expect_one_cycle_in_file(r);
+    run_free(r);
+}
+
+static void test_report_closefds(void)
+{
+    struct run *r = report_mode("closefds", NULL);
+    expect_one_cycle_in_file(r);
+    run_free(r);
+}
+
+/* Every fd the limit allows is in use at the first finding: the spare fd
+ * lockgraph kept from start is given up to make the file. */
+static void test_report_nofile(void)
+{
+    struct run *r = report_mode("nofile", NULL);
+    expect_one_cycle_in_file(r);
+    run_free(r);
+}
+
+/* A daemon's own file on fd 2 never receives lockgraph's lines; they go to
+ * the stderr the program started with while it is still there. */
+static void test_report_stderr_replaced(void)
+{
+    struct run *r = report_mode("stderr-data", NULL);
+    expect_one_cycle_in_file(r);
+    CU_ASSERT_STRING_EQUAL(slurp(r->dir, "data"), "data\n");
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "lockgraph: lock-order-cycle"));
+    run_free(r);
+    r = report_mode("daemon-data", NULL);
+    expect_one_cycle_in_file(r);
+    CU_ASSERT_STRING_EQUAL(slurp(r->dir, "data"), "data\n");
+    run_free(r);
+}
+
+static void plant_victim(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/victim", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("precious\n", f);
+        fclose(f);
+    }
+}
+
+static void plant_links(const char *dir)
+{
+    plant_victim(dir);
+    char from[512], to[512];
+    snprintf(to, sizeof(to), "%s/victim", dir);
+    snprintf(from, sizeof(from), "%s/fixed.jsonl", dir);
+    if (symlink(to, from) != 0)
+        perror("symlink");
+    snprintf(from, sizeof(from), "%s/graph.jsonl", dir);
+    if (symlink(to, from) != 0)
+        perror("symlink");
+}
+
+/* Links planted at the findings file's name, before the program starts or
+ * while it runs, and at the graph file's: nothing is written through them,
+ * each is named on stderr, and the finding is not lost (stderr has it). */
+static void test_report_symlinks(void)
+{
+    next_run.prepare = plant_links;
+    next_run.report_env = "@DIR/fixed.jsonl";
+    struct run *r = run_prog("sc_ab_ba_one_thread", NULL, "graph=@DIR/graph.jsonl", NULL, 30, true);
+    expect_clean_exit(r);
+    CU_ASSERT_STRING_EQUAL(slurp(r->dir, "victim"), "precious\n");
+    char want[600];
+    snprintf(want, sizeof(want), "report file '%s/fixed.jsonl' is a symbolic link", r->dir);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, want));
+    snprintf(want, sizeof(want), "graph file '%s/graph.jsonl': is a symbolic link", r->dir);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "lockgraph: finding: {\"kind\":\"lock-order-cycle\""));
+    run_free(r);
+
+    next_run.prepare = plant_victim;
+    r = report_mode("symlink", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_STRING_EQUAL(slurp(r->dir, "victim"), "precious\n");
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "' is a symbolic link: not writing there"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "lockgraph: finding: {\"kind\":\"lock-order-cycle\""));
+    CU_ASSERT_EQUAL(r->files, 0);
+    run_free(r);
+
+    /* a dangling link would have made a new file at its target */
+    r = report_mode("dangling", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_FALSE(exists(r->dir, "new-victim"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "' is a symbolic link: not writing there"));
+    run_free(r);
+}
+
+/* A file made early, before an identity change, that stayed empty is
+ * removed at exit, and at _exit. */
+static void test_report_early_removed(void)
+{
+    if (!is_root())
+        return;
+    struct run *r = report_mode("seteuid-back", NULL);
+    expect_nothing(r);
+    CU_ASSERT_EQUAL(r->files, 0);
+    run_free(r);
+    r = report_mode("seteuid-_exit", NULL);
+    expect_nothing(r);
+    CU_ASSERT_EQUAL(r->files, 0);
+    run_free(r);
+}
+
+static void test_report_env_empty(void)
+{
+    next_run.report_env = "";
+    struct run *r = run("sc_ab_ba_one_thread", NULL);
+    CU_ASSERT_TRUE(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->err, "LOCKGRAPH_REPORT is set but empty"));
+    CU_ASSERT_EQUAL(r->files, 0);
+    run_free(r);
+}
+
+/* A process-shared lock the parent holds across fork is the parent's: the
+ * child taking it waits for the parent, no self-deadlock (with
+ * on_cycle=abort the child would abort). */
+static void test_pshared_fork(void)
+{
+    struct run *r = run("sc_pshared_fork", NULL);
+    expect_nothing(r);
+    run_free(r);
+    r = run("sc_pshared_fork", "on_cycle=abort");
+    expect_nothing(r);
+    run_free(r);
+    static const char *const rw[] = {"rw", NULL};
+    r = run_prog("sc_pshared_fork", rw, NULL, NULL, 30, true);
+    expect_nothing(r);
+    run_free(r);
+    /* Held by another thread at the fork: in the child it is the parent's
+     * still, neither a gone owner nor inherited locked for good (a barrier
+     * wait holding them is held-across-wait, not what is looked at here). */
+    static const char *const thread[] = {"thread", NULL};
+    r = run_prog("sc_pshared_fork", thread, "on_fork=report:on_wait=off", NULL, 30, true);
+    expect_nothing(r);
+    run_free(r);
+}
+
 int main(int argc, char **argv)
 {
     const char *filter = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--lib") && i + 1 < argc)
-            lib_path = argv[++i];
+            lib_path = realpath(argv[++i], NULL);
         else if (!strcmp(argv[i], "--bin") && i + 1 < argc)
-            bin_dir = argv[++i];
+            bin_dir = realpath(argv[++i], NULL); /* some runs chdir first */
         else if (!strcmp(argv[i], "--jemalloc") && i + 1 < argc)
             jemalloc_path = argv[++i];
         else
@@ -1678,6 +2238,34 @@ int main(int argc, char **argv)
         {"hold_warn_ms: one site, counted", test_long_hold},
         {"a stall of timed locks that keep retrying", test_timed_stall},
         {"watchdog in a program that forks and exits", test_watchdog_fork},
+        {"report file: none from processes that found nothing (sh, env, timeout, _exit)",
+         test_report_none_when_clean},
+        {"report file: relative path, finding after chdir", test_report_relative_chdir},
+        {"report file: finding after chroot", test_report_chroot},
+        {"report file: finding after setuid, and in a daemon child", test_report_setuid},
+        {"report file: finding after closing every fd", test_report_closefds},
+        {"report file: finding with every fd in use (RLIMIT_NOFILE)", test_report_nofile},
+        {"report file: fd 2 replaced by the program's own file", test_report_stderr_replaced},
+        {"report file: symbolic links planted at report and graph names", test_report_symlinks},
+        {"report file: made early, still empty: removed at exit and _exit",
+         test_report_early_removed},
+        {"report file: LOCKGRAPH_REPORT empty", test_report_env_empty},
+        {"process-shared locks held across fork, by the forking thread or another: the "
+         "parent's",
+         test_pshared_fork},
+        {"join holding the lock the joined thread needs: deadlock, held-across-wait",
+         test_join_held},
+        {"condition wait holding the lock its signaller needs: held-across-wait", test_cond_held},
+        {"thread ended holding a lock, then waited for: deadlock, gone owner", test_exit_held},
+        {"lock held by another thread at fork, taken in the child: deadlock, not in process",
+         test_fork_held},
+        {"semaphore used as a lock against a mutex: lock-order-cycle", test_sem_lock},
+        {"named semaphore lock; one that turns out a signal; a deadlock through one",
+         test_sem_named_and_deadlock},
+        {"held-across-wait: join, barrier, semaphore, waitpid, system; wait_allow, on_wait",
+         test_wait_calls},
+        {"atexit handler relocking a mutex main holds: self-deadlock", test_atexit_relock},
+        {"waits that cannot deadlock, pshared and robust owners: quiet", test_waits_quiet},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
         if (!filter || strstr(tests[i].name, filter))

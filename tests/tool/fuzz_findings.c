@@ -19,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
+#include "outfile.h"
 #include "jsonl.h"
-#include "report.h"
+#include "reportset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,58 +49,79 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     struct lg_report r;
-    memset(&r, 0, sizeof r);
     char *paths[] = {"fuzz.jsonl"};
-    r.paths = paths;
-    r.n_paths = 1;
-    lg_findings_init(&r.set);
+    struct lg_findings set;
+    lg_findings_init(&set);
+    if (lg_report_open(&r, paths, 1, NULL, 0, LG_REPORT_DEDUPE, sink()) != 0) {
+        lg_report_free(&r);
+        fclose(fp);
+        free(copy);
+        return 0;
+    }
+    lg_symbolizer_free(r.sym);
+    r.sym = lg_symbolizer_new(NULL);
 
     struct lg_jsonl_reader rd;
     lg_jsonl_open(&rd, fp);
     const char *text;
     size_t len;
     char err[512];
-    while (lg_jsonl_next(&rd, &text, &len) == LG_JSONL_LINE) {
-        struct lg_finding f;
-        bool unknown;
-        if (lg_finding_parse(text, len, &f, &unknown, err, sizeof err) != 1)
+    enum lg_jsonl_next next;
+    while ((next = lg_jsonl_next(&rd, &text, &len)) == LG_JSONL_LINE || next == LG_JSONL_LONG) {
+        if (next != LG_JSONL_LINE)
             continue;
-        /* Never open a file the input names. */
-        for (size_t i = 0; i < f.n_modules; i++) {
-            free(f.modules[i].path);
-            f.modules[i].path = strdup("/nonexistent/fuzz");
-        }
-        f.file = strdup("fuzz.jsonl");
-        f.line = rd.lineno;
-        if (r.set.n == r.set.cap) {
-            size_t cap = r.set.cap ? 2 * r.set.cap : 8;
-            struct lg_finding *p = realloc(r.set.items, cap * sizeof *p);
-            if (!p) {
-                lg_finding_free(&f);
+        /* Twice: once into the report, once into a set for the plain summary. */
+        for (int pass = 0; pass < 2; pass++) {
+            struct lg_finding f;
+            bool unknown;
+            if (lg_finding_parse(text, len, &f, &unknown, err, sizeof err) != 1)
                 break;
+            /* Never open a file the input names. */
+            for (size_t i = 0; i < f.n_modules; i++) {
+                free(f.modules[i].path);
+                f.modules[i].path = strdup("/nonexistent/fuzz");
             }
-            r.set.items = p;
-            r.set.cap = cap;
+            f.file = strdup("fuzz.jsonl");
+            f.line = rd.lineno;
+            if (pass == 0) {
+                lg_report_add(&r, &f);
+                continue;
+            }
+            if (set.n == set.cap) {
+                size_t cap = set.cap ? 2 * set.cap : 8;
+                struct lg_finding *p = realloc(set.items, cap * sizeof *p);
+                if (!p) {
+                    lg_finding_free(&f);
+                    break;
+                }
+                set.items = p;
+                set.cap = cap;
+            }
+            set.items[set.n++] = f;
         }
-        r.set.items[r.set.n++] = f;
     }
+    if (next == LG_JSONL_CUT)
+        lg_json_is_cut_object(text, len);
     lg_jsonl_close(&rd);
     fclose(fp);
     free(copy);
 
-    r.sym = lg_symbolizer_new(NULL);
-    r.hidden = calloc(r.set.n ? r.set.n : 1, sizeof *r.hidden);
-    if (r.sym && r.hidden && lg_group_findings(&r.set, NULL, true, &r.groups) == 0) {
+    if (r.sym && lg_report_finish(&r) == 0) {
         FILE *out = sink();
-        lg_report_text(&r, out, LG_MARKUP_ANSI);
-        lg_report_json(&r, out);
-        lg_report_sarif(&r, out);
-        lg_report_dot(&r, out);
-        lg_report_html(&r, out, NULL);
-        struct lg_summary_opts o = {.out = out, .sym = r.sym};
-        lg_summary_print(&r.set, &o);
-        lg_summary_closing(out, &r.set, "fuzz");
+        struct lg_format_opts o = {.markup = LG_MARKUP_ANSI};
+        for (size_t i = 0; lg_formats[i]; i++) {
+            FILE *f = lg_formats[i]->utf8 ? lg_utf8_filter(out) : out;
+            if (f) {
+                lg_format_write(lg_formats[i], &r, f, &o);
+                if (f != out)
+                    fclose(f);
+            }
+        }
+        struct lg_summary_opts so = {.out = out, .sym = r.sym};
+        lg_summary_print(&set, &so);
+        lg_summary_closing(out, &set, "fuzz");
     }
+    lg_findings_free(&set);
     lg_report_free(&r);
     return 0;
 }

@@ -4,9 +4,9 @@
 # launcher (with fake_preload.so standing in for liblockgraph.so, so these
 # tests check the tool alone), and `ranks` on handcrafted graph files.
 #
-# usage: test_cli.sh CASE LOCKGRAPH DATA_DIR FAKE_PRELOAD
+# usage: test_cli.sh CASE LOCKGRAPH DATA_DIR FAKE_PRELOAD [STATIC_PROG]
 set -u
-case_name=$1 LG=$2 DATA=$3 FAKE=$4
+case_name=$1 LG=$2 DATA=$3 FAKE=$4 STATIC=${5:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lockgraph-test-cli.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
@@ -193,6 +193,18 @@ usage)
     has err '--report needs a value'
     run_lg 2 run --options report=/tmp/x -- /bin/true
     has err 'use --report FILE instead'
+    # Options the library would refuse before main are refused before
+    # anything runs, by the library's own parser.
+    run_lg 2 run --options stack_dept=4 -- sh -c "touch '$work/ran'"
+    has err "lockgraph run: --options: unknown option 'stack_dept'"
+    has err 'nothing was run'
+    [ -e "$work/ran" ] && fail "run started the program despite a bad option"
+    run_lg 2 run --options stack_depth=500 -- /bin/true
+    has err "option 'stack_depth' takes a whole number from 1 to 128"
+    LOCKGRAPH_OPTIONS=watchdog=x run_lg 2 run -- /bin/true
+    has err "lockgraph run: LOCKGRAPH_OPTIONS: option 'watchdog'"
+    run_lg 2 run --options io_allow=wrte -- /bin/true
+    has err "'wrte' is neither a watched call"
     run_lg 2 show
     run_lg 2 show --nope x
     run_lg 0 --help
@@ -207,8 +219,25 @@ usage)
     has err '-o needs a file name'
     run_lg 2 ranks -o a -o b "$DATA/graph-clean-a.jsonl"
     has err '-o given twice'
-    run_lg 0 ranks --help
-    has out 'usage: lockgraph run'
+    # Each verb's --help is its own usage, not the whole one.
+    for verb in run show report dot merge ranks; do
+        run_lg 0 "$verb" --help
+        has out "usage: lockgraph $verb"
+        lacks out 'lockgraph help | --help'
+        [ "$verb" = report ] || lacks out 'usage: lockgraph report'
+        run_lg 0 "$verb" -h
+        has out "usage: lockgraph $verb"
+    done
+    run_lg 0 show --help
+    has out 'show  Print findings files'
+    has out 'Lines longer than 16 MiB are refused'
+    run_lg 0 report --help
+    has out '--no-dedupe     show every finding'
+    # A bad option: the verb's usage after the message.
+    run_lg 2 report --frobnicate x.jsonl
+    has err "unknown option '--frobnicate'"
+    has err 'usage: lockgraph report'
+    lacks err 'usage: lockgraph run'
     run_lg 0 help
     run_lg 0 --version
     grep -Eq '^lockgraph [0-9]+\.[0-9]+' "$work/out" || fail "--version: $(cat "$work/out")"
@@ -257,16 +286,16 @@ run-env)
     run_lg 0 run -- sh -c 'echo "REPORT=$LOCKGRAPH_REPORT"'
     grep -Eq "^REPORT=$work/lockgraph\.[A-Za-z0-9]{6}/findings\.%p\.jsonl\$" "$work/out" ||
         fail "default report: $(cat "$work/out")"
-    run_lg 0 run --options a=1:b=2 --quiet -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
-    has out 'OPTS=a=1:b=2:quiet=1'
+    run_lg 0 run --options on_cycle=abort:stack_depth=8 --quiet -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
+    has out 'OPTS=on_cycle=abort:stack_depth=8:quiet=1'
     run_lg 0 run --quiet -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
     has out 'OPTS=quiet=1'
     run_lg 0 run -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
     has out 'OPTS=quiet=1'
     run_lg 0 run --live -- sh -c 'echo "OPTS=[$LOCKGRAPH_OPTIONS]"'
     has out 'OPTS=[]'
-    run_lg 0 run --options x=y -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
-    has out 'OPTS=x=y'
+    run_lg 0 run --options stack_depth=8 -- sh -c 'echo "OPTS=$LOCKGRAPH_OPTIONS"'
+    has out 'OPTS=stack_depth=8'
     # A relative --report is made absolute: the program may change directory.
     cd "$work" || exit 1
     run_lg 0 run --report rel.%p.jsonl -- sh -c 'echo "REPORT=$LOCKGRAPH_REPORT"'
@@ -291,14 +320,99 @@ run-findings)
     has err 'lockgraph: 9 findings (3 lock-order-cycle, 3 held-at-exit, 3 deadlock-from-the-future) in 1 process'
     has err "report: $work/r.%p.jsonl (3 files)"
 
-    # A fixed name is truncated first: the findings of an earlier run are
-    # not reported again.
+    # A fixed name is removed first: the findings of an earlier run are
+    # not reported again, and a clean run leaves no file.
     run_lg 66 run --report "$work/fixed.jsonl" -- /bin/true
     run_lg 66 run --report "$work/fixed.jsonl" -- /bin/true
     has err 'lockgraph: 3 findings'
     unset LGTEST_CANNED
     run_lg 0 run --report "$work/fixed.jsonl" -- /bin/true
-    has err "lockgraph: no findings; report: $work/fixed.jsonl"
+    has err "lockgraph: no findings; report: none written ($work/fixed.jsonl)"
+    [ -e "$work/fixed.jsonl" ] && fail "a clean run left the stale fixed report"
+
+    # Never through a link planted at a fixed name, nor a file not ours
+    # to replace: refused before the program runs, the victim untouched.
+    printf 'precious\n' >"$work/victim"
+    ln -s "$work/victim" "$work/link.jsonl"
+    run_lg 125 run --report "$work/link.jsonl" -- sh -c "touch '$work/ran'"
+    has err "lockgraph: report file $work/link.jsonl is a symbolic link: not writing there"
+    [ "$(cat "$work/victim")" = precious ] || fail "--report through a link touched its target"
+    [ -e "$work/ran" ] && fail "run started the program despite a refused report"
+    mkfifo "$work/fifo.jsonl"
+    run_lg 125 run --report "$work/fifo.jsonl" -- /bin/true
+    has err 'is not a regular file'
+
+    # The report directory is made when missing (the README's example).
+    cd "$work" || exit 1
+    LGTEST_CANNED="$DATA/cycle.jsonl" run_lg 66 run --report reports/deep/lg.%p.jsonl -- /bin/true
+    cd - >/dev/null || exit 1
+    has err "report: $work/reports/deep/lg."
+    [ -n "$(ls "$work/reports/deep")" ] || fail "nothing in the report directory made for it"
+
+    # Findings the library could write to no file (it said so on the
+    # program's stderr) still count: named, and the run fails with 66.
+    LGTEST_STDERR_FINDINGS=2 run_lg 66 run -- /bin/true
+    has err "lockgraph: 2 findings could not be written to a report file and went to the program's stderr instead"
+    has err 'lockgraph: 2 findings, none in a report file (see above); report: none written'
+    lacks err 'no findings'
+    LGTEST_STDERR_FINDINGS=1 run_lg 9 run --exit-code 9 -- /bin/true
+    LGTEST_STDERR_FINDINGS=1 LGTEST_CANNED="$DATA/cycle.jsonl" run_lg 66 run -- /bin/true
+    has err 'lockgraph: 3 findings (1 lock-order-cycle'
+    has err '1 finding could not be written to a report file'
+    ;;
+run-watched)
+    # The library never started in the program, or not in what it became:
+    # never "no findings", but what happened, and 67.
+    LOCKGRAPH_LIB="$DATA/cycle.jsonl" run_lg 67 run -- /bin/true
+    has err 'lockgraph: nothing was watched: liblockgraph.so never started in the program'
+    has err 'lockgraph: no findings, because nothing was watched; report: none written'
+    run_lg 67 run -- env -u LD_PRELOAD /bin/true
+    has err 'lockgraph: the program was not watched to its end: fake ran another executable in its place (exec)'
+    run_lg 67 run -- sh -c 'LD_PRELOAD= exec /bin/true'
+    has err 'not watched to its end'
+    # A program whose exit status says it failed still gets 67: its status
+    # is named, but the run cannot vouch for anything.
+    run_lg 67 run -- sh -c 'LD_PRELOAD= exec /bin/false'
+    has err 'the program exited with status 1'
+    # Watched to the end, through exec and _exit: the program's status.
+    run_lg 0 run -- sh -c 'exec /bin/true'
+    run_lg 3 run -- sh -c 'exit 3'
+
+    # Checked before starting anything: a static executable and secure
+    # mode, each with what to do instead.
+    if [ -n "$STATIC" ]; then
+        run_lg 67 run -- "$STATIC"
+        has err "lockgraph: cannot watch $STATIC: it is statically linked"
+        has err 'link a test build of it with -llockgraph'
+        lacks out 'static program ran'
+        printf '#!%s\n' "$STATIC" >"$work/script"
+        chmod +x "$work/script"
+        run_lg 67 run -- "$work/script"
+        has err "its interpreter $STATIC is statically linked"
+    fi
+    if [ "$(id -u)" = 0 ]; then
+        cp /bin/true "$work/sgid-true"
+        chgrp 65534 "$work/sgid-true" && chmod g+s "$work/sgid-true"
+        run_lg 67 run -- "$work/sgid-true"
+        has err 'is set-group-ID, so the loader runs it in secure mode and ignores LD_PRELOAD'
+        has err 'run a copy without the set-user-ID or set-group-ID bits'
+        # set-user-ID to one's own user is no secure mode: it runs
+        cp /bin/true "$work/suid-own"
+        chmod u+s "$work/suid-own"
+        run_lg 0 run -- "$work/suid-own"
+        # file capabilities put an unprivileged user's run in secure mode
+        if command -v setcap >/dev/null && command -v setpriv >/dev/null; then
+            chmod 755 "$work"
+            cp /bin/true "$work/cap-true"
+            if setcap cap_net_raw+ep "$work/cap-true" 2>/dev/null; then
+                setpriv --reuid=65534 --regid=65534 --clear-groups "$LG" run -- "$work/cap-true" \
+                    >"$work/out" 2>"$work/err"
+                rc=$?
+                [ $rc = 67 ] || fail "a program with file capabilities, run as nobody: exit $rc"
+                has err 'has file capabilities, so the loader runs it in secure mode'
+            fi
+        fi
+    fi
 
     # A deadlock happening now fails a run like a cycle, on its own too.
     grep '"kind":"deadlock"' "$DATA/deadlock-two.jsonl" >"$work/dl.jsonl"

@@ -4,7 +4,8 @@
  * named locks by other code are one group with two code paths; anonymous
  * heap locks are only "the same" by their sites; suppressed findings are
  * left out; kinds this lockgraph does not know compare by their fields,
- * not their pids or times.
+ * not their pids or times. The grouper, fed one finding at a time, joins
+ * two groups a finding bridges and keeps only the first places of each.
  */
 #include <CUnit/Basic.h>
 #include <json.h>
@@ -144,6 +145,85 @@ static void test_other_kinds(void)
         json_object_put(items[i].raw);
 }
 
+/* A finding that shares its code with one group and its locks with
+ * another joins them: one group, shown by the earliest, with every place
+ * in order. */
+static void test_grouper_joins_groups(void)
+{
+    struct cyc a, b, c;
+    make_cycle(&a, 100, 0x555500000000, 0x1200, 0x1300, "savings", "checking");
+    make_cycle(&b, 200, 0x555500000000, 0x4200, 0x4300, "audit", "ledger");
+    /* b's code, a's locks */
+    make_cycle(&c, 300, 0x555500000000, 0x4200, 0x4300, "checking", "savings");
+    struct lg_grouper *gr = lg_grouper_new(true, false, 10);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gr);
+    CU_ASSERT_EQUAL(lg_grouper_add(gr, 0, &a.f), 0);
+    CU_ASSERT_EQUAL(lg_grouper_add(gr, 1, &b.f), 0);
+    const struct lg_group *g;
+    CU_ASSERT_EQUAL(lg_grouper_groups(gr, &g), 2);
+    CU_ASSERT_EQUAL(lg_grouper_add(gr, 2, &c.f), 0);
+    CU_ASSERT_EQUAL_FATAL(lg_grouper_groups(gr, &g), 1);
+    CU_ASSERT_EQUAL(g[0].first, 0);
+    CU_ASSERT_PTR_EQUAL(g[0].finding, &a.f);
+    CU_ASSERT_EQUAL(g[0].n, 3);
+    CU_ASSERT_EQUAL(g[0].processes, 3);
+    CU_ASSERT_EQUAL(g[0].paths, 2);
+    CU_ASSERT_EQUAL_FATAL(g[0].n_seen, 3);
+    CU_ASSERT_EQUAL(g[0].seen[0].pid, 100);
+    CU_ASSERT_EQUAL(g[0].seen[1].pid, 200);
+    CU_ASSERT_EQUAL(g[0].seen[2].pid, 300);
+    CU_ASSERT_STRING_EQUAL(g[0].seen[2].file, "f.jsonl");
+    lg_grouper_free(gr);
+}
+
+/* A group of many keeps the first places only, and counts the rest; the
+ * memory is the group's, not its findings'. */
+static void test_grouper_keeps_first_places(void)
+{
+    enum { N = 1000 };
+    static struct cyc c[N];
+    struct lg_grouper *gr = lg_grouper_new(true, false, 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gr);
+    for (int i = 0; i < N; i++) {
+        make_cycle(&c[i], 1000 + i, 0x555500000000 + (uint64_t)i * 0x100000, 0x1200, 0x1300,
+                   NULL, NULL);
+        c[i].f.line = (size_t)i + 1;
+        CU_ASSERT_EQUAL(lg_grouper_add(gr, (size_t)i, &c[i].f), 0);
+    }
+    const struct lg_group *g;
+    CU_ASSERT_EQUAL_FATAL(lg_grouper_groups(gr, &g), 1);
+    CU_ASSERT_EQUAL(g[0].n, N);
+    CU_ASSERT_EQUAL(g[0].processes, N);
+    CU_ASSERT_EQUAL(g[0].paths, 1);
+    CU_ASSERT_EQUAL_FATAL(g[0].n_seen, 5);
+    for (size_t i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(g[0].seen[i].line, i + 1);
+    lg_grouper_free(gr);
+}
+
+/* A grouper that owns its findings frees the ones it does not show at
+ * once (run under a leak checker, this leaks nothing). */
+static void test_grouper_owns(void)
+{
+    struct lg_grouper *gr = lg_grouper_new(true, true, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gr);
+    for (int i = 0; i < 10; i++) {
+        struct lg_finding *f = calloc(1, sizeof *f);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        f->kind = LG_KIND_DETECTOR_ERROR;
+        f->pid = 7;
+        f->error = strdup(i % 2 ? "out-of-memory" : "table-full");
+        f->file = strdup("x.jsonl");
+        CU_ASSERT_EQUAL(lg_grouper_add(gr, (size_t)i, f), 0);
+    }
+    const struct lg_group *g;
+    CU_ASSERT_EQUAL_FATAL(lg_grouper_groups(gr, &g), 2);
+    CU_ASSERT_STRING_EQUAL(g[0].finding->error, "table-full");
+    CU_ASSERT_EQUAL(g[0].n, 5);
+    CU_ASSERT_EQUAL(g[1].n, 5);
+    lg_grouper_free(gr);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -152,6 +232,9 @@ int main(void)
     CU_add_test(s, "same cycle in another process", test_same_cycle_other_process);
     CU_add_test(s, "same locks, other code", test_same_locks_other_code);
     CU_add_test(s, "kinds this lockgraph does not know", test_other_kinds);
+    CU_add_test(s, "grouper: a finding joins two groups", test_grouper_joins_groups);
+    CU_add_test(s, "grouper: the first places kept", test_grouper_keeps_first_places);
+    CU_add_test(s, "grouper: owned findings", test_grouper_owns);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

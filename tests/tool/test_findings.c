@@ -2,7 +2,9 @@
  * test_findings.c - findings.c: every kind parses into the structs, unknown
  * kinds and fields are ignored, corrupt lines are reported with file:line
  * and skipped, a truncated last line is a warning, empty and missing files
- * behave, and a 1000-lock cycle on one line parses whole.
+ * behave, and a 1000-lock cycle on one line parses whole; a line over the
+ * bound is refused and the rest read, endless input ends with an error,
+ * garbage is told from a line cut short, and problems are capped.
  */
 #include <CUnit/Basic.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "findings.h"
+#include "jsonl.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "."
@@ -505,6 +508,122 @@ static void test_huge_cycle_line(void)
     free(buf);
 }
 
+/* ---- what a file may hold that is not findings ---- */
+
+/* A line over the bound is refused with file:line; the lines around it
+ * are still read. */
+static void test_long_line_refused(void)
+{
+    size_t n = LG_JSONL_MAX_LINE + 1000;
+    char *text = malloc(n + 64);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    size_t k = (size_t)snprintf(text, n + 64, "%s", DE(1));
+    memset(text + k, 'x', n);
+    k += n;
+    k += (size_t)snprintf(text + k, 64, "\n%s", DE(2));
+    char *path = temp_file(text, k);
+    free(text);
+    struct lg_findings set;
+    lg_findings_init(&set);
+    char *diag = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&diag, &len);
+    CU_ASSERT_EQUAL(lg_findings_read_file(&set, path, fp), 0);
+    fclose(fp);
+    CU_ASSERT_EQUAL(set.n, 2);
+    CU_ASSERT_EQUAL(set.corrupt_lines, 1);
+    CU_ASSERT_EQUAL(set.usable_files, 1);
+    char where[256];
+    snprintf(where, sizeof where, "%s:2: line of %zu bytes is longer than the 16 MiB", path, n);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, where));
+    unlink(path);
+    free(path);
+    free(diag);
+    lg_findings_free(&set);
+}
+
+/* Input that never ends a line stops being read, with a clear error,
+ * without taking more than a line's bound of memory. */
+static void test_endless_input(void)
+{
+    struct lg_findings set;
+    lg_findings_init(&set);
+    char *diag = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&diag, &len);
+    CU_ASSERT_EQUAL(lg_findings_read_file(&set, "/dev/zero", fp), -1);
+    fclose(fp);
+    CU_ASSERT_EQUAL(set.n, 0);
+    CU_ASSERT_EQUAL(set.unreadable_files, 1);
+    CU_ASSERT_EQUAL(set.usable_files, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, "/dev/zero:1: no end of line in 256 MiB: not a findings "
+                                        "file"));
+    free(diag);
+    lg_findings_free(&set);
+}
+
+/* A last line without newline is a finding cut short only if it starts
+ * a JSON object; else it is garbage, and a file of garbage alone is not a
+ * file that was read. */
+static void test_garbage_without_newline(void)
+{
+    struct lg_findings set;
+    char *diag, *path;
+    CU_ASSERT_EQUAL(read_text("\x7f" "ELF\x02\x01 binary", &set, &diag, &path), 0);
+    CU_ASSERT_EQUAL(set.corrupt_lines, 1);
+    CU_ASSERT_EQUAL(set.truncated_lines, 0);
+    CU_ASSERT_EQUAL(set.usable_files, 0);
+    char where[128];
+    snprintf(where, sizeof where, "%s:1: corrupt line skipped: not valid JSON (and no newline",
+             path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, where));
+    lg_findings_free(&set);
+    free(diag);
+    free(path);
+
+    CU_ASSERT_EQUAL(read_text("{\"kind\":\"held-at-ex", &set, &diag, NULL), 0);
+    CU_ASSERT_EQUAL(set.truncated_lines, 1);
+    CU_ASSERT_EQUAL(set.corrupt_lines, 0);
+    CU_ASSERT_EQUAL(set.usable_files, 1);
+    lg_findings_free(&set);
+    free(diag);
+
+#define CUT(s) lg_json_is_cut_object(s, strlen(s))
+    CU_ASSERT_TRUE(CUT("  {\"a\": [1, {\"b\""));
+    CU_ASSERT_TRUE(CUT("{}"));
+    CU_ASSERT_FALSE(CUT("{\"a\" 1"));
+    CU_ASSERT_FALSE(CUT("[1, 2"));
+    CU_ASSERT_FALSE(CUT(""));
+#undef CUT
+}
+
+/* Problems are named for the first few lines of a file; the rest are
+ * counted in one line. */
+static void test_problems_capped(void)
+{
+    char text[4096] = "";
+    for (int i = 0; i < 25; i++)
+        strcat(text, "garbage\n");
+    strcat(text, DE(1));
+    struct lg_findings set;
+    char *diag, *path;
+    CU_ASSERT_EQUAL(read_text(text, &set, &diag, &path), 0);
+    CU_ASSERT_EQUAL(set.n, 1);
+    CU_ASSERT_EQUAL(set.corrupt_lines, 25);
+    CU_ASSERT_EQUAL(set.usable_files, 1); /* it had a finding */
+    size_t named = 0;
+    for (const char *p = diag; (p = strstr(p, "corrupt line skipped")); p++)
+        named++;
+    CU_ASSERT_EQUAL(named, LG_FINDINGS_MAX_PROBLEMS);
+    char more[256];
+    snprintf(more, sizeof more, "%s: ... and 15 more unreadable lines (the first 10 are named)",
+             path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, more));
+    lg_findings_free(&set);
+    free(diag);
+    free(path);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -528,6 +647,10 @@ int main(void)
     CU_add_test(s, "unknown kinds counted", test_unknown_kinds_are_counted);
     CU_add_test(s, "data/cycle.jsonl", test_data_file);
     CU_add_test(s, "1000-lock cycle line", test_huge_cycle_line);
+    CU_add_test(s, "line over the bound", test_long_line_refused);
+    CU_add_test(s, "endless input", test_endless_input);
+    CU_add_test(s, "garbage without newline", test_garbage_without_newline);
+    CU_add_test(s, "problems capped", test_problems_capped);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

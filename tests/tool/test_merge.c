@@ -4,7 +4,8 @@
  * marked as only in the union, one file's own cycle is marked as that
  * file's; the reader rule and the gate rule are applied over the merged
  * edges; self-edges are no cycle; a cycle is listed once as a set of keys;
- * the cap holds; a 100,000-key ring is found in one search.
+ * the cap holds; a 100,000-key ring is found in one search; files taken
+ * (their lines dropped) give the union files added do.
  */
 #include <CUnit/Basic.h>
 #include <stdint.h>
@@ -12,6 +13,10 @@
 #include <string.h>
 
 #include "keygraph.h"
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "."
+#endif
 
 #define MAX_ITEMS 16
 
@@ -103,7 +108,7 @@ static void test_split_across_files(void)
     CU_ASSERT_EQUAL(e0.n_files, 1);
     CU_ASSERT_EQUAL(e0.files[0], 0);
     CU_ASSERT_EQUAL(e1.files[0], 1);
-    CU_ASSERT_PTR_EQUAL(e1.lines[0], &b.edges[0]);
+    CU_ASSERT_PTR_EQUAL(e1.inst, &b.edges[0]);
     done(&r);
 
     /* Either file alone: no cycle. */
@@ -267,6 +272,75 @@ static void test_long_ring(void)
     free(g.edges);
 }
 
+/* Files taken (folded in, their lines freed) give the union that files
+ * added (referenced) do: the same keys, edges, cycles, attributes, and the
+ * stacks of each edge's first instance and key's first lock, kept. */
+static void test_take_equals_add(void)
+{
+    static const char *const names[] = {"graph-clean-a.jsonl", "graph-cycle-a.jsonl",
+                                        "graph-clean-b.jsonl", "graph-cycle-b.jsonl"};
+    enum { N = 4 };
+    struct lg_graph_file ref[N], took[N];
+    struct lg_keygraph *a = lg_keygraph_new(), *b = lg_keygraph_new();
+    FILE *diag = fopen("/dev/null", "w");
+    for (size_t i = 0; i < N; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", TEST_DATA_DIR, names[i]);
+        CU_ASSERT_EQUAL_FATAL(lg_graph_read(path, &ref[i], diag), 0);
+        CU_ASSERT_EQUAL_FATAL(lg_graph_read(path, &took[i], diag), 0);
+        CU_ASSERT_EQUAL(lg_keygraph_add(a, &ref[i]), 0);
+        CU_ASSERT_EQUAL(lg_keygraph_take(b, &took[i]), 0);
+        CU_ASSERT_PTR_NULL(took[i].path); /* taken: left empty */
+    }
+    fclose(diag);
+    CU_ASSERT_EQUAL_FATAL(lg_keygraph_n_nodes(a), lg_keygraph_n_nodes(b));
+    CU_ASSERT_EQUAL_FATAL(lg_keygraph_n_edges(a), lg_keygraph_n_edges(b));
+    for (size_t v = 0; v < lg_keygraph_n_nodes(a); v++) {
+        struct lg_keynode_view x, y;
+        lg_keygraph_node_view(a, v, &x);
+        lg_keygraph_node_view(b, v, &y);
+        CU_ASSERT_STRING_EQUAL(x.key, y.key);
+        CU_ASSERT_EQUAL(x.lock == NULL, y.lock == NULL);
+        if (x.lock && y.lock)
+            CU_ASSERT_EQUAL(x.lock->stack.n, y.lock->stack.n);
+    }
+    for (size_t k = 0; k < lg_keygraph_n_edges(a); k++) {
+        struct lg_keyedge_view x, y;
+        lg_keygraph_edge_view(a, k, &x);
+        lg_keygraph_edge_view(b, k, &y);
+        CU_ASSERT_EQUAL(x.instances, y.instances);
+        CU_ASSERT_EQUAL(x.n_files, y.n_files);
+        CU_ASSERT_EQUAL(x.held_exclusive, y.held_exclusive);
+        CU_ASSERT_EQUAL(x.waited_exclusive, y.waited_exclusive);
+        CU_ASSERT_EQUAL(x.gate == NULL, y.gate == NULL);
+        CU_ASSERT_EQUAL(x.inst->line, y.inst->line);
+        CU_ASSERT_EQUAL(x.inst->second.n, y.inst->second.n);
+        if (x.inst->second.n && y.inst->second.n)
+            CU_ASSERT_EQUAL(x.inst->second.pcs[0], y.inst->second.pcs[0]);
+    }
+    struct lg_keycycle *ca, *cb;
+    size_t na, nb;
+    bool capped;
+    CU_ASSERT_EQUAL_FATAL(lg_keygraph_cycles(a, 100, &ca, &na, &capped), 0);
+    CU_ASSERT_EQUAL_FATAL(lg_keygraph_cycles(b, 100, &cb, &nb, &capped), 0);
+    CU_ASSERT_EQUAL_FATAL(na, 1);
+    CU_ASSERT_EQUAL_FATAL(nb, 1);
+    CU_ASSERT_EQUAL(ca[0].n, cb[0].n);
+    CU_ASSERT_EQUAL(ca[0].single_file, cb[0].single_file);
+    CU_ASSERT_EQUAL(cb[0].single_file, SIZE_MAX); /* only the union has it */
+    const struct lg_graph_file *g = lg_keygraph_file(b, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(g->path, "graph-cycle-a.jsonl"));
+    CU_ASSERT_EQUAL(g->n_edges, 0);   /* its lines are gone */
+    CU_ASSERT(g->read_edges > 0);     /* and counted */
+    CU_ASSERT(g->n_modules > 0);      /* its module map stays, for the stacks kept */
+    lg_keycycles_free(ca, na);
+    lg_keycycles_free(cb, nb);
+    lg_keygraph_free(a);
+    lg_keygraph_free(b);
+    for (size_t i = 0; i < N; i++)
+        lg_graph_free(&ref[i]);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -279,6 +353,7 @@ int main(void)
     CU_add_test(s, "self-edges, cycles as key sets, cap", test_self_edges_and_sets);
     CU_add_test(s, "addr: keys", test_addr_keys);
     CU_add_test(s, "100,000-key ring", test_long_ring);
+    CU_add_test(s, "files taken = files added", test_take_equals_add);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -269,6 +269,103 @@ report-bad-input)
     tr -d ' \n' <"$work/out" | grep -q '"executionSuccessful":false' ||
         fail "SARIF of unreadable input claims success"
     ;;
+garbage)
+    # 1 MB of binary garbage: the first lines named, the rest counted in
+    # one line; nothing found, input unreadable: 2.
+    head -c 1000000 /dev/urandom >"$work/random.bin"
+    run_lg 2 report "$work/random.bin"
+    [ "$(grep -c 'corrupt line skipped' "$work/err")" -le 10 ] ||
+        fail "$(grep -c 'corrupt line skipped' "$work/err") problem lines named, wanted 10 at most"
+    has err "random.bin: ... and "
+    has err 'more unreadable lines (the first 10 are named)'
+    [ "$(wc -l <"$work/err")" -le 15 ] || fail "garbage made $(wc -l <"$work/err") lines of messages"
+    run_lg 2 show "$work/random.bin"
+    [ "$(wc -l <"$work/err")" -le 15 ] || fail "show: garbage made $(wc -l <"$work/err") lines"
+    # Nothing but garbage, not even a newline: unreadable (2), as the
+    # README says, not "no findings" and 0.
+    printf '\177ELF\002\001\001 not a findings file' >"$work/elf.jsonl"
+    run_lg 2 report "$work/elf.jsonl"
+    has err 'elf.jsonl:1: corrupt line skipped: not valid JSON (and no newline at the end)'
+    has out '1 unreadable line skipped'
+    run_lg 2 show "$work/elf.jsonl"
+    # A writer cut short is not garbage: a warning, and 0.
+    printf '{"kind": "held-at-exit", "version": 1, "se' >"$work/cut.jsonl"
+    run_lg 0 report "$work/cut.jsonl"
+    has err 'cut.jsonl:1: warning: last line is incomplete'
+    # Endless input without a newline ends with an error, not a hang.
+    run_lg 2 report /dev/zero
+    has err '/dev/zero:1: no end of line in 256 MiB: not a findings file'
+    run_lg 2 show /dev/zero
+    has err 'stopped reading it'
+    run_lg 2 dot /dev/zero
+    run_lg 2 merge /dev/zero
+    has err 'not a graph file (binary data, or endless input?)'
+    # A line over 16 MiB is refused by file:line; the rest is still read.
+    { head -n 1 "$DATA/cycle.jsonl"; head -c 17000000 /dev/zero | tr '\0' 'x'; echo;
+      tail -n +2 "$DATA/cycle.jsonl"; } >"$work/long.jsonl"
+    run_lg 1 report "$work/long.jsonl"
+    has err 'long.jsonl:2: line of 17000000 bytes is longer than the 16 MiB a line may have; skipped'
+    has out 'lockgraph: 3 findings (1 lock-order-cycle, 1 held-at-exit, 1 deadlock-from-the-future)'
+    has out '1 unreadable line skipped'
+    ;;
+output-files)
+    # No input could be read: no report file, no picture, nothing
+    # clobbered; said, exit 2.
+    printf 'garbage\n' >"$work/garbage.jsonl"
+    for args in "--format html -o $work/x.html" "--format sarif -o $work/x.sarif" \
+        "--format json -o $work/x.json" "-o $work/x.txt"; do
+        # shellcheck disable=SC2086
+        run_lg 2 report $args "$work/missing.jsonl" "$work/garbage.jsonl"
+        has err 'no input could be read;'
+    done
+    for f in x.html x.sarif x.json x.txt; do
+        [ -e "$work/$f" ] && fail "$f written though no input could be read"
+    done
+    echo 'the old report' >"$work/old.html"
+    run_lg 2 report --format html -o "$work/old.html" "$work/missing.jsonl"
+    [ "$(cat "$work/old.html")" = 'the old report' ] || fail "an unreadable input clobbered old.html"
+    run_lg 2 dot -o "$work/x.dot" "$work/garbage.jsonl"
+    [ -e "$work/x.dot" ] && fail "dot -o wrote x.dot from garbage"
+    if command -v dot >/dev/null 2>&1; then
+        run_lg 2 dot --svg "$work/x.svg" "$work/missing.jsonl"
+        has err "no input could be read; $work/x.svg not written"
+        [ -e "$work/x.svg" ] && fail "dot --svg wrote x.svg though no input could be read"
+    fi
+    run_lg 2 merge -o "$work/m.txt" "$work/missing.jsonl"
+    [ -e "$work/m.txt" ] && fail "merge -o wrote m.txt though no input could be read"
+    # Some input read: the file is written (the problems said), exit 2.
+    run_lg 1 report --format sarif -o "$work/y.sarif" "$DATA/cycle.jsonl" "$work/missing.jsonl"
+    [ -s "$work/y.sarif" ] || fail "report -o wrote nothing though a file was read"
+    # An empty findings file is a process that found nothing: a report.
+    : >"$work/empty.jsonl"
+    run_lg 0 report --format html -o "$work/e.html" "$work/empty.jsonl"
+    [ -s "$work/e.html" ] || fail "report -o wrote nothing for an empty findings file"
+    left=$(find "$work" -maxdepth 1 \( -name '*.html.*' -o -name '*.sarif.*' -o -name '*.json.*' \
+        -o -name '*.txt.*' -o -name '*.dot.*' \))
+    [ -z "$left" ] || fail "temporary files left: $left"
+    ;;
+utf8)
+    # Names that are not UTF-8 (a file name in another encoding, from the
+    # program or the file system) are written as U+FFFD: JSON, SARIF, HTML
+    # and DOT stay valid.
+    bad=$(printf 'caf\351')
+    printf '{"kind":"self-deadlock","version":1,"seq":1,"pid":1,"modules":[{"path":"/nonexistent/%s/libx.so","base":"0x1000","end":"0x9000"}],"lock":{"id":1,"addr":"0x10","type":"mutex","name":"na\357ve \377 lock","stack":["0x1234"]},"thread":{"tid":1,"seq":1,"name":"t\351"},"first_stack":["0x1234"],"second_stack":["0x1240"]}\n' \
+        "$bad" >"$work/$bad.jsonl"
+    for fmt in json sarif html; do
+        run_lg 1 report --format "$fmt" -o "$work/u.$fmt" "$work/$bad.jsonl"
+        iconv -f UTF-8 -t UTF-8 "$work/u.$fmt" >/dev/null 2>&1 || fail "$fmt output is not valid UTF-8"
+        grep -q "$(printf '\357\277\275')" "$work/u.$fmt" || fail "$fmt output has no U+FFFD"
+    done
+    "$CHECK_SARIF" "$work/u.sarif" 1 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
+    run_lg 1 report --format json "$work/$bad.jsonl"
+    iconv -f UTF-8 -t UTF-8 "$work/out" >/dev/null 2>&1 || fail "JSON on stdout is not valid UTF-8"
+    run_lg 0 dot "$work/$bad.jsonl"
+    iconv -f UTF-8 -t UTF-8 "$work/out" >/dev/null 2>&1 || fail "DOT is not valid UTF-8"
+    # Valid UTF-8 goes through as it is.
+    printf '{"kind":"self-deadlock","pid":1,"lock":{"id":1,"addr":"0x10","type":"mutex","name":"caf\303\251 \342\202\254"},"thread":{"tid":1,"seq":1},"first_stack":[],"second_stack":[]}\n' >"$work/ok.jsonl"
+    run_lg 1 report --format json "$work/ok.jsonl"
+    has out "$(printf 'caf\303\251 \342\202\254')"
+    ;;
 suppressions)
     cat >"$work/supp.txt" <<'EOF'
 # accepted: the worker queue is handed over on purpose

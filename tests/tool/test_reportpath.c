@@ -1,7 +1,8 @@
 /*
- * test_reportpath.c - reportpath.c: %p matches digits only, a fixed report
- * name is truncated before a run, and a %p pattern lists this run's files
- * in natural order, leaving out older files and look-alikes.
+ * test_reportpath.c - reportpath.c: %p matches digits only, a stale fixed
+ * report is removed before a run (never through a link), a missing report
+ * directory is made, and a %p pattern lists this run's files in natural
+ * order, leaving out older files and look-alikes.
  */
 #include <CUnit/Basic.h>
 #include <fcntl.h>
@@ -37,20 +38,70 @@ static void test_match(void)
     CU_ASSERT_FALSE(lg_report_has_pid("x%d"));
 }
 
-static void test_prepare_truncates_fixed_name(void)
+static void test_prepare_fixed_name(void)
 {
+    /* a stale report of an earlier run goes: the library makes a new one
+     * at its first finding */
     put("fixed.jsonl", "{\"kind\":\"old\"}\n");
     char path[256];
     snprintf(path, sizeof path, "%s/fixed.jsonl", dir);
     CU_ASSERT_EQUAL(lg_report_prepare(path, stderr), 0);
     struct stat st;
-    CU_ASSERT_EQUAL(stat(path, &st), 0);
-    CU_ASSERT_EQUAL(st.st_size, 0);
+    CU_ASSERT_EQUAL(lstat(path, &st), -1);
 
+    /* never through a link, never anything not a plain file of ours */
     FILE *null = fopen("/dev/null", "w");
-    CU_ASSERT_EQUAL(lg_report_prepare("/nonexistent/dir/r.%p.jsonl", null), -1);
-    CU_ASSERT_EQUAL(lg_report_prepare("/nonexistent/dir/r.jsonl", null), -1);
+    put("victim", "precious\n");
+    char victim[256];
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    CU_ASSERT_EQUAL(symlink(victim, path), 0);
+    CU_ASSERT_EQUAL(lg_report_prepare(path, null), -1);
+    CU_ASSERT_EQUAL(stat(victim, &st), 0);
+    CU_ASSERT_EQUAL(st.st_size, 9);
+    unlink(path);
+    CU_ASSERT_EQUAL(mkfifo(path, 0600), 0);
+    CU_ASSERT_EQUAL(lg_report_prepare(path, null), -1);
+    unlink(path);
+    CU_ASSERT_EQUAL(link(victim, path), 0);
+    CU_ASSERT_EQUAL(lg_report_prepare(path, null), -1);
+    unlink(path);
+    unlink(victim);
+
+    /* a directory that cannot be made */
+    put("file", "x\n");
+    snprintf(path, sizeof path, "%s/file/sub/r.%%p.jsonl", dir);
+    CU_ASSERT_EQUAL(lg_report_prepare(path, null), -1);
+    snprintf(path, sizeof path, "%s/file/sub/r.jsonl", dir);
+    CU_ASSERT_EQUAL(lg_report_prepare(path, null), -1);
     fclose(null);
+    snprintf(path, sizeof path, "%s/file", dir);
+    unlink(path);
+}
+
+/* A missing directory is made, however deep (but not one with a %p). */
+static void test_prepare_makes_directory(void)
+{
+    char path[256], made[256];
+    snprintf(path, sizeof path, "%s/out/deeper/lg.%%p.jsonl", dir);
+    CU_ASSERT_EQUAL(lg_report_prepare(path, stderr), 0);
+    snprintf(made, sizeof made, "%s/out/deeper", dir);
+    struct stat st;
+    CU_ASSERT(stat(made, &st) == 0 && S_ISDIR(st.st_mode));
+    rmdir(made);
+    snprintf(made, sizeof made, "%s/out", dir);
+    rmdir(made);
+    snprintf(path, sizeof path, "%s/d%%p/lg.jsonl", dir);
+    CU_ASSERT_EQUAL(lg_report_prepare(path, stderr), 0);
+    snprintf(made, sizeof made, "%s/d%%p", dir);
+    CU_ASSERT_EQUAL(stat(made, &st), -1);
+}
+
+static void test_pid(void)
+{
+    CU_ASSERT_EQUAL(lg_report_pid("/t/f.%p.jsonl", "/t/f.4242.jsonl"), 4242);
+    CU_ASSERT_EQUAL(lg_report_pid("/t/f.%p.jsonl", "/u/f.4242.jsonl"), -1);
+    CU_ASSERT_EQUAL(lg_report_pid("/t/f.jsonl", "/t/f.jsonl"), -1);
+    CU_ASSERT_EQUAL(lg_report_pid("/t/f.%p.jsonl", "/t/f..jsonl"), -1);
 }
 
 static void test_list_pid_pattern(void)
@@ -102,7 +153,9 @@ int main(void)
         return 1;
     CU_pSuite s = CU_add_suite("reportpath", NULL, NULL);
     CU_add_test(s, "match", test_match);
-    CU_add_test(s, "prepare truncates", test_prepare_truncates_fixed_name);
+    CU_add_test(s, "prepare: a fixed name, links refused", test_prepare_fixed_name);
+    CU_add_test(s, "prepare: the directory is made", test_prepare_makes_directory);
+    CU_add_test(s, "the pid in a file name", test_pid);
     CU_add_test(s, "list %p", test_list_pid_pattern);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

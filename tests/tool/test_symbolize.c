@@ -205,6 +205,56 @@ static void test_missing_file_falls_back(void)
     free(d.buf);
 }
 
+/* The same file loaded at another address (another process, ASLR) is
+ * the same code: the same function and line, once from cache, with the
+ * pc and offset of each lookup; inlined calls too; a note about a file
+ * that cannot be read is said once whatever its loads. */
+static void test_other_load_same_answer(void)
+{
+    inline_caller();
+    uint64_t pc = (uint64_t)(uintptr_t)captured, shift = 0x100000000000ull;
+    struct lg_module moved = self;
+    moved.base += shift;
+    moved.end += shift;
+    struct lg_symbolizer *s = lg_symbolizer_new(stderr);
+    struct lg_frame a[8], b[8], c[8];
+    size_t na = lg_symbolize_inline(s, &self, 1, pc, a, 8);
+    size_t nb = lg_symbolize_inline(s, &moved, 1, pc + shift, b, 8);
+    size_t nc = lg_symbolize_inline(s, &moved, 1, pc + shift, c, 1); /* asked for one */
+    CU_ASSERT_EQUAL_FATAL(na, 2);
+    CU_ASSERT_EQUAL_FATAL(nb, 2);
+    CU_ASSERT_EQUAL(nc, 1);
+    for (size_t i = 0; i < 2; i++) {
+        CU_ASSERT_STRING_EQUAL(a[i].function, b[i].function);
+        CU_ASSERT_EQUAL(a[i].line, b[i].line);
+        CU_ASSERT_EQUAL(b[i].pc, pc + shift);
+        CU_ASSERT_EQUAL(b[i].module_offset, a[i].module_offset);
+    }
+    CU_ASSERT_STRING_EQUAL(c[0].function, "inline_caller"); /* as lg_symbolize answers */
+    struct lg_frame fr;
+    lg_symbolize(s, &moved, 1, (uint64_t)(uintptr_t)&lg_test_target_function + 1 + shift, &fr);
+    CU_ASSERT_STRING_EQUAL(fr.function, "lg_test_target_function");
+    CU_ASSERT_EQUAL(fr.pc, (uint64_t)(uintptr_t)&lg_test_target_function + 1 + shift);
+    lg_symbolizer_free(s);
+
+    struct lg_module gone[2] = {{.path = "/nonexistent/lockgraph-test/libgone.so",
+                                 .base = 0x7f0000000000,
+                                 .end = 0x7f0000100000},
+                                {.path = "/nonexistent/lockgraph-test/libgone.so",
+                                 .base = 0x7f1000000000,
+                                 .end = 0x7f1000100000}};
+    struct diag d;
+    diag_open(&d);
+    s = lg_symbolizer_new(d.fp);
+    lg_symbolizer_prepare(s, gone, 2);
+    lg_symbolize(s, &gone[1], 1, 0x7f1000001234, &fr);
+    CU_ASSERT_EQUAL(fr.module_offset, 0x1234);
+    lg_symbolizer_free(s);
+    fclose(d.fp);
+    CU_ASSERT_EQUAL(count(d.buf, "libgone.so: cannot read"), 1);
+    free(d.buf);
+}
+
 static void test_address_in_no_module(void)
 {
     struct lg_symbolizer *s = lg_symbolizer_new(NULL);
@@ -253,6 +303,7 @@ int main(void)
     CU_add_test(suite, "missing file", test_missing_file_falls_back);
     CU_add_test(suite, "address in no module", test_address_in_no_module);
     CU_add_test(suite, "tightest module wins", test_tightest_module_wins);
+    CU_add_test(suite, "another load of the same file", test_other_load_same_answer);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

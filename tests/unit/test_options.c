@@ -7,6 +7,8 @@
 #include "options.h"
 
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static int parse(const char *s, struct lg_options *o, char *err)
 {
@@ -107,6 +109,29 @@ static void test_io_allow(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown option 'frob'"));
 }
 
+static void test_waits(void)
+{
+    struct lg_options o;
+    char err[256];
+    CU_ASSERT_EQUAL(parse(NULL, &o, err), 0);
+    CU_ASSERT_EQUAL(o.on_wait, LG_ACTION_REPORT);
+    CU_ASSERT_EQUAL(o.on_fork, LG_ACTION_OFF); /* a child that only execs is fine */
+    CU_ASSERT_TRUE(o.dump);
+    CU_ASSERT_EQUAL(parse("on_wait=off:on_fork=report:dump=0", &o, err), 0);
+    CU_ASSERT_EQUAL(o.on_wait, LG_ACTION_OFF);
+    CU_ASSERT_EQUAL(o.on_fork, LG_ACTION_REPORT);
+    CU_ASSERT_FALSE(o.dump);
+    CU_ASSERT_EQUAL(parse("wait_allow=pthread_join,name:q:sem_wait,waitpid:on_wait=abort", &o, err),
+                    0);
+    CU_ASSERT_STRING_EQUAL(o.wait_allow, "pthread_join,name:q:sem_wait,waitpid");
+    CU_ASSERT_EQUAL(o.on_wait, LG_ACTION_ABORT);
+    /* each list takes its own calls, and says which it wanted */
+    CU_ASSERT_EQUAL(parse("wait_allow=write", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'write' is neither a watched wait"));
+    CU_ASSERT_EQUAL(parse("io_allow=pthread_join", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'pthread_join' is neither a watched call"));
+}
+
 static bool allowed(const struct lg_io_allow *a, int call)
 {
     return (a->calls[call >> 6] >> (call & 63)) & 1;
@@ -130,20 +155,77 @@ static void test_io_allow_items(void)
     CU_ASSERT_EQUAL(a.lock[1].off, 0x2f0);
     CU_ASSERT_EQUAL(a.lock[2].kind, LG_ALLOW_ADDR);
     CU_ASSERT_EQUAL(a.lock[2].off, 0x7ffd0010);
-    /* every watched call has a name io_allow takes */
+    /* every watched call has a name io_allow (or, a wait, wait_allow) takes,
+     * and only that one */
     for (int c = 0; c < LG_IO_NCALLS; c++) {
         const char *n = lg__io_call_name(c);
-        CU_ASSERT_EQUAL(lg__io_allow_parse(n, strlen(n), &a, err, sizeof(err)), 0);
+        bool wait = lg__io_is_wait(c);
+        CU_ASSERT_EQUAL(lg__allow_parse(n, strlen(n), &a, err, sizeof(err), wait), 0);
         CU_ASSERT_TRUE(allowed(&a, c));
+        CU_ASSERT_EQUAL(lg__allow_parse(n, strlen(n), &a, err, sizeof(err), !wait), -1);
     }
+}
+
+/* help=1 gives every INT option its range, straight from the table, and
+ * an out-of-range value names the range too. */
+static void test_help_ranges(void)
+{
+    char path[] = "/tmp/lg-help.XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    unlink(path);
+    lg__options_help(fd);
+    char text[8192];
+    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    CU_ASSERT_FATAL(n > 0);
+    text[n] = 0;
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "watchdog=INT 0-86400  "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "hold_warn_ms=INT 0-86400000  "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "max_memory=INT 0-1048576  "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "stack_depth=INT 1-128  "));
+    CU_ASSERT_PTR_NULL(strstr(text, "quiet=BOOL 0-0"));
+    /* every INT line has its range */
+    for (char *l = strstr(text, "=INT"); l; l = strstr(l + 1, "=INT"))
+        CU_ASSERT(l[4] == ' ' && l[5] >= '0' && l[5] <= '9');
+
+    struct lg_options o;
+    char err[256];
+    CU_ASSERT_EQUAL(parse("watchdog=86401", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "option 'watchdog' takes a whole number from 0 to 86400"));
+}
+
+/* LOCKGRAPH_REPORT: empty or too long is an error, like report=. */
+static void test_report_env(void)
+{
+    struct lg_options o;
+    char err[256];
+    lg__options_defaults(&o);
+    CU_ASSERT_EQUAL(lg__options_set_report(&o, "", err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "LOCKGRAPH_REPORT is set but empty"));
+    CU_ASSERT_STRING_EQUAL(o.report, "lockgraph.%p.jsonl"); /* untouched */
+    static char longname[5000];
+    memset(longname, 'a', sizeof(longname) - 1);
+    CU_ASSERT_EQUAL(lg__options_set_report(&o, longname, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "longer than 4095 bytes"));
+    longname[4096] = 0;
+    CU_ASSERT_EQUAL(lg__options_set_report(&o, longname, err, sizeof(err)), -1);
+    longname[4095] = 0; /* the longest that fits */
+    CU_ASSERT_EQUAL(lg__options_set_report(&o, longname, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(strlen(o.report), 4095);
+    CU_ASSERT_EQUAL(lg__options_set_report(&o, "/tmp/r.%p.jsonl", err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(o.report, "/tmp/r.%p.jsonl");
 }
 
 void lg_suite_options(void)
 {
     CU_pSuite s = CU_add_suite("options", NULL, NULL);
     lg_add_test(s, "defaults and every option", test_defaults_and_all_options);
+    lg_add_test(s, "help=1 gives every INT option its range", test_help_ranges);
+    lg_add_test(s, "LOCKGRAPH_REPORT empty or too long", test_report_env);
     lg_add_test(s, "bad options give clear errors", test_errors);
     lg_add_test(s, "on_io: report, abort, off", test_on_io);
+    lg_add_test(s, "on_wait, wait_allow, on_fork, dump", test_waits);
     lg_add_test(s, "io_allow: lists with ':' in their items, clear errors", test_io_allow);
     lg_add_test(s, "io_allow items: calls, name:, site:, addr:", test_io_allow_items);
 }

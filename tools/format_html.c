@@ -1,5 +1,5 @@
 /*
- * html.c - `lockgraph report --format html`: one self-contained page a CI
+ * format_html.c - `lockgraph report --format html`: one self-contained page a CI
  * job keeps as an artifact, as scan-build keeps the clang analyzer's.
  *
  * Does: the summary line; the picture of the findings' lock graph (the SVG
@@ -8,15 +8,16 @@
  * under its first frame (<details>, open on click; buttons open or close
  * them all). Everything is inline - style, script, picture - and a
  * Content-Security-Policy forbids the page any network access.
- * Does not: lay out the graph (Graphviz does), or re-derive the findings'
- * text: summary.c prints it with stack marks, and this file turns the marks
- * into folding and escapes everything else.
+ * Does not: lay out the graph (Graphviz does: the verb draws the DOT
+ * format and hands the picture over), or re-derive the findings' text:
+ * summary.c prints it with stack marks, and this file turns the marks into
+ * folding and escapes everything else.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "report.h"
+#include "format.h"
 
 static void esc(FILE *out, const char *s, size_t n)
 {
@@ -67,7 +68,8 @@ static const char style[] =
     "border-radius:6px;margin:14px 0;padding:4px 14px 10px}"
     "article.lock-order-cycle,article.self-deadlock,article.deadlock{border-left-color:#cf222e}"
     "article.rank-violation,article.rank-order-cycle,article.long-wait,article.long-hold,"
-    "article.held-across-io{border-left-color:#bf8700}"
+    "article.held-across-io,article.held-across-wait,article.fork-with-locks-held{"
+    "border-left-color:#bf8700}"
     "article h3{font-size:15px;margin:8px 0;font-family:ui-monospace,Menlo,Consolas,monospace}"
     "pre,summary{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;"
     "margin:0;white-space:pre-wrap;word-break:break-word}"
@@ -192,8 +194,8 @@ static void cycle_list(struct lg_report *r, FILE *out)
 {
     fputs("<ol class=\"cycles\">\n", out);
     size_t number = 0;
-    for (size_t i = 0; i < r->groups.n; i++) {
-        const struct lg_finding *f = &r->set.items[r->groups.items[i].first];
+    for (size_t i = 0; i < r->n_groups; i++) {
+        const struct lg_finding *f = r->groups[i].finding;
         if (f->kind != LG_KIND_CYCLE)
             continue;
         fprintf(out, "<li value=\"%zu\">", ++number);
@@ -215,13 +217,25 @@ static void cycle_list(struct lg_report *r, FILE *out)
     fputs("</ol>\n", out);
 }
 
-int lg_report_html(struct lg_report *r, FILE *out, const char *svg)
+struct html {
+    struct lg_report *r;
+    FILE *out;
+    size_t n; /* articles written */
+};
+
+static void *begin(struct lg_report *r, FILE *out, const struct lg_format_opts *o)
 {
+    const char *svg = o->svg;
+    struct html *h = calloc(1, sizeof *h);
     char *line = NULL;
     size_t line_len = 0;
-    FILE *lf = open_memstream(&line, &line_len);
-    if (!lf)
-        return -1;
+    FILE *lf = h ? open_memstream(&line, &line_len) : NULL;
+    if (!lf) {
+        free(h);
+        return NULL;
+    }
+    h->r = r;
+    h->out = out;
     lg_report_closing(r, lf, NULL);
     fclose(lf);
 
@@ -238,11 +252,8 @@ int lg_report_html(struct lg_report *r, FILE *out, const char *svg)
     fputs("</p>\n</header>\n<main>\n", out);
     free(line);
 
-    bool any_cycle = false;
-    for (size_t i = 0; i < r->groups.n && !any_cycle; i++)
-        any_cycle = r->set.items[r->groups.items[i].first].kind == LG_KIND_CYCLE;
     fputs("<section id=\"graph\">\n<h2>Lock graph</h2>\n", out);
-    if (!any_cycle) {
+    if (!lg_report_has_cycle(r)) {
         fputs("<p>No lock-order cycle.</p>\n", out);
     } else if (svg && strstr(svg, "<svg")) {
         fputs("<p>Each lock once; red edges make a cycle (a potential deadlock), labelled with "
@@ -256,8 +267,8 @@ int lg_report_html(struct lg_report *r, FILE *out, const char *svg)
     }
     fputs("</section>\n", out);
 
-    fprintf(out, "<section id=\"findings\">\n<h2>Findings (%zu)</h2>\n", r->groups.n);
-    if (r->groups.n) {
+    fprintf(out, "<section id=\"findings\">\n<h2>Findings (%zu)</h2>\n", r->n_groups);
+    if (r->n_groups) {
         fputs("<p class=\"toolbar\"><button type=\"button\" id=\"open-all\">Open all "
               "stacks</button><button type=\"button\" id=\"close-all\">Close all "
               "stacks</button> Click a stack's first frame to see the rest.</p>\n",
@@ -265,28 +276,34 @@ int lg_report_html(struct lg_report *r, FILE *out, const char *svg)
     } else {
         fputs("<p>No findings.</p>\n", out);
     }
-    struct lg_numbering nb;
-    lg_numbering_init(&nb);
-    for (size_t i = 0; i < r->groups.n; i++) {
-        const struct lg_group *g = &r->groups.items[i];
-        const struct lg_finding *f = &r->set.items[g->first];
-        char *text = NULL;
-        size_t len = 0;
-        FILE *tf = open_memstream(&text, &len);
-        if (!tf) {
-            lg_numbering_free(&nb);
-            return -1;
-        }
-        lg_report_print_group(r, g, lg_numbering_next(&nb, f), tf, LG_MARKUP_MARKS);
-        fclose(tf);
-        fprintf(out, "<article class=\"");
-        kind_class(out, lg_finding_kind(f));
-        fprintf(out, "\" id=\"finding-%zu\">\n", i + 1);
-        block(out, text, len);
-        fputs("</article>\n", out);
-        free(text);
-    }
-    lg_numbering_free(&nb);
+    return h;
+}
+
+static int group(void *state, const struct lg_group *g, size_t number)
+{
+    struct html *h = state;
+    FILE *out = h->out;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *tf = open_memstream(&text, &len);
+    if (!tf)
+        return -1;
+    lg_report_print_group(h->r, g, number, tf, LG_MARKUP_MARKS);
+    fclose(tf);
+    fprintf(out, "<article class=\"");
+    kind_class(out, lg_finding_kind(g->finding));
+    fprintf(out, "\" id=\"finding-%zu\">\n", ++h->n);
+    block(out, text, len);
+    fputs("</article>\n", out);
+    free(text);
+    return 0;
+}
+
+static int end(void *state)
+{
+    struct html *h = state;
+    struct lg_report *r = h->r;
+    FILE *out = h->out;
     fputs("</section>\n", out);
 
     if (r->suppressed) {
@@ -313,5 +330,14 @@ int lg_report_html(struct lg_report *r, FILE *out, const char *svg)
           out);
     fputs(script, out);
     fputs("</script>\n</body>\n</html>\n", out);
+    free(h);
     return 0;
 }
+
+const struct lg_format lg_format_html = {.name = "html",
+                                         .utf8 = true,
+                                         .all_seen = false,
+                                         .streams = false,
+                                         .begin = begin,
+                                         .group = group,
+                                         .end = end};

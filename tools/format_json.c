@@ -1,11 +1,13 @@
 /*
- * report_json.c - `lockgraph report --format json`: the report as one JSON
+ * format_json.c - `lockgraph report --format json`: the report as one JSON
  * document for other programs.
  *
  * Does: each distinct finding as the library wrote it (any kind, known or
  * not), with every stack symbolized beside it ("second_stack" gets
- * "second_stack_symbolized"), where else it was seen, and the counts,
- * suppressions and input problems of the whole report.
+ * "second_stack_symbolized"), every place it was seen, and the counts,
+ * suppressions and input problems of the whole report. Written as it is
+ * made (jsonout.h): one finding, and one place it was seen, in memory at
+ * a time.
  * Does not: add interpretation the finding does not carry (the text and
  * HTML reports do that); the shape of a finding is FINDINGS.md's.
  */
@@ -14,57 +16,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "report.h"
-
-#define MAX_INLINE 8
-
-static json_object *hex(uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
-    return json_object_new_string(buf);
-}
-
-/* A symbol name without its ELF version. */
-static json_object *func_name(const char *name)
-{
-    return json_object_new_string_len(name, (int)strcspn(name, "@"));
-}
-
-json_object *lg_report_frames_json(struct lg_symbolizer *sym, const struct lg_module *mods,
-                                   size_t n_mods, const struct lg_stack *s)
-{
-    json_object *arr = json_object_new_array();
-    if (!arr)
-        return NULL;
-    for (size_t i = 0; i < s->n; i++) {
-        struct lg_frame chain[MAX_INLINE];
-        size_t n = lg_symbolize_inline(sym, mods, n_mods, s->pcs[i], chain, MAX_INLINE);
-        for (size_t k = 0; k < n; k++) {
-            const struct lg_frame *fr = &chain[k];
-            json_object *o = json_object_new_object();
-            if (!o) {
-                json_object_put(arr);
-                return NULL;
-            }
-            json_object_object_add(o, "pc", hex(fr->pc));
-            if (fr->function)
-                json_object_object_add(o, "function", func_name(fr->function));
-            if (fr->file) {
-                json_object_object_add(o, "file", json_object_new_string(lg_show_path(fr->file)));
-                json_object_object_add(o, "line", json_object_new_int(fr->line));
-            }
-            if (fr->module) {
-                json_object_object_add(o, "module", json_object_new_string(fr->module));
-                json_object_object_add(o, "offset", hex(fr->module_offset));
-            }
-            if (fr->inlined)
-                json_object_object_add(o, "inlined", json_object_new_boolean(1));
-            json_object_array_add(arr, o);
-        }
-    }
-    return arr;
-}
+#include "format.h"
+#include "jsonout.h"
+#include "symjson.h"
 
 static bool is_stack(json_object *v, struct lg_stack *s)
 {
@@ -89,7 +43,7 @@ static bool is_stack(json_object *v, struct lg_stack *s)
 
 /* Beside every stack in `v`, its frames. Keys are gathered first: an
  * object may not change while it is walked. */
-static void symbolize_tree(struct lg_report *r, const struct lg_finding *f, json_object *v,
+static void symbolize_tree(struct lg_symbolizer *sym, const struct lg_finding *f, json_object *v,
                            int depth)
 {
     if (depth > 8)
@@ -97,7 +51,7 @@ static void symbolize_tree(struct lg_report *r, const struct lg_finding *f, json
     if (json_object_is_type(v, json_type_array)) {
         size_t n = json_object_array_length(v);
         for (size_t i = 0; i < n; i++)
-            symbolize_tree(r, f, json_object_array_get_idx(v, i), depth + 1);
+            symbolize_tree(sym, f, json_object_array_get_idx(v, i), depth + 1);
         return;
     }
     if (!json_object_is_type(v, json_type_object))
@@ -119,49 +73,35 @@ static void symbolize_tree(struct lg_report *r, const struct lg_finding *f, json
         if (is_stack(m, &s)) {
             char name[256];
             snprintf(name, sizeof name, "%s_symbolized", keys[i]);
-            json_object *frames = lg_report_frames_json(r->sym, f->modules, f->n_modules, &s);
+            json_object *frames = lg_frames_json(sym, f->modules, f->n_modules, &s);
             if (frames)
                 json_object_object_add(v, name, frames);
             free(s.pcs);
         } else {
-            symbolize_tree(r, f, m, depth + 1);
+            symbolize_tree(sym, f, m, depth + 1);
         }
     }
     free(keys);
 }
 
-static json_object *group_json(struct lg_report *r, const struct lg_group *g, size_t number)
-{
-    const struct lg_finding *f = &r->set.items[g->first];
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "kind", json_object_new_string(lg_finding_kind(f)));
-    json_object_object_add(o, "number", json_object_new_int64((int64_t)number));
-    json_object_object_add(o, "count", json_object_new_int64((int64_t)g->n));
-    json_object_object_add(o, "processes", json_object_new_int64((int64_t)g->processes));
-    json_object_object_add(o, "code_paths", json_object_new_int64((int64_t)g->paths));
-    json_object *occ = json_object_new_array();
-    for (size_t i = 0; i < g->n; i++) {
-        const struct lg_finding *m = &r->set.items[g->members[i]];
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "file", json_object_new_string(m->file));
-        json_object_object_add(e, "line", json_object_new_int64((int64_t)m->line));
-        json_object_object_add(e, "pid", json_object_new_int64(m->pid));
-        json_object_array_add(occ, e);
-    }
-    json_object_object_add(o, "occurrences", occ);
-    json_object *copy = NULL;
-    if (f->raw && json_object_deep_copy(f->raw, &copy, NULL) == 0 && copy) {
-        symbolize_tree(r, f, copy, 0);
-        json_object_object_add(o, "finding", copy);
-    }
-    return o;
-}
+struct json {
+    struct lg_report *r;
+    FILE *out;
+    struct lg_json_splice findings;
+};
 
-int lg_report_json(struct lg_report *r, FILE *out)
+static void *begin(struct lg_report *r, FILE *out, const struct lg_format_opts *o)
 {
+    (void)o;
+    struct json *j = calloc(1, sizeof *j);
     json_object *root = json_object_new_object();
-    if (!root)
-        return -1;
+    if (!j || !root) {
+        free(j);
+        json_object_put(root);
+        return NULL;
+    }
+    j->r = r;
+    j->out = out;
     json_object_object_add(root, "tool", json_object_new_string("lockgraph"));
     json_object_object_add(root, "version", json_object_new_string(LG_VERSION));
     json_object_object_add(root, "format", json_object_new_int(1));
@@ -188,8 +128,8 @@ int lg_report_json(struct lg_report *r, FILE *out)
     json_object_object_add(summary, "findings", json_object_new_int64((int64_t)lg_report_total(r)));
     json_object_object_add(summary, "suppressed", json_object_new_int64((int64_t)r->suppressed));
     json_object *by_kind = json_object_new_object();
-    for (size_t i = 0; i < r->groups.n; i++) {
-        const char *k = lg_finding_kind(&r->set.items[r->groups.items[i].first]);
+    for (size_t i = 0; i < r->n_groups; i++) {
+        const char *k = lg_finding_kind(r->groups[i].finding);
         json_object *v = json_object_object_get(by_kind, k);
         json_object_object_add(by_kind, k,
                                json_object_new_int64(v ? json_object_get_int64(v) + 1 : 1));
@@ -210,23 +150,76 @@ int lg_report_json(struct lg_report *r, FILE *out)
     json_object_object_add(root, "suppressions", supp);
 
     json_object *findings = json_object_new_array();
-    struct lg_numbering nb;
-    lg_numbering_init(&nb);
-    for (size_t i = 0; i < r->groups.n; i++) {
-        const struct lg_group *g = &r->groups.items[i];
-        json_object_array_add(findings,
-                              group_json(r, g, lg_numbering_next(&nb, &r->set.items[g->first])));
-    }
-    lg_numbering_free(&nb);
+    json_object_array_add(findings, lg_json_splice_mark());
     json_object_object_add(root, "findings", findings);
-
-    const char *text = json_object_to_json_string_ext(
-        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-    int rc = text ? 0 : -1;
-    if (text) {
-        fputs(text, out);
-        fputc('\n', out);
-    }
+    int rc = lg_json_splice_begin(&j->findings, root, out, 0);
     json_object_put(root);
+    if (rc != 0) {
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+static json_object *seen_json(const struct lg_seen *m)
+{
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "file", json_object_new_string(m->file));
+    json_object_object_add(e, "line", json_object_new_int64((int64_t)m->line));
+    json_object_object_add(e, "pid", json_object_new_int64(m->pid));
+    return e;
+}
+
+static int group(void *state, const struct lg_group *g, size_t number)
+{
+    struct json *j = state;
+    const struct lg_finding *f = g->finding;
+    json_object *o = json_object_new_object();
+    if (!o)
+        return -1;
+    json_object_object_add(o, "kind", json_object_new_string(lg_finding_kind(f)));
+    json_object_object_add(o, "number", json_object_new_int64((int64_t)number));
+    json_object_object_add(o, "count", json_object_new_int64((int64_t)g->n));
+    json_object_object_add(o, "processes", json_object_new_int64((int64_t)g->processes));
+    json_object_object_add(o, "code_paths", json_object_new_int64((int64_t)g->paths));
+    json_object *occ = json_object_new_array();
+    json_object_array_add(occ, lg_json_splice_mark());
+    json_object_object_add(o, "occurrences", occ);
+    json_object *copy = NULL;
+    if (f->raw && json_object_deep_copy(f->raw, &copy, NULL) == 0 && copy) {
+        symbolize_tree(j->r->sym, f, copy, 0);
+        json_object_object_add(o, "finding", copy);
+    }
+    /* The places, one at a time: a finding seen a hundred thousand times
+     * is a hundred thousand of them. */
+    struct lg_json_splice places;
+    size_t indent = lg_json_splice_item_begin(&j->findings);
+    int rc = lg_json_splice_begin(&places, o, j->out, indent);
+    json_object_put(o);
+    if (rc != 0)
+        return -1;
+    for (size_t i = 0; i < g->n_seen && rc == 0; i++) {
+        json_object *e = seen_json(&g->seen[i]);
+        rc = e ? lg_json_splice_item(&places, e) : -1;
+        json_object_put(e);
+    }
+    lg_json_splice_end(&places);
     return rc;
 }
+
+static int end(void *state)
+{
+    struct json *j = state;
+    lg_json_splice_end(&j->findings);
+    fputc('\n', j->out);
+    free(j);
+    return 0;
+}
+
+const struct lg_format lg_format_json = {.name = "json",
+                                         .utf8 = true,
+                                         .all_seen = true,
+                                         .streams = false,
+                                         .begin = begin,
+                                         .group = group,
+                                         .end = end};
