@@ -152,7 +152,9 @@ void lg__sem_not_lock(uintptr_t addr)
     uint8_t lock = S_LOCK;
     if (s && atomic_compare_exchange_strong(&s->state, &lock, S_COUNTER)) {
         atomic_store(&lg__sem_stale_seen, true);
-        lg__registry_retire(addr); /* the holds it left make no edge */
+        struct lg_node *node = lg__registry_lookup(addr);
+        if (node)
+            lg__registry_retire(node); /* the holds it left make no edge */
     }
 }
 
