@@ -144,6 +144,74 @@ void lg__free(void *p, size_t size)
     lg__unlock(&alloc_lock);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Pools.                                                                  */
+
+#define POOL_BLOCK (64u << 10)
+
+void *lg__pool_get(struct lg_pool *p)
+{
+    lg__lock_t *l = &alloc_lock;
+    lg__lock(l);
+    void *r = p->free;
+    if (r) {
+        p->free = *(void **)((char *)r + p->link_offset);
+    } else {
+        if (!p->cur || p->cur + p->size > p->end) {
+            lg__unlock(l);
+            char *b = lg__map_limited(POOL_BLOCK); /* (never given back) */
+            if (!b)
+                return NULL;
+            lg__lock(l);
+            /* Another thread may have refilled meanwhile: the rest of its
+             * block is lost, a few records at most. */
+            p->cur = b;
+            p->end = b + POOL_BLOCK;
+        }
+        r = p->cur;
+        p->cur += p->size;
+    }
+    p->in_use++;
+    lg__unlock(l);
+    return r;
+}
+
+int lg__pool_get_many(struct lg_pool *p, void **out, int max)
+{
+    int k = 0;
+    lg__lock(&alloc_lock);
+    while (k < max && p->free) {
+        out[k] = p->free;
+        p->free = *(void **)((char *)out[k] + p->link_offset);
+        k++;
+    }
+    while (k < max && p->cur && p->cur + p->size <= p->end) {
+        out[k++] = p->cur;
+        p->cur += p->size;
+    }
+    p->in_use += (size_t)k;
+    lg__unlock(&alloc_lock);
+    while (k < max) { /* the rest one by one (a new block) */
+        void *r = lg__pool_get(p);
+        if (!r)
+            break;
+        out[k++] = r;
+    }
+    return k;
+}
+
+void lg__pool_put(struct lg_pool *p, void *rec)
+{
+    if (!rec)
+        return;
+    lg__lock_t *l = &alloc_lock;
+    lg__lock(l);
+    *(void **)((char *)rec + p->link_offset) = p->free;
+    p->free = rec;
+    p->in_use--;
+    lg__unlock(l);
+}
+
 void lg__alloc_set_limit(size_t bytes)
 {
     limit = bytes;

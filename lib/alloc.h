@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Zeroed memory of at least size bytes, or NULL. Thread-safe; takes only the
  * alloc lock, a leaf. */
@@ -31,6 +32,31 @@ void lg__free(void *p, size_t size);
 void *lg__map(size_t size);
 void *lg__map_limited(size_t size);
 void lg__unmap(void *p, size_t size);
+
+/* A pool of fixed-size records that are recycled only as records of the
+ * same kind (type-stable memory): a reader holding a stale pointer to one
+ * reads a record of that kind, never something else, and can tell by a
+ * generation field that it is stale. The free-list link lives at
+ * link_offset, so fields a stale reader looks at (the generation) are left
+ * alone. Records are carved from 64 KiB blocks, never returned. Guarded
+ * by the alloc lock (so fork needs nothing more). */
+struct lg_pool {
+    uint32_t size, link_offset;
+    void *free;
+    char *cur, *end;
+    size_t in_use;
+};
+#define LG_POOL_INIT(type, link_field)                                                             \
+    {                                                                                              \
+        .size = (uint32_t)((sizeof(type) + 15) & ~(size_t)15),                                     \
+        .link_offset = (uint32_t)offsetof(type, link_field)                                        \
+    }
+/* A record, or NULL when out of memory. Fresh records are zero; recycled
+ * ones keep what they held (the caller sets every field it uses). */
+void *lg__pool_get(struct lg_pool *p);
+void lg__pool_put(struct lg_pool *p, void *rec);
+/* Up to max records at once (one lock); how many were got. */
+int lg__pool_get_many(struct lg_pool *p, void **out, int max);
 
 /* Cap on bytes mapped in all; 0 means no cap. */
 void lg__alloc_set_limit(size_t bytes);

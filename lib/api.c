@@ -8,6 +8,7 @@
  */
 
 #include "alloc.h"
+#include "class.h"
 #include "dump.h"
 #include "options.h"
 #include "ranks.h"
@@ -36,12 +37,16 @@ LG_EXPORT void lockgraph_name_lock(const volatile void *lock, const char *name)
          * kind of lock it is, only its first lock call can tell: reading
          * it as a pthread_mutex_t here could read past a smaller object. */
         n = lg__registry_get((uintptr_t)lock, LG_TYPE_MUTEX, LG_MODE_NORMAL, NULL);
-        if (n && !n->stack)
+        if (n)
             atomic_store(&n->provisional, true);
     }
     if (copy && n) {
         memcpy(copy, name, len);
         copy[len] = 0;
+        /* The name is its class: every lock of this name is one kind. */
+        struct lg_class *k = lg__class_for_name(copy, n->type, n->mode);
+        if (k && lg__opt.classes)
+            lg__registry_reclass(n, k);
         atomic_store_explicit(&n->name, copy, memory_order_release);
         if (atomic_load_explicit(&lg__ranks, memory_order_acquire))
             lg__ranks_classify(n); /* its name may put it in a class */
@@ -67,17 +72,28 @@ static struct lg_ranks *api_ranks(void)
     return r; /* another thread was first; ours is a small leak, once */
 }
 
+static bool named(const struct lg_node *n)
+{
+    return atomic_load_explicit(&((struct lg_node *)n)->name, memory_order_relaxed) != NULL;
+}
+
 /* A new class may take in locks named before it was declared. */
 static void reclassify_all(void)
 {
-    for (struct lg_node *n = lg__graph_nodes(); n; n = n->all_next)
-        if (!atomic_load_explicit(&n->dead, memory_order_relaxed) &&
-            atomic_load_explicit(&n->name, memory_order_relaxed))
-            lg__ranks_classify(n);
+    uint64_t max = lg__registry_collect(named, NULL, 0) + 64;
+    struct lg_node **v = lg__map(max * sizeof(*v));
+    if (!v)
+        return;
+    uint64_t n = lg__registry_collect(named, v, max);
+    for (uint64_t i = 0; i < n && i < max; i++)
+        lg__ranks_classify(v[i]);
+    lg__unmap(v, max * sizeof(*v));
 }
 
 static int declared(int rc, const struct lg_rank_cycle *cycle)
 {
+    if (rc >= 0)
+        lg__chain_forget(); /* the declared order changed what chains imply */
     if (rc > 0)
         reclassify_all();
     if (rc >= 0)
@@ -162,6 +178,8 @@ static void say_held(const struct lg_thread *t)
     struct lg_buf b = {0};
     for (uint32_t i = 0; i < t->held.n; i++) {
         const struct lg_held *h = &t->held.e[i];
+        if (lg__held_is_hole(h))
+            continue;
         const char *name = h->node ? atomic_load(&h->node->name) : NULL;
         lg__buf_str(&b, "  holds mutex ");
         lg__buf_hex(&b, h->addr);
@@ -192,7 +210,7 @@ LG_EXPORT int lockgraph_assert_no_locks_held(const char *file, int line)
     struct lg_thread *t = lg__enter();
     if (!t)
         return 0;
-    if (t->held.n == 0) {
+    if (lg__held_count(&t->held) == 0) {
         lg__leave();
         return 0;
     }

@@ -1,19 +1,24 @@
 /*
- * dump.c - write the lock graph, folded by stable key, as JSON Lines.
+ * dump.c - write the lock graph, its classes under their stable keys, as
+ * JSON Lines.
  *
- * Nodes are walked through the list of all nodes and edges through each
- * node's lock-free edge set, so the dump stops nobody: it is a snapshot of
- * whatever is published while it runs. Keys are computed with no lockgraph
- * lock held (they may read symbol tables); dump_lock only keeps two dumps
- * from interleaving.
+ * The classes alive now are copied out of class.c's list, and the edges are
+ * read from each class vertex's lock-free edge set inside the caller's read
+ * section (reclaim.h), so the dump stops nobody: it is a snapshot of
+ * whatever is published while it runs. Classes whose keys are equal (locks
+ * of their own class first taken at one site) are folded into one. Keys are
+ * computed with no lockgraph lock held (they may read symbol tables);
+ * dump_lock only keeps two dumps from interleaving.
  *
- * Memory: two temporary hash tables (node -> key, key pair -> edge) sized
- * from the counts, mapped and unmapped here.
+ * Memory: temporary tables (class -> key, key pair -> edge) sized from the
+ * counts, mapped and unmapped here.
  */
 
 #include "dump.h"
 #include "alloc.h"
+#include "class.h"
 #include "graph.h"
+#include "registry.h"
 #include "keys.h"
 #include "options.h"
 #include "ranks.h"
@@ -34,7 +39,7 @@ static lg__lock_t dump_lock = LG__LOCK_INIT;
 
 struct keyrec {
     char *key;
-    const struct lg_node *first; /* the instance that speaks for the key */
+    const struct lg_class *first; /* the class that speaks for the key */
     uint64_t instances;
 };
 
@@ -43,8 +48,8 @@ struct edgerec {
     uint64_t instances;
     uint8_t combos;
     bool ascending, descending; /* a key to itself: instance address order */
-    int64_t gate;               /* keyrec of the gate every instance had, -1 none, -2 unset */
-    const struct lg_edge *example;
+    int64_t gate;               /* keyrec of the gate every edge had, -1 none, -2 unset */
+    const struct lg_edge_info *example;
 };
 
 struct dump {
@@ -53,13 +58,15 @@ struct dump {
     uint32_t kmask;
     struct keyrec *k;
     uint32_t nk, capk;
-    /* node -> keyrec index */
-    const struct lg_node **nnode;
+    /* class -> keyrec index */
+    struct lg_class **classes; /* the snapshot */
+    uint32_t nclasses;
+    const struct lg_class **nclass;
     uint32_t *nidx;
     uint64_t nmask;
     struct edgerec *e;
     uint64_t emask, ne;
-    size_t ksize, nsize, nisize, esize, recsize;
+    size_t csize, ksize, nsize, nisize, esize, recsize;
 };
 
 static uint64_t hash_bytes(const char *s)
@@ -86,7 +93,7 @@ static uint64_t pow2_at_least(uint64_t n)
 }
 
 /* The keyrec of key, added when new; UINT32_MAX when out of memory. */
-static uint32_t key_index(struct dump *d, const char *key, const struct lg_node *n)
+static uint32_t key_index(struct dump *d, const char *key, const struct lg_class *c)
 {
     for (uint32_t i = (uint32_t)hash_bytes(key) & d->kmask;; i = (i + 1) & d->kmask) {
         uint32_t v = d->kslot[i];
@@ -101,28 +108,28 @@ static uint32_t key_index(struct dump *d, const char *key, const struct lg_node 
         if (!copy)
             return UINT32_MAX;
         memcpy(copy, key, len + 1);
-        d->k[d->nk] = (struct keyrec){.key = copy, .first = n};
+        d->k[d->nk] = (struct keyrec){.key = copy, .first = c};
         d->kslot[i] = ++d->nk;
         return d->nk - 1;
     }
 }
 
-static void node_put(struct dump *d, const struct lg_node *n, uint32_t idx)
+static void class_put(struct dump *d, const struct lg_class *c, uint32_t idx)
 {
-    for (uint64_t i = hash_ptr(n) & d->nmask;; i = (i + 1) & d->nmask)
-        if (!d->nnode[i]) {
-            d->nnode[i] = n;
+    for (uint64_t i = hash_ptr(c) & d->nmask;; i = (i + 1) & d->nmask)
+        if (!d->nclass[i]) {
+            d->nclass[i] = c;
             d->nidx[i] = idx;
             return;
         }
 }
 
-static uint32_t node_get(const struct dump *d, const struct lg_node *n)
+static uint32_t class_get(const struct dump *d, const struct lg_class *c)
 {
-    for (uint64_t i = hash_ptr(n) & d->nmask;; i = (i + 1) & d->nmask) {
-        if (d->nnode[i] == n)
+    for (uint64_t i = hash_ptr(c) & d->nmask;; i = (i + 1) & d->nmask) {
+        if (d->nclass[i] == c)
             return d->nidx[i];
-        if (!d->nnode[i])
+        if (!d->nclass[i])
             return UINT32_MAX;
     }
 }
@@ -173,27 +180,36 @@ static void out_line_done(struct out *o)
         out_flush(o);
 }
 
+static const char *type_name(unsigned type)
+{
+    return type == LG_TYPE_SPIN ? "spin" : type == LG_TYPE_RWLOCK ? "rwlock" : "mutex";
+}
+
 static void put_lock_line(struct out *o, const struct keyrec *k)
 {
-    const struct lg_node *n = k->first;
+    const struct lg_class *c = k->first;
     struct lg_buf *b = &o->b;
     lg__buf_str(b, "{\"kind\":\"graph-lock\",\"key\":");
     lg__buf_json_str(b, k->key);
     lg__buf_str(b, ",\"type\":\"");
-    lg__buf_str(b, lg__report_type_name(n));
+    lg__buf_str(b, type_name(c->type));
     lg__buf_str(b, "\",\"mode\":\"");
-    lg__buf_str(b, lg__report_mode_name(n->mode));
+    lg__buf_str(b, lg__report_mode_name(c->mode));
     lg__buf_str(b, "\",\"instances\":");
     lg__buf_u64(b, k->instances);
-    const char *name = atomic_load(&((struct lg_node *)n)->name);
-    if (name) {
+    if (c->name) {
         lg__buf_str(b, ",\"name\":");
-        lg__buf_json_str(b, name);
+        lg__buf_json_str(b, c->name);
     }
-    lg__buf_str(b, n->created ? ",\"created\":true" : ",\"created\":false");
+    lg__buf_str(b, c->created ? ",\"created\":true" : ",\"created\":false");
+    lg__buf_str(b, ",\"class_kind\":\"");
+    lg__buf_str(b, c->kind == LG_CLASS_SITE    ? "site"
+                   : c->kind == LG_CLASS_CHAIN ? "chain"
+                   : c->kind == LG_CLASS_NAME  ? "name"
+                                               : "addr");
+    lg__buf_char(b, '"');
     lg__buf_str(b, ",\"stack\":");
-    lg__report_put_pcs(b, atomic_load(&((struct lg_node *)n)->stack));
-    lg__report_put_class(b, n);
+    lg__report_put_pcs(b, atomic_load(&((struct lg_class *)c)->stack));
     lg__buf_char(b, '}');
     out_line_done(o);
 }
@@ -201,7 +217,7 @@ static void put_lock_line(struct out *o, const struct keyrec *k)
 static void put_edge_line(struct out *o, const struct dump *d, const struct edgerec *r)
 {
     struct lg_buf *b = &o->b;
-    const struct lg_edge *e = r->example;
+    const struct lg_edge_info *e = r->example;
     lg__buf_str(b, "{\"kind\":\"graph-edge\",\"from\":");
     lg__buf_json_str(b, d->k[r->from].key);
     lg__buf_str(b, ",\"to\":");
@@ -221,40 +237,40 @@ static void put_edge_line(struct out *o, const struct dump *d, const struct edge
         lg__buf_str(b, ",\"gate\":");
         lg__buf_json_str(b, d->k[r->gate].key);
     }
-    if (e->info.timed)
+    if (e->timed)
         lg__buf_str(b, ",\"timed\":true");
     lg__buf_str(b, ",\"thread\":");
-    lg__report_put_thread(b, e->info.tid, e->info.thread_seq, e->info.thread_name);
+    lg__report_put_thread(b, e->tid, e->thread_seq, e->thread_name);
     lg__buf_str(b, ",\"first_stack\":");
-    lg__report_put_pcs(b, e->info.first);
+    lg__report_put_pcs(b, e->first);
     lg__buf_str(b, ",\"second_stack\":");
-    lg__report_put_pcs(b, e->info.second);
+    lg__report_put_pcs(b, e->second);
     lg__buf_char(b, '}');
     out_line_done(o);
 }
 
 /* ---------------------------------------------------------------------- */
 
-static bool prepare(struct dump *d, uint64_t nodes, uint64_t edges)
+static bool prepare(struct dump *d, uint64_t classes, uint64_t edges)
 {
-    d->capk = nodes > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)nodes;
-    uint64_t kcap = pow2_at_least(nodes * 2);
+    d->capk = classes > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)classes;
+    uint64_t kcap = pow2_at_least(classes * 2);
     d->kmask = (uint32_t)(kcap - 1);
     d->ksize = kcap * sizeof(uint32_t);
-    d->recsize = (nodes ? nodes : 1) * sizeof(struct keyrec);
-    uint64_t ncap = pow2_at_least(nodes * 2);
+    d->recsize = (classes ? classes : 1) * sizeof(struct keyrec);
+    uint64_t ncap = pow2_at_least(classes * 2);
     d->nmask = ncap - 1;
-    d->nsize = ncap * sizeof(*d->nnode);
+    d->nsize = ncap * sizeof(*d->nclass);
     d->nisize = ncap * sizeof(uint32_t);
     uint64_t ecap = pow2_at_least(edges * 2);
     d->emask = ecap - 1;
     d->esize = ecap * sizeof(struct edgerec);
     d->kslot = lg__map(d->ksize);
     d->k = lg__map(d->recsize);
-    d->nnode = lg__map(d->nsize);
+    d->nclass = lg__map(d->nsize);
     d->nidx = lg__map(d->nisize);
     d->e = lg__map(d->esize);
-    if (!d->kslot || !d->k || !d->nnode || !d->nidx || !d->e)
+    if (!d->kslot || !d->k || !d->nclass || !d->nidx || !d->e)
         return false;
     for (uint64_t i = 0; i <= d->emask; i++)
         d->e[i].from = UINT32_MAX;
@@ -265,12 +281,14 @@ static void release(struct dump *d)
 {
     for (uint32_t i = 0; d->k && i < d->nk; i++)
         lg__free(d->k[i].key, strlen(d->k[i].key) + 1);
+    if (d->classes)
+        lg__unmap(d->classes, d->csize);
     if (d->kslot)
         lg__unmap(d->kslot, d->ksize);
     if (d->k)
         lg__unmap(d->k, d->recsize);
-    if (d->nnode)
-        lg__unmap(d->nnode, d->nsize);
+    if (d->nclass)
+        lg__unmap(d->nclass, d->nsize);
     if (d->nidx)
         lg__unmap(d->nidx, d->nisize);
     if (d->e)
@@ -293,6 +311,43 @@ static int say(const char *path, const char *what, int err)
     return -1;
 }
 
+static bool class_alive(const struct lg_class *c)
+{
+    return c->v && !atomic_load_explicit(&c->v->dead, memory_order_acquire);
+}
+
+/* The class snapshot: every class alive now. */
+static bool snapshot(struct dump *d)
+{
+    for (int tries = 0; tries < 4; tries++) {
+        uint32_t want = lg__class_snapshot(NULL, 0) + 64;
+        d->csize = want * sizeof(*d->classes);
+        d->classes = lg__map(d->csize);
+        if (!d->classes)
+            return false;
+        uint32_t n = lg__class_snapshot(d->classes, want);
+        if (n <= want) {
+            d->nclasses = n;
+            return true;
+        }
+        lg__unmap(d->classes, d->csize);
+        d->classes = NULL;
+    }
+    return false;
+}
+
+/* The keyrec of the class of the lock that gated an edge, -1 when it is
+ * gone or not in the dump. */
+static int64_t gate_index(const struct dump *d, uint64_t gate, uintptr_t gate_addr)
+{
+    if (!gate)
+        return -1;
+    struct lg_node *g = lg__registry_lookup(gate_addr);
+    const struct lg_class *gc = g && g->id == gate ? atomic_load(&g->klass) : NULL;
+    uint32_t i = gc ? class_get(d, gc) : UINT32_MAX;
+    return i == UINT32_MAX ? -1 : (int64_t)i;
+}
+
 int lg__dump_graph(const char *pattern, bool at_exit)
 {
     (void)at_exit;
@@ -302,53 +357,69 @@ int lg__dump_graph(const char *pattern, bool at_exit)
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     lg__lock(&dump_lock);
 
-    /* Count what is published now; later additions are left out. */
-    struct lg_node *head = lg__graph_nodes();
-    uint64_t nodes = 0, edges = 0;
-    for (struct lg_node *n = head; n; n = n->all_next) {
-        nodes++;
-        struct lg_adj *a = atomic_load_explicit(&n->out, memory_order_acquire);
-        edges += a ? a->count : 0;
-    }
     struct dump d = {0};
     int rc = 0;
-    if (!prepare(&d, nodes, edges)) {
+    if (!snapshot(&d)) {
+        rc = say(path, "out of memory", 0);
+        goto done;
+    }
+    uint64_t edges = 0;
+    for (uint32_t i = 0; i < d.nclasses; i++) {
+        struct lg_adj *a =
+            class_alive(d.classes[i]) ? atomic_load_explicit(&d.classes[i]->v->out,
+                                                             memory_order_acquire)
+                                      : NULL;
+        edges += (a ? a->count : 0) + 1;
+    }
+    if (!prepare(&d, d.nclasses, edges)) {
         rc = say(path, "out of memory", 0);
         goto done;
     }
     char key[LG_KEY_MAX];
-    uint64_t seen = 0;
-    for (struct lg_node *n = head; n && seen < nodes; n = n->all_next, seen++) {
-        lg__key_of(n, key);
-        uint32_t i = key_index(&d, key, n);
-        if (i == UINT32_MAX)
+    for (uint32_t i = 0; i < d.nclasses; i++) {
+        struct lg_class *c = d.classes[i];
+        if (!class_alive(c) || c->wrapper)
             continue;
-        d.k[i].instances++;
-        node_put(&d, n, i);
+        lg__key_of_class(c, key);
+        uint32_t k = key_index(&d, key, c);
+        if (k == UINT32_MAX)
+            continue;
+        d.k[k].instances += atomic_load(&c->made);
+        class_put(&d, c, k);
     }
-    seen = 0;
-    for (struct lg_node *n = head; n && seen < nodes; n = n->all_next, seen++) {
-        uint32_t fi = node_get(&d, n);
-        struct lg_adj *a = atomic_load_explicit(&n->out, memory_order_acquire);
-        for (uint32_t s = 0; fi != UINT32_MAX && a && s <= a->mask; s++) {
+    for (uint32_t i = 0; i < d.nclasses; i++) {
+        struct lg_class *c = d.classes[i];
+        uint32_t fi = class_get(&d, c);
+        if (fi == UINT32_MAX)
+            continue;
+        struct lg_adj *a = atomic_load_explicit(&c->v->out, memory_order_acquire);
+        for (uint32_t s = 0; a && s <= a->mask; s++) {
             struct lg_edge *e = atomic_load_explicit(&a->slot[s], memory_order_acquire);
-            uint32_t ti = e ? node_get(&d, e->to) : UINT32_MAX;
+            if (!e || e->from != c->v || e->to->kind != LG_VERTEX_CLASS)
+                continue; /* empty, a removed edge's hole */
+            uint32_t ti = class_get(&d, e->to->owner);
             if (ti == UINT32_MAX || d.ne * 2 > d.emask)
                 continue;
             struct edgerec *r = edge_slot(&d, fi, ti);
             r->instances++;
             r->combos |= atomic_load_explicit(&e->combos, memory_order_relaxed);
-            if (fi == ti) {
-                r->ascending |= e->from->addr < e->to->addr;
-                r->descending |= e->from->addr > e->to->addr;
-            }
-            struct lg_node *g = atomic_load_explicit(&e->gate, memory_order_relaxed);
-            int64_t gi = g ? (int64_t)node_get(&d, g) : -1;
-            if (gi == (int64_t)UINT32_MAX)
-                gi = -1;
+            int64_t gi = gate_index(&d, atomic_load_explicit(&e->gate, memory_order_relaxed),
+                                    e->gate_addr);
             r->gate = r->gate == -2 || r->gate == gi ? gi : -1;
             if (!r->example)
-                r->example = e;
+                r->example = &e->info;
+        }
+        /* Its locks held together: one edge from the key to itself. */
+        struct lg_self_nest *sn = atomic_load_explicit(&c->self, memory_order_acquire);
+        if (sn && d.ne * 2 <= d.emask) {
+            struct edgerec *r = edge_slot(&d, fi, fi);
+            r->instances += atomic_load(&sn->count);
+            r->combos |= atomic_load(&sn->combos);
+            r->ascending |= atomic_load(&sn->ascending);
+            r->descending |= atomic_load(&sn->descending);
+            r->gate = -1;
+            if (!r->example)
+                r->example = &sn->first;
         }
     }
 

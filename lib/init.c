@@ -32,16 +32,22 @@
  */
 
 #include "alloc.h"
+#include "class.h"
+#include "reclaim.h"
+#include "registry.h"
 #include "graph.h"
 #include "interpose.h"
 #include "interpose_proc.h"
 #include "dump.h"
+#include "gone.h"
 #include "io.h"
 #include "options.h"
+#include "live.h"
 #include "ranks.h"
 #include "report.h"
 #include "runstatus.h"
 #include "runtime.h"
+#include "sem.h"
 #include "stack.h"
 #include "symbols.h"
 #include "util.h"
@@ -50,7 +56,6 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 atomic_int lg__state;
@@ -62,6 +67,12 @@ static void on_thread_exit(void *p)
         return;
     int saved = lg__busy;
     lg__busy = 1;
+    /* [waits] Holds of semaphores that turned out to be counters mean
+     * nothing; the locks it does hold are remembered for whoever waits
+     * for them now (gone.h). */
+    lg__sem_thread_ending(t);
+    if (t->held.n)
+        lg__gone_thread_ending(t);
     lg__thread_ended(t);
     lg__self = LG_THREAD_GONE;
     lg__busy = saved;
@@ -133,6 +144,7 @@ static bool start_now(void)
     if (lg__opt.graph[0] && lg__path_absolute(lg__opt.graph, graph, sizeof(graph)) == 0)
         lg__strlcpy(lg__opt.graph, graph, sizeof(lg__opt.graph));
     lg__opt_after_rare = lg__opt.held_stacks || lg__opt.hold_warn_ms;
+    lg__opt_unlock_rare = lg__opt.hold_warn_ms != 0;
     if (lg__opt.max_memory)
         lg__alloc_set_limit((size_t)lg__opt.max_memory << 20);
     if (lg__opt.ranks[0]) {
@@ -159,9 +171,11 @@ static bool start_now(void)
     if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
         lg__write_str(2, "lockgraph: pthread_atfork failed: a fork while other threads "
                          "take locks may hang the child\n");
+    lg__reclaim_init();
     lg__interpose_resolve();
     lg__interpose_io_resolve();
     lg__interpose_proc_resolve();
+    lg__interpose_wait_resolve();
     lg__io_init();
     lg__stack_init();
     if (lg__thread_key_init(on_thread_exit) != 0)
@@ -204,13 +218,18 @@ __attribute__((destructor)) static void lg_destructor(void)
     if (atomic_load(&lg__state) != LG_STATE_ACTIVE)
         return;
     int saved = lg__busy;
+    /* Inside a read section: the dump walks the graph without its lock. */
+    struct lg_thread *t = lg__enter();
+    if (t) {
+        if (lg__opt.graph[0])
+            (void)lg__dump_graph(lg__opt.graph, true);
+        if (lg__opt.hold_warn_ms)
+            lg__hold_flush();
+        lg__report_exit_summary();
+        lg__io_exit(); /* the final counts of held-across-io pairs */
+        lg__leave();
+    }
     lg__busy = 1;
-    if (lg__opt.graph[0])
-        (void)lg__dump_graph(lg__opt.graph, true);
-    if (lg__opt.hold_warn_ms)
-        lg__hold_flush();
-    lg__report_exit_summary();
-    lg__io_exit(); /* the final counts of held-across-io pairs */
     lg__report_leaving();
     lg__run_status_ended();
     lg__busy = saved;
@@ -218,63 +237,64 @@ __attribute__((destructor)) static void lg_destructor(void)
 
 void lg__fork_prepare(void)
 {
+    lg__gone_fork_prepare(); /* may capture a stack: before any lock */
     lg__dump_lock_all();
+    lg__loader_lock_all();
     lg__ranks_lock_all();
+    lg__class_lock_all();
+    lg__registry_lock_all();
     lg__graph_lock_all();
     lg__stack_lock_all();
     lg__report_lock_all();
     lg__thread_lock_all();
     lg__symbols_lock_all();
     lg__io_lock_all();
+    lg__sem_lock_all();
+    lg__reclaim_lock_all();
     lg__alloc_lock_all();
 }
 
 void lg__fork_parent(void)
 {
     lg__alloc_unlock_all();
+    lg__reclaim_unlock_all();
+    lg__sem_unlock_all();
     lg__symbols_unlock_all();
     lg__io_unlock_all();
     lg__thread_unlock_all();
     lg__report_unlock_all();
     lg__stack_unlock_all();
     lg__graph_unlock_all();
+    lg__registry_unlock_all();
+    lg__class_unlock_all();
     lg__ranks_unlock_all();
+    lg__loader_unlock_all();
     lg__dump_unlock_all();
-}
-
-/* Is the held lock e process-shared? Read from the lock itself (glibc:
- * the mutex kind's pshared bit, the rwlock's __shared); a spinlock keeps no
- * such mark, and a lock whose memory is gone is left alone. */
-#define LG_MUTEX_PSHARED_BIT 128 /* glibc's PTHREAD_MUTEX_PSHARED_BIT */
-static bool process_shared(const struct lg_held *e)
-{
-    if (!e->node || (e->node->type != LG_TYPE_MUTEX && e->node->type != LG_TYPE_RWLOCK))
-        return false;
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t first = e->addr & ~(uintptr_t)(page - 1);
-    uintptr_t last = (e->addr + sizeof(pthread_rwlock_t) - 1) & ~(uintptr_t)(page - 1);
-    unsigned char vec[2];
-    if (mincore((void *)first, last - first + (uintptr_t)page, vec) != 0)
-        return false; /* not mapped: no lock to read */
-    if (e->node->type == LG_TYPE_MUTEX)
-        return (((const pthread_mutex_t *)e->addr)->__data.__kind & LG_MUTEX_PSHARED_BIT) != 0;
-    return ((const pthread_rwlock_t *)e->addr)->__data.__shared != 0;
+    lg__gone_fork_parent();
 }
 
 void lg__fork_child(bool threads)
 {
     lg__run_status_fork_child();
     if (lg__self && lg__self != LG_THREAD_GONE)
-        lg__held_remove_if(&lg__self->held, process_shared);
+        lg__held_remove_if(&lg__self->held, lg__held_process_shared);
     lg__alloc_reset_child();
+    lg__reclaim_reset_child();
     lg__symbols_reset_child();
     lg__thread_reset_child(lg__self);
     lg__io_reset_child();
     lg__report_reset_child();
     lg__stack_reset_child();
     lg__graph_reset_child();
+    lg__registry_reset_child();
+    lg__class_reset_child();
     lg__ranks_reset_child();
+    lg__loader_reset_child();
     lg__dump_reset_child();
-    if (threads)
+    lg__sem_reset_child();
+    lg__gone_fork_child(threads);
+    if (threads) {
         lg__watchdog_reset_child();
+    }
+    lg__live_reset_child();
 }

@@ -1,7 +1,7 @@
 /*
  * interpose.c - the preload shims. The only file that defines libc names:
  * pthread_mutex_*, pthread_rwlock_*, pthread_spin_*, pthread_cond_*wait,
- * free, dlclose and _Fork.
+ * free, munmap, dlclose and _Fork.
  *
  * Every lock shim has one shape (ACQUIRE_SHIM): enter (guard) -> before-hook
  * -> real call -> after-hook -> leave. When enter says no (lockgraph is not
@@ -14,12 +14,15 @@
  */
 
 #include "interpose.h"
+#include "io.h"
 #include "options.h"
+#include "class.h"
 #include "registry.h"
 #include "report.h"
 #include "runtime.h"
 #include "symbols.h"
 #include "stack.h"
+#include "unwinder.h"
 #include "util.h"
 #include "wait.h"
 
@@ -91,7 +94,8 @@ LG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
         return rc;
     struct lg_thread *t = lg__enter();
     if (t) {
-        lg__lock_created(t, (uintptr_t)m, LG_TYPE_MUTEX, mutex_mode(m));
+        lg__lock_created(t, (uintptr_t)m, LG_TYPE_MUTEX, mutex_mode(m),
+                         (uintptr_t)__builtin_return_address(0));
         lg__leave();
     }
     return rc;
@@ -99,14 +103,15 @@ LG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
 
 LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 {
-    int rc = REAL(pthread_mutex_destroy)(m);
-    if (rc != 0)
-        return rc;
     struct lg_thread *t = lg__enter();
-    if (t) {
-        lg__lock_destroyed(t, (uintptr_t)m);
-        lg__leave();
-    }
+    if (!t)
+        return REAL(pthread_mutex_destroy)(m);
+    /* a held lock: say so, whatever glibc says */
+    struct lg_node *n = lg__lock_destroying(t, (uintptr_t)m);
+    int rc = REAL(pthread_mutex_destroy)(m);
+    if (rc == 0)
+        lg__lock_destroyed_node(t, (uintptr_t)m, n);
+    lg__leave();
     return rc;
 }
 
@@ -142,43 +147,36 @@ static bool valid_timeout(const struct timespec *ts)
     return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
 }
 
-/* The end of the next slice on clock clk, never past the caller's own
- * deadline abs (NULL: none). True when this slice ends at that deadline. */
-static bool slice_end(clockid_t clk, const struct timespec *abs, struct timespec *end)
-{
-    clock_gettime(clk, end);
-    end->tv_sec += (time_t)(LG_WAIT_SLICE_NS / 1000000000ull);
-    end->tv_nsec += (long)(LG_WAIT_SLICE_NS % 1000000000ull);
-    if (end->tv_nsec >= 1000000000L) {
-        end->tv_sec++;
-        end->tv_nsec -= 1000000000L;
-    }
-    if (abs && (abs->tv_sec < end->tv_sec ||
-                (abs->tv_sec == end->tv_sec && abs->tv_nsec <= end->tv_nsec))) {
-        *end = *abs;
-        return true;
-    }
-    return false;
-}
+#define slice_end lg__wait_slice_end
 
 /* The shape of every wait, once the try said busy: slices of a timed
  * call. Written out in cold, out-of-line functions; the fast path of a
  * free lock is the try alone. */
+/* A call that blocks for the program: outside lockgraph's read section
+ * meanwhile (reclaim.h), so a thread blocked for good holds up nothing. */
+#define QUIET(t, call)                                                                             \
+    ({                                                                                             \
+        lg__quiescent_begin(t);                                                                    \
+        int q_ = (call);                                                                           \
+        lg__quiescent_end(t);                                                                      \
+        q_;                                                                                        \
+    })
+
 #define WAIT_SLICES(t, a, realcall, slicecall, how, clk, abs)                                      \
     ({                                                                                             \
         int rc_;                                                                                   \
         if ((a)->held >= 0 || !lg__opt.wait_for || ((abs) && !valid_timeout(abs)) ||              \
             ((clk) != CLOCK_REALTIME && (clk) != CLOCK_MONOTONIC)) {                               \
-            rc_ = (realcall);                                                                      \
+            rc_ = QUIET(t, realcall);                                                                      \
         } else {                                                                                   \
             lg__wait_begin((t), (a), (how) != HOW_LOCK);                                           \
             for (;;) {                                                                             \
                 struct timespec end_;                                                              \
                 bool last_ = slice_end((clk), (abs), &end_);                                       \
-                rc_ = (slicecall);                                                                 \
+                rc_ = QUIET(t, slicecall);                                                                 \
                 if (rc_ == EINVAL) { /* a kind that takes no monotonic timeout */                  \
                     lg__wait_end(t);                                                               \
-                    rc_ = (realcall);                                                              \
+                    rc_ = QUIET(t, realcall);                                                              \
                     break;                                                                         \
                 }                                                                                  \
                 if (rc_ != ETIMEDOUT || last_) {                                                   \
@@ -342,7 +340,8 @@ LG_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr
         return rc;
     struct lg_thread *t = lg__enter();
     if (t) {
-        lg__lock_created(t, (uintptr_t)rw, LG_TYPE_RWLOCK, rw_mode(rw));
+        lg__lock_created(t, (uintptr_t)rw, LG_TYPE_RWLOCK, rw_mode(rw),
+                         (uintptr_t)__builtin_return_address(0));
         lg__leave();
     }
     return rc;
@@ -350,14 +349,15 @@ LG_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr
 
 LG_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 {
-    int rc = REAL(pthread_rwlock_destroy)(rw);
-    if (rc != 0)
-        return rc;
     struct lg_thread *t = lg__enter();
-    if (t) {
-        lg__lock_destroyed(t, (uintptr_t)rw);
-        lg__leave();
-    }
+    if (!t)
+        return REAL(pthread_rwlock_destroy)(rw);
+    /* a held lock: say so, whatever glibc says */
+    struct lg_node *n = lg__lock_destroying(t, (uintptr_t)rw);
+    int rc = REAL(pthread_rwlock_destroy)(rw);
+    if (rc == 0)
+        lg__lock_destroyed_node(t, (uintptr_t)rw, n);
+    lg__leave();
     return rc;
 }
 
@@ -376,7 +376,8 @@ LG_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
         return rc;
     struct lg_thread *t = lg__enter();
     if (t) {
-        lg__lock_created(t, (uintptr_t)s, LG_TYPE_SPIN, LG_MODE_NORMAL);
+        lg__lock_created(t, (uintptr_t)s, LG_TYPE_SPIN, LG_MODE_NORMAL,
+                         (uintptr_t)__builtin_return_address(0));
         lg__leave();
     }
     return rc;
@@ -384,14 +385,15 @@ LG_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
 
 LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
 {
-    int rc = REAL(pthread_spin_destroy)(s);
-    if (rc != 0)
-        return rc;
     struct lg_thread *t = lg__enter();
-    if (t) {
-        lg__lock_destroyed(t, (uintptr_t)s);
-        lg__leave();
-    }
+    if (!t)
+        return REAL(pthread_spin_destroy)(s);
+    /* a held lock: say so, whatever glibc says */
+    struct lg_node *n = lg__lock_destroying(t, (uintptr_t)s);
+    int rc = REAL(pthread_spin_destroy)(s);
+    if (rc == 0)
+        lg__lock_destroyed_node(t, (uintptr_t)s, n);
+    lg__leave();
     return rc;
 }
 
@@ -410,17 +412,21 @@ __attribute__((noinline, cold)) static int wait_spin(struct lg_thread *t, struct
                                                      pthread_spinlock_t *s)
 {
     int rc;
-    if (a->held >= 0 || !lg__opt.wait_for)
-        return REAL(pthread_spin_lock)(s); /* (relocking spins forever: reported already) */
+    if (a->held >= 0 || !lg__opt.wait_for) /* (relocking spins forever: reported already) */
+        return QUIET(t, REAL(pthread_spin_lock)(s));
     lg__wait_begin(t, a, false);
     uint64_t next = lg__now_ns() + LG_WAIT_SLICE_NS;
+    lg__quiescent_begin(t);
     for (unsigned i = 1; (rc = REAL(pthread_spin_trylock)(s)) == EBUSY; i++) {
         cpu_relax();
         if (i % 4096 == 0 && lg__now_ns() >= next) {
+            lg__quiescent_end(t);
             lg__wait_slice(t);
+            lg__quiescent_begin(t);
             next = lg__now_ns() + LG_WAIT_SLICE_NS;
         }
     }
+    lg__quiescent_end(t);
     lg__wait_end(t);
     return rc;
 }
@@ -478,11 +484,16 @@ struct cond_ctx {
 static void cond_cancelled(void *arg)
 {
     struct cond_ctx *c = arg;
+    lg__quiescent_end(c->t);
+    lg__wait_end(c->t);
     lg__cond_wait_after(c->t, &c->w);
     lg__leave();
 }
 
 enum cond_kind { COND_WAIT, COND_TIMEDWAIT, COND_CLOCKWAIT };
+_Static_assert(LG_IO_COND_CLOCKWAIT == LG_IO_COND_WAIT + COND_CLOCKWAIT &&
+                   LG_IO_COND_TIMEDWAIT == LG_IO_COND_WAIT + COND_TIMEDWAIT,
+               "the condition waits are in the same order in io.h");
 
 static int real_wait(enum cond_kind kind, pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
                      const struct timespec *abstime)
@@ -522,7 +533,22 @@ cond_wait(enum cond_kind kind, pthread_cond_t *c, pthread_mutex_t *m, clockid_t 
                                 * signal; taking the mutex back is not timed */
                                 .pc = pc, .cfa = cfa};
     lg__cond_wait_before(t, &ctx.w);
+    /* [waits] The wait, published for the live dump; and anything held
+     * besides the mutex it releases is held across the wait. */
+    struct lg_wait_on on = {
+        .what = LG_ON_COND, .addr = (uintptr_t)c, .mutex = (uintptr_t)m, .node = ctx.w.acq.node};
+    if (__builtin_expect(t->held.n != 0, 0)) {
+        int e = errno;
+        struct lg_io_call_info ci = {
+            .call = LG_IO_COND_WAIT + (int)kind, .fd = -1, .pc = pc, .cfa = cfa, .on = &on};
+        lg__io_check(t, &ci);
+        errno = e;
+    }
+    lg__wait_begin_on(t, &on, pc, kind != COND_WAIT);
+    lg__quiescent_begin(t);
     int rc = protected_wait(&ctx, kind, c, m, clock, abstime);
+    lg__quiescent_end(t);
+    lg__wait_end(t);
     lg__cond_wait_after(t, &ctx.w);
     lg__leave();
     return rc;
@@ -583,15 +609,30 @@ LG_EXPORT void free(void *p)
 {
     if (__builtin_expect(!__atomic_load_n(&real_free, __ATOMIC_ACQUIRE), 0) && !resolve_free())
         return; /* a free from inside the lookup of free: leaked */
-    if (p && !lg__busy && lg__registry_slot_count() &&
-        atomic_load_explicit(&lg__state, memory_order_acquire) == LG_STATE_ACTIVE &&
-        real_usable_size) {
-        lg__busy = 1;
+    if (p && !lg__busy && real_usable_size && lg__registry_live_count() &&
+        atomic_load_explicit(&lg__state, memory_order_acquire) == LG_STATE_ACTIVE) {
         uintptr_t lo = (uintptr_t)p;
-        lg__registry_retire_range(lo, lo + real_usable_size(p));
-        lg__busy = 0;
+        size_t size = real_usable_size(p);
+        struct lg_thread *t;
+        if (lg__registry_any_in(lo, lo + size) && (t = lg__enter()) != NULL) {
+            lg__memory_gone(t, lo, lo + size, "free", true);
+            lg__leave();
+        }
     }
     real_free(p);
+}
+
+/* ---- munmap: a mapping that held locks (a lock in anonymous or file
+ * memory that is given back) takes them with it, like free. */
+LG_EXPORT int munmap(void *addr, size_t len)
+{
+    uintptr_t lo = (uintptr_t)addr;
+    struct lg_thread *t;
+    if (len && !lg__busy && lg__registry_any_in(lo, lo + len) && (t = lg__enter()) != NULL) {
+        lg__memory_gone(t, lo, lo + len, "munmap", true);
+        lg__leave();
+    }
+    return REAL(munmap)(addr, len);
 }
 
 /* ---- dlclose: a library's static locks are never destroyed; once it is
@@ -634,17 +675,19 @@ LG_EXPORT int dlclose(void *handle)
         lg__strlcpy(name, lm->l_name, sizeof(name));
         q.name = name;
         q.remember = true;
-        dl_iterate_phdr(find_module, &q);
+        lg__iterate_modules(find_module, &q);
     }
     lg__leave();
     int rc = REAL(dlclose)(handle);
     if (rc == 0 && q.found && (t = lg__enter()) != NULL) {
         struct module_query still = {.base = q.base, .name = name};
-        dl_iterate_phdr(find_module, &still);
+        lg__iterate_modules(find_module, &still);
         if (!still.found) {
-            lg__registry_retire_range(q.lo, q.hi);
+            lg__memory_gone(t, q.lo, q.hi, "dlclose", false);
+            lg__class_unloaded(q.lo, q.hi);
             lg__report_module_gone(q.entry);
             lg__symbols_modules_changed();
+            lg__unwind_modules_changed();
         } else {
             lg__report_module_stays(q.entry);
         }
@@ -659,7 +702,15 @@ LG_EXPORT int dlclose(void *handle)
  * so lockgraph's own handlers (init.c) never see it. The same work is done
  * around it here, with the re-entry guard set. fork(), forkpty(), daemon()
  * and glibc's other forks run the handlers instead; vfork, posix_spawn and
- * system run nothing of lockgraph's in the child before exec. */
+ * system run nothing of lockgraph's in the child before exec.
+ *
+ * _Fork also leaves the loader's lock as it was: held for good in the
+ * child if another thread was inside dl_iterate_phdr at that moment (seen:
+ * 1 child in ~300 of a test's hung in lockgraph's module lookup). glibc
+ * gives no way to take or reset that lock, so in a _Fork child lockgraph
+ * stops calling into the loader (symbols.h, lg__loader_unsafe): its
+ * findings there carry no module map. Unwinding needs no loader lock
+ * (libgcc finds frames with _dl_find_object). */
 LG_EXPORT pid_t _Fork(void)
 {
     struct lg_thread *t = lg__enter();
@@ -667,10 +718,14 @@ LG_EXPORT pid_t _Fork(void)
         return REAL(_Fork)();
     lg__fork_prepare();
     pid_t p = REAL(_Fork)();
-    if (p == 0)
+    int err = errno;
+    if (p == 0) {
+        lg__loader_unsafe = true;
         lg__fork_child(false);
-    else
+    } else {
         lg__fork_parent();
+    }
     lg__leave();
+    errno = err;
     return p;
 }

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +69,8 @@ LG_LIBC_ALIAS(lg__libc_rwlock_unlock, __pthread_rwlock_unlock, (pthread_rwlock_t
     X(pthread_cond_clockwait, int,                                                                 \
       (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *), NULL)             \
     X(dlclose, int, (void *), NULL)                                                                \
-    X(_Fork, pid_t, (void), NULL)
+    X(_Fork, pid_t, (void), NULL)                                                                  \
+    X(munmap, int, (void *, size_t), NULL)
 
 #define LG_REAL_DECL(name, ret, params, alias) extern ret(*lg__real_##name) params;
 LG_INTERPOSE_TABLE(LG_REAL_DECL)
@@ -76,8 +78,10 @@ LG_INTERPOSE_TABLE(LG_REAL_DECL)
 
 /* Resolve every real function with dlsym(RTLD_NEXT); from init. */
 void lg__interpose_resolve(void);
-/* The same for the I/O shims (interpose_io.c). */
+/* The same for the I/O shims (interpose_io.c) and the waits
+ * (interpose_wait.c). */
 void lg__interpose_io_resolve(void);
+void lg__interpose_wait_resolve(void);
 
 /* fork support, in init.c: every lockgraph lock taken before the fork and
  * released (parent) or reset (child) after it. The pthread_atfork handlers

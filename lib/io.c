@@ -1,12 +1,16 @@
 /*
- * io.c - locks held across blocking I/O (see io.h for the model).
+ * io.c - locks held across blocking calls (see io.h for the model).
  *
  * What it does: given an I/O call that a shim saw made with a lock held and
  * that could block by its arguments, decide whether it really can (the fd
  * table), whether the allowlist accepts it, and count it against its pair
- * of sites; the first call of a pair becomes a held-across-io finding.
- * What it does not: interpose anything (interpose_io.c does) or format JSON
- * (report.c does).
+ * of sites; the first call of a pair becomes a held-across-io finding. A
+ * wait on another thread or process (a join, a condition wait holding more
+ * than its mutex, a semaphore, a barrier, waitpid) goes the same way, with
+ * its own switch (on_wait) and allowlist (wait_allow), and becomes a
+ * held-across-wait finding. Pair numbers are shared by both kinds.
+ * What it does not: interpose anything (interpose_io.c, interpose_wait.c
+ * do) or format JSON (report.c does, from what it is given).
  *
  * The cost model: a call whose pair is already known costs a walk of the
  * held stack, a hash, a lock-free bucket probe and one atomic add. A new
@@ -23,8 +27,10 @@
 #include "symbols.h"
 #include "alloc.h"
 #include "graph.h"
+#include "registry.h"
 #include "options.h"
 #include "report.h"
+#include "sem.h"
 #include "stack.h"
 #include "sync.h"
 #include "util.h"
@@ -46,12 +52,12 @@ unsigned char lg__io_fdtab[LG_IO_FD_MAX];
 
 static const char *const call_names[] = {
 #define NAME_OF(id, name, family) #name,
-    LG_IO_CALLS(NAME_OF)
+    LG_IO_CALLS(NAME_OF) LG_WAIT_CALLS(NAME_OF)
 #undef NAME_OF
 };
 static const char *const call_families[] = {
 #define FAMILY_OF(id, name, family) #family,
-    LG_IO_CALLS(FAMILY_OF)
+    LG_IO_CALLS(FAMILY_OF) LG_WAIT_CALLS(FAMILY_OF)
 #undef FAMILY_OF
 };
 
@@ -103,9 +109,9 @@ static const char *basename_of(const char *path)
 }
 
 /* ---------------------------------------------------------------------- */
-/* The allowlist.                                                          */
+/* The allowlists: io_allow for the I/O calls, wait_allow for the waits.   */
 
-static struct lg_io_allow allow;
+static struct lg_io_allow allow, wait_allow;
 static atomic_bool sites_unresolved;
 static char exe_base[256];
 
@@ -151,6 +157,12 @@ static int allow_fail(char *err, size_t errlen, const char *a, const char *item,
 }
 
 int lg__io_allow_parse(const char *s, size_t len, struct lg_io_allow *out, char *err, size_t errlen)
+{
+    return lg__allow_parse(s, len, out, err, errlen, false);
+}
+
+int lg__allow_parse(const char *s, size_t len, struct lg_io_allow *out, char *err, size_t errlen,
+                    bool waits)
 {
     struct lg_io_allow scratch;
     struct lg_io_allow *a = out ? out : &scratch;
@@ -216,14 +228,19 @@ int lg__io_allow_parse(const char *s, size_t len, struct lg_io_allow *out, char 
             a->nlocks++;
         } else {
             int call = -1;
-            for (int c = 0; c < LG_IO_NCALLS && call < 0; c++)
+            int lo = waits ? LG_IO_FIRST_WAIT : 0, hi = waits ? LG_IO_NCALLS : LG_IO_FIRST_WAIT;
+            for (int c = lo; c < hi && call < 0; c++)
                 if (strlen(call_names[c]) == n && memcmp(call_names[c], item, n) == 0)
                     call = c;
             if (call < 0)
                 return allow_fail(err, errlen, "'", item, n,
-                                  "' is neither a watched call (read, write, ...) nor a lock "
-                                  "key (name:NAME, sym:MODULE:SYMBOL, site:MODULE+0xOFF, "
-                                  "addr:0xADDR)");
+                                  waits ? "' is neither a watched wait (pthread_join, sem_wait, "
+                                          "pthread_cond_wait, waitpid, ...) nor a lock key "
+                                          "(name:NAME, sym:MODULE:SYMBOL, site:MODULE+0xOFF, "
+                                          "addr:0xADDR)"
+                                        : "' is neither a watched call (read, write, ...) nor a "
+                                          "lock key (name:NAME, sym:MODULE:SYMBOL, "
+                                          "site:MODULE+0xOFF, addr:0xADDR)");
             a->calls[call >> 6] |= 1ull << (call & 63);
         }
     }
@@ -237,11 +254,11 @@ struct site_query {
 static int resolve_one(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
-    (void)arg;
+    struct lg_io_allow *al = arg;
     const char *base =
         info->dlpi_name && info->dlpi_name[0] ? basename_of(info->dlpi_name) : exe_base;
-    for (int i = 0; i < allow.nlocks; i++) {
-        struct lg_io_allow_lock *l = &allow.lock[i];
+    for (int i = 0; i < al->nlocks; i++) {
+        struct lg_io_allow_lock *l = &al->lock[i];
         if (l->kind != LG_ALLOW_SITE || __atomic_load_n(&l->addr, __ATOMIC_RELAXED))
             continue;
         if (strlen(base) == l->len && memcmp(base, l->s, l->len) == 0)
@@ -252,11 +269,13 @@ static int resolve_one(struct dl_phdr_info *info, size_t size, void *arg)
 
 /* Turn site:MODULE+0xOFF items into addresses for the modules loaded now.
  * Walks the module map (the loader's lock): on new pairs only. */
-static void resolve_sites(void)
+static bool resolve_list(struct lg_io_allow *al)
 {
-    dl_iterate_phdr(resolve_one, NULL);
-    for (int i = 0; i < allow.nlocks; i++) {
-        struct lg_io_allow_lock *l = &allow.lock[i];
+    if (!al->nlocks)
+        return false;
+    lg__iterate_modules(resolve_one, al);
+    for (int i = 0; i < al->nlocks; i++) {
+        struct lg_io_allow_lock *l = &al->lock[i];
         const char *colon = l->kind == LG_ALLOW_SYM ? memchr(l->s, ':', l->len) : NULL;
         uintptr_t a;
         if (colon && !__atomic_load_n(&l->addr, __ATOMIC_RELAXED) &&
@@ -265,17 +284,24 @@ static void resolve_sites(void)
             __atomic_store_n(&l->addr, a + l->off, __ATOMIC_RELAXED);
     }
     bool missing = false;
-    for (int i = 0; i < allow.nlocks; i++)
-        missing |= (allow.lock[i].kind == LG_ALLOW_SITE || allow.lock[i].kind == LG_ALLOW_SYM) &&
-                   !__atomic_load_n(&allow.lock[i].addr, __ATOMIC_RELAXED);
+    for (int i = 0; i < al->nlocks; i++)
+        missing |= (al->lock[i].kind == LG_ALLOW_SITE || al->lock[i].kind == LG_ALLOW_SYM) &&
+                   !__atomic_load_n(&al->lock[i].addr, __ATOMIC_RELAXED);
+    return missing;
+}
+
+static void resolve_sites(void)
+{
+    bool missing = resolve_list(&allow);
+    missing |= resolve_list(&wait_allow);
     atomic_store(&sites_unresolved, missing);
 }
 
-static bool lock_allowed(const struct lg_held *h)
+static bool lock_allowed(const struct lg_io_allow *al, const struct lg_held *h)
 {
     const struct lg_node *n = h->node;
-    for (int i = 0; i < allow.nlocks; i++) {
-        const struct lg_io_allow_lock *l = &allow.lock[i];
+    for (int i = 0; i < al->nlocks; i++) {
+        const struct lg_io_allow_lock *l = &al->lock[i];
         switch (l->kind) {
         case LG_ALLOW_NAME: {
             const char *name =
@@ -286,8 +312,11 @@ static bool lock_allowed(const struct lg_held *h)
         }
         case LG_ALLOW_SITE: {
             uintptr_t a = __atomic_load_n(&l->addr, __ATOMIC_RELAXED);
+            const struct lg_class *k =
+                n ? atomic_load_explicit(&((struct lg_node *)n)->klass, memory_order_acquire)
+                  : NULL;
             const struct lg_stack *s =
-                n ? atomic_load_explicit(&((struct lg_node *)n)->stack, memory_order_acquire)
+                k ? atomic_load_explicit(&((struct lg_class *)k)->stack, memory_order_acquire)
                   : NULL;
             if (a && s && s->n && s->pc[0] == a)
                 return true;
@@ -306,9 +335,19 @@ static bool lock_allowed(const struct lg_held *h)
     return false;
 }
 
-static inline bool call_allowed(int call)
+static inline bool call_allowed(const struct lg_io_allow *al, int call)
 {
-    return (allow.calls[call >> 6] >> (call & 63)) & 1;
+    return (al->calls[call >> 6] >> (call & 63)) & 1;
+}
+
+/* A held entry that says nothing: accepted by the allowlist, or a
+ * semaphore taken for a lock that has since turned out to be a counter
+ * (another thread posted it: sem.h). */
+static inline bool held_skipped(const struct lg_io_allow *al, const struct lg_held *e)
+{
+    return lg__held_is_hole(e) || (al->nlocks && lock_allowed(al, e)) ||
+           (__builtin_expect(atomic_load_explicit(&lg__sem_stale_seen, memory_order_relaxed), 0) &&
+            e->node && e->node->type == LG_TYPE_SEM && lg__sem_hold_stale(e->addr));
 }
 
 void lg__io_init(void)
@@ -317,11 +356,14 @@ void lg__io_init(void)
     if (lg__io_allow_parse(lg__opt.io_allow, strlen(lg__opt.io_allow), &allow, err, sizeof(err)) !=
         0)
         memset(&allow, 0, sizeof(allow)); /* cannot happen: the option parser checked it */
+    if (lg__allow_parse(lg__opt.wait_allow, strlen(lg__opt.wait_allow), &wait_allow, err,
+                        sizeof(err), true) != 0)
+        memset(&wait_allow, 0, sizeof(wait_allow)); /* as above */
     char exe[1024];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     exe[n > 0 ? n : 0] = 0;
     lg__strlcpy(exe_base, basename_of(exe), sizeof(exe_base));
-    if (allow.nlocks)
+    if (allow.nlocks || wait_allow.nlocks)
         resolve_sites();
 }
 
@@ -407,10 +449,11 @@ struct key {
 
 struct record {
     size_t size;
-    struct lg_io_finding f;
+    struct lg_across_finding f;
+    struct lg_wait_on on;
     char fd_path[256];
     char fd_peer[128];
-    struct lg_io_held held[];
+    struct lg_across_held held[];
 };
 
 struct pair {
@@ -438,7 +481,8 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 }
 
 /* False when the allowlist accepts every held lock. */
-static bool make_key(const struct lg_thread *t, const struct lg_io_call_info *c, struct key *k)
+static bool make_key(const struct lg_io_allow *al, const struct lg_thread *t,
+                     const struct lg_io_call_info *c, struct key *k)
 {
     k->call = c->call;
     k->pc = c->pc;
@@ -447,7 +491,7 @@ static bool make_key(const struct lg_thread *t, const struct lg_io_call_info *c,
     bool any = false;
     for (int i = (int)t->held.n - 1; i >= 0; i--) {
         const struct lg_held *e = &t->held.e[i];
-        if (allow.nlocks && lock_allowed(e))
+        if (held_skipped(al, e))
             continue;
         any = true;
         if (k->n < KEY_MAX) {
@@ -610,7 +654,7 @@ static void describe_fd(int fd, const void *to, unsigned tolen, struct record *r
 static void held_keys(struct record *r)
 {
     for (uint32_t i = 0; i < r->f.nheld; i++) {
-        struct lg_io_held *h = &r->held[i];
+        struct lg_across_held *h = &r->held[i];
         if (h->node) {
             lg__key_of(h->node, h->key);
         } else {
@@ -621,11 +665,15 @@ static void held_keys(struct record *r)
     }
 }
 
-static void act(void)
+static void act(bool wait)
 {
     if (lg__alloc_failed())
         lg__report_oom();
-    if (lg__opt.on_io == LG_ACTION_ABORT) {
+    if (wait && lg__opt.on_wait == LG_ACTION_ABORT) {
+        lg__write_str(2, "lockgraph: on_wait=abort: aborting\n");
+        abort();
+    }
+    if (!wait && lg__opt.on_io == LG_ACTION_ABORT) {
         lg__write_str(2, "lockgraph: on_io=abort: aborting\n");
         abort();
     }
@@ -633,15 +681,16 @@ static void act(void)
 
 /* A pair seen for the first time: everything a finding needs, then insert
  * it (unless another thread just did) and report it. */
-static void new_pair(struct lg_thread *t, const struct lg_io_call_info *c, const struct key *k)
+static void new_pair(const struct lg_io_allow *al, struct lg_thread *t,
+                     const struct lg_io_call_info *c, const struct key *k)
 {
     uintptr_t pcs[LG_STACK_MAX], cfas[LG_STACK_MAX];
     int n = lg__stack_capture(pcs, cfas, (int)lg__opt.stack_depth);
 
     uint32_t nheld = 0;
     for (uint32_t i = 0; i < t->held.n; i++)
-        nheld += !(allow.nlocks && lock_allowed(&t->held.e[i]));
-    size_t size = sizeof(struct record) + nheld * sizeof(struct lg_io_held);
+        nheld += !held_skipped(al, &t->held.e[i]);
+    size_t size = sizeof(struct record) + nheld * sizeof(struct lg_across_held);
     struct record *r = lg__alloc(size);
     if (!r) {
         lg__report_oom();
@@ -651,14 +700,21 @@ static void new_pair(struct lg_thread *t, const struct lg_io_call_info *c, const
     r->f.tid = t->tid;
     r->f.tseq = t->seq;
     lg__thread_name(r->f.tname);
-    r->f.call = c->call;
+    r->f.call = lg__io_call_name(c->call);
+    r->f.family = lg__io_call_family(c->call);
+    r->f.wait = lg__io_is_wait(c->call);
+    r->f.fd = -1;
+    if (c->on) {
+        r->on = *c->on;
+        r->f.on = &r->on;
+    }
     r->f.stack = lg__stack_intern(pcs, n);
     r->f.held = r->held;
     for (uint32_t i = 0, j = 0; i < t->held.n; i++) {
         const struct lg_held *e = &t->held.e[i];
-        if (allow.nlocks && lock_allowed(e))
+        if (held_skipped(al, e))
             continue;
-        struct lg_io_held *h = &r->held[j++];
+        struct lg_across_held *h = &r->held[j++];
         h->node = e->node;
         h->addr = e->addr;
         h->shared = (e->flags & LG_ACQ_SHARED) != 0;
@@ -705,18 +761,20 @@ static void new_pair(struct lg_thread *t, const struct lg_io_call_info *c, const
     atomic_store_explicit(b, p, memory_order_release);
     lg__unlock(&io_lock);
 
-    lg__report_held_across_io(&r->f, false);
-    act();
+    lg__report_held_across(&r->f, false);
+    act(r->f.wait);
 }
 
 void lg__io_check(struct lg_thread *t, const struct lg_io_call_info *c)
 {
-    if (lg__opt.on_io == LG_ACTION_OFF || call_allowed(c->call))
+    bool wait = lg__io_is_wait(c->call);
+    const struct lg_io_allow *al = wait ? &wait_allow : &allow;
+    if ((wait ? lg__opt.on_wait : lg__opt.on_io) == LG_ACTION_OFF || call_allowed(al, c->call))
         return;
     if ((c->how & LG_IO_FD_NB) && (c->fd < 0 || !fd_blocks(c->fd)))
         return; /* non-blocking, or no fd at all: EBADF at once */
     struct key k;
-    if (!make_key(t, c, &k))
+    if (!make_key(al, t, c, &k))
         return;
     struct pair *p = find(&k);
     if (__builtin_expect(p != NULL, 1)) {
@@ -726,14 +784,14 @@ void lg__io_check(struct lg_thread *t, const struct lg_io_call_info *c)
     if (atomic_load_explicit(&sites_unresolved, memory_order_relaxed)) {
         /* A library named by a site: item may have been loaded since. */
         resolve_sites();
-        if (!make_key(t, c, &k))
+        if (!make_key(al, t, c, &k))
             return;
         if ((p = find(&k)) != NULL) {
             atomic_fetch_add_explicit(&p->count, 1, memory_order_relaxed);
             return;
         }
     }
-    new_pair(t, c, &k);
+    new_pair(al, t, c, &k);
 }
 
 void lg__io_exit(void)
@@ -744,9 +802,9 @@ void lg__io_exit(void)
             uint64_t old = atomic_exchange(&p->written, c);
             if (c <= old)
                 continue;
-            struct lg_io_finding f = p->rec->f;
+            struct lg_across_finding f = p->rec->f;
             f.count = c;
-            lg__report_held_across_io(&f, true);
+            lg__report_held_across(&f, true);
         }
     }
 }

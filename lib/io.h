@@ -1,6 +1,7 @@
 /*
- * io.h - locks held across blocking I/O: the check, the fd table, the
- * allowlist and the per-site deduplication.
+ * io.h - locks held across blocking calls: blocking I/O (held-across-io) and
+ * waits on other threads and processes (held-across-wait). The check, the
+ * fd table, the allowlists and the per-site deduplication, shared by both.
  *
  * The shims (interpose_io.c) ask one question first, lg__io_armed(): does
  * this thread hold a lock at all? That is one thread-local load and one
@@ -66,14 +67,39 @@
     X(FGETS_UNLOCKED, fgets_unlocked, stdio) X(FFLUSH_UNLOCKED, fflush_unlocked, stdio)             \
     X(FPUTC_UNLOCKED, fputc_unlocked, stdio) X(FGETC_UNLOCKED, fgetc_unlocked, stdio)               \
     X(PUTC_UNLOCKED, putc_unlocked, stdio) X(GETC_UNLOCKED, getc_unlocked, stdio)
+
+/* The waits on another thread or process (held-across-wait), the same way:
+ * X(ID, name, family). Their shims are in interpose_wait.c (and
+ * interpose.c for the condition waits); wait_allow takes these names. */
+#define LG_WAIT_CALLS(X)                                                                           \
+    X(COND_WAIT, pthread_cond_wait, cond) X(COND_TIMEDWAIT, pthread_cond_timedwait, cond)         \
+    X(COND_CLOCKWAIT, pthread_cond_clockwait, cond)                                                \
+    X(JOIN, pthread_join, join) X(TIMEDJOIN, pthread_timedjoin_np, join)                          \
+    X(CLOCKJOIN, pthread_clockjoin_np, join)                                                       \
+    X(BARRIER_WAIT, pthread_barrier_wait, barrier)                                                 \
+    X(SEM_WAIT, sem_wait, semaphore) X(SEM_TIMEDWAIT, sem_timedwait, semaphore)                   \
+    X(SEM_CLOCKWAIT, sem_clockwait, semaphore)                                                     \
+    X(WAITPID, waitpid, process) X(WAIT, wait, process) X(WAIT3, wait3, process)                  \
+    X(WAIT4, wait4, process) X(WAITID, waitid, process) X(SYSTEM, system, process)
 /* clang-format on */
 
 enum lg_io_call {
 #define LG_IO_ENUM(id, name, family) LG_IO_##id,
-    LG_IO_CALLS(LG_IO_ENUM)
+    LG_IO_CALLS(LG_IO_ENUM) LG_WAIT_CALLS(LG_IO_ENUM)
 #undef LG_IO_ENUM
         LG_IO_NCALLS
 };
+
+/* The first wait call: calls from here on are held-across-wait. */
+#define LG_IO_COUNT_ONE(id, name, family) +1
+enum { LG_IO_FIRST_WAIT = 0 LG_IO_CALLS(LG_IO_COUNT_ONE) };
+#undef LG_IO_COUNT_ONE
+_Static_assert(LG_IO_NCALLS <= 128, "the allowlist keeps a bit per call in two words");
+
+static inline bool lg__io_is_wait(int call)
+{
+    return call >= LG_IO_FIRST_WAIT;
+}
 
 const char *lg__io_call_name(int call);
 const char *lg__io_call_family(int call);
@@ -139,26 +165,33 @@ enum {
     LG_IO_FD_NB = 1,
 };
 
+struct lg_wait_on;
+
 struct lg_io_call_info {
     int call;       /* enum lg_io_call */
-    int fd;         /* -1: none (sleep, poll, select, fflush(NULL)) */
+    int fd;         /* -1: none (sleep, poll, select, fflush(NULL), every wait) */
     unsigned how;   /* LG_IO_FD_NB */
     uintptr_t pc;   /* return address of the I/O call */
     uintptr_t cfa;  /* frame address of the shim */
     const void *to; /* connect, sendto: the address called, or NULL */
     unsigned tolen;
+    const struct lg_wait_on *on; /* a wait call: what it waits on (report.h) */
 };
 
 /* The call is about to be made and, by its arguments, could block; the
- * thread holds a lock. Decide, count, report. Call between lg__enter and
- * lg__leave; errno may be changed (the shim restores it). */
+ * thread holds a lock. Decide, count, report: held-across-io for an I/O
+ * call, held-across-wait for a wait call (on_wait=, wait_allow=). Call
+ * between lg__enter and lg__leave; errno may be changed (the shim restores
+ * it). */
 void lg__io_check(struct lg_thread *t, const struct lg_io_call_info *c);
 
-/* ---- the allowlist (io_allow=) ----
+/* ---- the allowlists (io_allow=, wait_allow=) ----
  * Comma-separated items: a call name (as findings give it), name:NAME (a
  * lock named NAME), site:MODULE+0xOFF (a lock created, or first locked, at
  * that return address) or addr:0xADDR (the lock object at that address).
- * Returns 0, or -1 with a reason in err. With out NULL, only checks. */
+ * Returns 0, or -1 with a reason in err. With out NULL, only checks.
+ * lg__io_allow_parse takes the I/O calls' names; lg__allow_parse with waits
+ * set takes the wait calls' names instead. */
 #define LG_IO_ALLOW_LOCKS 32
 struct lg_io_allow {
     uint64_t calls[2]; /* bit per enum lg_io_call */
@@ -173,6 +206,8 @@ struct lg_io_allow {
 };
 int lg__io_allow_parse(const char *s, size_t len, struct lg_io_allow *out, char *err,
                        size_t errlen);
+int lg__allow_parse(const char *s, size_t len, struct lg_io_allow *out, char *err, size_t errlen,
+                    bool waits);
 
 /* From init, after the options are parsed. */
 void lg__io_init(void);
@@ -185,34 +220,7 @@ void lg__io_unlock_all(void);
 /* In a fork child: the parent's pairs and counts are the parent's. */
 void lg__io_reset_child(void);
 
-/* ---- what report.c writes ---- */
-
-struct lg_node;
-struct lg_stack;
-
-struct lg_io_held {
-    const struct lg_node *node; /* NULL when out of memory at the time */
-    uintptr_t addr;
-    const struct lg_stack *stack; /* where it was taken */
-    bool exact;                   /* stack captured then (held_stacks=1) */
-    bool shared;                  /* held for reading, reader-preferring */
-    char key[512];                /* what io_allow takes to accept this lock (keys.h) */
-};
-
-struct lg_io_finding {
-    int32_t tid; /* the thread that made the first call of the pair */
-    uint32_t tseq;
-    char tname[16];
-    int call;
-    int fd;
-    const char *fd_type; /* NULL when there is no fd */
-    const char *fd_path; /* NULL when unknown */
-    const char *fd_peer; /* sockets: the peer address, or NULL */
-    bool fd_peer_local;  /* ... unconnected: fd_peer is the local address */
-    uint64_t pair, count;
-    const struct lg_stack *stack; /* where the I/O call is made */
-    uint32_t nheld;
-    const struct lg_io_held *held;
-};
+/* What a finding says is in report.h (struct lg_across_finding): the
+ * writer depends on nothing here. */
 
 #endif

@@ -74,17 +74,17 @@ static int set_IOACTION(enum lg_action *dst, const char *v, size_t vlen)
     return set_ACTION(dst, v, vlen);
 }
 
-/* A list is checked by its owner (io_allow: io.c), which says what is wrong
- * in why; it is kept as text. */
-static int set_LIST(char *dst, size_t dstlen, const char *v, size_t vlen, char *why,
-                    size_t whylen)
+/* A list is checked by its owner (io_allow, wait_allow: io.c), which says
+ * what is wrong in why; it is kept as text. */
+static int set_LIST(char *dst, size_t dstlen, const char *v, size_t vlen, char *why, size_t whylen,
+                    const char *name)
 {
     if (vlen >= dstlen) {
         lg__strlcpy(why, "' is too long", whylen);
         return -1;
     }
     lg__strlcpy(why, "': ", whylen);
-    if (lg__io_allow_parse(v, vlen, NULL, why + 3, whylen - 3) != 0)
+    if (lg__allow_parse(v, vlen, NULL, why + 3, whylen - 3, strcmp(name, "wait_allow") == 0) != 0)
         return -1;
     memcpy(dst, v, vlen);
     dst[vlen] = 0;
@@ -133,7 +133,7 @@ static const char *const why_BOOL = "' takes 1 or 0";
 #define CALL_PATH(name, lo, hi) set_PATH(o->name, sizeof(o->name), v, vlen)
 #define CALL_ACTION(name, lo, hi) set_ACTION(&o->name, v, vlen)
 #define CALL_IOACTION(name, lo, hi) set_IOACTION(&o->name, v, vlen)
-#define CALL_LIST(name, lo, hi) set_LIST(o->name, sizeof(o->name), v, vlen, why, sizeof(why))
+#define CALL_LIST(name, lo, hi) set_LIST(o->name, sizeof(o->name), v, vlen, why, sizeof(why), #name)
 #define CALL_BOOL(name, lo, hi) set_BOOL(&o->name, v, vlen)
 #define CALL_INT(name, lo, hi) set_INT(&o->name, v, vlen, lo, hi)
 

@@ -46,6 +46,21 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT, LG_ACTION_OFF };
     X(io_allow, LIST, "", 0, 0,                                                                    \
       "held-across-io accepted for these calls and locks: write,read,name:NAME,"                  \
       "site:MODULE+0xOFF,addr:0xADDR")                                                             \
+    X(classes, BOOL, true, 0, 0,                                                                   \
+      "0: every lock is a class of its own; only cycles the locks themselves close are reported")  \
+    X(lock_wrappers, PATH, "", 0, 0,                                                               \
+      "lock wrappers beyond the name rule: function symbols, comma-separated; '-' ends the rule")  \
+    X(on_wait, IOACTION, LG_ACTION_REPORT, 0, 0,                                                   \
+      "report|abort|off: a join, semaphore, barrier, process or condition wait (holding more "    \
+      "than its mutex) made while holding a lock (held-across-wait)")                              \
+    X(wait_allow, LIST, "", 0, 0,                                                                  \
+      "held-across-wait accepted for these calls and locks: pthread_join,sem_wait,name:NAME,"     \
+      "site:MODULE+0xOFF,addr:0xADDR")                                                             \
+    X(on_fork, IOACTION, LG_ACTION_OFF, 0, 0,                                                      \
+      "report|abort|off: a fork made while another thread holds a lock, said in the child "       \
+      "(fork-with-locks-held); off by default: a child that only execs is fine")                  \
+    X(dump, BOOL, true, 0, 0,                                                                      \
+      "1: answer `lockgraph dump PID` (a sleeping thread on a unix socket); 0: no dump thread")    \
     X(stack_depth, INT, 16, 1, 128, "frames kept per stack")                                       \
     X(quiet, BOOL, false, 0, 0, "1: no per-finding lines on stderr")                               \
     X(held_stacks, BOOL, false, 0, 0,                                                              \
@@ -67,6 +82,12 @@ struct lg_options {
     char suppressions[LG_REPORT_PATH_MAX];
     enum lg_action on_io;
     char io_allow[LG_IO_ALLOW_MAX];
+    bool classes;
+    char lock_wrappers[LG_REPORT_PATH_MAX];
+    enum lg_action on_wait;
+    char wait_allow[LG_IO_ALLOW_MAX];
+    enum lg_action on_fork;
+    bool dump;
     long stack_depth;
     bool quiet;
     bool held_stacks;

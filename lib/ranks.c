@@ -9,7 +9,9 @@
 #include "ranks.h"
 #include "alloc.h"
 #include "graph.h"
+#include "held.h"
 #include "keys.h"
+#include "registry.h"
 #include "seen.h"
 #include "sync.h"
 #include "util.h"
@@ -29,7 +31,7 @@
 
 struct keyent {
     struct keyent *next;
-    struct lg_class *cls;
+    struct lg_rank_class *cls;
     char key[];
 };
 
@@ -47,8 +49,8 @@ struct closure {
 struct lg_ranks {
     lg__lock_t lock; /* declarations; never held while computing a key */
     _Atomic(struct keyent *) keys[HASH_SIZE];
-    _Atomic(struct lg_class *) labels[HASH_SIZE];
-    struct lg_class **cls;
+    _Atomic(struct lg_rank_class *) labels[HASH_SIZE];
+    struct lg_rank_class **cls;
     uint32_t ncls, capcls;
     struct order *ord;
     uint32_t nord, capord;
@@ -89,9 +91,9 @@ uint32_t lg__ranks_class_count(const struct lg_ranks *r)
 /* ---------------------------------------------------------------------- */
 /* Classes and keys. Writers hold r->lock; readers need none.              */
 
-static struct lg_class *find_label(const struct lg_ranks *r, const char *label)
+static struct lg_rank_class *find_label(const struct lg_ranks *r, const char *label)
 {
-    for (struct lg_class *c = atomic_load_explicit(&r->labels[hash_str(label)],
+    for (struct lg_rank_class *c = atomic_load_explicit(&r->labels[hash_str(label)],
                                                    memory_order_acquire);
          c; c = c->next)
         if (strcmp(c->label, label) == 0)
@@ -108,7 +110,7 @@ static struct keyent *find_keyent(const struct lg_ranks *r, const char *key)
     return NULL;
 }
 
-struct lg_class *lg__ranks_find(const struct lg_ranks *r, const char *key_or_label)
+struct lg_rank_class *lg__ranks_find(const struct lg_ranks *r, const char *key_or_label)
 {
     if (!r)
         return NULL;
@@ -137,11 +139,11 @@ static bool grow(void **array, uint32_t n, uint32_t *cap, size_t elem)
     return true;
 }
 
-static struct lg_class *new_class(struct lg_ranks *r, const char *label)
+static struct lg_rank_class *new_class(struct lg_ranks *r, const char *label)
 {
     if (!grow((void **)&r->cls, r->ncls, &r->capcls, sizeof(*r->cls)))
         return NULL;
-    struct lg_class *c = lg__alloc(sizeof(*c));
+    struct lg_rank_class *c = lg__alloc(sizeof(*c));
     char *l = copy_str(label);
     if (!c || !l) {
         if (c)
@@ -152,13 +154,13 @@ static struct lg_class *new_class(struct lg_ranks *r, const char *label)
     c->idx = r->ncls;
     atomic_store(&c->rank, LG_NO_RANK);
     r->cls[r->ncls++] = c;
-    _Atomic(struct lg_class *) *head = &r->labels[hash_str(l)];
+    _Atomic(struct lg_rank_class *) *head = &r->labels[hash_str(l)];
     c->next = atomic_load_explicit(head, memory_order_relaxed);
     atomic_store_explicit(head, c, memory_order_release);
     return c;
 }
 
-static bool map_key(struct lg_ranks *r, const char *key, struct lg_class *c)
+static bool map_key(struct lg_ranks *r, const char *key, struct lg_rank_class *c)
 {
     size_t len = strlen(key);
     struct keyent *k = lg__alloc(sizeof(*k) + len + 1);
@@ -179,12 +181,12 @@ static bool map_key(struct lg_ranks *r, const char *key, struct lg_class *c)
 }
 
 /* The class of a key, made (one key, labelled by the key) when new. */
-static struct lg_class *class_of_key(struct lg_ranks *r, const char *key)
+static struct lg_rank_class *class_of_key(struct lg_ranks *r, const char *key)
 {
     struct keyent *k = find_keyent(r, key);
     if (k)
         return k->cls;
-    struct lg_class *c = new_class(r, key);
+    struct lg_rank_class *c = new_class(r, key);
     if (c && !map_key(r, key, c))
         return NULL;
     return c;
@@ -446,11 +448,11 @@ out:
 /* ---------------------------------------------------------------------- */
 /* The check.                                                              */
 
-enum lg_why lg__ranks_check(struct lg_ranks *r, const struct lg_class *h, uintptr_t haddr,
-                            const struct lg_class *c, uintptr_t addr)
+enum lg_why lg__ranks_check(struct lg_ranks *r, const struct lg_rank_class *h, uintptr_t haddr,
+                            const struct lg_rank_class *c, uintptr_t addr)
 {
     if (h == c) {
-        switch (atomic_load_explicit(&((struct lg_class *)c)->same, memory_order_relaxed)) {
+        switch (atomic_load_explicit(&((struct lg_rank_class *)c)->same, memory_order_relaxed)) {
         case LG_SAME_ANY:
             return LG_WHY_NONE;
         case LG_SAME_ADDRESS:
@@ -459,8 +461,8 @@ enum lg_why lg__ranks_check(struct lg_ranks *r, const struct lg_class *h, uintpt
             return LG_WHY_SAME;
         }
     }
-    int64_t hr = atomic_load_explicit(&((struct lg_class *)h)->rank, memory_order_relaxed);
-    int64_t cr = atomic_load_explicit(&((struct lg_class *)c)->rank, memory_order_relaxed);
+    int64_t hr = atomic_load_explicit(&((struct lg_rank_class *)h)->rank, memory_order_relaxed);
+    int64_t cr = atomic_load_explicit(&((struct lg_rank_class *)c)->rank, memory_order_relaxed);
     if (hr != LG_NO_RANK && cr != LG_NO_RANK && cr <= hr)
         return LG_WHY_RANK;
     if (__builtin_expect(atomic_load_explicit(&r->stale, memory_order_acquire), 0)) {
@@ -501,7 +503,10 @@ void lg__ranks_classify(struct lg_node *n)
         k = find_keyent(r, key);
     if (!k && atomic_load(&r->any_site) && lg__key_site(n, key))
         k = find_keyent(r, key);
-    atomic_store_explicit(&n->cls, k ? k->cls : NULL, memory_order_release);
+    struct lg_rank_class *old =
+        atomic_exchange_explicit(&n->cls, k ? k->cls : NULL, memory_order_acq_rel);
+    if (old != (k ? k->cls : NULL))
+        lg__chain_forget(); /* chains through n were checked under its old rank */
 }
 
 /* ---------------------------------------------------------------------- */
@@ -509,13 +514,13 @@ void lg__ranks_classify(struct lg_node *n)
 
 /* A key, or a class label, or a bare lock name (a name: key). *made is set
  * when this made a new class. */
-static struct lg_class *resolve_api(struct lg_ranks *r, const char *key, bool *made)
+static struct lg_rank_class *resolve_api(struct lg_ranks *r, const char *key, bool *made)
 {
     char k[LG_KEY_MAX] = "name:";
     if (strchr(key, ':'))
         lg__strlcpy(k, key, sizeof(k));
     else {
-        struct lg_class *c = find_label(r, key);
+        struct lg_rank_class *c = find_label(r, key);
         if (c)
             return c;
         lg__key_put(k, key); /* the key of locks named so */
@@ -527,7 +532,7 @@ static struct lg_class *resolve_api(struct lg_ranks *r, const char *key, bool *m
     if (strchr(key, ':'))
         return class_of_key(r, k);
     /* A new class for a lock name is labelled by the bare name. */
-    struct lg_class *c = new_class(r, key);
+    struct lg_rank_class *c = new_class(r, key);
     return c && map_key(r, k, c) ? c : NULL;
 }
 
@@ -540,7 +545,7 @@ int lg__ranks_set_rank(struct lg_ranks *r, const char *key, int64_t rank, int sa
     cycle->n = 0;
     bool made = false;
     lg__lock(&r->lock);
-    struct lg_class *c = resolve_api(r, key, &made);
+    struct lg_rank_class *c = resolve_api(r, key, &made);
     int rc = c ? 0 : -1;
     if (c) {
         int64_t old = atomic_load(&c->rank);
@@ -567,7 +572,7 @@ int lg__ranks_add_order(struct lg_ranks *r, const char *before, const char *afte
     cycle->n = 0;
     bool made = false;
     lg__lock(&r->lock);
-    struct lg_class *a = resolve_api(r, before, &made), *b = resolve_api(r, after, &made);
+    struct lg_rank_class *a = resolve_api(r, before, &made), *b = resolve_api(r, after, &made);
     int rc = -1, line;
     if (a && a == b) {
         cycle->n = 2;
@@ -664,7 +669,7 @@ static const char *bad_key(const char *key)
 
 /* A lock in a rank or order line: a key (its class, made when new) or a
  * class declared earlier. */
-static int resolve(struct pctx *p, const char *tok, struct lg_class **out)
+static int resolve(struct pctx *p, const char *tok, struct lg_rank_class **out)
 {
     if (!strchr(tok, ':')) {
         *out = find_label(p->r, tok);
@@ -705,7 +710,7 @@ static int parse_rank(struct pctx *p, char **tok, int ntok)
         else
             return perr(p, "'", tok[3], "': expected same=strict, same=address or same=any");
     }
-    struct lg_class *c;
+    struct lg_rank_class *c;
     if (resolve(p, tok[2], &c))
         return -1;
     int64_t old = atomic_load(&c->rank);
@@ -744,7 +749,7 @@ static int parse_class(struct pctx *p, char **tok, int ntok)
         if (k)
             return perr(p, tok[i], " is already in class ", k->cls->label);
     }
-    struct lg_class *c = new_class(p->r, tok[1]);
+    struct lg_rank_class *c = new_class(p->r, tok[1]);
     if (!c)
         return perr(p, "out of memory", NULL, NULL);
     for (int i = 2; i < ntok; i++)
@@ -757,11 +762,11 @@ static int parse_order(struct pctx *p, char **tok, int ntok)
 {
     if (ntok < 4 || ntok % 2 != 0)
         return perr(p, "expected 'order LOCK < LOCK [< LOCK ...]'", NULL, NULL);
-    struct lg_class *prev = NULL;
+    struct lg_rank_class *prev = NULL;
     for (int i = 1; i < ntok; i += 2) {
         if (i > 1 && strcmp(tok[i - 1], "<") != 0)
             return perr(p, "expected '<' between locks, found '", tok[i - 1], "'");
-        struct lg_class *c;
+        struct lg_rank_class *c;
         if (resolve(p, tok[i], &c))
             return -1;
         if (prev == c)

@@ -37,13 +37,13 @@ enum lg_why { LG_WHY_NONE = 0, LG_WHY_RANK, LG_WHY_ORDER, LG_WHY_SAME };
 
 #define LG_NO_RANK INT64_MIN
 
-struct lg_class {
+struct lg_rank_class {
     const char *label;     /* class name, or the key for a one-key class */
     uint32_t idx;          /* index in the closure */
     _Atomic int64_t rank;  /* LG_NO_RANK when it has none */
     _Atomic uint8_t same;  /* enum lg_same */
     int line;              /* where it got its rank (0: the API) */
-    struct lg_class *next; /* label hash chain */
+    struct lg_rank_class *next; /* label hash chain */
 };
 
 struct lg_ranks;
@@ -64,14 +64,14 @@ int lg__ranks_parse(struct lg_ranks *r, const char *text, size_t len, const char
 int lg__ranks_load(struct lg_ranks *r, const char *path, char *err, size_t errlen);
 
 /* The class of a key or class label, or NULL. Lock-free. */
-struct lg_class *lg__ranks_find(const struct lg_ranks *r, const char *key_or_label);
+struct lg_rank_class *lg__ranks_find(const struct lg_ranks *r, const char *key_or_label);
 
 /* Is taking a lock of class c at addr, while holding one of class h at
  * haddr, against the declarations? Lock-free and allocation-free, except
  * the first check after API declarations changed the order, which builds
  * the closure (r->lock, alloc). */
-enum lg_why lg__ranks_check(struct lg_ranks *r, const struct lg_class *h, uintptr_t haddr,
-                            const struct lg_class *c, uintptr_t addr);
+enum lg_why lg__ranks_check(struct lg_ranks *r, const struct lg_rank_class *h, uintptr_t haddr,
+                            const struct lg_rank_class *c, uintptr_t addr);
 
 /* A cycle in declared order, for the error it makes. */
 #define LG_RANK_CYCLE_MAX 32

@@ -1,266 +1,634 @@
 /*
- * registry.c - lock-free address -> node map.
+ * registry.c - lock address -> instance (see registry.h).
  *
- * A fixed table of 2^20 chain heads, mapped lazily so untouched pages cost
- * nothing; chains grow without limit, so a million locks means chains of
- * about one and ten million means about ten: slower, never wrong. Slots are
- * pushed at a chain's head with compare-and-swap and never removed, so a
- * reader can walk a chain while others insert. An address keeps its slot for
- * the life of the process; a lock that comes and goes at one address (an
- * OpenSSL rwlock per connection) reuses it.
+ * The table: open addressing with linear probing, at most half full (live
+ * entries and removed ones together); a fuller one is copied into a new one
+ * sized for four times the live entries and the old one retired (reclaim.h),
+ * so it neither fills with removed entries nor keeps the size of a past
+ * peak... beyond what a grace period needs. Readers probe with acquire
+ * loads; writers hold registry_lock and store an entry's instance before its
+ * address.
  *
- * Locking: none of its own; allocation takes alloc's lock.
+ * Page buckets: every live instance is also on the list of the bucket of
+ * its page (a hash of addr >> 12), with a count readers may look at without
+ * a lock. free() and munmap() ask the count for the pages they give back,
+ * which costs a load per page when no lock lives there (the common case),
+ * and only then take the lock and walk the list.
+ *
+ * Locking: registry_lock, after class and before graph (sync.h). Retiring
+ * an instance (its vertex and class) happens after it is released.
  */
 #include "registry.h"
 #include "alloc.h"
+#include "sync.h"
+#include "thread.h"
 
-#include <stdatomic.h>
-#include <stddef.h>
+#include <string.h>
 
-#define TABLE_BITS 20
-#define TABLE_SIZE (1u << TABLE_BITS)
+_Atomic(struct lg_rtable *) lg__rtable;
+static lg__lock_t registry_lock = LG__LOCK_INIT;
+static struct lg_pool node_pool = LG_POOL_INIT(struct lg_node, r);
+static atomic_uint_fast64_t next_id = 1;
+static atomic_uint_fast64_t nlive; /* written under registry_lock */
 
-struct slot {
-    uintptr_t addr; /* immutable after publication */
-    _Atomic(struct lg_node *) node;
-    struct slot *next;      /* immutable after publication */
-    struct slot *next_page; /* next slot on the same page; likewise */
-};
+#define MIN_BITS 12
 
-static _Atomic(struct slot *) *_Atomic table;
-static atomic_uint_fast64_t nslots;
-
-/* A table of chain heads, mapped at first use; racing threads agree on one. */
-static void *lazy_table(void *_Atomic *where, size_t bytes)
+static size_t table_size(uint32_t cap)
 {
-    void *t = atomic_load_explicit(where, memory_order_acquire);
-    if (t)
-        return t;
-    t = lg__map(bytes);
+    return sizeof(struct lg_rtable) + cap * sizeof(((struct lg_rtable *)0)->s[0]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Page buckets: a count of live locks per bucket of pages (a hash of
+ * addr >> 12), written under registry_lock, read by anyone.               */
+
+#define PB_BITS 18
+#define PB_SIZE (1u << PB_BITS)
+
+static _Atomic(_Atomic uint32_t *) pbuckets;
+
+static inline uint32_t pb_index(uintptr_t page)
+{
+    return (uint32_t)(((uint64_t)page * 0x9E3779B97F4A7C15ull) >> (64 - PB_BITS));
+}
+
+/* registry_lock held. */
+static bool pb_add(struct lg_node *n)
+{
+    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
+    if (!b) {
+        b = lg__map(PB_SIZE * sizeof(*b)); /* touched a page at a time */
+        if (!b)
+            return false;
+        atomic_store_explicit(&pbuckets, b, memory_order_release);
+    }
+    _Atomic uint32_t *c = &b[pb_index(n->addr >> 12)];
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_release);
+    return true;
+}
+
+static void pb_remove(struct lg_node *n)
+{
+    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
+    if (!b)
+        return;
+    _Atomic uint32_t *c = &b[pb_index(n->addr >> 12)];
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - 1,
+                          memory_order_release);
+}
+
+static bool page_has_locks(_Atomic uint32_t *b, uintptr_t page)
+{
+    return atomic_load_explicit(&b[pb_index(page)], memory_order_acquire) != 0;
+}
+
+bool lg__registry_any_in(uintptr_t lo, uintptr_t hi)
+{
+    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_acquire);
+    if (!b || hi <= lo || !atomic_load_explicit(&nlive, memory_order_relaxed))
+        return false;
+    uintptr_t first = lo >> 12, last = (hi - 1) >> 12;
+    if (last - first >= PB_SIZE)
+        return true;
+    for (uintptr_t pg = first; pg <= last; pg++)
+        if (page_has_locks(b, pg))
+            return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The table (registry_lock held for everything but lookups).              */
+
+static int64_t slot_find(const struct lg_rtable *t, uintptr_t addr)
+{
+    for (uint32_t i = lg__registry_hash(addr, t->shift);; i = (i + 1) & t->mask) {
+        uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
+        if (a == addr)
+            return i;
+        if (!a)
+            return -1;
+    }
+}
+
+static void slot_put(struct lg_rtable *t, uintptr_t addr, struct lg_node *n)
+{
+    uint32_t i = lg__registry_hash(addr, t->shift);
+    for (;; i = (i + 1) & t->mask) {
+        uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
+        if (!a || a == LG_RSLOT_GONE)
+            break;
+    }
+    if (!atomic_load_explicit(&t->s[i].addr, memory_order_relaxed))
+        t->used++;
+    t->live++;
+    atomic_store_explicit(&t->s[i].node, n, memory_order_release);
+    atomic_store_explicit(&t->s[i].addr, addr, memory_order_release);
+}
+
+static void slot_remove(struct lg_rtable *t, uint32_t i)
+{
+    atomic_store_explicit(&t->s[i].addr, LG_RSLOT_GONE, memory_order_release);
+    atomic_store_explicit(&t->s[i].node, NULL, memory_order_release);
+    t->live--;
+    atomic_store_explicit(&nlive, atomic_load_explicit(&nlive, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
+}
+
+static struct lg_rtable *table_new(uint32_t bits)
+{
+    struct lg_rtable *t = lg__alloc(table_size(1u << bits));
     if (!t)
         return NULL;
-    void *expected = NULL;
-    if (!atomic_compare_exchange_strong(where, &expected, t)) {
-        lg__unmap(t, bytes);
-        t = expected;
-    }
+    t->mask = (1u << bits) - 1;
+    t->shift = 64 - bits;
     return t;
 }
 
-/* ---- the page index: which slots lie on each 4 KiB page, so the locks in
- * a range of memory (a block being freed, a library being unloaded) can be
- * found without scanning everything. Same scheme as the table: push-only
- * chains, lock-free reads. */
+/* Room for one more entry; false when out of memory. */
+static bool table_ensure(void)
+{
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+    if (t && 2 * (t->used + 1) <= t->mask + 1)
+        return true;
+    uint32_t live = t ? t->live : 0;
+    uint32_t bits = MIN_BITS;
+    while ((1ull << bits) < 4ull * (live + 1))
+        bits++;
+    struct lg_rtable *nt = table_new(bits);
+    if (!nt)
+        return false;
+    for (uint32_t i = 0; t && i <= t->mask; i++) {
+        uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
+        if (a && a != LG_RSLOT_GONE)
+            slot_put(nt, a, atomic_load_explicit(&t->s[i].node, memory_order_relaxed));
+    }
+    atomic_store_explicit(&lg__rtable, nt, memory_order_release);
+    if (t)
+        lg__retire_block(t, table_size(t->mask + 1));
+    return true;
+}
 
-#define PAGE_SHIFT_ 12
-#define PAGES_BITS 16
-#define PAGES_SIZE (1u << PAGES_BITS)
+/* ---------------------------------------------------------------------- */
+/* Instances.                                                              */
 
-struct page {
-    uintptr_t pageno;
-    struct page *next;
-    _Atomic(struct slot *) slots;
+/* A record from the thread's magazine, refilled from the pool a batch at a
+ * time. */
+static struct lg_node *node_get(void)
+{
+    struct lg_thread *t = lg__self;
+    if (!t || t == LG_THREAD_GONE)
+        return lg__pool_get(&node_pool);
+    if (!t->nmag)
+        t->nmag = (uint32_t)lg__pool_get_many(&node_pool, (void **)t->mag, LG_NODE_MAG);
+    return t->nmag ? t->mag[--t->nmag] : NULL;
+}
+
+static struct lg_node *node_new(uintptr_t addr, enum lg_lock_type type, enum lg_lock_mode mode,
+                                struct lg_class *klass, bool created)
+{
+    struct lg_node *n = node_get();
+    if (!n)
+        return NULL;
+    n->addr = addr;
+    n->id = atomic_fetch_add(&next_id, 1);
+    atomic_store_explicit(&n->klass, klass, memory_order_relaxed);
+    atomic_store_explicit(&n->vtx, NULL, memory_order_relaxed);
+    atomic_store_explicit(&n->name, NULL, memory_order_relaxed);
+    atomic_store_explicit(&n->cls, NULL, memory_order_relaxed);
+    atomic_store_explicit(&n->owner, 0, memory_order_relaxed);
+    n->type = (uint8_t)type;
+    n->mode = (uint8_t)mode;
+    n->created = created;
+    atomic_store_explicit(&n->provisional, false, memory_order_relaxed);
+    atomic_store_explicit(&n->dead, false, memory_order_release);
+    if (klass)
+        lg__class_hold(klass);
+    return n;
+}
+
+/* ---- giving instances back. Retired instances collect in `parked` and go
+ * into grace periods in batches: after one, every held stack is looked at
+ * once (a hash set of the instances held) and each instance not on any goes
+ * back to the pool; one a thread still holds (a lock destroyed or freed
+ * while held) waits for the next batch. Nothing can put a retired instance
+ * on a held stack any more: a section that found it alive has ended, and
+ * later ones find it dead. */
+
+#define PARK_BATCH 256
+
+/* Parked by threads without a record (there are none in practice: every
+ * retirement happens inside lg__enter) and batches looked at again. */
+static _Atomic(struct lg_node *) parked;
+static atomic_uint parked_count;
+
+struct node_batch {
+    struct lg_retired r;
+    struct lg_node *list;
 };
 
-static _Atomic(struct page *) *_Atomic pages;
-
-static inline size_t page_bucket(uintptr_t pageno)
+static void park(struct lg_node *n)
 {
-    return (size_t)((pageno * 0x9E3779B97F4A7C15ull) >> (64 - PAGES_BITS));
-}
-
-static struct page *page_find(uintptr_t pageno)
-{
-    _Atomic(struct page *) *t = atomic_load_explicit(&pages, memory_order_acquire);
-    if (!t)
-        return NULL;
-    for (struct page *p = atomic_load_explicit(&t[page_bucket(pageno)], memory_order_acquire); p;
-         p = p->next)
-        if (p->pageno == pageno)
-            return p;
-    return NULL;
-}
-
-static struct page *page_get(uintptr_t pageno)
-{
-    _Atomic(struct page *) *t =
-        lazy_table((void *_Atomic *)&pages, sizeof(*pages) * PAGES_SIZE);
-    if (!t)
-        return NULL;
-    _Atomic(struct page *) *head = &t[page_bucket(pageno)];
-    struct page *old = atomic_load_explicit(head, memory_order_acquire);
-    for (struct page *p = old; p; p = p->next)
-        if (p->pageno == pageno)
-            return p;
-    struct page *mine = lg__alloc(sizeof(*mine));
-    if (!mine)
-        return NULL;
-    mine->pageno = pageno;
-    for (;;) {
-        mine->next = old;
-        if (atomic_compare_exchange_weak_explicit(head, &old, mine, memory_order_release,
-                                                  memory_order_acquire))
-            return mine;
-        for (struct page *p = old; p && p != mine->next; p = p->next)
-            if (p->pageno == pageno) {
-                lg__free(mine, sizeof(*mine));
-                return p;
-            }
-    }
-}
-
-/* File a new slot under its page. A slot that cannot be filed (out of
- * memory) is simply not found by range retirement: its lock then keeps its
- * identity until destroyed or re-initialized, as before the index. */
-static void page_add(struct slot *s)
-{
-    struct page *p = page_get(s->addr >> PAGE_SHIFT_);
-    if (!p)
-        return;
-    struct slot *old = atomic_load_explicit(&p->slots, memory_order_acquire);
+    struct lg_node *old = atomic_load_explicit(&parked, memory_order_relaxed);
     do
-        s->next_page = old;
-    while (!atomic_compare_exchange_weak_explicit(&p->slots, &old, s, memory_order_release,
-                                                  memory_order_acquire));
+        n->r.next = (struct lg_retired *)old;
+    while (!atomic_compare_exchange_weak_explicit(&parked, &old, n, memory_order_release,
+                                                  memory_order_relaxed));
 }
 
-static inline size_t bucket(uintptr_t addr)
+static struct lg_node *next_of(struct lg_node *n)
 {
-    return (size_t)(((uint64_t)(addr >> 3) * 0x9E3779B97F4A7C15ull) >> (64 - TABLE_BITS));
+    return (struct lg_node *)n->r.next;
 }
 
-static _Atomic(struct slot *) *get_table(void)
+/* The instances on any live thread's held stack, as an open-addressed set
+ * (mapped here, unmapped by the caller); NULL with *cap 0 when none is
+ * held, NULL with *cap SIZE_MAX when out of memory. */
+static struct lg_node **held_set(size_t *cap)
 {
-    return lazy_table((void *_Atomic *)&table, sizeof(*table) * TABLE_SIZE);
-}
-
-/* The slot for addr in the chain from first up to (not including) stop. */
-static struct slot *find(struct slot *first, uintptr_t addr, struct slot *stop)
-{
-    for (struct slot *s = first; s && s != stop; s = s->next)
-        if (s->addr == addr)
-            return s;
-    return NULL;
-}
-
-static struct slot *find_slot(uintptr_t addr)
-{
-    _Atomic(struct slot *) *t = atomic_load_explicit(&table, memory_order_acquire);
-    if (!t)
+    size_t total = 0;
+    for (struct lg_thread *t = lg__thread_all(); t; t = t->all_next)
+        if (atomic_load_explicit(&t->live, memory_order_acquire))
+            total += t->held.n;
+    *cap = 0;
+    if (!total)
         return NULL;
-    return find(atomic_load_explicit(&t[bucket(addr)], memory_order_acquire), addr, NULL);
-}
-
-static struct slot *get_slot(uintptr_t addr)
-{
-    _Atomic(struct slot *) *t = get_table();
-    if (!t)
+    size_t c = 64;
+    while (c < 2 * total + 64)
+        c *= 2;
+    struct lg_node **set = lg__map(c * sizeof(*set));
+    if (!set) {
+        *cap = SIZE_MAX;
         return NULL;
-    _Atomic(struct slot *) *head = &t[bucket(addr)];
-    /* Search the very chain the push will go on top of: a slot pushed after
-     * this load is caught by the search after a failed exchange. */
-    struct slot *old = atomic_load_explicit(head, memory_order_acquire);
-    struct slot *s = find(old, addr, NULL);
-    if (s)
-        return s;
-    struct slot *mine = lg__alloc(sizeof(*mine));
-    if (!mine)
-        return NULL;
-    mine->addr = addr;
-    for (;;) {
-        mine->next = old;
-        if (atomic_compare_exchange_weak_explicit(head, &old, mine, memory_order_release,
-                                                  memory_order_acquire))
-            break;
-        /* Someone pushed; did they push this address? Only the new part
-         * of the chain, from the new head down to our old one, needs a look. */
-        s = find(old, addr, mine->next);
-        if (s) {
-            lg__free(mine, sizeof(*mine));
-            return s;
+    }
+    *cap = c;
+    for (struct lg_thread *t = lg__thread_all(); t; t = t->all_next) {
+        if (!atomic_load_explicit(&t->live, memory_order_acquire))
+            continue;
+        uint32_t k = t->held.n;
+        const struct lg_held *e = t->held.e;
+        for (uint32_t i = 0; i < k && i < total; i++) {
+            struct lg_node *x = e[i].node;
+            if (!x)
+                continue;
+            size_t j = (size_t)(((uintptr_t)x >> 4) * 0x9E3779B97F4A7C15ull) & (c - 1);
+            while (set[j] && set[j] != x)
+                j = (j + 1) & (c - 1);
+            set[j] = x;
         }
     }
-    atomic_fetch_add(&nslots, 1);
-    page_add(mine);
-    return mine;
+    return set;
 }
 
-struct lg_node *lg__registry_lookup(uintptr_t addr)
+static bool in_set(struct lg_node **set, size_t c, const struct lg_node *x)
 {
-    struct slot *s = find_slot(addr);
-    return s ? atomic_load_explicit(&s->node, memory_order_acquire) : NULL;
+    if (!c)
+        return false;
+    for (size_t j = (size_t)(((uintptr_t)x >> 4) * 0x9E3779B97F4A7C15ull) & (c - 1); set[j];
+         j = (j + 1) & (c - 1))
+        if (set[j] == x)
+            return true;
+    return false;
+}
+
+static void batch_done(struct lg_retired *r)
+{
+    struct node_batch *b = (struct node_batch *)r;
+    size_t cap;
+    struct lg_node **set = held_set(&cap);
+    bool unsure = !set && cap == SIZE_MAX; /* out of memory: keep them all */
+    for (struct lg_node *n = b->list, *next; n; n = next) {
+        next = next_of(n);
+        if (unsure || in_set(set, cap, n)) {
+            park(n); /* still held somewhere: a later batch looks again */
+            atomic_fetch_add(&parked_count, 1);
+        } else {
+            lg__pool_put(&node_pool, n);
+        }
+    }
+    if (set)
+        lg__unmap(set, cap * sizeof(*set));
+    lg__free(b, sizeof(*b));
+}
+
+/* Send list into a grace period. */
+static void send(struct lg_node *list)
+{
+    if (!list)
+        return;
+    struct node_batch *b = lg__alloc(sizeof(*b));
+    if (!b) { /* parked until memory comes back */
+        for (struct lg_node *n = list, *next; n; n = next) {
+            next = next_of(n);
+            park(n);
+        }
+        return;
+    }
+    b->list = list;
+    lg__retire_weighted(&b->r, batch_done, PARK_BATCH);
+}
+
+static void flush_parked(void)
+{
+    atomic_store(&parked_count, 0);
+    send(atomic_exchange_explicit(&parked, NULL, memory_order_acquire));
+}
+
+void lg__registry_thread_done(struct lg_thread *t)
+{
+    send(t->parked);
+    t->parked = NULL;
+    t->nparked = 0;
+    while (t->nmag)
+        lg__pool_put(&node_pool, t->mag[--t->nmag]);
+    if (atomic_load(&parked_count))
+        flush_parked();
+}
+
+/* n has left the table: the rest of its going. */
+static void node_retire(struct lg_node *n)
+{
+    atomic_store_explicit(&n->dead, true, memory_order_release);
+    /* (one retirer: the one that took it out of the table) */
+    atomic_store_explicit(&n->gen, atomic_load_explicit(&n->gen, memory_order_relaxed) + 1,
+                          memory_order_release);
+    struct lg_vertex *v = atomic_load_explicit(&n->vtx, memory_order_acquire);
+    if (v && (v = atomic_exchange(&n->vtx, NULL)) != NULL) /* (one may be being made) */
+        lg__graph_vertex_remove(v);
+    struct lg_class *k = atomic_load_explicit(&n->klass, memory_order_relaxed);
+    atomic_store_explicit(&n->klass, NULL, memory_order_relaxed);
+    if (k)
+        lg__class_drop(k);
+    struct lg_thread *t = lg__self;
+    if (t && t != LG_THREAD_GONE) {
+        n->r.next = (struct lg_retired *)t->parked;
+        t->parked = n;
+        if (++t->nparked >= PARK_BATCH) {
+            send(t->parked);
+            t->parked = NULL;
+            t->nparked = 0;
+        }
+        return;
+    }
+    park(n);
+    if (atomic_fetch_add(&parked_count, 1) + 1 >= PARK_BATCH)
+        flush_parked();
+}
+
+/* Never published: straight back. */
+static void node_discard(struct lg_node *n)
+{
+    struct lg_class *k = atomic_exchange(&n->klass, NULL);
+    if (k)
+        lg__class_drop(k);
+    lg__pool_put(&node_pool, n);
+}
+
+/* Publish fresh at addr; returns the instance that was live there before
+ * (to retire) or NULL. registry_lock held. False in *ok when out of memory. */
+static struct lg_node *install(struct lg_node *fresh, bool *ok)
+{
+    struct lg_node *old = NULL;
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+    int64_t i = t ? slot_find(t, fresh->addr) : -1;
+    if (i >= 0) {
+        old = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
+        slot_remove(t, (uint32_t)i);
+        if (old)
+            pb_remove(old);
+    }
+    *ok = table_ensure() && pb_add(fresh);
+    if (*ok) {
+        slot_put(atomic_load_explicit(&lg__rtable, memory_order_relaxed), fresh->addr, fresh);
+        atomic_store_explicit(&nlive, atomic_load_explicit(&nlive, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+    return old;
 }
 
 struct lg_node *lg__registry_get(uintptr_t addr, enum lg_lock_type type, enum lg_lock_mode mode,
                                  const struct lg_stack *stack)
 {
-    struct slot *s = get_slot(addr);
-    if (!s)
-        return NULL;
-    struct lg_node *n = atomic_load_explicit(&s->node, memory_order_acquire);
+    struct lg_node *n = lg__registry_lookup(addr);
     if (n)
         return n;
-    struct lg_node *fresh = lg__graph_node_new(addr, type, mode, false, stack);
-    if (!fresh)
+    struct lg_class *k = lg__class_for_addr(addr, type, mode, false, stack);
+    if (!k)
         return NULL;
-    if (atomic_compare_exchange_strong_explicit(&s->node, &n, fresh, memory_order_acq_rel,
-                                                memory_order_acquire)) {
-        lg__graph_node_publish(fresh);
-        return fresh;
+    struct lg_node *fresh = node_new(addr, type, mode, k, false);
+    if (!fresh) {
+        lg__class_hold(k); /* so that the drop below takes it away */
+        lg__class_drop(k);
+        return NULL;
     }
-    lg__graph_node_discard(fresh); /* another thread won; use its node */
-    return n;
-}
-
-struct lg_node *lg__registry_create(uintptr_t addr, enum lg_lock_type type,
-                                    enum lg_lock_mode mode, const struct lg_stack *stack)
-{
-    struct slot *s = get_slot(addr);
-    if (!s)
+    lg__lock(&registry_lock);
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+    int64_t i = t ? slot_find(t, addr) : -1;
+    n = i >= 0 ? atomic_load_explicit(&t->s[i].node, memory_order_relaxed) : NULL;
+    if (n) { /* another thread was first */
+        lg__unlock(&registry_lock);
+        node_discard(fresh);
+        return n;
+    }
+    bool ok;
+    (void)install(fresh, &ok);
+    lg__unlock(&registry_lock);
+    if (!ok) {
+        node_discard(fresh);
         return NULL;
-    struct lg_node *fresh = lg__graph_node_new(addr, type, mode, true, stack);
-    if (fresh)
-        lg__graph_node_publish(fresh);
-    struct lg_node *old = atomic_exchange_explicit(&s->node, fresh, memory_order_acq_rel);
-    if (old)
-        atomic_store_explicit(&old->dead, true, memory_order_release);
+    }
     return fresh;
 }
 
-void lg__registry_retire(uintptr_t addr)
+struct lg_node *lg__registry_create(uintptr_t addr, enum lg_lock_type type,
+                                    enum lg_lock_mode mode, struct lg_class *klass)
 {
-    struct slot *s = find_slot(addr);
-    if (!s)
-        return;
-    struct lg_node *old = atomic_exchange_explicit(&s->node, NULL, memory_order_acq_rel);
+    struct lg_node *fresh = node_new(addr, type, mode, klass, true);
+    lg__lock(&registry_lock);
+    struct lg_node *old;
+    bool ok = false;
+    if (fresh) {
+        old = install(fresh, &ok);
+    } else {
+        /* No memory for the new one: the old one must still go. */
+        struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+        int64_t i = t ? slot_find(t, addr) : -1;
+        old = i >= 0 ? atomic_load_explicit(&t->s[i].node, memory_order_relaxed) : NULL;
+        if (i >= 0) {
+            slot_remove(t, (uint32_t)i);
+            if (old)
+                pb_remove(old);
+        }
+    }
+    lg__unlock(&registry_lock);
     if (old)
-        atomic_store_explicit(&old->dead, true, memory_order_release);
+        node_retire(old);
+    if (fresh && !ok) {
+        node_discard(fresh);
+        return NULL;
+    }
+    return fresh;
 }
 
-uint64_t lg__registry_slot_count(void)
+bool lg__registry_retire(struct lg_node *n)
 {
-    return atomic_load(&nslots);
+    lg__lock(&registry_lock);
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+    int64_t i = t && !atomic_load_explicit(&n->dead, memory_order_relaxed) ? slot_find(t, n->addr)
+                                                                            : -1;
+    if (i < 0 || atomic_load_explicit(&t->s[i].node, memory_order_relaxed) != n) {
+        lg__unlock(&registry_lock);
+        return false;
+    }
+    slot_remove(t, (uint32_t)i);
+    pb_remove(n);
+    lg__unlock(&registry_lock);
+    node_retire(n);
+    return true;
 }
 
-unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi)
+#define RANGE_BATCH 64
+/* Locks are at least 4-byte aligned (a spinlock is an int). */
+#define LOCK_ALIGN 4
+
+/* Up to RANGE_BATCH live instances in [lo, hi), taken out of the table;
+ * registry_lock held. Looks at every lock-aligned address of the pages that
+ * have locks, or, for a range with more such addresses than the table has
+ * entries, at every entry. */
+static unsigned take_range(uintptr_t lo, uintptr_t hi, struct lg_node **got)
 {
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
     unsigned n = 0;
-    if (hi <= lo || !atomic_load_explicit(&pages, memory_order_acquire))
+    if (!t || !b)
         return 0;
-    for (uintptr_t pg = lo >> PAGE_SHIFT_; pg <= (hi - 1) >> PAGE_SHIFT_; pg++) {
-        struct page *p = page_find(pg);
-        if (!p)
-            continue;
-        for (struct slot *s = atomic_load_explicit(&p->slots, memory_order_acquire); s;
-             s = s->next_page) {
-            if (s->addr < lo || s->addr >= hi)
+    if ((hi - lo) / LOCK_ALIGN > (uintptr_t)t->mask + 1) {
+        for (uint32_t i = 0; i <= t->mask && n < RANGE_BATCH; i++) {
+            uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
+            if (a && a != LG_RSLOT_GONE && a >= lo && a < hi)
+                got[n++] = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
+        }
+    } else {
+        for (uintptr_t pg = lo >> 12; pg <= (hi - 1) >> 12 && n < RANGE_BATCH; pg++) {
+            if (!page_has_locks(b, pg))
                 continue;
-            struct lg_node *old = atomic_exchange_explicit(&s->node, NULL, memory_order_acq_rel);
-            if (old) {
-                atomic_store_explicit(&old->dead, true, memory_order_release);
-                n++;
+            uintptr_t a = pg << 12 > lo ? pg << 12 : lo;
+            uintptr_t end = (pg + 1) << 12 < hi ? (pg + 1) << 12 : hi;
+            a = (a + LOCK_ALIGN - 1) & ~(uintptr_t)(LOCK_ALIGN - 1);
+            for (; a < end && n < RANGE_BATCH; a += LOCK_ALIGN) {
+                int64_t i = slot_find(t, a);
+                if (i >= 0)
+                    got[n++] = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
             }
         }
     }
+    for (unsigned k = 0; k < n; k++) {
+        int64_t i = slot_find(t, got[k]->addr);
+        if (i >= 0)
+            slot_remove(t, (uint32_t)i);
+        pb_remove(got[k]);
+    }
     return n;
+}
+
+unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi,
+                                   void (*each)(struct lg_node *n, void *arg), void *arg)
+{
+    unsigned total = 0;
+    if (!lg__registry_any_in(lo, hi))
+        return 0;
+    for (;;) {
+        struct lg_node *got[RANGE_BATCH];
+        lg__lock(&registry_lock);
+        unsigned n = take_range(lo, hi, got);
+        lg__unlock(&registry_lock);
+        for (unsigned k = 0; k < n; k++) {
+            if (each)
+                each(got[k], arg);
+            node_retire(got[k]);
+        }
+        total += n;
+        if (n < RANGE_BATCH)
+            return total;
+    }
+}
+
+void lg__registry_reclass(struct lg_node *n, struct lg_class *klass)
+{
+    lg__chain_forget(); /* chains through n meant its old class */
+    lg__class_hold(klass);
+    struct lg_class *old = atomic_exchange(&n->klass, klass);
+    /* Where the first lock of the new class was made: where this one was. */
+    if (old)
+        lg__class_set_stack(klass, atomic_load_explicit(&old->stack, memory_order_acquire));
+    /* Its same-class edges were with the old class's locks. */
+    struct lg_vertex *v = atomic_exchange(&n->vtx, NULL);
+    if (v)
+        lg__graph_vertex_remove(v);
+    if (old)
+        lg__class_drop(old);
+}
+
+struct lg_vertex *lg__registry_vertex(struct lg_node *n)
+{
+    struct lg_vertex *v = atomic_load_explicit(&n->vtx, memory_order_acquire);
+    if (v)
+        return v;
+    struct lg_class *k = atomic_load_explicit(&n->klass, memory_order_acquire);
+    if (!k)
+        return NULL;
+    struct lg_vertex *fresh = lg__graph_vertex_new(LG_VERTEX_INSTANCE, n, &k->inst);
+    if (!fresh)
+        return NULL;
+    if (!atomic_compare_exchange_strong(&n->vtx, &v, fresh)) {
+        lg__graph_vertex_remove(fresh);
+        return v;
+    }
+    /* Retired meanwhile: node_retire may have missed it. */
+    if (atomic_load(&n->dead) || atomic_load(&n->klass) != k) {
+        struct lg_vertex *mine = fresh;
+        if (atomic_compare_exchange_strong(&n->vtx, &mine, NULL))
+            lg__graph_vertex_remove(fresh);
+        return NULL;
+    }
+    return fresh;
+}
+
+uint64_t lg__registry_live_count(void)
+{
+    return atomic_load(&nlive);
+}
+
+uint64_t lg__registry_collect(bool (*want)(const struct lg_node *n), struct lg_node **out,
+                              uint64_t max)
+{
+    uint64_t n = 0;
+    lg__lock(&registry_lock);
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+    for (uint32_t i = 0; t && i <= t->mask; i++) {
+        uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
+        struct lg_node *x = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
+        if (!a || a == LG_RSLOT_GONE || !x || !want(x))
+            continue;
+        if (n < max)
+            out[n] = x;
+        n++;
+    }
+    lg__unlock(&registry_lock);
+    return n;
+}
+
+void lg__registry_lock_all(void)
+{
+    lg__lock(&registry_lock);
+}
+
+void lg__registry_unlock_all(void)
+{
+    lg__unlock(&registry_lock);
+}
+
+void lg__registry_reset_child(void)
+{
+    lg__lock_reset(&registry_lock);
 }

@@ -13,12 +13,14 @@
 
 #include "report.h"
 #include "alloc.h"
-#include "io.h"
+#include "class.h"
 #include "keys.h"
 #include "options.h"
 #include "ranks.h"
+#include "registry.h"
 #include "runstatus.h"
 #include "stack.h"
+#include "symbols.h"
 #include "sync.h"
 #include "util.h"
 
@@ -65,13 +67,17 @@ enum {
     K_LONG_WAIT,
     K_LONG_HOLD,
     K_IO,
+    K_WAIT,
+    K_FORK,
+    K_FREED,
     K_ERROR,
     K_COUNT
 };
 static const char *const kind_names[] = {
-    "lock-order-cycle", "self-deadlock", "unlock-not-held", "held-at-exit",
-    "rank-violation",   "rank-order-cycle", "deadlock",     "long-wait",
-    "long-hold",        "held-across-io",   "detector-error"};
+    "lock-order-cycle", "self-deadlock",    "unlock-not-held",  "held-at-exit",
+    "rank-violation",   "rank-order-cycle", "deadlock",         "long-wait",
+    "long-hold",        "held-across-io",   "held-across-wait", "fork-with-locks-held",
+    "held-lock-freed",  "detector-error"};
 static atomic_uint_fast64_t nkind[K_COUNT];
 
 /* ---------------------------------------------------------------------- */
@@ -520,7 +526,7 @@ void lg__report_put_modules(struct lg_buf *b)
 {
     struct allctx a = {.b = b};
     lg__buf_char(b, '[');
-    dl_iterate_phdr(put_any_module, &a);
+    lg__iterate_modules(put_any_module, &a);
     for (struct lg_gone_module *g = atomic_load(&gone_modules); g; g = g->next) {
         if (a.count++)
             lg__buf_char(b, ',');
@@ -558,12 +564,12 @@ static void put_stack(struct lg_buf *b, const struct lg_stack *s, struct pcs *pc
 
 void lg__report_put_class(struct lg_buf *b, const struct lg_node *n)
 {
-    const struct lg_class *c = atomic_load(&((struct lg_node *)n)->cls);
+    const struct lg_rank_class *c = atomic_load(&((struct lg_node *)n)->cls);
     if (!c)
         return;
     lg__buf_str(b, ",\"class\":");
     lg__buf_json_str(b, c->label);
-    int64_t rank = atomic_load(&((struct lg_class *)c)->rank);
+    int64_t rank = atomic_load(&((struct lg_rank_class *)c)->rank);
     if (rank != LG_NO_RANK) {
         lg__buf_str(b, ",\"rank\":");
         lg__buf_i64(b, rank);
@@ -607,7 +613,55 @@ const char *lg__report_type_name(const struct lg_node *n)
         return "spin";
     if (n && n->type == LG_TYPE_RWLOCK)
         return "rwlock";
+    if (n && n->type == LG_TYPE_SEM)
+        return "semaphore";
     return "mutex";
+}
+
+static const char *class_kind_name(unsigned kind)
+{
+    switch (kind) {
+    case LG_CLASS_SITE:
+        return "site";
+    case LG_CLASS_CHAIN:
+        return "chain";
+    case LG_CLASS_NAME:
+        return "name";
+    default:
+        return "addr";
+    }
+}
+
+/* ,"lock_class":{"id":..,"kind":..,"key":..,"site":..} for class k. The key
+ * may read symbol tables: no lockgraph lock is held here. */
+static void put_lock_class(struct lg_buf *b, const struct lg_class *k, struct pcs *pcs)
+{
+    char key[LG_KEY_MAX];
+    lg__key_of_class(k, key);
+    lg__buf_str(b, ",\"lock_class\":{\"id\":");
+    lg__buf_u64(b, k->v ? k->v->id : 0);
+    lg__buf_str(b, ",\"kind\":\"");
+    lg__buf_str(b, class_kind_name(k->kind));
+    lg__buf_str(b, "\",\"key\":");
+    lg__buf_json_str(b, key);
+    if (k->kind == LG_CLASS_SITE || k->kind == LG_CLASS_CHAIN) {
+        /* The init call's return address (and a wrapper's callers). */
+        lg__buf_str(b, ",\"site\":");
+        if (k->chain) {
+            put_stack(b, k->chain, pcs);
+        } else {
+            lg__buf_str(b, "[\"");
+            lg__buf_hex(b, k->key);
+            lg__buf_str(b, "\"]");
+            pcs_add(pcs, k->key);
+        }
+    }
+    lg__buf_char(b, '}');
+}
+
+static const struct lg_class *class_of(const struct lg_node *n)
+{
+    return atomic_load_explicit(&((struct lg_node *)n)->klass, memory_order_acquire);
 }
 
 static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, struct pcs *pcs)
@@ -639,11 +693,14 @@ static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, 
         lg__buf_json_str(b, key);
         lg__report_put_class(b, n);
     }
-    const struct lg_stack *where = atomic_load(&((struct lg_node *)n)->stack);
+    const struct lg_class *k = class_of(n);
+    const struct lg_stack *where = k ? atomic_load(&((struct lg_class *)k)->stack) : NULL;
     if (where) {
         lg__buf_str(b, ",\"stack\":");
         put_stack(b, where, pcs);
     }
+    if (k)
+        put_lock_class(b, k, pcs);
     lg__buf_char(b, '}');
 }
 
@@ -694,7 +751,7 @@ static void finish_counted(struct lg_buf *b, struct pcs *pcs, int kind, struct l
 {
     struct modctx m = {.pcs = pcs, .b = b};
     lg__buf_str(b, ",\"modules\":[");
-    dl_iterate_phdr(one_module, &m);
+    lg__iterate_modules(one_module, &m);
     put_gone_modules(&m);
     lg__buf_str(b, "]}\n");
     if (b->failed) {
@@ -746,13 +803,206 @@ static void human_lock(struct lg_buf *h, const struct lg_node *n)
 }
 
 /* ---------------------------------------------------------------------- */
+/* What a wait is on (held-across-wait, deadlock, the live dump).          */
+
+static const char *const on_names[] = {"lock", "join", "cond", "barrier", "semaphore", "process"};
+
+static void put_wait_on(struct lg_buf *b, const struct lg_wait_on *on, struct pcs *pcs)
+{
+    lg__buf_str(b, "{\"what\":\"");
+    lg__buf_str(b, on->what < sizeof(on_names) / sizeof(on_names[0]) ? on_names[on->what] : "?");
+    lg__buf_char(b, '"');
+    switch (on->what) {
+    case LG_ON_LOCK:
+        lg__buf_str(b, ",\"lock\":");
+        put_lock(b, on->node, on->addr, pcs);
+        break;
+    case LG_ON_JOIN:
+        lg__buf_str(b, ",\"pthread\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_char(b, '"');
+        if (on->tid) {
+            lg__buf_str(b, ",\"thread\":");
+            lg__report_put_thread(b, on->tid, on->tseq, on->tname);
+        }
+        break;
+    case LG_ON_COND:
+        lg__buf_str(b, ",\"cond\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_str(b, "\",\"mutex\":");
+        put_lock(b, on->node, on->mutex, pcs);
+        break;
+    case LG_ON_BARRIER:
+        lg__buf_str(b, ",\"barrier\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_char(b, '"');
+        break;
+    case LG_ON_SEM:
+        lg__buf_str(b, ",\"semaphore\":\"");
+        lg__buf_hex(b, on->addr);
+        lg__buf_char(b, '"');
+        if (on->name[0]) {
+            lg__buf_str(b, ",\"name\":");
+            lg__buf_json_str(b, on->name);
+        }
+        break;
+    case LG_ON_PROCESS:
+        if (on->has_pid) {
+            lg__buf_str(b, ",\"pid\":");
+            lg__buf_i64(b, on->pid);
+        }
+        break;
+    }
+    lg__buf_char(b, '}');
+}
+
+void lg__report_put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr)
+{
+    struct pcs pcs = {0}; /* the caller writes the whole module map */
+    put_lock(b, n, addr, &pcs);
+    lg__unmap(pcs.p, pcs.cap * sizeof(uintptr_t));
+}
+
+void lg__report_put_wait_on(struct lg_buf *b, const struct lg_wait_on *on)
+{
+    struct pcs pcs = {0}; /* the caller writes the whole module map */
+    put_wait_on(b, on, &pcs);
+    lg__unmap(pcs.p, pcs.cap * sizeof(uintptr_t));
+}
+
+/* " (joins thread 3)", " on cond 0x... (mutex 0x...)", ... */
+static void human_wait_on(struct lg_buf *h, const struct lg_wait_on *on)
+{
+    switch (on->what) {
+    case LG_ON_LOCK:
+        lg__buf_str(h, " for ");
+        human_lock(h, on->node);
+        break;
+    case LG_ON_JOIN:
+        if (on->tid) {
+            lg__buf_str(h, " (joins thread ");
+            lg__buf_u64(h, on->tseq);
+            lg__buf_str(h, ", tid ");
+            lg__buf_i64(h, on->tid);
+            lg__buf_char(h, ')');
+        }
+        break;
+    case LG_ON_COND:
+        lg__buf_str(h, " on cond ");
+        lg__buf_hex(h, on->addr);
+        break;
+    case LG_ON_BARRIER:
+        lg__buf_str(h, " on barrier ");
+        lg__buf_hex(h, on->addr);
+        break;
+    case LG_ON_SEM:
+        lg__buf_str(h, " on semaphore ");
+        if (on->name[0])
+            lg__buf_str(h, on->name);
+        else
+            lg__buf_hex(h, on->addr);
+        break;
+    case LG_ON_PROCESS:
+        if (on->has_pid) {
+            lg__buf_str(h, " for pid ");
+            lg__buf_i64(h, on->pid);
+        }
+        break;
+    }
+}
+
+/* ---------------------------------------------------------------------- */
 /* Findings.                                                               */
+
+/* The lock behind vertex v of a cycle, as the edge leaving it first saw it:
+ * the instance when it still lives (or, for an instance vertex, is v's). */
+static const struct lg_node *cycle_lock(const struct lg_vertex *v, const struct lg_edge *e)
+{
+    const struct lg_node *n = v->kind == LG_VERTEX_INSTANCE ? v->owner
+                                                            : lg__registry_lookup(e->info.from_addr);
+    return n && n->id == e->info.from_id && !atomic_load(&((struct lg_node *)n)->dead) ? n : NULL;
+}
+
+/* Closed by the locks themselves: each edge starts at the lock the one
+ * before it ended at (always, for locks of one class nested together). */
+static bool instance_closed(const struct lg_cycle *c)
+{
+    if (c->vertex[0]->kind == LG_VERTEX_INSTANCE)
+        return true;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->edge[i].info.to_id != c->edge[(i + 1) % c->n].info.from_id)
+            return false;
+    return true;
+}
+
+/* A lock of a cycle whose instance is gone: what its class and the edge
+ * still say. */
+static void put_cycle_class_lock(struct lg_buf *b, const struct lg_vertex *v,
+                                 const struct lg_edge *e, struct pcs *pcs)
+{
+    const struct lg_class *k = v->kind == LG_VERTEX_CLASS ? v->owner : NULL;
+    lg__buf_str(b, "{\"id\":");
+    lg__buf_u64(b, v->id);
+    lg__buf_str(b, ",\"addr\":\"");
+    lg__buf_hex(b, e->info.from_addr);
+    lg__buf_str(b, "\",\"type\":\"");
+    lg__buf_str(b, !k ? "mutex" : k->type == LG_TYPE_SPIN ? "spin"
+                                : k->type == LG_TYPE_RWLOCK ? "rwlock"
+                                                              : "mutex");
+    lg__buf_str(b, "\",\"mode\":\"");
+    lg__buf_str(b, lg__report_mode_name(k ? k->mode : 0));
+    lg__buf_char(b, '"');
+    if (k && k->name) {
+        lg__buf_str(b, ",\"name\":");
+        lg__buf_json_str(b, k->name);
+    }
+    lg__buf_str(b, k && k->created ? ",\"created\":true" : ",\"created\":false");
+    const struct lg_stack *where = k ? atomic_load(&((struct lg_class *)k)->stack) : NULL;
+    if (where) {
+        lg__buf_str(b, ",\"stack\":");
+        put_stack(b, where, pcs);
+    }
+    if (k)
+        put_lock_class(b, k, pcs);
+    lg__buf_char(b, '}');
+}
+
+static void put_instance_ref(struct lg_buf *b, uint64_t id, uintptr_t addr)
+{
+    lg__buf_str(b, "{\"id\":");
+    lg__buf_u64(b, id);
+    lg__buf_str(b, ",\"addr\":\"");
+    lg__buf_hex(b, addr);
+    lg__buf_str(b, "\"}");
+}
+
+static void human_cycle_lock(struct lg_buf *h, const struct lg_vertex *v, const struct lg_edge *e,
+                             bool by_class)
+{
+    const struct lg_node *n = cycle_lock(v, e);
+    if (!by_class || v->kind != LG_VERTEX_CLASS) {
+        if (n) {
+            human_lock(h, n);
+        } else {
+            lg__buf_str(h, "(lock ");
+            lg__buf_hex(h, e->info.from_addr);
+            lg__buf_char(h, ')');
+        }
+        return;
+    }
+    char key[LG_KEY_MAX];
+    lg__key_of_class(v->owner, key);
+    lg__buf_str(h, key);
+}
 
 void lg__report_cycle(const struct lg_cycle *c)
 {
     struct lg_buf b = {0}, h = {0};
     struct pcs pcs = {0};
+    bool by_instance = instance_closed(c);
     begin(&b, K_CYCLE);
+    lg__buf_str(&b, ",\"scope\":");
+    lg__buf_str(&b, by_instance ? "\"instance\"" : "\"class\"");
     lg__buf_str(&b, ",\"timed\":");
     lg__buf_str(&b, c->timed ? "true" : "false");
     lg__buf_str(&b, ",\"single_thread\":");
@@ -761,17 +1011,38 @@ void lg__report_cycle(const struct lg_cycle *c)
     for (uint32_t i = 0; i < c->n; i++) {
         if (i)
             lg__buf_char(&b, ',');
-        put_lock(&b, c->edge[i]->from, 0, &pcs);
+        const struct lg_node *n = cycle_lock(c->vertex[i], &c->edge[i]);
+        if (!n) {
+            put_cycle_class_lock(&b, c->vertex[i], &c->edge[i], &pcs);
+            continue;
+        }
+        /* The instance, under the id the edges use. */
+        struct lg_buf one = {0};
+        put_lock(&one, n, 0, &pcs);
+        const char *rest = one.p ? strchr(one.p, ',') : NULL;
+        lg__buf_str(&b, "{\"id\":");
+        lg__buf_u64(&b, c->vertex[i]->id);
+        lg__buf_str(&b, ",\"lock_id\":");
+        lg__buf_u64(&b, n->id);
+        if (rest)
+            lg__buf_str(&b, rest);
+        else
+            lg__buf_char(&b, '}');
+        lg__buf_free(&one);
     }
     lg__buf_str(&b, "],\"edges\":[");
     for (uint32_t i = 0; i < c->n; i++) {
-        const struct lg_edge *e = c->edge[i];
+        const struct lg_edge *e = &c->edge[i];
         if (i)
             lg__buf_char(&b, ',');
         lg__buf_str(&b, "{\"from\":");
         lg__buf_u64(&b, e->from->id);
         lg__buf_str(&b, ",\"to\":");
         lg__buf_u64(&b, e->to->id);
+        lg__buf_str(&b, ",\"from_lock\":");
+        put_instance_ref(&b, e->info.from_id, e->info.from_addr);
+        lg__buf_str(&b, ",\"to_lock\":");
+        put_instance_ref(&b, e->info.to_id, e->info.to_addr);
         lg__buf_str(&b, ",\"thread\":");
         lg__report_put_thread(&b, e->info.tid, e->info.thread_seq, e->info.thread_name);
         lg__buf_str(&b, ",\"timed\":");
@@ -793,18 +1064,69 @@ void lg__report_cycle(const struct lg_cycle *c)
     if (!lg__opt.quiet) {
         lg__buf_str(&h, "lockgraph: lock-order-cycle: potential deadlock among ");
         lg__buf_u64(&h, c->n);
-        lg__buf_str(&h, c->timed ? " locks (a timed lock: it would stall): " : " locks: ");
+        lg__buf_str(&h, by_instance ? " locks" : " lock classes (on different locks of each)");
+        lg__buf_str(&h, c->timed ? " (a timed lock: it would stall): " : ": ");
         uint32_t shown = c->n < 8 ? c->n : 8;
         for (uint32_t i = 0; i < shown; i++) {
-            human_lock(&h, c->edge[i]->from);
+            human_cycle_lock(&h, c->vertex[i], &c->edge[i], !by_instance);
             lg__buf_str(&h, " -> ");
         }
         if (shown < c->n)
             lg__buf_str(&h, "... -> ");
-        human_lock(&h, c->edge[0]->from);
+        human_cycle_lock(&h, c->vertex[0], &c->edge[0], !by_instance);
         lg__buf_str(&h, c->single_thread ? "; all edges by one thread" : "");
     }
     finish(&b, &pcs, K_CYCLE, &h);
+}
+
+void lg__report_held_lock_freed(const struct lg_thread *t, const char *call,
+                                const struct lg_node *n, uintptr_t addr,
+                                const struct lg_thread *holder, const struct lg_held *hold,
+                                const struct lg_stack *here)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    begin(&b, K_FREED);
+    lg__buf_str(&b, ",\"call\":");
+    lg__buf_json_str(&b, call);
+    lg__buf_str(&b, ",\"lock\":");
+    put_lock(&b, n, addr, &pcs);
+    lg__buf_str(&b, ",\"thread\":");
+    put_self(&b, t);
+    lg__buf_str(&b, ",\"stack\":");
+    put_stack(&b, here, &pcs);
+    lg__buf_str(&b, ",\"holder\":");
+    char hname[16];
+    if (holder == t)
+        lg__thread_name(hname);
+    else
+        memcpy(hname, holder->name, sizeof(hname));
+    hname[15] = 0;
+    lg__report_put_thread(&b, holder->tid, holder->seq, hname);
+    lg__buf_str(&b, ",\"holder_stack\":");
+    if (hold->stack) {
+        put_stack(&b, hold->stack, &pcs);
+    } else {
+        lg__buf_str(&b, "[\"");
+        lg__buf_hex(&b, hold->pc);
+        lg__buf_str(&b, "\"]");
+        pcs_add(&pcs, hold->pc);
+    }
+    lg__buf_str(&b, hold->flags & LG_ACQ_READ ? ",\"held\":\"read\"" : ",\"held\":\"exclusive\"");
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: held-lock-freed: ");
+        lg__buf_str(&h, call);
+        lg__buf_str(&h, " of ");
+        human_lock(&h, n);
+        lg__buf_str(&h, " by thread ");
+        lg__buf_u64(&h, t->seq);
+        lg__buf_str(&h, " while thread ");
+        lg__buf_u64(&h, holder->seq);
+        lg__buf_str(&h, " (tid ");
+        lg__buf_i64(&h, holder->tid);
+        lg__buf_str(&h, ") holds it");
+    }
+    finish(&b, &pcs, K_FREED, &h);
 }
 
 void lg__report_self_deadlock(const struct lg_thread *t, const struct lg_node *n,
@@ -854,12 +1176,12 @@ static const char *why_name(int why)
 static void human_rank(struct lg_buf *h, const struct lg_node *n)
 {
     human_lock(h, n);
-    const struct lg_class *c = atomic_load(&((struct lg_node *)n)->cls);
+    const struct lg_rank_class *c = atomic_load(&((struct lg_node *)n)->cls);
     if (!c)
         return;
     lg__buf_str(h, " [");
     lg__buf_str(h, c->label);
-    int64_t rank = atomic_load(&((struct lg_class *)c)->rank);
+    int64_t rank = atomic_load(&((struct lg_rank_class *)c)->rank);
     if (rank != LG_NO_RANK) {
         lg__buf_str(h, " rank ");
         lg__buf_i64(h, rank);
@@ -942,7 +1264,22 @@ static void put_dl_thread(struct lg_buf *b, const struct lg_dl_thread *d, struct
     lg__buf_str(b, "{\"thread\":");
     lg__report_put_thread(b, d->tid, d->seq, d->name);
     lg__buf_str(b, ",\"waits_for\":");
-    put_lock(b, d->waits_for, d->addr, pcs);
+    if (d->on.what == LG_ON_JOIN) {
+        /* A join is no lock: readers that only know locks see its type. */
+        lg__buf_str(b, "{\"id\":0,\"addr\":\"");
+        lg__buf_hex(b, d->on.addr);
+        lg__buf_str(b, "\",\"type\":\"thread\"}");
+        if (d->on.tid) {
+            lg__buf_str(b, ",\"joins\":");
+            lg__report_put_thread(b, d->on.tid, d->on.tseq, d->on.tname);
+        }
+    } else {
+        put_lock(b, d->waits_for, d->addr, pcs);
+    }
+    if (d->on.what != LG_ON_LOCK) { /* a lock is waits_for itself */
+        lg__buf_str(b, ",\"waits_on\":");
+        put_wait_on(b, &d->on, pcs);
+    }
     lg__buf_str(b, d->exclusive ? ",\"wait\":\"exclusive\"" : ",\"wait\":\"shared\"");
     if (d->timed)
         lg__buf_str(b, ",\"timed\":true");
@@ -964,7 +1301,45 @@ static void put_dl_thread(struct lg_buf *b, const struct lg_dl_thread *d, struct
     lg__buf_str(b, "]}");
 }
 
-void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog)
+static const char *gone_why(int why)
+{
+    switch (why) {
+    case LG_GONE_ENDED:
+        return "ended";
+    case LG_GONE_FORK:
+        return "not-in-process";
+    default:
+        return "unknown";
+    }
+}
+
+static void put_gone_owner(struct lg_buf *b, const struct lg_gone_owner *g, struct pcs *pcs)
+{
+    lg__buf_str(b, ",\"gone_owner\":{\"thread\":");
+    lg__report_put_thread(b, g->tid, g->seq, g->name);
+    lg__buf_str(b, ",\"gone\":\"");
+    lg__buf_str(b, gone_why(g->why));
+    lg__buf_char(b, '"');
+    if (g->took) {
+        lg__buf_str(b, ",\"stack\":");
+        put_stack(b, g->took, pcs);
+    }
+    if (g->where) {
+        lg__buf_str(b, g->why == LG_GONE_FORK ? ",\"fork_stack\":" : ",\"end_stack\":");
+        put_stack(b, g->where, pcs);
+    }
+    lg__buf_char(b, '}');
+}
+
+void lg__report_put_gone_owner(struct lg_buf *b, const struct lg_gone_owner *g)
+{
+    struct pcs pcs = {0}; /* the caller writes the whole module map */
+    put_gone_owner(b, g, &pcs);
+    lg__unmap(pcs.p, pcs.cap * sizeof(uintptr_t));
+}
+
+void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog,
+                         const struct lg_gone_owner *gone)
 {
     struct lg_buf b = {0}, h = {0};
     struct pcs pcs = {0};
@@ -981,20 +1356,43 @@ void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watc
         put_dl_thread(&b, &threads[i], &pcs);
     }
     lg__buf_char(&b, ']');
+    if (gone)
+        put_gone_owner(&b, gone, &pcs);
     if (!lg__opt.quiet) {
         lg__buf_str(&h, "lockgraph: DEADLOCK: ");
         lg__buf_i64(&h, n);
-        lg__buf_str(&h, n == 1 ? " thread is" : " threads are");
-        lg__buf_str(&h, timed ? " stalled on each other (timed):" : " blocked on each other:");
+        if (gone)
+            lg__buf_str(&h, n == 1 ? " thread waits" : " threads wait");
+        else
+            lg__buf_str(&h, n == 1 ? " thread is" : " threads are");
+        if (gone)
+            lg__buf_str(&h, gone->why == LG_GONE_FORK
+                                ? " for a lock its owner took in another process (fork):"
+                                : " for a lock whose owner has ended:");
+        else
+            lg__buf_str(&h, timed ? " stalled on each other (timed):" : " blocked on each other:");
         for (int i = 0; i < n; i++) {
             lg__buf_str(&h, "\n  thread ");
             lg__buf_u64(&h, threads[i].seq);
             lg__buf_str(&h, " (tid ");
             lg__buf_i64(&h, threads[i].tid);
+            if (threads[i].on.what == LG_ON_JOIN) {
+                lg__buf_str(&h, ") joins thread ");
+                lg__buf_u64(&h, threads[(i + 1) % n].seq);
+                continue;
+            }
             lg__buf_str(&h, ") waits for ");
             human_lock(&h, threads[i].waits_for);
-            lg__buf_str(&h, ", held by thread ");
-            lg__buf_u64(&h, threads[(i + 1) % n].seq);
+            if (gone && i == n - 1) {
+                lg__buf_str(&h, ", held by tid ");
+                lg__buf_i64(&h, gone->tid);
+                lg__buf_str(&h, gone->why == LG_GONE_FORK    ? ", a thread of the parent process"
+                                : gone->why == LG_GONE_ENDED ? ", which has ended"
+                                                             : ", which is gone");
+            } else {
+                lg__buf_str(&h, ", held by thread ");
+                lg__buf_u64(&h, threads[(i + 1) % n].seq);
+            }
         }
         lg__buf_str(&h, "\n ");
     }
@@ -1109,9 +1507,11 @@ void lg__report_held_at_exit(const struct lg_thread *t)
     lg__buf_str(&b, ",\"thread\":");
     put_self(&b, t);
     lg__buf_str(&b, ",\"held\":[");
-    for (uint32_t i = 0; i < t->held.n; i++) {
+    for (uint32_t i = 0, k = 0; i < t->held.n; i++) {
         const struct lg_held *e = &t->held.e[i];
-        if (i)
+        if (lg__held_is_hole(e))
+            continue;
+        if (k++)
             lg__buf_char(&b, ',');
         lg__buf_str(&b, "{\"lock\":");
         put_lock(&b, e->node, e->addr, &pcs);
@@ -1133,8 +1533,8 @@ void lg__report_held_at_exit(const struct lg_thread *t)
         lg__buf_str(&h, " (tid ");
         lg__buf_i64(&h, t->tid);
         lg__buf_str(&h, ") ended holding ");
-        lg__buf_u64(&h, t->held.n);
-        lg__buf_str(&h, t->held.n == 1 ? " lock" : " locks");
+        lg__buf_u64(&h, lg__held_count(&t->held));
+        lg__buf_str(&h, lg__held_count(&t->held) == 1 ? " lock" : " locks");
     }
     finish(&b, &pcs, K_EXIT, &h);
 }
@@ -1154,24 +1554,28 @@ void lg__report_oom(void)
     finish(&b, &pcs, K_ERROR, &h);
 }
 
-/* held-across-io: written when a (held sites, call site) pair is first
- * seen, and again with "final": true and the total count at exit when it
- * grew (io.c). The repeat is an update, not a new finding: not counted. */
-void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
+/* ---------------------------------------------------------------------- */
+/* Locks held across blocking calls: held-across-io, held-across-wait.     */
+
+/* Written when a (held sites, call site) pair is first seen, and again with
+ * "final": true and the total count at exit when it grew (io.c). The
+ * repeat is an update, not a new finding: not counted. Everything the line
+ * says comes in f: this writer calls nothing of the I/O check's. */
+void lg__report_held_across(const struct lg_across_finding *f, bool final)
 {
     struct lg_buf b = {0}, h = {0};
     struct pcs pcs = {0};
-    begin(&b, K_IO);
+    int kind = f->wait ? K_WAIT : K_IO;
+    begin(&b, kind);
     lg__buf_str(&b, ",\"pair\":");
     lg__buf_u64(&b, f->pair);
     lg__buf_str(&b, ",\"count\":");
     lg__buf_u64(&b, f->count);
     lg__buf_str(&b, final ? ",\"final\":true" : ",\"final\":false");
-    lg__buf_str(&b, ",\"call\":\"");
-    lg__buf_str(&b, lg__io_call_name(f->call));
-    lg__buf_str(&b, "\",\"family\":\"");
-    lg__buf_str(&b, lg__io_call_family(f->call));
-    lg__buf_char(&b, '"');
+    lg__buf_str(&b, ",\"call\":");
+    lg__buf_json_str(&b, f->call);
+    lg__buf_str(&b, ",\"family\":");
+    lg__buf_json_str(&b, f->family);
     if (f->fd >= 0 || f->fd_type) {
         lg__buf_str(&b, ",\"fd\":{\"num\":");
         lg__buf_i64(&b, f->fd);
@@ -1190,11 +1594,15 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
         }
         lg__buf_char(&b, '}');
     }
+    if (f->on) {
+        lg__buf_str(&b, ",\"waits_on\":");
+        put_wait_on(&b, f->on, &pcs);
+    }
     lg__buf_str(&b, ",\"thread\":");
     lg__report_put_thread(&b, f->tid, f->tseq, f->tname);
     lg__buf_str(&b, ",\"held\":[");
     for (uint32_t i = 0; i < f->nheld; i++) {
-        const struct lg_io_held *e = &f->held[i];
+        const struct lg_across_held *e = &f->held[i];
         if (i)
             lg__buf_char(&b, ',');
         lg__buf_str(&b, "{\"lock\":");
@@ -1209,12 +1617,13 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
     lg__buf_str(&b, "],\"stack\":");
     put_stack(&b, f->stack, &pcs);
     if (!lg__opt.quiet && !final) {
-        lg__buf_str(&h, "lockgraph: held-across-io: thread ");
+        lg__buf_str(&h, f->wait ? "lockgraph: held-across-wait: thread "
+                                : "lockgraph: held-across-io: thread ");
         lg__buf_u64(&h, f->tseq);
         lg__buf_str(&h, " (tid ");
         lg__buf_i64(&h, f->tid);
         lg__buf_str(&h, ") calls ");
-        lg__buf_str(&h, lg__io_call_name(f->call));
+        lg__buf_str(&h, f->call);
         if (f->fd >= 0) {
             lg__buf_str(&h, " on fd ");
             lg__buf_i64(&h, f->fd);
@@ -1224,6 +1633,8 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
                 lg__buf_char(&h, ')');
             }
         }
+        if (f->on)
+            human_wait_on(&h, f->on);
         lg__buf_str(&h, " holding ");
         for (uint32_t i = 0; i < f->nheld && i < 4; i++) {
             if (i)
@@ -1235,7 +1646,53 @@ void lg__report_held_across_io(const struct lg_io_finding *f, bool final)
         lg__buf_str(&h, "; later calls from the same sites are counted, not repeated");
     }
     /* A final line updates a finding already written: not a new one. */
-    finish_counted(&b, &pcs, K_IO, &h, !final);
+    finish_counted(&b, &pcs, kind, &h, !final);
+}
+
+/* ---------------------------------------------------------------------- */
+/* fork-with-locks-held (gone.c, in a fork child, with on_fork=report).    */
+
+void lg__report_fork_held(const struct lg_fork_thread *threads, int n,
+                          const struct lg_stack *fork_stack)
+{
+    struct lg_buf b = {0}, h = {0};
+    struct pcs pcs = {0};
+    uint32_t locks = 0;
+    begin(&b, K_FORK);
+    lg__buf_str(&b, ",\"parent_pid\":");
+    lg__buf_i64(&b, getppid());
+    lg__buf_str(&b, ",\"threads\":[");
+    for (int i = 0; i < n; i++) {
+        const struct lg_fork_thread *t = &threads[i];
+        if (i)
+            lg__buf_char(&b, ',');
+        lg__buf_str(&b, "{\"thread\":");
+        lg__report_put_thread(&b, t->tid, t->seq, t->name);
+        lg__buf_str(&b, ",\"held\":[");
+        for (uint32_t j = 0; j < t->nheld; j++) {
+            if (j)
+                lg__buf_char(&b, ',');
+            lg__buf_str(&b, "{\"lock\":");
+            put_lock(&b, t->held[j].node, t->held[j].addr, &pcs);
+            lg__buf_str(&b, ",\"stack\":");
+            put_stack(&b, t->held[j].took, &pcs);
+            lg__buf_char(&b, '}');
+        }
+        lg__buf_str(&b, "]}");
+        locks += t->nheld;
+    }
+    lg__buf_str(&b, "],\"fork_stack\":");
+    put_stack(&b, fork_stack, &pcs);
+    if (!lg__opt.quiet) {
+        lg__buf_str(&h, "lockgraph: fork-with-locks-held: this child of a fork inherited ");
+        lg__buf_u64(&h, locks);
+        lg__buf_str(&h, locks == 1 ? " lock" : " locks");
+        lg__buf_str(&h, " locked by ");
+        lg__buf_i64(&h, n);
+        lg__buf_str(&h, n == 1 ? " thread" : " threads");
+        lg__buf_str(&h, " of the parent that it does not have: taking one hangs");
+    }
+    finish(&b, &pcs, K_FORK, &h);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1250,7 +1707,11 @@ int lg__report_sync(void)
     int cancel;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel); /* as in finish */
     lg__lock(&report_lock);
-    int rc = (!use_stderr && same_file(report_fd, report_dev, report_ino)) ? fsync(report_fd) : 0;
+    /* The system call, not fsync(): that is the I/O shim's, which would
+     * check the caller's held locks and write a finding under report_lock. */
+    int rc = (!use_stderr && same_file(report_fd, report_dev, report_ino))
+                 ? (int)syscall(SYS_fsync, report_fd)
+                 : 0;
     lg__unlock(&report_lock);
     pthread_setcancelstate(cancel, NULL);
     return rc;

@@ -22,6 +22,30 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct lg_buf;
+
+/* ---- What a wait is on: a held-across-wait's call, a deadlock's join,
+ * and the live dump (live.h). ---- */
+enum lg_on {
+    LG_ON_LOCK,    /* a lock: mutex, rwlock, spinlock, semaphore used as a lock */
+    LG_ON_JOIN,    /* pthread_join and the timed joins */
+    LG_ON_COND,    /* a condition variable, with its mutex */
+    LG_ON_BARRIER, /* pthread_barrier_wait */
+    LG_ON_SEM,     /* a semaphore used as a counter (sem_wait and friends) */
+    LG_ON_PROCESS, /* waitpid, wait, wait3, wait4, waitid, system */
+};
+struct lg_wait_on {
+    uint8_t what;               /* enum lg_on */
+    bool has_pid;               /* PROCESS: pid is known (not for system) */
+    uintptr_t addr;             /* the lock, cond var, barrier or semaphore; JOIN: the pthread_t */
+    const struct lg_node *node; /* LOCK: its node; COND: the mutex's; SEM: its node, if any */
+    uintptr_t mutex;            /* COND: its mutex */
+    int32_t tid;                /* JOIN: the thread joined (0: not known to lockgraph) */
+    uint32_t tseq;
+    char tname[16];
+    long pid;      /* PROCESS: waitpid's pid argument (-1 any child, ...) */
+    char name[64]; /* SEM: a named semaphore's name, else empty */
+};
 /* At start: make the report path absolute, expand it for this pid, open
  * its directory and check it can be written (the file itself is made at the
  * first finding). Prints a clear message and falls back to stderr when it
@@ -41,6 +65,13 @@ void lg__report_self_deadlock(const struct lg_thread *t, const struct lg_node *n
 void lg__report_unlock_not_held(const struct lg_thread *t, uintptr_t addr,
                                 const struct lg_node *n, const struct lg_stack *stack);
 void lg__report_held_at_exit(const struct lg_thread *t);
+/* Thread t frees, unmaps, unloads or destroys (call) the lock n at addr
+ * while thread holder holds it (its held entry: where it took it); here is
+ * t's stack. */
+void lg__report_held_lock_freed(const struct lg_thread *t, const char *call,
+                                const struct lg_node *n, uintptr_t addr,
+                                const struct lg_thread *holder, const struct lg_held *hold,
+                                const struct lg_stack *here);
 
 /* A held lock a rank-violation names: where it was taken, and why it may
  * not be held when taking the new one (enum lg_why). */
@@ -67,8 +98,9 @@ struct lg_dl_thread {
     int32_t tid;
     uint32_t seq;
     char name[16];
-    const struct lg_node *waits_for;
+    const struct lg_node *waits_for; /* a lock wait: the lock */
     uintptr_t addr;
+    struct lg_wait_on on; /* what it waits on: a lock, or a join */
     bool exclusive, timed;
     uint64_t waited_ns;
     const struct lg_stack *stack; /* where it waits */
@@ -76,8 +108,25 @@ struct lg_dl_thread {
     struct lg_dl_held *held;
     uint32_t nheld;
 };
-/* threads[i] waits for a lock threads[i+1] holds; the last for the first's. */
-void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog);
+/* A lock's owner that is gone: the thread ended holding it, or it is not in
+ * this process (a fork's child inherits the lock locked by a thread of the
+ * parent). */
+enum lg_gone_why { LG_GONE_UNKNOWN, LG_GONE_ENDED, LG_GONE_FORK };
+struct lg_gone_owner {
+    int32_t tid;
+    uint32_t seq; /* 0: lockgraph never knew the thread */
+    char name[16];
+    int why;                      /* enum lg_gone_why */
+    const struct lg_stack *took;  /* where it took the lock; NULL when not known */
+    const struct lg_stack *where; /* where it ended, or where the fork was made */
+};
+/* threads[i] waits for a lock threads[i+1] holds (or joins threads[i+1]);
+ * the last for the first's. With gone set, it is no cycle: the last waits
+ * for a lock that gone holds, which will never be let go. */
+void lg__report_deadlock(const struct lg_dl_thread *threads, int n, bool by_watchdog,
+                         const struct lg_gone_owner *gone);
+/* ,"gone_owner":{...} as in a deadlock (the live dump). */
+void lg__report_put_gone_owner(struct lg_buf *b, const struct lg_gone_owner *g);
 /* owner NULL: not known (readers, or a thread lockgraph never saw). */
 void lg__report_long_wait(const struct lg_dl_thread *waiter, const struct lg_dl_thread *owner,
                           const struct lg_stack *owner_took);
@@ -85,9 +134,58 @@ void lg__report_long_wait(const struct lg_dl_thread *waiter, const struct lg_dl_
 void lg__report_long_hold(int32_t tid, uint32_t tseq, const struct lg_node *n, uintptr_t addr,
                           const struct lg_stack *where, uint64_t held_ns, uint64_t count,
                           uint64_t worst_ns, bool final);
-struct lg_io_finding;
-/* A held-across-io pair: its first call, or (final) its count at exit. */
-void lg__report_held_across_io(const struct lg_io_finding *f, bool final);
+/* A lock object as JSON, as in a finding (the live dump, live.c). */
+void lg__report_put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr);
+/* A wait-on object as JSON: {"what":"cond","cond":"0x...","mutex":{lock}}. */
+void lg__report_put_wait_on(struct lg_buf *b, const struct lg_wait_on *on);
+
+/* ---- held-across-io and held-across-wait: one pair of sites (io.c). ---- */
+struct lg_across_held {
+    const struct lg_node *node; /* NULL when out of memory at the time */
+    uintptr_t addr;
+    const struct lg_stack *stack; /* where it was taken */
+    bool exact;                   /* stack captured then (held_stacks=1) */
+    bool shared;                  /* held for reading, reader-preferring */
+    char key[512];                /* what io_allow/wait_allow take to accept this lock (keys.h) */
+};
+
+struct lg_across_finding {
+    bool wait;          /* held-across-wait; false: held-across-io */
+    const char *call;   /* "read", "pthread_join", ... */
+    const char *family; /* "fd", "socket", ..., "join", "semaphore", ... */
+    int32_t tid;        /* the thread that made the first call of the pair */
+    uint32_t tseq;
+    char tname[16];
+    int fd;
+    const char *fd_type;         /* NULL when there is no fd */
+    const char *fd_path;         /* NULL when unknown */
+    const char *fd_peer;         /* sockets: the peer address, or NULL */
+    bool fd_peer_local;          /* ... unconnected: fd_peer is the local address */
+    const struct lg_wait_on *on; /* a wait: what it waits on; NULL for I/O */
+    uint64_t pair, count;
+    const struct lg_stack *stack; /* where the call is made */
+    uint32_t nheld;
+    const struct lg_across_held *held;
+};
+/* A held-across-io or held-across-wait pair: its first call, or (final) its
+ * count at exit. */
+void lg__report_held_across(const struct lg_across_finding *f, bool final);
+/* fork-with-locks-held (on_fork=report): in a fork child, the threads of
+ * the parent that held locks at the fork, and where the fork was made. */
+struct lg_fork_held {
+    uintptr_t addr;
+    const struct lg_node *node;
+    const struct lg_stack *took; /* where it was taken */
+};
+struct lg_fork_thread {
+    int32_t tid; /* in the parent */
+    uint32_t seq;
+    char name[16];
+    uint32_t nheld;
+    const struct lg_fork_held *held;
+};
+void lg__report_fork_held(const struct lg_fork_thread *threads, int n,
+                          const struct lg_stack *fork_stack);
 /* Once per process: lockgraph ran out of memory. */
 void lg__report_oom(void);
 

@@ -8,13 +8,19 @@
  * A caller brackets its work with lg__enter()/lg__leave(): enter returns the
  * thread's record, or NULL when the call must pass straight through
  * (lockgraph not running, already inside lockgraph on this thread, thread
- * past its exit).
+ * past its exit). Between the two the thread is inside a read section
+ * (reclaim.h): what the registry and the graph hand out stays allocated.
+ * Around a call that may block for the program (waiting for a busy lock, a
+ * condition, a join), lg__quiescent_begin/end step outside it, so a blocked
+ * thread never holds up reclamation; lock instances kept across it are
+ * type-stable and checked again after.
  */
 #ifndef LG_RUNTIME_H
 #define LG_RUNTIME_H
 
 #include "graph.h"
 #include "held.h"
+#include "registry.h"
 #include "thread.h"
 
 #include <stdatomic.h>
@@ -28,6 +34,14 @@ extern atomic_int lg__state;
 
 /* Start lockgraph if it has not started; true when it is active. */
 bool lg__start(void);
+
+static inline void lg__section_step(struct lg_thread *t, memory_order mo)
+{
+    atomic_store_explicit(&t->rcu, atomic_load_explicit(&t->rcu, memory_order_relaxed) + 1, mo);
+}
+
+/* Holds other threads ended (see struct lg_drops): drop them. */
+void lg__apply_drops(struct lg_thread *t);
 
 static inline struct lg_thread *lg__enter(void)
 {
@@ -45,12 +59,31 @@ static inline struct lg_thread *lg__enter(void)
         lg__busy = 0;
         return NULL;
     }
+    /* Inside: odd. The grace-period side makes the store visible with a
+     * membarrier, so a compiler barrier is all this side needs. */
+    lg__section_step(t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (__builtin_expect(atomic_load_explicit(&t->drops_pending, memory_order_relaxed), 0))
+        lg__apply_drops(t);
     return t;
 }
 
 static inline void lg__leave(void)
 {
+    lg__section_step(lg__self, memory_order_release);
     lg__busy = 0;
+}
+
+/* Step outside the read section while blocking for the program, and back. */
+static inline void lg__quiescent_begin(struct lg_thread *t)
+{
+    lg__section_step(t, memory_order_release);
+}
+
+static inline void lg__quiescent_end(struct lg_thread *t)
+{
+    lg__section_step(t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
 }
 
 /* One acquisition, from before-lock to after-lock. */
@@ -61,22 +94,135 @@ struct lg_acq {
     unsigned flags;     /* LG_ACQ_* */
     uintptr_t pc, cfa;  /* return address and frame address of the lock call */
     struct lg_node *node;
+    uint32_t gen;       /* node's generation when looked up */
     int held;           /* index in the held stack when already held, else -1 */
+    uint64_t chain;     /* the chain key with this lock on top; 0: none */
+    uint64_t cchain;    /* the class key with this lock on top; 0: none */
 };
 
-void lg__lock_before(struct lg_thread *t, struct lg_acq *a);
-void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired);
-void lg__unlock_before(struct lg_thread *t, uintptr_t addr);
-/* A spinlock was acquired (after lg__lock_after): its node keeps the owner. */
-void lg__spin_locked(struct lg_thread *t, struct lg_acq *a);
+/* The slow halves of the three below. */
+void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a);
+void lg__lock_after_slow(struct lg_thread *t, struct lg_acq *a);
+void lg__unlock_slow(struct lg_thread *t, uintptr_t addr);
 /* held_stacks or hold_warn_ms: lock_after has more to do (set at start). */
 extern bool lg__opt_after_rare;
+/* hold_warn_ms: unlocks have more to do (set at start). */
+extern bool lg__opt_unlock_rare;
+
+/* The chain cache's entry (thread.h) for key k, or NULL. */
+static inline const struct lg_chain_entry *lg__chain_known(const struct lg_thread *t, uint64_t k)
+{
+    const struct lg_chain_entry *e = &t->chains[(uint32_t)(k ^ (k >> 32)) & (LG_CHAIN_CACHE - 1)];
+    return e->key == k &&
+                   t->chains_epoch == atomic_load_explicit(&lg__chain_epoch, memory_order_relaxed)
+               ? e
+               : NULL;
+}
+
+/* A class's part in class keys: its vertex id, never reused (class records
+ * are), with a bit that keeps class keys apart from instance keys. */
+static inline uint64_t lg__class_part(const struct lg_node *n)
+{
+    const struct lg_class *k = atomic_load_explicit(&((struct lg_node *)n)->klass,
+                                                    memory_order_relaxed);
+    return k ? k->v->id | (1ull << 63) : 0;
+}
+
+/* Before the lock call. The fast path, inline in every shim: the lock's
+ * instance from the registry, and the chain of held locks with it on top
+ * found in the thread's chain cache: an order already seen, nothing to do.
+ * Anything else (a lock never seen, a new chain) goes to the slow half. */
+__attribute__((always_inline)) static inline void lg__lock_before(struct lg_thread *t,
+                                                                  struct lg_acq *a)
+{
+    struct lg_node *n = lg__registry_lookup(a->addr);
+    if (__builtin_expect(n != NULL, 1) &&
+        !atomic_load_explicit(&n->provisional, memory_order_relaxed)) {
+        uint64_t top = lg__held_top_key(&t->held);
+        if (__builtin_expect(top != 0, 1)) {
+            uint64_t k = lg__chain_next(top, n->id, a->flags);
+            const struct lg_chain_entry *e = lg__chain_known(t, k);
+            /* Not this chain of instances: perhaps this chain of classes
+             * (a new lock of a known class in a known order). */
+            uint64_t ctop = e ? 0 : lg__held_top_ckey(&t->held);
+            uint64_t part = ctop ? lg__class_part(n) : 0;
+            if (!e && part)
+                e = lg__chain_known(t, lg__chain_next(ctop, part, a->flags));
+            if (__builtin_expect(e != NULL, 1)) {
+                a->node = n;
+                a->gen = atomic_load_explicit(&n->gen, memory_order_relaxed);
+                a->held = -1;
+                a->chain = k;
+                a->cchain = e->ckey;
+                return;
+            }
+        }
+    }
+    lg__lock_before_slow(t, a);
+}
+
+/* After the lock call: acquired, it goes on the held stack. */
+static inline void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired)
+{
+    if (!acquired)
+        return;
+    struct lg_node *n = a->node;
+    if (__builtin_expect(a->held < 0 && a->chain && !lg__opt_after_rare && n &&
+                             atomic_load_explicit(&n->gen, memory_order_relaxed) == a->gen,
+                         1)) {
+        struct lg_held *h = lg__held_slot(&t->held);
+        if (__builtin_expect(h != NULL, 1)) {
+            h->addr = a->addr;
+            h->node = n;
+            h->gen = a->gen;
+            h->count = 1;
+            h->flags = (uint16_t)a->flags;
+            h->key = a->chain;
+            h->ckey = a->cchain;
+            const struct lg_held *below = t->held.n > 1 ? h - 1 : NULL;
+            h->run = below && below->flags == a->flags && below->node &&
+                             atomic_load_explicit(&below->node->klass, memory_order_relaxed) ==
+                                 atomic_load_explicit(&n->klass, memory_order_relaxed)
+                         ? below->run
+                         : t->held.n - 1;
+            h->pc = a->pc;
+            h->cfa = a->cfa;
+            h->stack = NULL;
+            lg__held_pushed(&t->held);
+            return;
+        }
+    }
+    lg__lock_after_slow(t, a);
+}
+
+/* Before an unlock: the lock leaves the held stack (usually its top). */
+static inline void lg__unlock_before(struct lg_thread *t, uintptr_t addr)
+{
+    if (__builtin_expect(!lg__opt_unlock_rare && lg__held_release_top(&t->held, addr), 1))
+        return;
+    lg__unlock_slow(t, addr);
+}
+
+/* A spinlock was acquired (after lg__lock_after): its node keeps the owner. */
+void lg__spin_locked(struct lg_thread *t, struct lg_acq *a);
 /* A spinlock is about to be released (before lg__unlock_before): it keeps
  * its owner in its node, for the wait-for chain. */
 void lg__spin_unlocking(struct lg_thread *t, uintptr_t addr);
+/* A lock was initialized at addr by a call returning to pc (its class). */
 void lg__lock_created(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
-                      enum lg_lock_mode mode);
+                      enum lg_lock_mode mode, uintptr_t pc);
+/* pthread_*_destroy is about to run on the lock at addr: a lock some thread
+ * holds is a held-lock-freed finding (glibc may refuse with EBUSY, or not). */
+struct lg_node *lg__lock_destroying(struct lg_thread *t, uintptr_t addr);
+/* ... and it returned 0: the lock is gone (n: what lg__lock_destroying
+ * returned, checked again here). */
+void lg__lock_destroyed_node(struct lg_thread *t, uintptr_t addr, struct lg_node *n);
 void lg__lock_destroyed(struct lg_thread *t, uintptr_t addr);
+/* The memory [lo, hi) is going (free, munmap, dlclose: `call`): every lock
+ * in it goes, and one some thread holds is a held-lock-freed finding.
+ * readable: the memory is still mapped (not after dlclose). */
+void lg__memory_gone(struct lg_thread *t, uintptr_t lo, uintptr_t hi, const char *call,
+                     bool readable);
 void lg__thread_ended(struct lg_thread *t);
 
 /* A condition wait on the mutex at addr: the mutex is released for the wait

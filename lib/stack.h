@@ -26,10 +26,13 @@ struct lg_stack {
 void lg__stack_init(void);
 
 /* Capture up to max frames of the caller's stack, lockgraph's frames skipped.
- * cfas (may be NULL) receives each frame's canonical frame address: the
- * stack pointer value just before the call into that frame. Returns the
- * number of frames. Takes no lockgraph lock; the unwinder may take its own
- * locks, so it must never be called while holding a lockgraph lock. */
+ * cfas (may be NULL) receives each frame's stack pointer at its pc, which is
+ * the canonical frame address of the frame it called (what _Unwind_GetCFA
+ * gives): outer frames have higher ones. Returns the number of frames.
+ * Takes no lockgraph lock and never calls the host's malloc; the first
+ * sight of a return address calls dl_iterate_phdr, which takes glibc's
+ * loader lock, so it must never be called while holding a lockgraph lock.
+ * See unwinder.h for how, and what it costs. */
 int lg__stack_capture(uintptr_t *pcs, uintptr_t *cfas, int max);
 
 /* The depot copy of pcs[0..n), or NULL when out of memory. */

@@ -36,7 +36,9 @@ struct mod {
     const char *base;
     bool tried; /* symbol table looked for; under sym_lock */
     size_t nsyms;
-    struct sym *syms; /* sorted by value */
+    struct sym *syms; /* data symbols, sorted by value */
+    size_t nfuncs;
+    struct sym *funcs; /* function symbols, sorted by value */
 };
 
 struct modtab {
@@ -131,8 +133,8 @@ static struct modtab *refresh(void)
     c.m = lg__map(tmpsize);
     if (!c.m)
         return NULL;
-    dl_iterate_phdr(read_counts, counts);
-    dl_iterate_phdr(collect_one, &c);
+    lg__iterate_modules(read_counts, counts);
+    lg__iterate_modules(collect_one, &c);
     size_t size = sizeof(struct modtab) + c.n * sizeof(struct mod *);
     struct modtab *t = lg__alloc(size);
     if (t) {
@@ -154,15 +156,45 @@ static struct mod *find(const struct modtab *t, uintptr_t addr)
     return NULL;
 }
 
+bool lg__loader_unsafe;
+static lg__lock_t loader_lock = LG__LOCK_INIT;
+
+int lg__iterate_modules(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+    if (lg__loader_unsafe)
+        return 0;
+    lg__lock(&loader_lock);
+    int r = dl_iterate_phdr(cb, data);
+    lg__unlock(&loader_lock);
+    return r;
+}
+
+void lg__loader_lock_all(void)
+{
+    lg__lock(&loader_lock);
+}
+
+void lg__loader_unlock_all(void)
+{
+    lg__unlock(&loader_lock);
+}
+
+void lg__loader_reset_child(void)
+{
+    lg__lock_reset(&loader_lock);
+}
+
 bool lg__module_of(uintptr_t addr, struct lg_modinfo *out)
 {
+    if (lg__loader_unsafe)
+        return false;
     struct modtab *t = atomic_load_explicit(&table, memory_order_acquire);
     struct mod *m = find(t, addr);
     if (!m) {
         /* Most misses are heap addresses; rebuild only when the loader's
          * list changed since the table was made. */
         unsigned long long counts[2] = {~0ull, ~0ull};
-        dl_iterate_phdr(read_counts, counts);
+        lg__iterate_modules(read_counts, counts);
         if (!t || counts[0] != t->adds || counts[1] != t->subs || counts[0] == ~0ull)
             m = find(refresh(), addr);
     }
@@ -227,7 +259,51 @@ static bool is_data(const ElfW(Sym) * y)
            y->st_size > 0;
 }
 
-/* The symbols of the ELF file mapped at p (size bytes); sets m->syms. */
+static bool is_func(const ElfW(Sym) * y)
+{
+    return (ELF64_ST_TYPE(y->st_info) == STT_FUNC || ELF64_ST_TYPE(y->st_info) == STT_GNU_IFUNC) &&
+           y->st_shndx != SHN_UNDEF && y->st_size > 0;
+}
+
+/* The symbols of the ELF file mapped at p (size bytes) that `want` accepts,
+ * sorted; NULL when none (or out of memory). */
+static struct sym *collect(const ElfW(Sym) * ys, size_t ny, const char *strs, size_t strsize,
+                           bool (*want)(const ElfW(Sym) *), size_t *count)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ny; i++)
+        n += want(&ys[i]) && ys[i].st_name < strsize;
+    *count = 0;
+    if (n == 0)
+        return NULL;
+    struct sym *s = lg__alloc(n * sizeof(*s));
+    if (!s)
+        return NULL;
+    const char *file = NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < ny && k < n; i++) {
+        const ElfW(Sym) *y = &ys[i];
+        if (y->st_name >= strsize)
+            continue;
+        if (ELF64_ST_TYPE(y->st_info) == STT_FILE) {
+            file = strs + y->st_name;
+            continue;
+        }
+        if (!want(y))
+            continue;
+        s[k].value = y->st_value;
+        s[k].size = y->st_size;
+        s[k].name = strs + y->st_name;
+        s[k].file = ELF64_ST_BIND(y->st_info) == STB_LOCAL && file && file[0] ? file : NULL;
+        k++;
+    }
+    sort_syms(s, k);
+    *count = k;
+    return s;
+}
+
+/* The symbols of the ELF file mapped at p (size bytes); sets m->syms and
+ * m->funcs. */
 static void parse_elf(struct mod *m, const unsigned char *p, size_t size)
 {
     const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)p;
@@ -257,35 +333,8 @@ static void parse_elf(struct mod *m, const unsigned char *p, size_t size)
     const ElfW(Sym) *ys = (const ElfW(Sym) *)(p + symsec->sh_offset);
     size_t ny = symsec->sh_size / sizeof(ElfW(Sym));
 
-    size_t n = 0;
-    for (size_t i = 0; i < ny; i++)
-        n += is_data(&ys[i]) && ys[i].st_name < strsize;
-    if (n == 0)
-        return;
-    struct sym *s = lg__alloc(n * sizeof(*s));
-    if (!s)
-        return;
-    const char *file = NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < ny && k < n; i++) {
-        const ElfW(Sym) *y = &ys[i];
-        if (y->st_name >= strsize)
-            continue;
-        if (ELF64_ST_TYPE(y->st_info) == STT_FILE) {
-            file = strs + y->st_name;
-            continue;
-        }
-        if (!is_data(y))
-            continue;
-        s[k].value = y->st_value;
-        s[k].size = y->st_size;
-        s[k].name = strs + y->st_name;
-        s[k].file = ELF64_ST_BIND(y->st_info) == STB_LOCAL && file && file[0] ? file : NULL;
-        k++;
-    }
-    sort_syms(s, k);
-    m->syms = s;
-    m->nsyms = k;
+    m->syms = collect(ys, ny, strs, strsize, is_data, &m->nsyms);
+    m->funcs = collect(ys, ny, strs, strsize, is_func, &m->nfuncs);
 }
 
 /* Read m's symbols once; sym_lock held. The file stays mapped: the names
@@ -307,7 +356,7 @@ static void load(struct mod *m)
     if (p == MAP_FAILED)
         return;
     parse_elf(m, p, size);
-    if (!m->syms)
+    if (!m->syms && !m->funcs)
         munmap(p, size);
 }
 
@@ -357,6 +406,33 @@ bool lg__symbol_of(const struct lg_modinfo *mi, uintptr_t addr, char *name, size
         }
     }
     return false;
+}
+
+bool lg__function_of(const struct lg_modinfo *mi, uintptr_t pc, char *name, size_t namelen)
+{
+    struct mod *m = mi->priv;
+    if (!m || pc < m->lo || pc >= m->hi)
+        return false;
+    lg__lock(&sym_lock);
+    if (!m->tried)
+        load(m);
+    lg__unlock(&sym_lock);
+    if (!m->funcs)
+        return false;
+    uintptr_t v = pc - m->bias;
+    size_t lo = 0, hi = m->nfuncs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->funcs[mid].value <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || v - m->funcs[lo - 1].value >= m->funcs[lo - 1].size)
+        return false;
+    name[0] = 0;
+    lg__strlcat(name, m->funcs[lo - 1].name, namelen);
+    return true;
 }
 
 void lg__symbols_lock_all(void)

@@ -9,11 +9,17 @@
  * Locking rule for the whole library (outermost first); a thread never takes
  * an earlier lock while holding a later one:
  *
- *     dump  ->  ranks  ->  graph  ->  depot  ->  report  ->  threads  ->  symbols  ->  io  ->  alloc
+ *     dump -> loader -> ranks -> class -> registry -> graph -> depot -> report -> threads
+ *          -> symbols -> io -> sem -> reclaim -> alloc
  *
- * (dump: one graph dump at a time, dump.c; ranks: the declared order,
- * ranks.c; symbols: symbol tables being read, symbols.c; io: the I/O
- * check's tables, io.c)
+ * (dump: one graph dump at a time, dump.c; loader: lockgraph's calls of
+ * dl_iterate_phdr, symbols.c; ranks: the declared order, ranks.c; class:
+ * making and removing lock classes, class.c; registry: writers of the
+ * address -> instance table, registry.c; symbols: symbol tables being read,
+ * symbols.c; io: the I/O check's tables, io.c; sem: the semaphore table's
+ * insertions, sem.c; reclaim: grace periods, reclaim.c; alloc also guards
+ * the record pools). A thread's drops lock (runtime.c) is a leaf taken
+ * alone.
  *
  * and no lockgraph lock is held across a call that may take a host lock
  * (stack unwinding, dl_iterate_phdr): see runtime.c.

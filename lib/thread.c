@@ -100,7 +100,11 @@ struct lg_thread *lg__thread_create(void)
     uint32_t cap = t->held.cap;
     struct lg_thread *all_next = t->all_next;
     uint64_t wseq = atomic_load(&t->wait.seq);
+    uint32_t rcu = atomic_load(&t->rcu);
     memset(t, 0, sizeof(*t));
+    /* A grace period may be waiting on this record's counter: keep it
+     * moving, never back (an even value: outside). */
+    atomic_store(&t->rcu, (rcu + 1) & ~1u);
     lg__held_init(&t->held);
     if (!fresh && e && e != t->held.first) {
         t->held.e = e;
@@ -109,6 +113,7 @@ struct lg_thread *lg__thread_create(void)
     t->all_next = all_next;
     atomic_store(&t->wait.seq, wseq + 2); /* even: not waiting; new owner */
     t->tid = (int32_t)syscall(SYS_gettid);
+    t->pthread = (uintptr_t)pthread_self();
     t->seq = atomic_fetch_add(&next_seq, 1);
     atomic_store(&t->live, true);
     if (fresh) {

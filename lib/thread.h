@@ -27,8 +27,13 @@ struct lg_stack;
  * stack) belongs to one wait. */
 struct lg_wait {
     atomic_uint_fast64_t seq;
-    _Atomic uintptr_t addr; /* the lock waited for, 0 when not waiting */
+    /* The lock waited for (or the cond var, barrier, semaphore; a join: the
+     * pthread_t; a process wait: 1), 0 when not waiting. */
+    _Atomic uintptr_t addr;
     struct lg_node *node;
+    uint8_t on;           /* enum lg_on (report.h): a lock, a join, a cond var... */
+    bool has_aux;         /* PROCESS: aux is the pid argument */
+    uintptr_t aux;        /* COND: its mutex; PROCESS: the pid argument */
     uint8_t type;         /* enum lg_lock_type */
     bool exclusive;       /* write or mutex; false: a read of an rwlock */
     bool timed;           /* the program's own call has a timeout */
@@ -38,8 +43,40 @@ struct lg_wait {
     atomic_bool long_reported;
 };
 
+/* Holds of this thread that another thread ended: an unlock by a thread
+ * that did not hold the lock (glibc allows it for a default mutex), or the
+ * lock's memory freed while held. The owner drops them at its next entry
+ * into lockgraph (lg__enter), so they never make false edges or a false
+ * held-at-exit. */
+#define LG_DROPS_MAX 16
+struct lg_drops {
+    int lock;         /* a lg__lock_t (sync.h) */
+    uint32_t n;
+    bool overflow;    /* more than fit: the thread's record became lossy */
+    struct {
+        uintptr_t addr;
+        struct lg_node *node;
+    } e[LG_DROPS_MAX];
+};
+
+/* Chains of held locks this thread has taken a lock under and found
+ * nothing new (every edge known, not held already, ranks checked): the same
+ * chain and lock again need no graph probe at all (lockdep's chain cache,
+ * per thread, so it is never shared). Direct-mapped by chain key. An entry
+ * is a chain of instances (key) or of classes (a class key, see runtime.c),
+ * and says the class key of the stack with the lock on top (0: none). */
+#define LG_CHAIN_CACHE 256
+struct lg_chain_entry {
+    uint64_t key, ckey;
+};
+
 struct lg_thread {
     struct lg_held_stack held;
+    uint32_t chains_epoch; /* lg__chain_epoch when the cache was filled */
+    /* Odd while the thread is inside lockgraph (reclaim.h); written only by
+     * its thread, read by whoever closes a grace period. */
+    _Atomic uint32_t rcu;
+    atomic_bool drops_pending;
     int32_t tid;
     uint32_t seq;
     /* Some acquisition could not be recorded (out of memory, or lockgraph
@@ -49,6 +86,17 @@ struct lg_thread {
     struct lg_wait wait;
     const struct lg_stack *wait_cfas; /* frame addresses beside wait.stack */
     char name[16];        /* refreshed when the thread starts to wait */
+    uintptr_t pthread;    /* its pthread_t, to find the thread a join waits for */
+    struct lg_drops drops;
+    /* Instance records at hand (registry.c): taken without a lock. */
+#define LG_NODE_MAG 32
+    struct lg_node *mag[LG_NODE_MAG];
+    uint32_t nmag;
+    /* Retired instances waiting to start a grace period, a batch at a time
+     * (registry.c). */
+    struct lg_node *parked;
+    uint32_t nparked;
+    struct lg_chain_entry chains[LG_CHAIN_CACHE];
     struct lg_thread *next_free;
     struct lg_thread *all_next; /* every record ever made; never freed */
 };

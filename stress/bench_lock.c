@@ -33,6 +33,14 @@
  *   independent4t  contended4t without the shared mutex: nothing is shared,
  *                so on P cores the ideal is nested4's time / min(P, 4); a
  *                detector whose fast path serializes threads cannot get there
+ *   churn        a round makes two mutexes (malloc, init), nests them, and
+ *                destroys and frees them: short-lived locks, ns per round
+ *   first-sight  10,000 zeroed mutexes that never saw pthread_mutex_init
+ *                (PTHREAD_MUTEX_INITIALIZER is all zeros on glibc), each
+ *                locked and unlocked once: ns per first lock of a lock
+ *
+ * pairs10k also reports new-edge: its first pass in ns per edge made (9,999
+ * edges, each costing two lock/unlock pairs bare).
  *
  * Locking: only the mutexes under test, plus a pthread barrier (not a mutex)
  * that starts the threads of contended4t and independent4t together.
@@ -59,6 +67,8 @@
 #define NESTED4_ITERS 5000000.0
 #define PAIRS10K_PASSES 1000.0
 #define CONTENDED_ITERS 1000000.0
+#define CHURN_ITERS 200000.0
+#define FIRST_SIGHT_LOCKS 10000
 
 struct options {
     const char *workload;
@@ -114,6 +124,15 @@ static void *xcalloc(size_t n, size_t size)
         exit(1);
     }
     return p;
+}
+
+/* Touch fresh memory before timing, so page faults are not counted as the
+ * cost of the first lock or init on each page. */
+static void prefault(void *p, size_t size)
+{
+    volatile char *c = p;
+    for (size_t i = 0; i < size; i += 4096)
+        c[i] = 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -228,11 +247,13 @@ static void bench_pairs10k(void)
     struct result init = {"pairs10k-init", {0}, 0, (uint64_t)n, 1, 1, "init"};
     struct result first = {"pairs10k-first", {0}, 0, pass_pairs, 1, 1, "pair"};
     struct result steady = {"pairs10k", {0}, 0, pass_pairs * passes, passes, 1, "pair"};
+    struct result edge = {"new-edge", {0}, 0, (uint64_t)(n - 1), 1, 1, "edge"};
 
     /* Fresh mutexes every repetition, so each has a first pass of its own:
      * new locks, new edges. */
     for (int k = 0; k < opt.reps; k++) {
         pthread_mutex_t *m = xcalloc((size_t)n, sizeof(*m));
+        prefault(m, (size_t)n * sizeof(*m));
         uint64_t t0 = now_ns();
         for (int i = 0; i < n; i++)
             check(pthread_mutex_init(&m[i], NULL), "pthread_mutex_init");
@@ -244,6 +265,7 @@ static void bench_pairs10k(void)
         uint64_t t3 = now_ns();
         init.ns[init.n++] = (double)(t1 - t0) / (double)n;
         first.ns[first.n++] = (double)(t2 - t1) / (double)pass_pairs;
+        edge.ns[edge.n++] = (double)(t2 - t1) / (double)(n - 1);
         steady.ns[steady.n++] = (double)(t3 - t2) / (double)steady.pairs;
         for (int i = 0; i < n; i++)
             check(pthread_mutex_destroy(&m[i]), "pthread_mutex_destroy");
@@ -251,7 +273,66 @@ static void bench_pairs10k(void)
     }
     print_result(&steady);
     print_result(&first);
+    print_result(&edge);
     print_result(&init);
+}
+
+/* ---------------------------------------------------------------------- */
+/* churn, first-sight.                                                    */
+
+/* One short-lived pair: made, nested once, destroyed, freed. malloc hands
+ * the same block back round after round, as it does in a real program, so
+ * the addresses repeat while the locks are new. */
+static void churn_round(void)
+{
+    pthread_mutex_t *m = malloc(2 * sizeof(*m));
+    if (!m) {
+        fprintf(stderr, "bench_lock: out of memory\n");
+        exit(1);
+    }
+    check(pthread_mutex_init(&m[0], NULL), "pthread_mutex_init");
+    check(pthread_mutex_init(&m[1], NULL), "pthread_mutex_init");
+    pthread_mutex_lock(&m[0]);
+    pthread_mutex_lock(&m[1]);
+    pthread_mutex_unlock(&m[1]);
+    pthread_mutex_unlock(&m[0]);
+    check(pthread_mutex_destroy(&m[1]), "pthread_mutex_destroy");
+    check(pthread_mutex_destroy(&m[0]), "pthread_mutex_destroy");
+    free(m);
+}
+
+static void bench_churn(void)
+{
+    uint64_t iters = scaled(CHURN_ITERS);
+    struct result r = {"churn", {0}, 0, iters, iters, 1, "round"};
+    for (uint64_t i = 0; i < iters / 10 + 1; i++) /* warm-up: malloc's arena */
+        churn_round();
+    for (int k = 0; k < opt.reps; k++) {
+        uint64_t t0 = now_ns();
+        for (uint64_t i = 0; i < iters; i++)
+            churn_round();
+        r.ns[r.n++] = (double)(now_ns() - t0) / (double)r.pairs;
+    }
+    print_result(&r);
+}
+
+static void bench_first_sight(void)
+{
+    const int n = FIRST_SIGHT_LOCKS;
+    struct result r = {"first-sight", {0}, 0, (uint64_t)n, 1, 1, "lock"};
+    for (int k = 0; k < opt.reps; k++) {
+        /* Fresh zeroed memory each repetition: locks never seen before. */
+        pthread_mutex_t *m = xcalloc((size_t)n, sizeof(*m));
+        prefault(m, (size_t)n * sizeof(*m));
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < n; i++) {
+            pthread_mutex_lock(&m[i]);
+            pthread_mutex_unlock(&m[i]);
+        }
+        r.ns[r.n++] = (double)(now_ns() - t0) / (double)n;
+        free(m);
+    }
+    print_result(&r);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -369,14 +450,17 @@ static void leave_libc_single_threaded(void)
 struct workload {
     const char *name;
     void (*run)(void);
+    bool threads; /* starts threads: never glibc's single-thread path */
 };
 
 static const struct workload workloads[] = {
-    {"one", bench_one},
-    {"nested4", bench_nested4},
-    {"pairs10k", bench_pairs10k},
-    {"contended4t", bench_contended4t},
-    {"independent4t", bench_independent4t},
+    {"one", bench_one, false},
+    {"nested4", bench_nested4, false},
+    {"pairs10k", bench_pairs10k, false},
+    {"churn", bench_churn, false},
+    {"first-sight", bench_first_sight, false},
+    {"contended4t", bench_contended4t, true},
+    {"independent4t", bench_independent4t, true},
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
@@ -385,15 +469,32 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bench_lock [--workload NAME|all] [--json] [--scale F] [--reps N]\n"
             "                  [--label TEXT] [--libc-single-threaded] [--list]\n"
-            "  --workload  one, nested4, pairs10k, contended4t, independent4t, or all\n"
-            "              (default all)\n"
+            "  --workload  one, nested4, pairs10k, churn, first-sight, contended4t,\n"
+            "              independent4t, a comma-separated list of them, or all (default)\n"
             "  --json      one JSON object per line per result\n"
             "  --scale     multiply iterations (default 1; e.g. 0.01 under Helgrind)\n"
             "  --reps      repetitions, best and median reported (default %d, max %d)\n"
             "  --label     copied into each JSON line (which tool ran it)\n"
-            "  --libc-single-threaded  do not start the idle thread first: one, nested4\n"
-            "              and pairs10k then time glibc's non-atomic single-thread path\n",
+            "  --libc-single-threaded  do not start the idle thread first: the workloads\n"
+            "              before contended4t then time glibc's non-atomic single-thread path\n",
             REPS_DEFAULT, REPS_MAX);
+}
+
+/* Is workload name in the --workload list ("all", or names joined by
+ * commas)? */
+static bool selected(const char *name)
+{
+    if (strcmp(opt.workload, "all") == 0)
+        return true;
+    size_t len = strlen(name);
+    for (const char *p = opt.workload; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == len && strncmp(p, name, n) == 0)
+            return true;
+        p += n + (end != NULL);
+    }
+    return false;
 }
 
 static const char *arg_value(int argc, char **argv, int *i)
@@ -449,16 +550,26 @@ int main(int argc, char **argv)
         leave_libc_single_threaded();
     if (!opt.json)
         printf("%-16s %10s %10s %10s\n", "workload", "min", "median", "max");
-    bool any = false;
-    for (size_t k = 0; k < NWORKLOADS; k++) {
-        if (strcmp(opt.workload, "all") == 0 || strcmp(opt.workload, workloads[k].name) == 0) {
-            workloads[k].run();
-            any = true;
-        }
-    }
+    size_t any = 0;
+    for (size_t k = 0; k < NWORKLOADS; k++)
+        any += selected(workloads[k].name);
     if (!any) {
         fprintf(stderr, "bench_lock: no workload named %s\n", opt.workload);
         return 2;
+    }
+    for (size_t k = 0; k < NWORKLOADS; k++) {
+        if (!selected(workloads[k].name))
+            continue;
+        /* Its threads would end the single-thread path it is meant to
+         * time: skipped under "all", refused when named. */
+        if (opt.libc_single_threaded && workloads[k].threads) {
+            if (strcmp(opt.workload, "all") == 0)
+                continue;
+            fprintf(stderr, "bench_lock: %s starts threads: not with --libc-single-threaded\n",
+                    workloads[k].name);
+            return 2;
+        }
+        workloads[k].run();
     }
     return 0;
 }

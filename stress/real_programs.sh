@@ -1,26 +1,66 @@
-#!/bin/sh
-# stress/real_programs.sh [BUILD_DIR] - real, unmodified multithreaded
-# programs from Debian's packages, natively and under `lockgraph run`, in the
-# same run, with bounded workloads on local files and loopback only.
+#!/usr/bin/env bash
+# stress/real_programs.sh - real, unmodified multithreaded programs from
+# Debian's packages, natively and under `lockgraph run`, runs interleaved,
+# with bounded workloads on local files and loopback only.
 #
-# Per program and variant it prints: whether it survived under lockgraph
-# (exit status as native), whether its output is still right (a compression
-# round trip matches byte for byte; a server answered its load generator
-# without errors), the number of findings other than held-across-io (which
-# must be 0), the number of held-across-io pairs (locks held across
-# blocking I/O: reported, not a failure; redis holds one lock in its main
-# thread for its whole life), and the time ratio to native.
+# Per program and variant it prints: whether it survived every run under
+# lockgraph (exit status as native), whether its output was right every time
+# (a compression round trip matches byte for byte; a server answered its load
+# generator without errors or failed verifications), the number of findings
+# other than held-across-io (which must be 0), the number of held-across-io
+# pairs (locks held across blocking I/O: reported, not a failure; redis holds
+# one lock in its main thread for its whole life), and the cost: min and
+# median of --runs runs per side, and lockgraph's overhead on the medians.
+# The metric is throughput where there is a load generator (memcached ops/s
+# under memaslap, redis requests/s under redis-benchmark) and wall time
+# otherwise (compressors, stress-ng's fixed number of mutex operations).
+# "noise" is the native runs' spread, (max - min) / median: an overhead
+# smaller than it is not a measured difference.
+#
 # Variants: default threads; the same with jemalloc preloaded beside
 # lockgraph (the allocator's own mutexes, taken inside malloc, go through
-# lockgraph); and 64 threads where the program takes a thread count.
+# lockgraph); and many threads where the program takes a thread count (64;
+# for redis, whose I/O threads spin on two shared CPUs, --io-threads 2).
 #
-# Needs: pigz xz-utils zstd memcached libmemcached-tools redis-server
-# redis-tools stress-ng libjemalloc2 (apt-get install them; missing
-# programs are skipped and said so). A measurement, not part of ctest.
+# Needs (Debian packages; missing programs are skipped and said so):
+#   pigz xz-utils zstd               compressors
+#   memcached libmemcached-tools     memcached, memaslap (memcaslap), memcping
+#   redis-server redis-tools         redis-server, redis-benchmark, redis-cli
+#   stress-ng                        its mutex stressor
+#   libjemalloc2                     the jemalloc variant
+#   bc                               arithmetic
+# A measurement, not part of ctest. Exit status: 0 when every program
+# survived with right output and no findings, 1 otherwise, 2 bad usage.
+#
+# Usage: real_programs.sh [--runs N] [--variants LIST] [--programs LIST]
+#                         [--seconds S] [BUILD_DIR]
+#   --runs N       runs per side, interleaved (default 5)
+#   --variants     comma list of default,jemalloc,many (default all three)
+#   --programs     comma list of pigz,xz,zstd,memcached,redis,stress-ng
+#   --seconds S    memaslap run time per run (default 4)
 set -u
-build=${1:-$(dirname "$0")/../build}
+
+runs=5 variants=default,jemalloc,many programs=pigz,xz,zstd,memcached,redis,stress-ng
+mc_seconds=4 build=
+usage() { sed -n '/^# Usage:/,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --runs) runs=$2; shift ;;
+    --variants) variants=$2; shift ;;
+    --programs) programs=$2; shift ;;
+    --seconds) mc_seconds=$2; shift ;;
+    -h | --help) usage; exit 0 ;;
+    -*) echo "real_programs.sh: unknown argument $1" >&2; exit 2 ;;
+    *) build=$1 ;;
+    esac
+    shift
+done
+case "$runs" in '' | *[!0-9]* | 0) echo "real_programs.sh: bad --runs $runs" >&2; exit 2 ;; esac
+build=${build:-$(dirname "$0")/../build}
 lg=$build/tools/lockgraph
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+[ -x "$lg" ] || { echo "real_programs.sh: $lg not found (build first)" >&2; exit 2; }
+command -v bc >/dev/null || { echo "real_programs.sh: needs bc (apt-get install bc)" >&2; exit 2; }
 work=$(mktemp -d)
 # memcached wants an eventfd and more per worker thread: 64 threads need
 # more than the usual 1024 descriptors.
@@ -30,18 +70,41 @@ failed=0
 
 now() { date +%s.%N; }
 have() { command -v "$1" >/dev/null 2>&1; }
+wanted() { case ",$2," in *",$1,"*) return 0 ;; esac; return 1; }
 
 # 24 MB of compressible text
 base64 </dev/urandom 2>/dev/null | head -c 24000000 >"$work/in.txt"
 
-printf '%-10s %-9s %-8s %-6s %-8s %-8s %9s %9s %7s\n' program variant survived output findings \
-    "io pairs" "native s" "lg s" ratio
-row() { # program variant survived output findings(name prefix) native lg
-    ratio=$(echo "$7 / ($6 + 0.0001)" | bc -l)
-    n=$(findings "$5")
-    printf '%-10s %-9s %-8s %-6s %-8s %-8s %9.2f %9.2f %6.1fx\n' "$1" "$2" "$3" "$4" "$n" \
-        "$(io_pairs "$5")" "$6" "$7" "$ratio"
-    [ "$3" = yes ] && [ "$4" = ok ] && [ "$n" = 0 ] || failed=1
+echo "real programs, native vs lockgraph, $runs runs per side interleaved," \
+    "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-10s %-8s %-4s %-4s %-4s %-3s %-8s %21s %21s %8s %6s\n' program variant surv out \
+    find io metric "native min / median" "lockgraph min / median" overhead noise
+
+# stats DIR-FILE: "min median max" of the numbers in a file, one a line
+stats() {
+    sort -g "$1" | awk '{ a[NR] = $1 } END {
+        if (!NR) { print "0 0 0"; exit }
+        m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+        print a[1], m, a[NR] }'
+}
+
+# row PROGRAM VARIANT SURVIVED OUTPUT NAME METRIC: METRIC is s (lower is
+# better) or ops/s (higher is better); samples in $work/NAME.{native,lg}
+row() {
+    local p=$1 v=$2 surv=$3 out=$4 name=$5 metric=$6
+    local n io nmin nmed nmax lmin lmed lmax
+    n=$(findings "$name")
+    io=$(io_pairs "$name")
+    read -r nmin nmed nmax < <(stats "$work/$name.native")
+    read -r lmin lmed lmax < <(stats "$work/$name.lg")
+    # overhead: how much more time, or how much less throughput, in %
+    awk -v p="$p" -v v="$v" -v s="$surv" -v o="$out" -v n="$n" -v io="$io" -v m="$metric" \
+        -v a="$nmin" -v b="$nmed" -v c="$nmax" -v d="$lmin" -v e="$lmed" 'BEGIN {
+        f = (m == "s") ? "%9.2f / %-9.2f" : "%9.0f / %-9.0f"
+        if (b > 0) ov = (m == "s") ? (e / b - 1) * 100 : (1 - e / b) * 100
+        printf "%-10s %-8s %-4s %-4s %-4s %-3s %-8s %21s %21s %7.1f%% %5.1f%%\n", p, v, s, o, n, io,
+            m, sprintf(f, a, b), sprintf(f, d, e), ov, (b > 0 ? (c - a) / b * 100 : 0) }'
+    [ "$surv" = yes ] && [ "$out" = ok ] && [ "$n" = 0 ] || failed=1
 }
 
 findings() { # report name prefix: findings other than held-across-io
@@ -49,14 +112,19 @@ findings() { # report name prefix: findings other than held-across-io
         grep -v '"kind":"detector-error"' | grep -vc '"kind":"held-across-io"' || true
 }
 
-io_pairs() { # report name prefix: held-across-io pairs (first lines only)
-    cat "$work"/"$1".*.jsonl 2>/dev/null |
-        grep '"kind":"held-across-io"' | grep -c '"final":false' || true
+io_pairs() { # report name prefix: held-across-io pairs, the most of any run
+    local f m=0 c
+    for f in "$work"/"$1".*.jsonl; do
+        [ -e "$f" ] || continue
+        c=$(grep '"kind":"held-across-io"' "$f" | grep -c '"final":false')
+        [ "$c" -gt "$m" ] && m=$c
+    done
+    echo "$m"
 }
 
 # run_lg NAME PRELOAD CMD...: under lockgraph, report files $work/NAME.<pid>.jsonl
 run_lg() {
-    name=$1 pre=$2
+    local name=$1 pre=$2
     shift 2
     if [ -n "$pre" ]; then
         LD_PRELOAD=$pre "$lg" run --report "$work/$name.%p.jsonl" --exit-code 0 -- "$@"
@@ -66,29 +134,41 @@ run_lg() {
 }
 
 variant_preload() { [ "$1" = jemalloc ] && echo "$jemalloc" || echo ""; }
+variant_ok() { # a variant that can run here
+    wanted "$1" "$variants" || return 1
+    [ "$1" = jemalloc ] && [ ! -r "$jemalloc" ] &&
+        echo "jemalloc variant: $jemalloc missing (apt-get install libjemalloc2), skipped" &&
+        return 1
+    return 0
+}
 
-# ---- compressors: round trip must match --------------------------------
+# ---- compressors: wall time; the round trip must match ---------------------
 compressor() { # name threads-flag decompress-cmd
-    prog=$1 tflag=$2 dec=$3
+    local prog=$1 tflag=$2 dec=$3 v flag pre name st_native st_lg t0 t1 t2 survived out r
+    wanted "$prog" "$programs" || return 0
     have "$prog" || { echo "$prog: not installed, skipped"; return; }
-    for v in default jemalloc t64; do
-        [ "$v" = jemalloc ] && [ ! -r "$jemalloc" ] && continue
+    for v in default jemalloc many; do
+        variant_ok "$v" || continue
         flag=$tflag
-        [ "$v" = t64 ] && flag=$(echo "$tflag" | sed 's/2$/64/')
+        [ "$v" = many ] && flag=${tflag%2}64
         pre=$(variant_preload "$v")
-        t0=$(now)
-        env ${pre:+LD_PRELOAD=$pre} $prog $flag -c "$work/in.txt" >"$work/native.out" 2>/dev/null
-        st_native=$?
-        t1=$(now)
-        run_lg "$prog-$v" "$pre" $prog $flag -c "$work/in.txt" >"$work/lg.out" 2>"$work/lg.err"
-        st_lg=$?
-        t2=$(now)
-        survived=no
-        [ "$st_lg" = "$st_native" ] && survived=yes
-        out=bad
-        $dec <"$work/lg.out" 2>/dev/null | cmp -s - "$work/in.txt" && out=ok
-        row "$prog" "$v" "$survived" "$out" "$prog-$v" \
-            "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"
+        name=$prog-$v survived=yes out=ok
+        : >"$work/$name.native"
+        : >"$work/$name.lg"
+        for r in $(seq 1 "$runs"); do
+            t0=$(now)
+            env ${pre:+LD_PRELOAD=$pre} $prog $flag -c "$work/in.txt" >"$work/native.out" 2>/dev/null
+            st_native=$?
+            t1=$(now)
+            run_lg "$name" "$pre" $prog $flag -c "$work/in.txt" >"$work/lg.out" 2>"$work/lg.err"
+            st_lg=$?
+            t2=$(now)
+            echo "$t1 - $t0" | bc >>"$work/$name.native"
+            echo "$t2 - $t1" | bc >>"$work/$name.lg"
+            [ "$st_lg" = "$st_native" ] || survived=no
+            $dec <"$work/lg.out" 2>/dev/null | cmp -s - "$work/in.txt" || out=bad
+        done
+        row "$prog" "$v" "$survived" "$out" "$name" s
     done
 }
 
@@ -96,91 +176,145 @@ compressor pigz "-p 2" "pigz -dc"
 compressor xz "-3 -T2" "xz -dc"
 compressor zstd "-3 -T2" "zstd -dc"
 
-# ---- servers: the load generator must succeed -----------------------------
-# serve NAME VARIANT PORT SERVER-CMD LOAD-CMD STOP-CMD
-serve() {
-    name=$1 v=$2 port=$3 server=$4 load=$5 stop=$6
-    pre=$(variant_preload "$v")
-    # native
-    env ${pre:+LD_PRELOAD=$pre} sh -c "exec $server" >/dev/null 2>&1 &
-    spid=$!
-    sleep 1
-    t0=$(now)
-    sh -c "$load" >"$work/load-native.out" 2>&1
-    t1=$(now)
-    sh -c "$stop" >/dev/null 2>&1
-    wait "$spid" 2>/dev/null
-    # under lockgraph
-    (run_lg "$name-$v" "$pre" sh -c "exec $server" >"$work/lg-server.out" 2>"$work/lg-server.err") &
-    sleep 1.5
-    t2=$(now)
-    sh -c "$load" >"$work/load-lg.out" 2>&1
-    load_st=$?
-    t3=$(now)
-    sh -c "$stop" >/dev/null 2>&1
-    wait
-    survived=no
-    grep -q "lockgraph: .*report:" "$work/lg-server.err" && survived=yes
-    out=bad
-    [ "$load_st" = 0 ] && ! grep -qi "error\|fail" "$work/load-lg.out" && out=ok
-    row "$name" "$v" "$survived" "$out" "$name-$v" \
-        "$(echo "$t1 - $t0" | bc)" "$(echo "$t3 - $t2" | bc)"
+# ---- servers: throughput under the load generator ------------------------
+# wait_ready CMD: poll until the server answers (at most 10 s)
+wait_ready() {
+    local i
+    for i in $(seq 1 100); do
+        sh -c "$1" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
-if have memcached && have memcslap; then
-    for v in default jemalloc t64; do
-        threads=4
-        [ "$v" = t64 ] && threads=64
-        serve memcached "$v" 21211 \
-            "memcached -u root -t $threads -p 21211 -U 0 -l 127.0.0.1 -c 4096" \
-            "memcslap --servers=127.0.0.1:21211 --concurrency=8 --execute-number=4000" \
-            "pkill -INT -f 'memcached -u root -t $threads -p 21211'"
+# serve NAME VARIANT SERVER-CMD READY-CMD LOAD-CMD PARSE-FN CHECK-FN STOP-CMD:
+# runs interleaved; PARSE-FN prints the throughput from the load's output,
+# CHECK-FN succeeds when that output shows no error. STOP-CMD may use $SPID:
+# the server's pid natively, `lockgraph run`'s under lockgraph (it forwards
+# the signal to the server).
+serve() {
+    local name=$1 v=$2 server=$3 ready=$4 load=$5 parse=$6 check=$7 stop=$8
+    local pre r spid survived=yes out=ok tag=$1-$2
+    pre=$(variant_preload "$v")
+    : >"$work/$tag.native"
+    : >"$work/$tag.lg"
+    for r in $(seq 1 "$runs"); do
+        # native
+        env ${pre:+LD_PRELOAD=$pre} sh -c "exec $server" >/dev/null 2>&1 &
+        spid=$!
+        wait_ready "$ready"
+        sh -c "$load" >"$work/load-native.out" 2>&1
+        $parse "$work/load-native.out" >>"$work/$tag.native"
+        SPID=$spid sh -c "$stop" >/dev/null 2>&1
+        wait "$spid" 2>/dev/null
+        # under lockgraph
+        env ${pre:+LD_PRELOAD=$pre} "$lg" run --report "$work/$tag.%p.jsonl" --exit-code 0 -- \
+            sh -c "exec $server" >"$work/lg-server.out" 2>"$work/lg-server.err" &
+        spid=$!
+        wait_ready "$ready"
+        sh -c "$load" >"$work/load-lg.out" 2>&1
+        local load_st=$?
+        $parse "$work/load-lg.out" >>"$work/$tag.lg"
+        SPID=$spid sh -c "$stop" >/dev/null 2>&1
+        wait "$spid" 2>/dev/null
+        grep -q "lockgraph: .*report:" "$work/lg-server.err" || survived=no
+        { [ "$load_st" = 0 ] && $check "$work/load-lg.out"; } || out=bad
     done
-else
-    echo "memcached/memcslap: not installed, skipped"
+    row "$name" "$v" "$survived" "$out" "$tag" ops/s
+}
+
+mc_parse() { sed -n 's/.*TPS: \([0-9]*\).*/\1/p' "$1" | tail -n1 | grep . || echo 0; }
+mc_check() {
+    grep -q "TPS: [1-9]" "$1" && grep -q "^verify_failed: 0" "$1" &&
+        ! grep -qi "error\|fail[^e]" "$1"
+}
+
+if wanted memcached "$programs"; then
+    if have memcached && have memcaslap && have memcping; then
+        for v in default jemalloc many; do
+            variant_ok "$v" || continue
+            threads=4
+            [ "$v" = many ] && threads=64
+            # memaslap: 2 client threads, 32 connections, 90% get / 10% set,
+            # 5% of gets verified against what was set.
+            serve memcached "$v" \
+                "memcached -u root -t $threads -p 21211 -U 0 -l 127.0.0.1 -c 4096" \
+                "memcping --servers=127.0.0.1:21211" \
+                "memcaslap -s 127.0.0.1:21211 -T 2 -c 32 -t ${mc_seconds}s -v 0.05" \
+                mc_parse mc_check \
+                'kill -INT $SPID'
+        done
+    else
+        echo "memcached/memaslap: not installed (apt-get install memcached libmemcached-tools), skipped"
+    fi
 fi
 
-if have redis-server && have redis-benchmark; then
-    for v in default jemalloc; do
-        serve redis "$v" 26379 \
-            "redis-server --port 26379 --bind 127.0.0.1 --save '' --appendonly no --io-threads 2 --io-threads-do-reads yes" \
-            "redis-benchmark -p 26379 -n 20000 -c 20 -q -t set,get,lpush,lpop,incr" \
-            "redis-cli -p 26379 shutdown nosave"
-    done
-else
-    echo "redis-server/redis-benchmark: not installed, skipped"
+# redis-benchmark --csv: "TEST","rps",...; the throughput of the whole run is
+# the requests over the time they took: n * tests / sum(n / rps).
+rd_parse() {
+    awk -F'"' '$2 != "test" && $4 > 0 { t += 1 / $4; k++ } END { printf "%.0f\n", k ? k / t : 0 }' "$1"
+}
+rd_check() { ! grep -qi "error" "$1" && [ "$(rd_parse "$1")" -gt 0 ]; }
+
+if wanted redis "$programs"; then
+    if have redis-server && have redis-benchmark && have redis-cli; then
+        for v in default jemalloc many; do
+            variant_ok "$v" || continue
+            iot=1
+            [ "$v" = many ] && iot=2
+            serve redis "$v" \
+                "redis-server --port 26379 --bind 127.0.0.1 --save '' --appendonly no --io-threads $iot --io-threads-do-reads yes" \
+                "redis-cli -p 26379 ping | grep -q PONG" \
+                "redis-benchmark -p 26379 -n 50000 -c 20 -q --csv -t set,get,lpush,lpop,incr" \
+                rd_parse rd_check \
+                "redis-cli -p 26379 shutdown nosave"
+        done
+    else
+        echo "redis-server/redis-benchmark: not installed (apt-get install redis-server redis-tools), skipped"
+    fi
 fi
 
-# ---- stress-ng's mutex stressor -------------------------------------------
-if have stress-ng; then
-    for v in default jemalloc t64; do
-        n=2
-        [ "$v" = t64 ] && n=64
-        pre=$(variant_preload "$v")
-        args="--mutex $n --mutex-ops 200000 --timeout 60"
-        t0=$(now)
-        env ${pre:+LD_PRELOAD=$pre} stress-ng $args >/dev/null 2>&1
-        st_native=$?
-        t1=$(now)
-        run_lg "stressng-$v" "$pre" stress-ng $args >"$work/sn.err" 2>&1
-        st_lg=$?
-        t2=$(now)
-        # stress-ng exits 3 when it ran short of resources, which 64 hogs on
-        # a small machine sometimes do natively too: survived means it
-        # completed under lockgraph as it does, or better than, natively.
-        survived=no
-        { [ "$st_lg" = "$st_native" ] || [ "$st_lg" = 0 ]; } && survived=yes
-        [ "$st_lg" != "$st_native" ] && echo "stress-ng $v: exit $st_native natively, $st_lg under lockgraph:" &&
-            tail -5 "$work/sn.err"
-        out=bad
-        { [ "$st_lg" = 0 ] || [ "$st_lg" = "$st_native" ]; } && out=ok
-        row stress-ng "$v" "$survived" "$out" "stressng-$v" \
-            "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"
-    done
-else
-    echo "stress-ng: not installed, skipped"
+# ---- stress-ng's mutex stressor: a fixed number of operations, wall time ----
+if wanted stress-ng "$programs"; then
+    if have stress-ng; then
+        for v in default jemalloc many; do
+            variant_ok "$v" || continue
+            n=2
+            [ "$v" = many ] && n=64
+            pre=$(variant_preload "$v")
+            args="--mutex $n --mutex-ops 200000 --timeout 60"
+            name=stressng-$v survived=yes out=ok
+            : >"$work/$name.native"
+            : >"$work/$name.lg"
+            for r in $(seq 1 "$runs"); do
+                t0=$(now)
+                env ${pre:+LD_PRELOAD=$pre} stress-ng $args >/dev/null 2>&1
+                st_native=$?
+                t1=$(now)
+                run_lg "$name" "$pre" stress-ng $args >"$work/sn.err" 2>&1
+                st_lg=$?
+                t2=$(now)
+                echo "$t1 - $t0" | bc >>"$work/$name.native"
+                echo "$t2 - $t1" | bc >>"$work/$name.lg"
+                # stress-ng exits 3 when it ran short of resources, which 64
+                # hogs on a small machine sometimes do natively too: survived
+                # means it completed under lockgraph as it does, or better
+                # than, natively.
+                if [ "$st_lg" != "$st_native" ] && [ "$st_lg" != 0 ]; then
+                    survived=no out=bad
+                    echo "stress-ng $v: exit $st_native natively, $st_lg under lockgraph:"
+                    tail -5 "$work/sn.err"
+                fi
+            done
+            row stress-ng "$v" "$survived" "$out" "$name" s
+        done
+    else
+        echo "stress-ng: not installed (apt-get install stress-ng), skipped"
+    fi
 fi
 
+echo "overhead: lockgraph's median over native's (time: % more; ops/s: % fewer);" \
+    "noise: native's (max - min) / median"
 if [ "$failed" = 0 ]; then
     echo "all survived with correct output and no findings"
 else

@@ -47,6 +47,8 @@ int lg_cmd_ranks(int argc, char **argv);
 int lg_cmd_report(int argc, char **argv);
 int lg_cmd_dot(int argc, char **argv);
 int lg_cmd_merge(int argc, char **argv);
+/* dump.c: exit 0 no deadlock, 1 deadlocks, 2 error. */
+int lg_cmd_dump(int argc, char **argv);
 
 /* What lg_print_reports saw. */
 struct lg_report_result {

@@ -224,6 +224,13 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
             stable = stable && s;
         }
         sig[1] = stable ? bag_value(&b, kind + 1) : 0;
+        if (f->gone.known) {
+            /* A gone owner is no cycle: the same lock left by a thread that
+             * ended and inherited across a fork are two problems. */
+            sig[0] =
+                combine(sig[0], combine(hash_str(f->gone.gone, 34), top_site(f, &f->gone.stack)));
+            sig[1] = 0;
+        }
         break;
     case LG_KIND_LONG_WAIT:
         sig[0] = combine(kind, combine(f->n_waiters ? top_site(f, &f->waiters[0].stack) : 0,
@@ -234,6 +241,7 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
         sig[0] = combine(kind, top_site(f, &f->stack));
         break;
     case LG_KIND_HELD_ACROSS_IO:
+    case LG_KIND_HELD_ACROSS_WAIT:
         /* The library's pair: the call and where it is made, and where
          * each held lock was taken. */
         for (size_t i = 0; i < f->n_held; i++)

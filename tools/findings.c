@@ -14,7 +14,9 @@
 #include "hash.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,12 +25,20 @@
 #include "u64map.h"
 
 static const char *const kind_names[LG_KIND_COUNT] = {
-    [LG_KIND_CYCLE] = "lock-order-cycle",          [LG_KIND_SELF_DEADLOCK] = "self-deadlock",
-    [LG_KIND_UNLOCK_NOT_HELD] = "unlock-not-held", [LG_KIND_HELD_AT_EXIT] = "held-at-exit",
-    [LG_KIND_RANK_VIOLATION] = "rank-violation",   [LG_KIND_RANK_CYCLE] = "rank-order-cycle",
-    [LG_KIND_DETECTOR_ERROR] = "detector-error",   [LG_KIND_DEADLOCK] = "deadlock",
-    [LG_KIND_LONG_WAIT] = "long-wait",             [LG_KIND_LONG_HOLD] = "long-hold",
-    [LG_KIND_HELD_ACROSS_IO] = "held-across-io",   [LG_KIND_OTHER] = "other",
+    [LG_KIND_CYCLE] = "lock-order-cycle",
+    [LG_KIND_SELF_DEADLOCK] = "self-deadlock",
+    [LG_KIND_UNLOCK_NOT_HELD] = "unlock-not-held",
+    [LG_KIND_HELD_AT_EXIT] = "held-at-exit",
+    [LG_KIND_RANK_VIOLATION] = "rank-violation",
+    [LG_KIND_RANK_CYCLE] = "rank-order-cycle",
+    [LG_KIND_DETECTOR_ERROR] = "detector-error",
+    [LG_KIND_DEADLOCK] = "deadlock",
+    [LG_KIND_LONG_WAIT] = "long-wait",
+    [LG_KIND_LONG_HOLD] = "long-hold",
+    [LG_KIND_HELD_ACROSS_IO] = "held-across-io",
+    [LG_KIND_HELD_ACROSS_WAIT] = "held-across-wait",
+    [LG_KIND_FORK_HELD] = "fork-with-locks-held",
+    [LG_KIND_OTHER] = "other",
 };
 
 const char *lg_kind_name(enum lg_kind kind)
@@ -164,6 +174,13 @@ static bool parse_waiter(struct lg_json_ctx *c, json_object *obj, struct lg_wait
         return false;
     /* A stack is whole unless the file says otherwise. */
     w->stack_full = true;
+    if ((sub = lg_json_object(c, obj, "joins", false)) != NULL) {
+        w->joins_known = true;
+        if (!lg_json_thread(c, sub, &w->joins))
+            return false;
+    } else if (c->failed) {
+        return false;
+    }
     return lg_json_string(c, obj, "wait", &w->wait) && lg_json_bool(c, obj, "timed", &w->timed) &&
            lg_json_long(c, obj, "waiting_ms", &w->waiting_ms) &&
            lg_json_stack(c, obj, "stack", &w->stack) &&
@@ -175,11 +192,114 @@ static bool parse_waiter(struct lg_json_ctx *c, json_object *obj, struct lg_wait
 static void free_waiter(struct lg_waiter *w)
 {
     lg_thread_free(&w->thread);
+    lg_thread_free(&w->joins);
     free_lock(&w->waits_for);
     free(w->wait);
     lg_stack_free(&w->stack);
     free_held(w->held, w->n_held);
     memset(w, 0, sizeof *w);
+}
+
+/* held-across-wait's "waits_on", as words for the reports. */
+static bool parse_waits_on(struct lg_json_ctx *c, json_object *o, char **out)
+{
+    json_object *on = lg_json_object(c, o, "waits_on", false);
+    if (!on)
+        return !c->failed;
+    char *what = NULL, *a = NULL, *name = NULL, *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return lg_json_fail(c, "out of memory");
+    bool ok = lg_json_string(c, on, "what", &what);
+    json_object *sub;
+    if (!ok || !what) {
+        fputs("?", m);
+    } else if (strcmp(what, "join") == 0) {
+        struct lg_thread t = {0};
+        if ((sub = lg_json_object(c, on, "thread", false)) && lg_json_thread(c, sub, &t)) {
+            fprintf(m, "thread %ld", t.seq);
+            if (t.name && *t.name)
+                fprintf(m, " \"%s\"", t.name);
+            fprintf(m, " (tid %ld)", t.tid);
+        } else {
+            ok = ok && !c->failed && lg_json_string(c, on, "pthread", &a);
+            fprintf(m, "thread with pthread_t %s", a ? a : "?");
+        }
+        lg_thread_free(&t);
+    } else if (strcmp(what, "cond") == 0) {
+        ok = lg_json_string(c, on, "cond", &a);
+        fprintf(m, "condition variable %s", a ? a : "?");
+        struct lg_lock l = {0};
+        if (ok && (sub = lg_json_object(c, on, "mutex", false)) && lg_lock_from_json(sub, &l))
+            fprintf(m, " with its mutex 0x%" PRIx64, l.addr);
+        lg_lock_free(&l);
+    } else if (strcmp(what, "barrier") == 0) {
+        ok = lg_json_string(c, on, "barrier", &a);
+        fprintf(m, "barrier %s", a ? a : "?");
+    } else if (strcmp(what, "semaphore") == 0) {
+        ok = lg_json_string(c, on, "semaphore", &a) && lg_json_string(c, on, "name", &name);
+        fprintf(m, "semaphore %s", name ? name : a ? a : "?");
+    } else if (strcmp(what, "process") == 0) {
+        if (lg_json_member(on, "pid")) {
+            long pid = 0;
+            ok = lg_json_long(c, on, "pid", &pid);
+            if (pid == -1)
+                fputs("any child process", m);
+            else
+                fprintf(m, "process %ld", pid);
+        } else {
+            fputs("a child process", m);
+        }
+    } else {
+        fputs(what, m);
+    }
+    fclose(m);
+    free(what);
+    free(a);
+    free(name);
+    if (!buf)
+        return lg_json_fail(c, "out of memory");
+    *out = buf;
+    return ok && !c->failed;
+}
+
+/* A deadlock's "gone_owner": absent for a cycle. */
+static bool parse_gone(struct lg_json_ctx *c, json_object *o, struct lg_finding *f)
+{
+    json_object *g = lg_json_object(c, o, "gone_owner", false), *sub;
+    if (!g)
+        return !c->failed;
+    f->gone.known = true;
+    if (!(sub = lg_json_object(c, g, "thread", true)) || !lg_json_thread(c, sub, &f->gone.thread))
+        return false;
+    f->gone.fork = lg_json_member(g, "fork_stack") != NULL;
+    return lg_json_string(c, g, "gone", &f->gone.gone) &&
+           lg_json_stack(c, g, "stack", &f->gone.stack) &&
+           lg_json_stack(c, g, f->gone.fork ? "fork_stack" : "end_stack", &f->gone.where);
+}
+
+/* fork-with-locks-held's "threads": each a thread and what it held. */
+static bool parse_fork_threads(struct lg_json_ctx *c, json_object *o, struct lg_finding *f)
+{
+    json_object *arr = lg_json_array(c, o, "threads", true), *sub;
+    if (!arr)
+        return false;
+    size_t n = json_object_array_length(arr);
+    if (!(f->waiters = lg_json_calloc(c, n, sizeof *f->waiters)))
+        return false;
+    f->n_waiters = n;
+    for (size_t i = 0; i < n; i++) {
+        json_object *t = json_object_array_get_idx(arr, i);
+        struct lg_waiter *w = &f->waiters[i];
+        if (!json_object_is_type(t, json_type_object))
+            return lg_json_fail(c, "a thread is not an object");
+        if (!(sub = lg_json_object(c, t, "thread", true)) || !lg_json_thread(c, sub, &w->thread) ||
+            !parse_held_array(c, t, true, &w->held, &w->n_held))
+            return false;
+    }
+    return lg_json_long(c, o, "parent_pid", &f->parent_pid) &&
+           lg_json_stack(c, o, "fork_stack", &f->stack);
 }
 
 /* held-across-io's "fd": absent for calls that have none. */
@@ -283,7 +403,7 @@ static bool parse_kind_fields(struct lg_json_ctx *c, json_object *o, struct lg_f
         for (size_t i = 0; i < n; i++)
             if (!parse_waiter(c, json_object_array_get_idx(arr, i), &f->waiters[i]))
                 return false;
-        return true;
+        return parse_gone(c, o, f);
     }
     case LG_KIND_LONG_WAIT:
         if (!lg_json_long(c, o, "threshold_ms", &f->threshold_ms))
@@ -321,6 +441,15 @@ static bool parse_kind_fields(struct lg_json_ctx *c, json_object *o, struct lg_f
                lg_json_bool(c, o, "final", &f->final) && lg_json_string(c, o, "call", &f->call) &&
                lg_json_string(c, o, "family", &f->family) && parse_fd(c, o, &f->fd) &&
                lg_json_stack(c, o, "stack", &f->stack) && parse_held(c, o, f);
+    case LG_KIND_HELD_ACROSS_WAIT:
+        if (!(obj = lg_json_object(c, o, "thread", true)) || !lg_json_thread(c, obj, &f->thread))
+            return false;
+        return lg_json_long(c, o, "pair", &f->pair) && lg_json_long(c, o, "count", &f->count) &&
+               lg_json_bool(c, o, "final", &f->final) && lg_json_string(c, o, "call", &f->call) &&
+               lg_json_string(c, o, "family", &f->family) && parse_waits_on(c, o, &f->waits_on) &&
+               lg_json_stack(c, o, "stack", &f->stack) && parse_held(c, o, f);
+    case LG_KIND_FORK_HELD:
+        return parse_fork_threads(c, o, f);
     case LG_KIND_OTHER:
         return true; /* kept whole in f->raw */
     case LG_KIND_COUNT:
@@ -422,6 +551,11 @@ void lg_finding_free(struct lg_finding *f)
     free(f->found_by);
     lg_thread_free(&f->owner.thread);
     lg_stack_free(&f->owner.stack);
+    free(f->waits_on);
+    lg_thread_free(&f->gone.thread);
+    free(f->gone.gone);
+    lg_stack_free(&f->gone.stack);
+    lg_stack_free(&f->gone.where);
     free(f->call);
     free(f->family);
     free(f->fd.type);
@@ -485,15 +619,16 @@ bool lg_is_graph_header(const char *text, size_t len)
 
 /* ---- the last line wins ---- */
 
-/* The library writes a long-hold site, or a held-across-io pair, again at
- * exit with its totals, and a reader keeps the last line of each, where
- * the first one stood (FINDINGS.md). Streaming, the first line is handed
- * on before the last is read; so a regular file is first scanned for the
- * lines that repeat a key, cheaply (only lines naming one of those kinds
- * are parsed), and when the first line of a key comes, its later lines are
- * read ahead and folded in. Memory: a few words per such key and line, not
- * the findings. A pipe cannot be read twice: there such findings are held
- * back, each with its last line, until the end of the file. */
+/* The library writes a long-hold site, or a held-across-io or
+ * held-across-wait pair, again at exit with its totals, and a reader keeps
+ * the last line of each, where the first one stood (FINDINGS.md).
+ * Streaming, the first line is handed on before the last is read; so a
+ * regular file is first scanned for the lines that repeat a key, cheaply
+ * (only lines naming one of those kinds are parsed), and when the first
+ * line of a key comes, its later lines are read ahead and folded in.
+ * Memory: a few words per such key and line, not the findings. A pipe
+ * cannot be read twice: there such findings are held back, each with its
+ * last line, until the end of the file. */
 
 /* The key of a finding that may be written again (of kind `kind` in
  * process `pid`, with its first stack frame or pair), or 0 for one that is
@@ -503,7 +638,7 @@ static uint64_t repeat_key(enum lg_kind kind, long pid, const uint64_t *pc0, lon
     uint64_t what;
     if (kind == LG_KIND_LONG_HOLD && pc0)
         what = *pc0;
-    else if (kind == LG_KIND_HELD_ACROSS_IO && pair > 0)
+    else if ((kind == LG_KIND_HELD_ACROSS_IO || kind == LG_KIND_HELD_ACROSS_WAIT) && pair > 0)
         what = (uint64_t)pair;
     else
         return 0;
@@ -519,7 +654,8 @@ static uint64_t last_line_key(const struct lg_finding *f)
 /* Can this line be one of those kinds? The kind is a JSON string. */
 static bool may_repeat(const char *text, size_t len)
 {
-    return memmem(text, len, "long-hold\"", 10) || memmem(text, len, "held-across-io\"", 15);
+    return memmem(text, len, "long-hold\"", 10) || memmem(text, len, "held-across-io\"", 15) ||
+           memmem(text, len, "held-across-wait\"", 17);
 }
 
 /* ---- a quick look at a line's top-level members ---- */
@@ -618,6 +754,8 @@ static bool glance_at(const char *text, size_t len, struct glance *g)
                 g->kind = LG_KIND_LONG_HOLD;
             else if (string_is(p, end, "held-across-io"))
                 g->kind = LG_KIND_HELD_ACROSS_IO;
+            else if (string_is(p, end, "held-across-wait"))
+                g->kind = LG_KIND_HELD_ACROSS_WAIT;
         } else if ((klen == 3 && memcmp(key, "pid", 3) == 0) ||
                    (klen == 4 && memcmp(key, "pair", 4) == 0)) {
             char *num_end;

@@ -16,21 +16,24 @@
 #include <stdio.h>
 
 enum lg_kind {
-    LG_KIND_CYCLE,           /* lock-order-cycle */
-    LG_KIND_SELF_DEADLOCK,   /* self-deadlock */
-    LG_KIND_UNLOCK_NOT_HELD, /* unlock-not-held */
-    LG_KIND_HELD_AT_EXIT,    /* held-at-exit */
-    LG_KIND_RANK_VIOLATION,  /* rank-violation */
-    LG_KIND_RANK_CYCLE,      /* rank-order-cycle: the declared order contradicts itself */
-    LG_KIND_DETECTOR_ERROR,  /* detector-error: about lockgraph, not the program */
-    LG_KIND_DEADLOCK,        /* deadlock: threads really blocked on each other now */
-    LG_KIND_LONG_WAIT,       /* long-wait: the watchdog saw a wait longer than its setting */
-    LG_KIND_LONG_HOLD,       /* long-hold: a lock held longer than hold_warn_ms */
-    LG_KIND_HELD_ACROSS_IO,  /* held-across-io: a blocking I/O call under a lock */
+    LG_KIND_CYCLE,            /* lock-order-cycle */
+    LG_KIND_SELF_DEADLOCK,    /* self-deadlock */
+    LG_KIND_UNLOCK_NOT_HELD,  /* unlock-not-held */
+    LG_KIND_HELD_AT_EXIT,     /* held-at-exit */
+    LG_KIND_RANK_VIOLATION,   /* rank-violation */
+    LG_KIND_RANK_CYCLE,       /* rank-order-cycle: the declared order contradicts itself */
+    LG_KIND_DETECTOR_ERROR,   /* detector-error: about lockgraph, not the program */
+    LG_KIND_DEADLOCK,         /* deadlock: threads really blocked on each other now */
+    LG_KIND_LONG_WAIT,        /* long-wait: the watchdog saw a wait longer than its setting */
+    LG_KIND_LONG_HOLD,        /* long-hold: a lock held longer than hold_warn_ms */
+    LG_KIND_HELD_ACROSS_IO,   /* held-across-io: a blocking I/O call under a lock */
+    LG_KIND_HELD_ACROSS_WAIT, /* held-across-wait: a join, cond, semaphore... wait under a lock */
+    LG_KIND_FORK_HELD,        /* fork-with-locks-held: a fork child inherits locks held by
+                                 threads it does not have */
     /* A new kind goes here, above LG_KIND_OTHER: the reader looks names up
      * below it, and reports treat what they have no case for like OTHER. */
-    LG_KIND_OTHER,           /* a kind this reader does not know (a newer runtime's):
-                                kept whole in `raw`, named by `other_kind` */
+    LG_KIND_OTHER, /* a kind this reader does not know (a newer runtime's):
+                      kept whole in `raw`, named by `other_kind` */
     LG_KIND_COUNT
 };
 
@@ -111,6 +114,8 @@ struct lg_waiter {
     bool stack_full;       /* false: only the lock call's frame is known */
     struct lg_held *held;  /* the locks it holds, in order, with where each was taken */
     size_t n_held;
+    bool joins_known; /* a join: the thread it joins (waits_for is then of type "thread") */
+    struct lg_thread joins;
 };
 
 /* The descriptor a held-across-io call is on (FINDINGS.md "held-across-io"). */
@@ -137,6 +142,10 @@ struct lg_fd {
  *   LONG_HOLD:       lock, thread, stack, held_ms, count, worst_ms, final, threshold_ms
  *   HELD_ACROSS_IO:  pair, count, final, call, family, fd, thread, held (with key,
  *                    shared, stack_exact), stack
+ *   HELD_ACROSS_WAIT: as HELD_ACROSS_IO without fd, with waits_on
+ *   FORK_HELD:       waiters (thread and held only: the parent's threads),
+ *                    parent_pid, stack (where the fork was made)
+ *   DEADLOCK also:   gone (a lock whose owner is gone), waiters[i].joins
  *   OTHER:           other_kind (and raw, as for every kind)
  * The rest are zero.
  */
@@ -184,6 +193,17 @@ struct lg_finding {
     long pair;  /* held-across-io: the pair's number in the process */
     char *call, *family;
     struct lg_fd fd;
+    char *waits_on; /* held-across-wait: what the call waits on, as words ("joins thread 2
+                       (tid 1235)", "cond 0x... with mutex 0x..."); NULL when absent */
+    struct {
+        bool known; /* a deadlock on a lock whose owner is gone */
+        struct lg_thread thread;
+        char *gone;            /* "ended", "not-in-process", ... (read as text) */
+        struct lg_stack stack; /* where it took the lock */
+        struct lg_stack where; /* where it ended, or where the fork was made */
+        bool fork;             /* where is fork_stack */
+    } gone;
+    long parent_pid; /* fork-with-locks-held */
 
     char *other_kind;        /* LG_KIND_OTHER: the kind as written */
     struct json_object *raw; /* the whole line as parsed (a reference, put on free) */
@@ -225,9 +245,9 @@ void lg_findings_free(struct lg_findings *set);
  * The library writes some findings again at exit with their totals, and
  * the last line wins (FINDINGS.md): a later line of the same file for the
  * same (pid, site) of a long-hold, or the same (pid, pair) of a
- * held-across-io, replaces the earlier one where it stood, so each is
- * handed on once, with its last counts (from a pipe, which cannot be read
- * ahead: after the file's other findings). `sink` returns 0, or -1 to
+ * held-across-io or held-across-wait, replaces the earlier one where it
+ * stood, so each is handed on once, with its last counts (from a pipe,
+ * which cannot be read ahead: after the file's other findings). `sink` returns 0, or -1 to
  * stop reading (out of memory).
  */
 typedef int (*lg_finding_sink)(void *arg, struct lg_finding *f);

@@ -233,6 +233,13 @@ static const struct {
     {"held-across-io", "HeldAcrossIo", "warning",
      "A blocking I/O call made while holding a lock: every thread that wants the lock waits "
      "for the disk, the peer or the timer too."},
+    {"held-across-wait", "HeldAcrossWait", "warning",
+     "A wait on another thread or process (a join, a condition wait holding more than its "
+     "mutex, a semaphore, a barrier, waitpid) made while holding a lock: whoever must end the "
+     "wait may need the lock first."},
+    {"fork-with-locks-held", "ForkWithLocksHeld", "warning",
+     "The process forked while other threads held locks: in the child those locks stay locked "
+     "for good, and taking one hangs."},
 };
 
 static const char *level_of(const char *kind)
@@ -325,10 +332,70 @@ static void cycle_result(struct ctx *c, json_object *res, char *msg, size_t len)
  * waits for L(i+2), which thread i+1 holds (as the text report labels
  * them). The first thread's wait is the location; every other wait and
  * each held lock are related locations, and each thread a thread flow. */
+/* A deadlock that is no lock cycle: through a join, or on a lock whose owner
+ * is gone. Each thread, then the gone owner. */
+static void wait_deadlock_result(struct ctx *c, char *msg, size_t len)
+{
+    const struct lg_finding *f = c->f;
+    size_t n = f->n_waiters;
+    size_t k = (size_t)snprintf(msg, len, "Deadlock (now, not a prediction):");
+    for (size_t i = 0; i < n && i < MAX_EDGES; i++) {
+        const struct lg_waiter *w = &f->waiters[i];
+        const struct lg_waiter *next =
+            i + 1 < n || !f->gone.known ? &f->waiters[(i + 1) % n] : NULL;
+        char l[256], sw[1024], what[1600];
+        bool join = w->joins_known || (w->waits_for.type && !strcmp(w->waits_for.type, "thread"));
+        site(c, &w->stack, sw, sizeof sw);
+        long other = join && w->joins_known ? w->joins.seq : next ? next->thread.seq : 0;
+        lock_text(&w->waits_for, l, sizeof l);
+        if (join)
+            snprintf(what, sizeof what, "thread %ld joins thread %ld here", w->thread.seq, other);
+        else
+            snprintf(what, sizeof what, "thread %ld waits for %s here", w->thread.seq, l);
+        if (k < len && i < 8)
+            k += (size_t)snprintf(msg + k, len - k, "%s %s", i ? ";" : "", what);
+        if (k < len && i < 8)
+            k += (size_t)snprintf(msg + k, len - k, " (%s)", sw);
+        if (i == 0)
+            add_stack_only(c, &w->stack, what);
+        else
+            add_stack(c, &w->stack, what);
+        for (size_t h = 0; h < w->n_held; h++) {
+            lock_text(&w->held[h].lock, l, sizeof l);
+            snprintf(what, sizeof what, "thread %ld holds %s, taken here", w->thread.seq, l);
+            add_stack(c, &w->held[h].stack, what);
+        }
+    }
+    if (f->gone.known) {
+        bool fork = f->gone.gone && !strcmp(f->gone.gone, "not-in-process");
+        char what[256];
+        if (k < len)
+            snprintf(msg + k, len - k, "; the lock's owner, thread %ld (tid %ld), %s.",
+                     f->gone.thread.seq, f->gone.thread.tid,
+                     fork ? "is a thread of the parent process, not of this fork child"
+                          : "has ended without letting it go");
+        snprintf(what, sizeof what, "the gone owner (tid %ld) took the lock here",
+                 f->gone.thread.tid);
+        add_stack(c, &f->gone.stack, what);
+        add_stack(c, &f->gone.where,
+                  f->gone.fork ? "the fork was made here" : "the owner thread ended here");
+    } else if (k < len) {
+        snprintf(msg + k, len - k, ".");
+    }
+}
+
 static void deadlock_result(struct ctx *c, json_object *res, char *msg, size_t len)
 {
     const struct lg_finding *f = c->f;
     size_t n = f->n_waiters;
+    bool plain = !f->gone.known;
+    for (size_t i = 0; i < n && plain; i++)
+        plain = !f->waiters[i].joins_known &&
+                !(f->waiters[i].waits_for.type && !strcmp(f->waiters[i].waits_for.type, "thread"));
+    if (!plain) {
+        wait_deadlock_result(c, msg, len);
+        return;
+    }
     size_t k = (size_t)snprintf(msg, len,
                                 "Deadlock (now, not a prediction): %zu thread%s blocked "
                                 "on each other",
@@ -536,14 +603,23 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
                      f->threshold_ms ? " (past hold_warn_ms)" : "");
         add_stack(c, &f->stack, "the lock is taken here");
         return &f->stack;
-    case LG_KIND_HELD_ACROSS_IO: {
-        char fd[600];
-        fd_text(&f->fd, fd, sizeof fd);
+    case LG_KIND_HELD_ACROSS_IO:
+    case LG_KIND_HELD_ACROSS_WAIT: {
+        bool wait = f->kind == LG_KIND_HELD_ACROSS_WAIT;
+        char fd[600] = "";
+        if (wait && f->waits_on)
+            snprintf(fd, sizeof fd, " (waiting on %s)", f->waits_on);
+        else if (!wait)
+            fd_text(&f->fd, fd, sizeof fd);
         site(c, &f->stack, s, sizeof s);
         size_t k = (size_t)snprintf(msg, len,
-                                    "Lock held across I/O: thread %ld calls %s%s at %s "
+                                    "Lock held across %s: thread %ld calls %s%s at %s "
                                     "while holding",
-                                    f->thread.seq, f->call ? f->call : "an I/O call", fd, s);
+                                    wait ? "a wait" : "I/O", f->thread.seq,
+                                    f->call ? f->call
+                                    : wait  ? "a wait"
+                                            : "an I/O call",
+                                    fd, s);
         for (size_t i = 0; i < f->n_held && k < len; i++) {
             lock_text(&f->held[i].lock, l, sizeof l);
             k += (size_t)snprintf(msg + k, len - k, "%s %s", i ? "," : "", l);
@@ -551,13 +627,36 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
         if (k < len)
             snprintf(msg + k, len - k, "; %ld call%s from these sites.", f->count,
                      f->count == 1 ? "" : "s");
-        snprintf(what, sizeof what, "%s is called here", f->call ? f->call : "the I/O call");
+        snprintf(what, sizeof what, "%s is called here",
+                 f->call ? f->call
+                 : wait  ? "the wait"
+                         : "the I/O call");
         add_stack(c, &f->stack, what);
         for (size_t i = 0; i < f->n_held; i++) {
             lock_text(&f->held[i].lock, l, sizeof l);
             snprintf(what, sizeof what, "%s, held across the call, was taken here", l);
             add_stack(c, &f->held[i].stack, what);
         }
+        return &f->stack;
+    }
+    case LG_KIND_FORK_HELD: {
+        size_t locks = 0;
+        for (size_t i = 0; i < f->n_waiters; i++)
+            locks += f->waiters[i].n_held;
+        site(c, &f->stack, s, sizeof s);
+        snprintf(msg, len,
+                 "Fork with locks held: process %ld forked at %s while %zu other thread%s held "
+                 "%zu lock%s; in the child (pid %ld) they stay locked for good.",
+                 f->parent_pid, s, f->n_waiters, f->n_waiters == 1 ? "" : "s", locks,
+                 locks == 1 ? "" : "s", f->pid);
+        add_stack(c, &f->stack, "the fork is made here");
+        for (size_t i = 0; i < f->n_waiters; i++)
+            for (size_t h = 0; h < f->waiters[i].n_held; h++) {
+                lock_text(&f->waiters[i].held[h].lock, l, sizeof l);
+                snprintf(what, sizeof what, "thread %ld of the parent took %s here",
+                         f->waiters[i].thread.seq, l);
+                add_stack(c, &f->waiters[i].held[h].stack, what);
+            }
         return &f->stack;
     }
     default: {

@@ -2,10 +2,10 @@
  * main.c - the lockgraph command: dispatch to a verb, print usage and
  * version.
  *
- * Does: `run`, `show`, `report`, `dot`, `merge`, `ranks`, `help`, `--help`,
+ * Does: `run`, `show`, `report`, `dot`, `merge`, `ranks`, `dump`, `help`, `--help`,
  * `--version` (the usage text is in usage.c).
  * Does not: parse a verb's own options (run.c, show.c, report.c, merge.c,
- * ranks.c do).
+ * ranks.c, dump.c do).
  */
 #include <string.h>
 
@@ -35,6 +35,8 @@ int main(int argc, char **argv)
         return lg_cmd_dot(argc - 1, argv + 1);
     if (strcmp(verb, "merge") == 0)
         return lg_cmd_merge(argc - 1, argv + 1);
+    if (strcmp(verb, "dump") == 0)
+        return lg_cmd_dump(argc - 1, argv + 1);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
         lg_usage(stdout);
         return LG_EXIT_OK;

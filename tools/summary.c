@@ -154,6 +154,8 @@ static void (*const blocks[LG_KIND_COUNT])(const struct lg_printer *, size_t) = 
     [LG_KIND_LONG_WAIT] = lg__print_long_wait,
     [LG_KIND_LONG_HOLD] = lg__print_long_hold,
     [LG_KIND_HELD_ACROSS_IO] = lg__print_held_across_io,
+    [LG_KIND_HELD_ACROSS_WAIT] = lg__print_held_across_wait,
+    [LG_KIND_FORK_HELD] = lg__print_fork_held,
     [LG_KIND_OTHER] = lg__print_other,
 };
 

@@ -1,7 +1,8 @@
 /*
  * summary_hold.c - the text blocks of a lock held while time passes: a
- * long hold (past hold_warn_ms) and a lock held across blocking I/O, each
- * with the counts of its last line.
+ * long hold (past hold_warn_ms), a lock held across blocking I/O, and one
+ * held across a wait on another thread (a join, a condition, a semaphore,
+ * a barrier, a child process), each with the counts of its last line.
  */
 #include "summary_int.h"
 
@@ -72,15 +73,19 @@ static void print_fd(const struct lg_printer *p, const struct lg_fd *fd)
         fputc(')', out);
 }
 
-void lg__print_held_across_io(const struct lg_printer *p, size_t number)
+/* held-across-io, and held-across-wait, which has the same shape: a wait
+ * on something (waits_on) where the I/O has its fd. */
+static void print_held_across(const struct lg_printer *p, size_t number, bool wait)
 {
     const struct lg_finding *f = p->f;
     FILE *out = p->out;
-    const char *call = f->call ? f->call : "an I/O call";
+    const char *call = f->call ? f->call : wait ? "a wait" : "an I/O call";
+    const char *allow = wait ? "wait_allow" : "io_allow";
     size_t n = f->n_held, shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
 
     lg__head_begin(p, false);
-    fprintf(out, "== held-across-io #%zu (pid %ld): ", number, f->pid);
+    fprintf(out, "== %s #%zu (pid %ld): ", wait ? "held-across-wait" : "held-across-io", number,
+            f->pid);
     lg__print_thread_named(p, &f->thread);
     fprintf(out, " calls %s while holding %zu %s", call, n, lg__plural(n, "lock", "locks"));
     if (f->count > 1)
@@ -89,7 +94,10 @@ void lg__print_held_across_io(const struct lg_printer *p, size_t number)
     fprintf(out, "   call %s", call);
     if (f->family)
         fprintf(out, " (%s)", f->family);
-    if (f->fd.present) {
+    if (wait) {
+        if (f->waits_on)
+            fprintf(out, ", waits on %s", f->waits_on);
+    } else if (f->fd.present) {
         fputs(" on ", out);
         print_fd(p, &f->fd);
     } else {
@@ -103,7 +111,7 @@ void lg__print_held_across_io(const struct lg_printer *p, size_t number)
         if (h->shared)
             fputs(", held for reading", out);
         if (h->key) {
-            fputs(", io_allow key ", out);
+            fprintf(out, ", %s key ", allow);
             lg__put_word(out, h->key);
         }
         fputs("\n     taken at:\n", out);
@@ -122,14 +130,30 @@ void lg__print_held_across_io(const struct lg_printer *p, size_t number)
                 "   %ld %s from these sites when reported (no total followed: no more "
                 "calls, or the process did not exit normally)\n",
                 f->count, lg__plural((size_t)f->count, "call", "calls"));
-    fputs("   Every thread that wants these locks waits for the I/O too. Fix: do the I/O "
-          "outside the locks, or accept it with io_allow=",
-          out);
+    if (wait)
+        fputs("   Whoever must end the wait (the thread joined, the one that signals, posts or "
+              "arrives, the child) may need these locks first: then nothing moves. Fix: let "
+              "the locks go before waiting, or accept it with wait_allow=",
+              out);
+    else
+        fputs("   Every thread that wants these locks waits for the I/O too. Fix: do the I/O "
+              "outside the locks, or accept it with io_allow=",
+              out);
     lg__put_word(out, call);
     if (n > 0 && f->held[0].key) {
-        fputs(" (the call) or io_allow=", out);
+        fprintf(out, " (the call) or %s=", allow);
         lg__put_word(out, f->held[0].key);
         fputs(" (the lock)", out);
     }
     fputs(".\n\n", out);
+}
+
+void lg__print_held_across_io(const struct lg_printer *p, size_t number)
+{
+    print_held_across(p, number, false);
+}
+
+void lg__print_held_across_wait(const struct lg_printer *p, size_t number)
+{
+    print_held_across(p, number, true);
 }

@@ -85,6 +85,8 @@ void lg__print_deadlock(const struct lg_printer *p, size_t number);
 void lg__print_long_wait(const struct lg_printer *p, size_t number);
 void lg__print_long_hold(const struct lg_printer *p, size_t number);
 void lg__print_held_across_io(const struct lg_printer *p, size_t number);
+void lg__print_held_across_wait(const struct lg_printer *p, size_t number);
+void lg__print_fork_held(const struct lg_printer *p, size_t number);
 void lg__print_other(const struct lg_printer *p, size_t number);
 
 #endif

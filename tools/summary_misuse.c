@@ -1,8 +1,9 @@
 /*
  * summary_misuse.c - the text blocks of a lock misused by one thread: a
  * self-deadlock (a lock taken again by its holder), an unlock of a lock
- * not held, a thread that ended holding locks; and of lockgraph's own
- * detector errors.
+ * not held, a thread that ended holding locks, a fork made while other
+ * threads held locks (the child inherits them locked for good); and of
+ * lockgraph's own detector errors.
  */
 #include "summary_int.h"
 
@@ -80,4 +81,37 @@ void lg__print_detector_error(const struct lg_printer *p, size_t number)
     if (f->message)
         fprintf(p->out, "   %s\n", f->message);
     fputc('\n', p->out);
+}
+
+void lg__print_fork_held(const struct lg_printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    size_t locks = 0;
+    for (size_t i = 0; i < f->n_waiters; i++)
+        locks += f->waiters[i].n_held;
+    lg__head_begin(p, false);
+    fprintf(out,
+            "== fork-with-locks-held #%zu (pid %ld): a child of process %ld inherited %zu %s "
+            "held by %zu %s it does not have",
+            number, f->pid, f->parent_pid, locks, lg__plural(locks, "lock", "locks"), f->n_waiters,
+            lg__plural(f->n_waiters, "thread", "threads"));
+    lg__head_end(p);
+    for (size_t i = 0; i < f->n_waiters; i++) {
+        const struct lg_waiter *w = &f->waiters[i];
+        fputs("   ", out);
+        lg__print_thread_named(p, &w->thread);
+        fputs(" of the parent held:\n", out);
+        for (size_t k = 0; k < w->n_held; k++) {
+            fputs("     ", out);
+            lg__print_lock_desc(p, &w->held[k].lock);
+            fputs(", taken at:\n", out);
+            lg__print_stack(p, &w->held[k].stack, "       ", false);
+        }
+    }
+    fputs("   the fork was made at:\n", out);
+    lg__print_stack(p, &f->stack, "     ", false);
+    fputs("   In the child these locks stay locked for good: taking one hangs. Fix: fork only "
+          "to exec, or take the locks around the fork (pthread_atfork).\n\n",
+          out);
 }

@@ -1,7 +1,8 @@
 /*
  * summary_wait.c - the text blocks of threads blocked now: a deadlock
  * (threads waiting on each other: the table of who holds and awaits what,
- * then each thread's wait and held locks) and a long wait the watchdog saw.
+ * then each thread's wait and held locks; through a join, or on a lock
+ * whose owner is gone, thread by thread) and a long wait the watchdog saw.
  */
 #include "summary_int.h"
 
@@ -79,12 +80,107 @@ static void print_wait(const struct lg_printer *p, const struct lg_waiter *w, co
                 sub);
 }
 
+/* A thread of a deadlock that joins another, not a lock. */
+static bool joins(const struct lg_waiter *w)
+{
+    return w->joins_known || (w->waits_for.type && strcmp(w->waits_for.type, "thread") == 0);
+}
+
+/* A deadlock through joins, or on a lock whose owner is gone: thread by
+ * thread, what it waits for and who will never let it go. */
+static void print_deadlock_waits(const struct lg_printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    size_t n = f->n_waiters;
+    size_t shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
+
+    lg__head_begin(p, true);
+    if (f->gone.known)
+        fprintf(out,
+                "== DEADLOCK #%zu (pid %ld): %zu %s for a lock whose owner is gone (now, "
+                "not a prediction)",
+                number, f->pid, n, n == 1 ? "thread waits" : "threads wait");
+    else
+        fprintf(out,
+                "== DEADLOCK #%zu (pid %ld): %zu %s blocked on each other, through a "
+                "join (now, not a prediction)",
+                number, f->pid, n, n == 1 ? "thread is" : "threads are");
+    lg__head_end(p);
+    for (size_t i = 0; i < shown; i++) {
+        const struct lg_waiter *w = &f->waiters[i];
+        const struct lg_waiter *next =
+            i + 1 < n || !f->gone.known ? &f->waiters[(i + 1) % n] : NULL;
+        fputs("   ", out);
+        lg__print_thread_named(p, &w->thread);
+        fputs(":\n", out);
+        if (joins(w)) {
+            fputs("     joins ", out);
+            lg__print_thread_named(p, w->joins_known ? &w->joins
+                                      : next         ? &next->thread
+                                                     : &w->thread);
+            fprintf(out, ", %ld ms so far, at:\n", w->waiting_ms);
+            lg__print_stack(p, &w->stack, "       ", false);
+        } else {
+            char what[320];
+            lock_cell(what, sizeof what, i + 1, &w->waits_for, waits_shared(w));
+            print_wait(p, w, what, "     ");
+            fputs("       held by ", out);
+            lg__print_thread_named(p, next ? &next->thread : &f->gone.thread);
+            fputc('\n', out);
+        }
+        for (size_t k = 0; k < w->n_held; k++) {
+            fputs("     holds ", out);
+            lg__print_lock_desc(p, &w->held[k].lock);
+            fputs(", taken at:\n", out);
+            lg__print_stack(p, &w->held[k].stack, "       ", true);
+        }
+    }
+    if (n > shown)
+        fprintf(out, "   ... and %zu more threads, not shown\n", n - shown);
+    if (f->gone.known) {
+        bool fork = f->gone.gone && strcmp(f->gone.gone, "not-in-process") == 0;
+        bool ended = f->gone.gone && strcmp(f->gone.gone, "ended") == 0;
+        fputs("   The lock's owner, ", out);
+        lg__print_thread_named(p, &f->gone.thread);
+        fputs(fork    ? ", is a thread of the parent process: it does not exist in this one, the "
+                        "child of a fork.\n"
+              : ended ? ", has ended without letting it go.\n"
+                      : ", is gone.\n",
+              out);
+        if (f->gone.stack.n) {
+            fputs("     it took the lock at:\n", out);
+            lg__print_stack(p, &f->gone.stack, "       ", true);
+        }
+        if (f->gone.where.n) {
+            fputs(f->gone.fork ? "     the fork was made at:\n" : "     it ended at:\n", out);
+            lg__print_stack(p, &f->gone.where, "       ", false);
+        }
+        fputs(fork ? "   Fix: do not fork while other threads hold locks the child needs "
+                     "(fork, then only exec), or take those locks around the fork "
+                     "(pthread_atfork).\n\n"
+                   : "   Fix: let the lock go on every path out of the thread (cleanup "
+                     "handlers, early returns).\n\n",
+              out);
+        return;
+    }
+    fputs("   None of these threads can go on: the program hangs here.\n", out);
+    fputs("   Fix: do not join a thread while holding a lock it needs; let go first.\n\n", out);
+}
+
 void lg__print_deadlock(const struct lg_printer *p, size_t number)
 {
     const struct lg_finding *f = p->f;
     FILE *out = p->out;
     size_t n = f->n_waiters;
     size_t shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
+    bool through_join = false;
+    for (size_t i = 0; i < n; i++)
+        through_join |= joins(&f->waiters[i]);
+    if (f->gone.known || through_join) {
+        print_deadlock_waits(p, number);
+        return;
+    }
 
     lg__head_begin(p, true);
     fprintf(out, "== DEADLOCK #%zu (pid %ld): %zu %s blocked on each other (now, not a prediction)",

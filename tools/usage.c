@@ -72,6 +72,17 @@ static const struct {
      "      Exit: 0 written; 1 the graphs have a lock-order cycle, so no ranks fit\n"
      "      (the cycle is printed, nothing written); 2 bad usage or a graph file\n"
      "      that could not be read.\n"},
+    {"dump", "lockgraph dump [--format text|json] [--timeout SECONDS] PID\n",
+     "dump  Every thread of a running process under lockgraph, right now: the locks\n"
+     "      it holds (where taken), what it waits for (a lock and its owner, a thread\n"
+     "      it joins, a condition variable, a semaphore, a barrier, a process), and\n"
+     "      every deadlock, symbolized. The process is not stopped: its lockgraph\n"
+     "      answers on the abstract unix socket lockgraph.PID once it has started a\n"
+     "      thread (dump=0 turns it off).\n"
+     "        --format F      text (default) or json\n"
+     "        --timeout S     give up when it stops answering for S seconds (10)\n"
+     "      Exit: 0 no thread deadlocked, 1 some are, 2 error (no such process, not\n"
+     "      running lockgraph, not permitted, it exited mid-dump).\n"},
 };
 
 #define N_VERBS (sizeof verbs / sizeof *verbs)
@@ -96,7 +107,7 @@ bool lg_usage_verb(FILE *out, const char *verb)
         if (strcmp(verbs[i].verb, verb) != 0)
             continue;
         fprintf(out, "usage: %s\n%s", verbs[i].synopsis, verbs[i].text);
-        if (strcmp(verb, "run") != 0)
+        if (strcmp(verb, "run") != 0 && strcmp(verb, "dump") != 0)
             fputs(limits, out);
         return true;
     }

@@ -6,6 +6,12 @@
  * deadlock table, the waits and holds, the counts), and grouped (the same
  * deadlock in two runs is one).
  *
+ * The kinds the waits add (held-across-wait, fork-with-locks-held, a
+ * deadlock through a join or on a gone owner) from lines written here in
+ * the library's shape: read, printed, their last lines, and grouped (a
+ * lock left by a thread that ended and one inherited across a fork are two
+ * problems, not one).
+ *
  * The recorded module paths point nowhere (/nonexistent/...), so frames
  * print as module+offset on every machine.
  */
@@ -582,6 +588,170 @@ static void test_dedupe_held_across_io(void)
     lg_findings_free(&set);
 }
 
+/* ---- the kinds the waits add ---- */
+
+/* clang-format off: lines of JSON, laid out as the objects nest */
+#define MODS ",\"modules\":[{\"path\":\"/nonexistent/prog\",\"base\":\"0x400000\"," \
+             "\"end\":\"0x500000\",\"build_id\":\"ab\"}]"
+#define LOCK(id, addr, site) \
+    "{\"id\":" #id ",\"addr\":\"" addr "\",\"type\":\"mutex\",\"mode\":\"normal\"," \
+    "\"created\":true,\"stack\":[\"" site "\"]}"
+#define THREAD(tid, seq) "{\"tid\":" #tid ",\"seq\":" #seq ",\"name\":\"t" #seq "\"}"
+#define HELD(lock, site) "{\"lock\":" lock ",\"stack\":[\"" site "\"]}"
+/* A thread of a deadlock: waits for `waits` at `site`, holding `held`. */
+#define WAITER(tid, seq, waits, site, held) \
+    "{\"thread\":" THREAD(tid, seq) ",\"waits_for\":" waits ",\"wait\":\"exclusive\"," \
+    "\"waiting_ms\":0,\"stack\":[\"" site "\"],\"stack_full\":true,\"held\":[" held "]}"
+#define DEADLOCK(pid, threads, more) \
+    "{\"kind\":\"deadlock\",\"pid\":" #pid ",\"timed\":false,\"found_by\":\"waiter\"," \
+    "\"threads\":[" threads "]" more MODS "}\n"
+/* Thread 1 waits for lock 1 at 0x401100; its owner, tid 9, is gone (`why`),
+ * having taken it at 0x401200; `where` (end_stack or fork_stack) says
+ * where it ended or forked. */
+#define GONE(pid, why, where) \
+    DEADLOCK(pid, WAITER(7, 1, LOCK(1, "0x10", "0x401000"), "0x401100", ""), \
+             ",\"gone_owner\":{\"thread\":" THREAD(9, 2) ",\"gone\":\"" why "\"," \
+             "\"stack\":[\"0x401200\"],\"" where "\":[\"0x401300\"]}")
+/* Threads 1 and 2 blocked on locks 1 and 2, lock 1 being GONE's. */
+#define CYCLE_DEADLOCK(pid) \
+    DEADLOCK(pid, \
+             WAITER(7, 1, LOCK(1, "0x10", "0x401000"), "0x401100", \
+                    HELD(LOCK(2, "0x20", "0x401010"), "0x4010f0")) "," \
+             WAITER(8, 2, LOCK(2, "0x20", "0x401010"), "0x401110", \
+                    HELD(LOCK(1, "0x10", "0x401000"), "0x4011f0")), "")
+#define JOIN_ON "{\"what\":\"join\",\"pthread\":\"0x7f00\",\"thread\":" THREAD(8, 2) "}"
+/* Thread 1 holds lock 1 and joins thread 2, which waits for lock 1. */
+#define JOIN_DEADLOCK(pid) \
+    DEADLOCK(pid, \
+             "{\"thread\":" THREAD(7, 1) "," \
+             "\"waits_for\":{\"id\":0,\"addr\":\"0x7f00\",\"type\":\"thread\"}," \
+             "\"joins\":" THREAD(8, 2) ",\"waits_on\":" JOIN_ON "," \
+             "\"wait\":\"exclusive\",\"waiting_ms\":0,\"stack\":[\"0x401400\"]," \
+             "\"stack_full\":true," \
+             "\"held\":[" HELD(LOCK(1, "0x10", "0x401000"), "0x4013f0") "]}," \
+             WAITER(8, 2, LOCK(1, "0x10", "0x401000"), "0x401500", ""), "")
+#define WAIT(pid, pair, count, final) \
+    "{\"kind\":\"held-across-wait\",\"pid\":" #pid ",\"pair\":" #pair \
+    ",\"count\":" #count ",\"final\":" #final ",\"call\":\"pthread_join\"," \
+    "\"family\":\"join\",\"waits_on\":" JOIN_ON ",\"thread\":" THREAD(7, 1) "," \
+    "\"held\":[{\"lock\":" LOCK(1, "0x10", "0x401000") ",\"stack\":[\"0x4013f0\"]," \
+    "\"key\":\"site:prog+0x1000\"}],\"stack\":[\"0x401400\"]" MODS "}\n"
+#define FORK_HELD(pid) \
+    "{\"kind\":\"fork-with-locks-held\",\"pid\":" #pid ",\"parent_pid\":41," \
+    "\"threads\":[{\"thread\":" THREAD(9, 2) "," \
+    "\"held\":[" HELD(LOCK(1, "0x10", "0x401000"), "0x401200") "]}]," \
+    "\"fork_stack\":[\"0x401600\"]" MODS "}\n"
+/* clang-format on */
+
+/* What each kind reads into; each is printed in its own words, none as a
+ * kind this lockgraph does not know. */
+static void test_wait_kinds_read_render(void)
+{
+    struct lg_findings set;
+    lg_findings_init(&set);
+    read_text(&set, GONE(1, "ended", "end_stack") GONE(2, "not-in-process", "fork_stack")
+                        JOIN_DEADLOCK(3) WAIT(4, 1, 1, false) FORK_HELD(5));
+    CU_ASSERT_EQUAL_FATAL(set.n, 5);
+    CU_ASSERT_EQUAL(set.corrupt_lines, 0);
+    const struct lg_finding *ended = &set.items[0], *fork = &set.items[1], *join = &set.items[2];
+    CU_ASSERT_EQUAL(ended->kind, LG_KIND_DEADLOCK);
+    CU_ASSERT_TRUE(ended->gone.known);
+    CU_ASSERT_STRING_EQUAL(ended->gone.gone, "ended");
+    CU_ASSERT_FALSE(ended->gone.fork);
+    CU_ASSERT_EQUAL(ended->gone.thread.tid, 9);
+    CU_ASSERT_EQUAL(ended->gone.where.n, 1);
+    CU_ASSERT_TRUE(fork->gone.fork);
+    CU_ASSERT_EQUAL(fork->gone.where.pcs[0], 0x401300);
+    CU_ASSERT_FALSE(join->gone.known);
+    CU_ASSERT_TRUE(join->waiters[0].joins_known);
+    CU_ASSERT_EQUAL(join->waiters[0].joins.seq, 2);
+    CU_ASSERT_EQUAL(set.items[3].kind, LG_KIND_HELD_ACROSS_WAIT);
+    CU_ASSERT_STRING_EQUAL(set.items[3].waits_on, "thread 2 \"t2\" (tid 8)");
+    CU_ASSERT_EQUAL(set.items[4].kind, LG_KIND_FORK_HELD);
+    CU_ASSERT_EQUAL(set.items[4].parent_pid, 41);
+    CU_ASSERT_EQUAL_FATAL(set.items[4].n_waiters, 1);
+    CU_ASSERT_EQUAL(set.items[4].waiters[0].n_held, 1);
+
+    char *out = render(&set);
+    HAS(out, "== DEADLOCK #1 (pid 1): 1 thread waits for a lock whose owner is gone");
+    HAS(out, "   The lock's owner, thread 2 \"t2\" (tid 9), has ended without letting it go.\n"
+             "     it took the lock at:\n");
+    HAS(out, "     it ended at:\n");
+    HAS(out, "== DEADLOCK #2 (pid 2): 1 thread waits for a lock whose owner is gone");
+    HAS(out, "is a thread of the parent process: it does not exist in this one");
+    HAS(out, "     the fork was made at:\n");
+    HAS(out, "== DEADLOCK #3 (pid 3): 2 threads are blocked on each other, through a join");
+    HAS(out, "     joins thread 2 \"t2\" (tid 8), 0 ms so far, at:\n");
+    HAS(out, "== held-across-wait #1 (pid 4): thread 1 \"t1\" (tid 7) calls pthread_join while "
+             "holding 1 lock\n");
+    HAS(out, "   call pthread_join (join), waits on thread 2 \"t2\" (tid 8)\n");
+    HAS(out, ", wait_allow key site:prog+0x1000\n");
+    HAS(out, "accept it with wait_allow=pthread_join (the call) or wait_allow=site:prog+0x1000");
+    HAS(out, "== fork-with-locks-held #1 (pid 5): a child of process 41 inherited 1 lock held "
+             "by 1 thread it does not have\n");
+    HAS(out, "   the fork was made at:\n     #0 0x401600 (prog+0x1600)\n");
+    HAS(out, "lockgraph: 5 findings (3 deadlock, 1 held-across-wait, 1 fork-with-locks-held) in "
+             "5 processes");
+    CU_ASSERT_PTR_NULL(strstr(out, "does not know"));
+    free(out);
+    lg_findings_free(&set);
+}
+
+/* A held-across-wait pair is written again at exit like an I/O pair: the
+ * last line wins, and an I/O pair of the same number is another finding. */
+static void test_wait_kinds_last_line(void)
+{
+    struct lg_findings set;
+    lg_findings_init(&set);
+    read_text(&set,
+              WAIT(1, 1, 1, false) IO(1, 1, 1, false) WAIT(1, 2, 1, false) WAIT(1, 1, 6, true));
+    CU_ASSERT_EQUAL_FATAL(set.n, 3);
+    CU_ASSERT_EQUAL(set.items[0].kind, LG_KIND_HELD_ACROSS_WAIT);
+    CU_ASSERT_EQUAL(set.items[0].count, 6);
+    CU_ASSERT_TRUE(set.items[0].final);
+    CU_ASSERT_EQUAL(set.items[0].line, 4);
+    CU_ASSERT_EQUAL(set.items[1].kind, LG_KIND_HELD_ACROSS_IO);
+    CU_ASSERT_EQUAL(set.items[1].count, 1);
+    CU_ASSERT_EQUAL(set.items[2].pair, 2);
+    lg_findings_free(&set);
+}
+
+/* Deadlocks on a gone owner: the same one in two processes is one group;
+ * the same lock and waiter, its owner inherited across a fork instead of
+ * ended, is another problem; and a wait-for cycle through that same lock
+ * is a third, as the streaming grouper sees them one at a time. */
+static void test_wait_kinds_dedupe(void)
+{
+    struct lg_findings set;
+    lg_findings_init(&set);
+    read_text(&set, GONE(1, "ended", "end_stack") GONE(2, "not-in-process", "fork_stack")
+                        GONE(3, "ended", "end_stack") CYCLE_DEADLOCK(4) CYCLE_DEADLOCK(5)
+                            GONE(6, "not-in-process", "fork_stack"));
+    CU_ASSERT_EQUAL_FATAL(set.n, 6);
+    const struct lg_finding *it = set.items;
+    CU_ASSERT_EQUAL(lg_finding_signature(&it[0]), lg_finding_signature(&it[2]));
+    CU_ASSERT_NOT_EQUAL(lg_finding_signature(&it[0]), lg_finding_signature(&it[1]));
+    CU_ASSERT_NOT_EQUAL(lg_finding_signature(&it[0]), lg_finding_signature(&it[3]));
+
+    struct lg_grouper *gr = lg_grouper_new(true, false, SIZE_MAX);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gr);
+    for (size_t i = 0; i < set.n; i++)
+        CU_ASSERT_EQUAL(lg_grouper_add(gr, i, &set.items[i]), 0);
+    const struct lg_group *g;
+    size_t n = lg_grouper_groups(gr, &g);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_EQUAL(g[0].first, 0); /* ended: processes 1 and 3 */
+    CU_ASSERT_EQUAL(g[0].n, 2);
+    CU_ASSERT_EQUAL_FATAL(g[0].n_seen, 2);
+    CU_ASSERT_EQUAL(g[0].seen[1].pid, 3);
+    CU_ASSERT_EQUAL(g[1].first, 1); /* not in the process: 2 and 6 */
+    CU_ASSERT_EQUAL(g[1].n, 2);
+    CU_ASSERT_EQUAL(g[2].first, 3); /* the cycle: 4 and 5 */
+    CU_ASSERT_EQUAL(g[2].n, 2);
+    lg_grouper_free(gr);
+    lg_findings_free(&set);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -603,6 +773,9 @@ int main(void)
     CU_add_test(s, "render held-across-io", test_render_held_across_io);
     CU_add_test(s, "dedupe deadlocks", test_dedupe_deadlock);
     CU_add_test(s, "dedupe held-across-io and long-hold", test_dedupe_held_across_io);
+    CU_add_test(s, "the waits' kinds: read and render", test_wait_kinds_read_render);
+    CU_add_test(s, "the waits' kinds: held-across-wait's last line", test_wait_kinds_last_line);
+    CU_add_test(s, "the waits' kinds: gone owners grouped apart", test_wait_kinds_dedupe);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

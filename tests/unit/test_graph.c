@@ -4,26 +4,30 @@
  * Cycles of length 2, 3, 10 and 1,000 are found exactly once with the right
  * locks; random DAGs never report a cycle; random graphs report a cycle
  * exactly when the new edge closes one, and the reported cycle is a real,
- * shortest one; a cycle closed by the last of 100,000 edges is found.
+ * shortest one; a cycle closed by the last of 100,000 edges is found;
+ * vertices removed with their edges (locks that are gone) leave no trace,
+ * checked against the oracle under random removals; what is removed is
+ * given back after a grace period.
  */
 #include "unit.h"
 
 #include "graph.h"
+#include "reclaim.h"
 #include "stack.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static struct lg_node *node(void)
+static struct lg_comp comp = {0, INT64_MIN, INT64_MAX};
+
+static struct lg_vertex *node(void)
 {
-    static uintptr_t next_addr = 0x10000;
-    next_addr += 64;
-    struct lg_node *n = lg__graph_node_new(next_addr, LG_TYPE_MUTEX, LG_MODE_NORMAL, true, NULL);
+    struct lg_vertex *n = lg__graph_vertex_new(LG_VERTEX_CLASS, NULL, &comp);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
     return n;
 }
 
-static enum lg_add_result add(struct lg_node *a, struct lg_node *b, struct lg_cycle **c)
+static enum lg_add_result add(struct lg_vertex *a, struct lg_vertex *b, struct lg_cycle **c)
 {
     struct lg_edge_info info = {0};
     info.tid = 1;
@@ -34,12 +38,12 @@ static enum lg_add_result add(struct lg_node *a, struct lg_node *b, struct lg_cy
 static void check_cycle_shape(const struct lg_cycle *c)
 {
     for (uint32_t i = 0; i < c->n; i++)
-        CU_ASSERT_PTR_EQUAL(c->edge[i]->to, c->edge[(i + 1) % c->n]->from);
+        CU_ASSERT_PTR_EQUAL(c->edge[i].to, c->edge[(i + 1) % c->n].from);
 }
 
 static void ring(uint32_t len)
 {
-    struct lg_node **n = calloc(len, sizeof(*n));
+    struct lg_vertex **n = calloc(len, sizeof(*n));
     for (uint32_t i = 0; i < len; i++)
         n[i] = node();
     int cycles = 0;
@@ -53,15 +57,15 @@ static void ring(uint32_t len)
     cycles++;
     CU_ASSERT_EQUAL(c->n, len);
     /* Edge 0 is the closing edge, then the path back around. */
-    CU_ASSERT_PTR_EQUAL(c->edge[0]->from, n[len - 1]);
+    CU_ASSERT_PTR_EQUAL(c->edge[0].from, n[len - 1]);
     for (uint32_t i = 1; i < len; i++)
-        CU_ASSERT_PTR_EQUAL(c->edge[i]->from, n[i - 1]);
+        CU_ASSERT_PTR_EQUAL(c->edge[i].from, n[i - 1]);
     check_cycle_shape(c);
     CU_ASSERT_TRUE(c->single_thread);
     lg__graph_cycle_free(c);
     /* Every edge again: all known, nothing reported twice. */
     for (uint32_t i = 0; i < len; i++) {
-        CU_ASSERT_TRUE(lg__graph_has_edge(n[i], n[(i + 1) % len]));
+        CU_ASSERT_PTR_NOT_NULL(lg__graph_find(n[i], n[(i + 1) % len]));
         CU_ASSERT_EQUAL(add(n[i], n[(i + 1) % len], &c), LG_EDGE_EXISTS);
         CU_ASSERT_PTR_NULL(c);
     }
@@ -95,7 +99,7 @@ static void test_ring_5000(void)
 static void test_reverse_chain_no_cycle(void)
 {
     enum { N = 2000 };
-    struct lg_node *n[N];
+    struct lg_vertex *n[N];
     for (int i = 0; i < N; i++)
         n[i] = node();
     struct lg_cycle *c = NULL;
@@ -138,7 +142,7 @@ static void test_random_dags(void)
 {
     unsigned long long seed = 0x5eed1234ull;
     for (int round = 0; round < 20; round++) {
-        struct lg_node *n[ON];
+        struct lg_vertex *n[ON];
         int order[ON];
         for (int i = 0; i < ON; i++) {
             n[i] = node();
@@ -169,7 +173,7 @@ static void test_random_dags(void)
         for (int a = 0; a < ON; a++)
             for (int b = 0; b < ON; b++)
                 if (a != b)
-                    CU_ASSERT_EQUAL(lg__graph_has_edge(n[a], n[b]), adj[a][b] != 0);
+                    CU_ASSERT_EQUAL(lg__graph_find(n[a], n[b]) != NULL, adj[a][b] != 0);
     }
 }
 
@@ -178,7 +182,7 @@ static void test_random_graphs_vs_oracle(void)
     unsigned long long seed = 0xabcdef99ull;
     int reported = 0, closing = 0;
     for (int round = 0; round < 30; round++) {
-        struct lg_node *n[ON];
+        struct lg_vertex *n[ON];
         for (int i = 0; i < ON; i++)
             n[i] = node();
         memset(adj, 0, sizeof(adj));
@@ -197,8 +201,8 @@ static void test_random_graphs_vs_oracle(void)
                 if (c) {
                     reported++;
                     CU_ASSERT_EQUAL(c->n, (uint32_t)dist + 1); /* shortest */
-                    CU_ASSERT_PTR_EQUAL(c->edge[0]->from, n[a]);
-                    CU_ASSERT_PTR_EQUAL(c->edge[0]->to, n[b]);
+                    CU_ASSERT_PTR_EQUAL(c->edge[0].from, n[a]);
+                    CU_ASSERT_PTR_EQUAL(c->edge[0].to, n[b]);
                     check_cycle_shape(c);
                 }
             } else {
@@ -223,7 +227,7 @@ static void test_last_of_100k_edges(void)
 {
     enum { N = 20000, LEVELS = 10, PER = N / LEVELS, E = 100000 };
     unsigned long long seed = 42;
-    struct lg_node **n = calloc(N, sizeof(*n));
+    struct lg_vertex **n = calloc(N, sizeof(*n));
     int *perm = calloc(N, sizeof(*perm));
     for (int i = 0; i < N; i++)
         perm[i] = i;
@@ -264,7 +268,7 @@ static void test_last_of_100k_edges(void)
     if (c) {
         check_cycle_shape(c);
         CU_ASSERT(c->n >= 2 && c->n <= LEVELS);
-        CU_ASSERT_PTR_EQUAL(c->edge[0]->from, n[(LEVELS - 1) * PER]);
+        CU_ASSERT_PTR_EQUAL(c->edge[0].from, n[(LEVELS - 1) * PER]);
     }
     lg__graph_cycle_free(c);
     free(n);
@@ -275,7 +279,7 @@ static void test_last_of_100k_edges(void)
  * edge (kept out of the topological order) is still found. */
 static void test_cycle_through_cyclic_edge(void)
 {
-    struct lg_node *a = node(), *b = node(), *c3 = node();
+    struct lg_vertex *a = node(), *b = node(), *c3 = node();
     struct lg_cycle *c = NULL;
     CU_ASSERT_EQUAL(add(a, b, &c), LG_EDGE_ADDED);
     CU_ASSERT_EQUAL(add(b, a, &c), LG_EDGE_CYCLE);
@@ -298,7 +302,7 @@ static void test_same_sites_reported_once(void)
     info.second = lg__stack_intern(second_pcs, 2);
     int cycles = 0;
     for (int k = 0; k < 10; k++) {
-        struct lg_node *a = node(), *b = node();
+        struct lg_vertex *a = node(), *b = node();
         struct lg_cycle *c = NULL;
         lg__graph_add_edge(a, b, &info, &c);
         if (lg__graph_add_edge(b, a, &info, &c) == LG_EDGE_CYCLE)
@@ -310,15 +314,12 @@ static void test_same_sites_reported_once(void)
 }
 
 /* The reader rule on a reader-preferring rwlock R and mutexes. */
-static struct lg_node *rwnode(void)
+static struct lg_vertex *rwnode(void)
 {
-    struct lg_node *n = node();
-    n->type = LG_TYPE_RWLOCK;
-    n->mode = LG_MODE_PREFER_READER;
-    return n;
+    return node(); /* what makes it a reader is the combination on each edge */
 }
 
-static enum lg_add_result add_as(struct lg_node *a, struct lg_node *b, unsigned combo,
+static enum lg_add_result add_as(struct lg_vertex *a, struct lg_vertex *b, unsigned combo,
                                  struct lg_cycle **c)
 {
     struct lg_edge_info info = {0};
@@ -328,7 +329,7 @@ static enum lg_add_result add_as(struct lg_node *a, struct lg_node *b, unsigned 
 
 static void test_reader_rule(void)
 {
-    struct lg_node *r = rwnode(), *m = node();
+    struct lg_vertex *r = rwnode(), *m = node();
     struct lg_cycle *c = NULL;
     /* rdlock R, then lock M; lock M, then rdlock R: readers do not block
      * readers, so R cannot be where this deadlocks. */
@@ -353,7 +354,7 @@ static void test_reader_rule_longer(void)
 {
     /* A -> R (R read), R -> B (R held for reading), B -> A: R is passed only
      * shared: no deadlock. Holding R for writing on R -> B makes one. */
-    struct lg_node *a = node(), *r = rwnode(), *b = node();
+    struct lg_vertex *a = node(), *r = rwnode(), *b = node();
     struct lg_cycle *c = NULL;
     CU_ASSERT_EQUAL(add_as(a, r, LG_COMBO(1, 0), &c), LG_EDGE_ADDED);
     CU_ASSERT_EQUAL(add_as(r, b, LG_COMBO(0, 1), &c), LG_EDGE_ADDED);
@@ -364,6 +365,91 @@ static void test_reader_rule_longer(void)
     if (c)
         check_cycle_shape(c);
     lg__graph_cycle_free(c);
+}
+
+/* Random edges and random removals of vertices (a lock destroyed, a new
+ * one in its place) against the oracle: cycles exactly when the live graph
+ * has one, shortest, and no edge of a removed vertex is ever known again. */
+static void test_removal_vs_oracle(void)
+{
+    unsigned long long seed = 0x7777ull;
+    int closing = 0, reported = 0, removed = 0;
+    for (int round = 0; round < 20; round++) {
+        struct lg_vertex *n[ON];
+        for (int i = 0; i < ON; i++)
+            n[i] = node();
+        memset(adj, 0, sizeof(adj));
+        for (int k = 0; k < 400; k++) {
+            if (lg_test_rand(&seed) % 5 == 0) {
+                int x = (int)(lg_test_rand(&seed) % ON);
+                struct lg_vertex *old = n[x];
+                lg__graph_vertex_remove(old);
+                CU_ASSERT_TRUE(atomic_load(&old->dead));
+                n[x] = node();
+                for (int i = 0; i < ON; i++)
+                    adj[x][i] = adj[i][x] = 0;
+                removed++;
+                continue;
+            }
+            int a = (int)(lg_test_rand(&seed) % ON), b = (int)(lg_test_rand(&seed) % ON);
+            if (a == b || adj[a][b])
+                continue;
+            int dist = -1;
+            int closes = reach(b, a, &dist);
+            struct lg_cycle *c = NULL;
+            enum lg_add_result r = add(n[a], n[b], &c);
+            adj[a][b] = 1;
+            closing += closes;
+            if (closes) {
+                CU_ASSERT_EQUAL(r, LG_EDGE_CYCLE);
+                if (c) {
+                    reported++;
+                    CU_ASSERT_EQUAL(c->n, (uint32_t)dist + 1);
+                    check_cycle_shape(c);
+                }
+            } else {
+                CU_ASSERT_EQUAL(r, LG_EDGE_ADDED);
+                CU_ASSERT_PTR_NULL(c);
+            }
+            lg__graph_cycle_free(c);
+        }
+        for (int a = 0; a < ON; a++)
+            for (int b = 0; b < ON; b++)
+                if (a != b)
+                    CU_ASSERT_EQUAL(lg__graph_find(n[a], n[b]) != NULL, adj[a][b] != 0);
+        for (int i = 0; i < ON; i++)
+            lg__graph_vertex_remove(n[i]);
+    }
+    CU_ASSERT(closing > 50);
+    CU_ASSERT(removed > 500);
+    CU_ASSERT_EQUAL(reported, closing);
+    /* Everything removed goes back once no reader can see it. */
+    CU_ASSERT_TRUE(lg__reclaim_drain());
+    CU_ASSERT_EQUAL(lg__reclaim_pending(), 0);
+}
+
+/* Two components: a cycle that cannot deadlock kept in one (its edge stays
+ * out of the order) changes nothing for the other. */
+static void test_components_apart(void)
+{
+    static struct lg_comp other = {0, INT64_MIN, INT64_MAX};
+    struct lg_vertex *a = node(), *b = node();
+    struct lg_cycle *c = NULL;
+    CU_ASSERT_EQUAL(add(a, b, &c), LG_EDGE_ADDED);
+    CU_ASSERT_EQUAL(add(b, a, &c), LG_EDGE_CYCLE);
+    lg__graph_cycle_free(c);
+    struct lg_vertex *x = lg__graph_vertex_new(LG_VERTEX_INSTANCE, NULL, &other);
+    struct lg_vertex *y = lg__graph_vertex_new(LG_VERTEX_INSTANCE, NULL, &other);
+    CU_ASSERT_EQUAL(add(x, y, &c), LG_EDGE_ADDED);
+    CU_ASSERT_EQUAL(other.ncyclic, 0);
+    CU_ASSERT(comp.ncyclic >= 1);
+    /* Removing the cyclic edge's ends empties its component's count. */
+    uint64_t before = comp.ncyclic;
+    lg__graph_vertex_remove(a);
+    CU_ASSERT(comp.ncyclic < before);
+    lg__graph_vertex_remove(b);
+    lg__graph_vertex_remove(x);
+    lg__graph_vertex_remove(y);
 }
 
 void lg_suite_graph(void)
@@ -382,4 +468,6 @@ void lg_suite_graph(void)
     lg_add_test(s, "same sites on other instances reported once", test_same_sites_reported_once);
     lg_add_test(s, "reader rule: shared-only rwlock cycle is not a deadlock", test_reader_rule);
     lg_add_test(s, "reader rule through three locks", test_reader_rule_longer);
+    lg_add_test(s, "random edges and removals match brute force", test_removal_vs_oracle);
+    lg_add_test(s, "a cycle in one component costs the other nothing", test_components_apart);
 }

@@ -109,6 +109,29 @@ static void test_io_allow(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown option 'frob'"));
 }
 
+static void test_waits(void)
+{
+    struct lg_options o;
+    char err[256];
+    CU_ASSERT_EQUAL(parse(NULL, &o, err), 0);
+    CU_ASSERT_EQUAL(o.on_wait, LG_ACTION_REPORT);
+    CU_ASSERT_EQUAL(o.on_fork, LG_ACTION_OFF); /* a child that only execs is fine */
+    CU_ASSERT_TRUE(o.dump);
+    CU_ASSERT_EQUAL(parse("on_wait=off:on_fork=report:dump=0", &o, err), 0);
+    CU_ASSERT_EQUAL(o.on_wait, LG_ACTION_OFF);
+    CU_ASSERT_EQUAL(o.on_fork, LG_ACTION_REPORT);
+    CU_ASSERT_FALSE(o.dump);
+    CU_ASSERT_EQUAL(parse("wait_allow=pthread_join,name:q:sem_wait,waitpid:on_wait=abort", &o, err),
+                    0);
+    CU_ASSERT_STRING_EQUAL(o.wait_allow, "pthread_join,name:q:sem_wait,waitpid");
+    CU_ASSERT_EQUAL(o.on_wait, LG_ACTION_ABORT);
+    /* each list takes its own calls, and says which it wanted */
+    CU_ASSERT_EQUAL(parse("wait_allow=write", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'write' is neither a watched wait"));
+    CU_ASSERT_EQUAL(parse("io_allow=pthread_join", &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'pthread_join' is neither a watched call"));
+}
+
 static bool allowed(const struct lg_io_allow *a, int call)
 {
     return (a->calls[call >> 6] >> (call & 63)) & 1;
@@ -132,11 +155,14 @@ static void test_io_allow_items(void)
     CU_ASSERT_EQUAL(a.lock[1].off, 0x2f0);
     CU_ASSERT_EQUAL(a.lock[2].kind, LG_ALLOW_ADDR);
     CU_ASSERT_EQUAL(a.lock[2].off, 0x7ffd0010);
-    /* every watched call has a name io_allow takes */
+    /* every watched call has a name io_allow (or, a wait, wait_allow) takes,
+     * and only that one */
     for (int c = 0; c < LG_IO_NCALLS; c++) {
         const char *n = lg__io_call_name(c);
-        CU_ASSERT_EQUAL(lg__io_allow_parse(n, strlen(n), &a, err, sizeof(err)), 0);
+        bool wait = lg__io_is_wait(c);
+        CU_ASSERT_EQUAL(lg__allow_parse(n, strlen(n), &a, err, sizeof(err), wait), 0);
         CU_ASSERT_TRUE(allowed(&a, c));
+        CU_ASSERT_EQUAL(lg__allow_parse(n, strlen(n), &a, err, sizeof(err), !wait), -1);
     }
 }
 
@@ -199,6 +225,7 @@ void lg_suite_options(void)
     lg_add_test(s, "LOCKGRAPH_REPORT empty or too long", test_report_env);
     lg_add_test(s, "bad options give clear errors", test_errors);
     lg_add_test(s, "on_io: report, abort, off", test_on_io);
+    lg_add_test(s, "on_wait, wait_allow, on_fork, dump", test_waits);
     lg_add_test(s, "io_allow: lists with ':' in their items, clear errors", test_io_allow);
     lg_add_test(s, "io_allow items: calls, name:, site:, addr:", test_io_allow_items);
 }

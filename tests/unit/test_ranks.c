@@ -39,7 +39,7 @@ static const char *bad(const char *text)
 
 static enum lg_why check(struct lg_ranks *r, const char *held, const char *taking)
 {
-    struct lg_class *h = lg__ranks_find(r, held), *c = lg__ranks_find(r, taking);
+    struct lg_rank_class *h = lg__ranks_find(r, held), *c = lg__ranks_find(r, taking);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     return lg__ranks_check(r, h, 0x1000, c, 0x2000);
@@ -60,7 +60,7 @@ static void test_good_file(void)
                                err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     CU_ASSERT_STRING_EQUAL(err, "");
-    struct lg_class *acc = lg__ranks_find(r, "accounts");
+    struct lg_rank_class *acc = lg__ranks_find(r, "accounts");
     CU_ASSERT_PTR_NOT_NULL_FATAL(acc);
     CU_ASSERT_PTR_EQUAL(lg__ranks_find(r, "site:bank+0x1a2b"), acc);
     CU_ASSERT_PTR_EQUAL(lg__ranks_find(r, "site:bank+0x1c40"), acc);
@@ -89,7 +89,7 @@ static void test_rank_rule(void)
     CU_ASSERT_EQUAL(check(r, "name:b", "name:b2"), LG_WHY_RANK);
     CU_ASSERT_EQUAL(check(r, "name:b2", "name:b"), LG_WHY_RANK);
     /* one class: its policy */
-    struct lg_class *c = lg__ranks_find(r, "name:c"), *d = lg__ranks_find(r, "name:d"),
+    struct lg_rank_class *c = lg__ranks_find(r, "name:c"), *d = lg__ranks_find(r, "name:d"),
                     *e = lg__ranks_find(r, "name:e"), *f = lg__ranks_find(r, "name:f");
     CU_ASSERT_EQUAL(lg__ranks_check(r, c, 0x2000, c, 0x1000), LG_WHY_NONE);
     CU_ASSERT_EQUAL(lg__ranks_check(r, d, 0x1000, d, 0x2000), LG_WHY_NONE);
@@ -125,7 +125,7 @@ static void test_partial_order(void)
     CU_ASSERT_EQUAL(check(r, "name:z", "name:w"), LG_WHY_ORDER);
     CU_ASSERT_EQUAL(check(r, "name:r20", "name:r10"), LG_WHY_RANK);
     /* a class only in order lines is strict with itself */
-    struct lg_class *x = lg__ranks_find(r, "name:x");
+    struct lg_rank_class *x = lg__ranks_find(r, "name:x");
     CU_ASSERT_EQUAL(lg__ranks_check(r, x, 0x1000, x, 0x2000), LG_WHY_SAME);
 }
 

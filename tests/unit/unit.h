@@ -9,7 +9,7 @@
 #include <CUnit/CUnit.h>
 
 #define LG_SUITES(X)                                                                               \
-    X(graph) X(registry) X(held) X(options) X(util) X(stack) X(alloc) X(ranks) X(keys)
+    X(graph) X(registry) X(held) X(options) X(util) X(stack) X(alloc) X(ranks) X(keys) X(sem)
 
 #define LG_SUITE_DECL(name) void lg_suite_##name(void);
 LG_SUITES(LG_SUITE_DECL)

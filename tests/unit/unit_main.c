@@ -4,6 +4,8 @@
  */
 #include "unit.h"
 
+#include "reclaim.h"
+
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@ int main(int argc, char **argv)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
+    lg__reclaim_init(); /* grace periods, as at start-up */
     const char *only = argc > 1 ? argv[1] : NULL;
     int matched = 0;
 #define LG_SUITE_ADD(name)                                                                         \
