@@ -156,6 +156,8 @@ void *lg__pool_get(struct lg_pool *p)
     void *r = p->free;
     if (r) {
         p->free = *(void **)((char *)r + p->link_offset);
+        if (p->free) /* the next pop's miss, started now */
+            __builtin_prefetch((char *)p->free + p->link_offset);
     } else {
         if (!p->cur || p->cur + p->size > p->end) {
             lg__unlock(l);
@@ -183,6 +185,8 @@ int lg__pool_get_many(struct lg_pool *p, void **out, int max)
     while (k < max && p->free) {
         out[k] = p->free;
         p->free = *(void **)((char *)out[k] + p->link_offset);
+        if (p->free)
+            __builtin_prefetch((char *)p->free + p->link_offset);
         k++;
     }
     while (k < max && p->cur && p->cur + p->size <= p->end) {

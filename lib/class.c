@@ -30,6 +30,7 @@ static _Atomic(struct lg_class *) map[MAP_SIZE];
 static lg__lock_t class_lock = LG__LOCK_INIT;
 static struct lg_class *all; /* live classes, doubly linked */
 static atomic_uint_fast64_t nclasses;
+static atomic_uint_fast64_t next_class_id = 1;
 static struct lg_pool class_pool = LG_POOL_INIT(struct lg_class, r);
 /* The class graph: one component for every class vertex. */
 static struct lg_comp class_comp = {0, INT64_MIN, INT64_MAX};
@@ -82,20 +83,39 @@ static struct lg_class *make(unsigned kind, enum lg_lock_type type, enum lg_lock
     c->created = created;
     c->inst.max_cyc_src = INT64_MIN;
     c->inst.min_cyc_dst = INT64_MAX;
-    c->v = lg__graph_vertex_new(LG_VERTEX_CLASS, c, &class_comp);
-    if (!c->v) {
-        lg__pool_put(&class_pool, c);
-        return NULL;
-    }
-    c->vgen = atomic_load_explicit(&c->v->gen, memory_order_relaxed);
+    c->id = atomic_fetch_add(&next_class_id, 1);
     return c;
 }
 
-/* Back to the pool, never having been published. */
+/* Back to the pool, never having been published (so no vertex). */
 static void unmake(struct lg_class *c)
 {
-    lg__graph_vertex_remove(c->v);
     lg__pool_put(&class_pool, c);
+}
+
+struct lg_vertex *lg__class_vertex(struct lg_class *k)
+{
+    struct lg_vertex *v = atomic_load_explicit(&k->v, memory_order_acquire);
+    if (v)
+        return lg__class_in_graph(k) ? v : NULL;
+    if (atomic_load_explicit(&k->dead, memory_order_acquire))
+        return NULL;
+    struct lg_vertex *fresh = lg__graph_vertex_new(LG_VERTEX_CLASS, k, &class_comp);
+    if (!fresh)
+        return NULL;
+    /* Its generation first: whoever sees the vertex checks it. */
+    lg__lock(&class_lock);
+    if (!atomic_load_explicit(&k->v, memory_order_relaxed) &&
+        !atomic_load_explicit(&k->dead, memory_order_relaxed)) {
+        k->vgen = atomic_load_explicit(&fresh->gen, memory_order_relaxed);
+        atomic_store_explicit(&k->v, fresh, memory_order_release);
+        fresh = NULL;
+    }
+    lg__unlock(&class_lock);
+    if (fresh) /* another thread was first, or k left meanwhile */
+        lg__graph_vertex_remove(fresh);
+    v = atomic_load_explicit(&k->v, memory_order_acquire);
+    return v && lg__class_in_graph(k) ? v : NULL;
 }
 
 /* Link c among the live classes; class_lock held. */
@@ -367,14 +387,16 @@ static void class_done(struct lg_retired *r)
 /* Take c out of the graph; for an addr class, give the record back. */
 static void remove_class(struct lg_class *c)
 {
-    lg__graph_vertex_remove(c->v);
     lg__lock(&class_lock);
+    atomic_store_explicit(&c->dead, true, memory_order_release); /* no vertex from now */
+    struct lg_vertex *v = atomic_load_explicit(&c->v, memory_order_relaxed);
     bool linked = c->prev || c->next || all == c;
     if (linked)
         unlink_all(c);
     lg__unlock(&class_lock);
+    if (v)
+        lg__graph_vertex_remove(v);
     if (c->kind == LG_CLASS_ADDR && linked) {
-        atomic_store_explicit(&c->dead, true, memory_order_release);
         atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
         lg__retire(&c->r, class_done);
     }

@@ -67,8 +67,11 @@ struct lg_self_nest {
 };
 
 struct lg_class {
-    struct lg_vertex *v;  /* its vertex in the class graph */
+    /* Its vertex in the class graph, made at its first edge (a lock taken
+     * alone all its life never needs one); NULL until then. */
+    _Atomic(struct lg_vertex *) v;
     uint32_t vgen;        /* v's generation: another means the class left the graph */
+    uint64_t id;          /* never reused (class records are) */
     _Atomic uint32_t gen; /* changes when the record is given back */
     uint8_t kind;         /* enum lg_class_kind */
     uint8_t type, mode;   /* of the lock that made it */
@@ -88,11 +91,20 @@ struct lg_class {
     struct lg_retired r;
 };
 
-/* Is k's vertex still its own (false: the class left the graph)? */
+/* Is k still in the graph (false: it left, its module unloaded or its one
+ * lock gone)? */
 static inline bool lg__class_in_graph(const struct lg_class *k)
 {
-    return atomic_load_explicit(&k->v->gen, memory_order_acquire) == k->vgen;
+    if (atomic_load_explicit(&k->dead, memory_order_acquire))
+        return false;
+    const struct lg_vertex *v = atomic_load_explicit(&((struct lg_class *)k)->v,
+                                                     memory_order_acquire);
+    return !v || atomic_load_explicit(&v->gen, memory_order_acquire) == k->vgen;
 }
+
+/* k's vertex, made if it has none yet; NULL when out of memory or k left
+ * the graph. */
+struct lg_vertex *lg__class_vertex(struct lg_class *k);
 
 /* The class of a lock made by an init call whose return address is site.
  * May capture a few frames (a wrapper's callers) and read symbol tables:

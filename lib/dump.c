@@ -313,7 +313,7 @@ static int say(const char *path, const char *what, int err)
 
 static bool class_alive(const struct lg_class *c)
 {
-    return c->v && !atomic_load_explicit(&c->v->dead, memory_order_acquire);
+    return lg__class_in_graph(c);
 }
 
 /* The class snapshot: every class alive now. */
@@ -365,10 +365,10 @@ int lg__dump_graph(const char *pattern, bool at_exit)
     }
     uint64_t edges = 0;
     for (uint32_t i = 0; i < d.nclasses; i++) {
+        struct lg_vertex *v = atomic_load_explicit(&d.classes[i]->v, memory_order_acquire);
         struct lg_adj *a =
-            class_alive(d.classes[i]) ? atomic_load_explicit(&d.classes[i]->v->out,
-                                                             memory_order_acquire)
-                                      : NULL;
+            v && class_alive(d.classes[i]) ? atomic_load_explicit(&v->out, memory_order_acquire)
+                                           : NULL;
         edges += (a ? a->count : 0) + 1;
     }
     if (!prepare(&d, d.nclasses, edges)) {
@@ -392,10 +392,11 @@ int lg__dump_graph(const char *pattern, bool at_exit)
         uint32_t fi = class_get(&d, c);
         if (fi == UINT32_MAX)
             continue;
-        struct lg_adj *a = atomic_load_explicit(&c->v->out, memory_order_acquire);
+        struct lg_vertex *cv = atomic_load_explicit(&c->v, memory_order_acquire);
+        struct lg_adj *a = cv ? atomic_load_explicit(&cv->out, memory_order_acquire) : NULL;
         for (uint32_t s = 0; a && s <= a->mask; s++) {
             struct lg_edge *e = atomic_load_explicit(&a->slot[s], memory_order_acquire);
-            if (!e || e->from != c->v || e->to->kind != LG_VERTEX_CLASS)
+            if (!e || e->from != cv || e->to->kind != LG_VERTEX_CLASS)
                 continue; /* empty, a removed edge's hole */
             uint32_t ti = class_get(&d, e->to->owner);
             if (ti == UINT32_MAX || d.ne * 2 > d.emask)

@@ -127,6 +127,7 @@ static void run(struct lg_retired *list)
 {
     while (list) {
         struct lg_retired *next = list->next;
+        __builtin_prefetch(next); /* (cold by now: the list is old) */
         list->done(list);
         atomic_fetch_sub(&outstanding, 1);
         list = next;

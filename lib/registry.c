@@ -491,44 +491,65 @@ bool lg__registry_retire(struct lg_node *n)
 /* Locks are at least 4-byte aligned (a spinlock is an int). */
 #define LOCK_ALIGN 4
 
-/* Up to RANGE_BATCH live instances in [lo, hi), taken out of the table;
- * registry_lock held. Looks at every lock-aligned address of the pages that
- * have locks, or, for a range with more such addresses than the table has
- * entries, at every entry. */
-static unsigned take_range(uintptr_t lo, uintptr_t hi, struct lg_node **got)
+/* Up to RANGE_BATCH live instances in [*from, hi), found at the
+ * lock-aligned addresses of the pages that have locks; *from moves past what
+ * was looked at. registry_lock held. */
+static unsigned take_range(uintptr_t *from, uintptr_t hi, struct lg_node **got)
 {
     struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
     _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
     unsigned n = 0;
-    if (!t || !b)
+    if (!t || !b) {
+        *from = hi;
         return 0;
-    if ((hi - lo) / LOCK_ALIGN > (uintptr_t)t->mask + 1) {
-        for (uint32_t i = 0; i <= t->mask && n < RANGE_BATCH; i++) {
-            uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
-            if (a && a != LG_RSLOT_GONE && a >= lo && a < hi)
+    }
+    uintptr_t a = (*from + LOCK_ALIGN - 1) & ~(uintptr_t)(LOCK_ALIGN - 1);
+    while (a < hi && n < RANGE_BATCH) {
+        uintptr_t pg = a >> 12;
+        uintptr_t end = (pg + 1) << 12 < hi ? (pg + 1) << 12 : hi;
+        if (!page_has_locks(b, pg)) {
+            a = end;
+            continue;
+        }
+        for (; a < end && n < RANGE_BATCH; a += LOCK_ALIGN) {
+            int64_t i = slot_find(t, a);
+            if (i >= 0)
                 got[n++] = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
         }
-    } else {
-        for (uintptr_t pg = lo >> 12; pg <= (hi - 1) >> 12 && n < RANGE_BATCH; pg++) {
-            if (!page_has_locks(b, pg))
-                continue;
-            uintptr_t a = pg << 12 > lo ? pg << 12 : lo;
-            uintptr_t end = (pg + 1) << 12 < hi ? (pg + 1) << 12 : hi;
-            a = (a + LOCK_ALIGN - 1) & ~(uintptr_t)(LOCK_ALIGN - 1);
-            for (; a < end && n < RANGE_BATCH; a += LOCK_ALIGN) {
-                int64_t i = slot_find(t, a);
-                if (i >= 0)
-                    got[n++] = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
-            }
-        }
     }
+    *from = a;
+    return n;
+}
+
+/* The same by looking at every table entry, from *idx on: for a range with
+ * more lock-aligned addresses than the table has entries. */
+static unsigned take_table(uintptr_t lo, uintptr_t hi, uint32_t *idx, struct lg_node **got)
+{
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+    unsigned n = 0;
+    if (!t) {
+        *idx = UINT32_MAX;
+        return 0;
+    }
+    uint32_t i = *idx;
+    for (; i <= t->mask && n < RANGE_BATCH; i++) {
+        uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
+        if (a && a != LG_RSLOT_GONE && a >= lo && a < hi)
+            got[n++] = atomic_load_explicit(&t->s[i].node, memory_order_relaxed);
+    }
+    *idx = i > t->mask ? UINT32_MAX : i;
+    return n;
+}
+
+static void take_out(struct lg_node **got, unsigned n)
+{
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
     for (unsigned k = 0; k < n; k++) {
         int64_t i = slot_find(t, got[k]->addr);
         if (i >= 0)
             slot_remove(t, (uint32_t)i);
         pb_remove(got[k]);
     }
-    return n;
 }
 
 unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi,
@@ -537,10 +558,25 @@ unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi,
     unsigned total = 0;
     if (!lg__registry_any_in(lo, hi))
         return 0;
+    uintptr_t from = lo;
+    uint32_t idx = 0;
+    bool whole = false;
     for (;;) {
         struct lg_node *got[RANGE_BATCH];
+        unsigned n;
         lg__lock(&registry_lock);
-        unsigned n = take_range(lo, hi, got);
+        struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+        if (!whole && t && (hi - lo) / LOCK_ALIGN > (uintptr_t)t->mask + 1)
+            whole = true; /* cheaper to look at every entry once */
+        bool more;
+        if (whole) {
+            n = take_table(lo, hi, &idx, got);
+            more = idx != UINT32_MAX;
+        } else {
+            n = take_range(&from, hi, got);
+            more = from < hi;
+        }
+        take_out(got, n);
         lg__unlock(&registry_lock);
         for (unsigned k = 0; k < n; k++) {
             if (each)
@@ -548,7 +584,7 @@ unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi,
             node_retire(got[k]);
         }
         total += n;
-        if (n < RANGE_BATCH)
+        if (!more)
             return total;
     }
 }

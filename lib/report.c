@@ -639,7 +639,7 @@ static void put_lock_class(struct lg_buf *b, const struct lg_class *k, struct pc
     char key[LG_KEY_MAX];
     lg__key_of_class(k, key);
     lg__buf_str(b, ",\"lock_class\":{\"id\":");
-    lg__buf_u64(b, k->v ? k->v->id : 0);
+    lg__buf_u64(b, k->id);
     lg__buf_str(b, ",\"kind\":\"");
     lg__buf_str(b, class_kind_name(k->kind));
     lg__buf_str(b, "\",\"key\":");

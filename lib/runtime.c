@@ -193,9 +193,9 @@ static bool vertices(struct lg_node *hn, struct lg_node *an, bool make, struct l
     if (!hc || !c || !lg__class_in_graph(hc) || !lg__class_in_graph(c))
         return false;
     if (hc != c) {
-        *from = hc->v;
-        *to = c->v;
-        return true;
+        *from = make ? lg__class_vertex(hc) : atomic_load_explicit(&hc->v, memory_order_acquire);
+        *to = make ? lg__class_vertex(c) : atomic_load_explicit(&c->v, memory_order_acquire);
+        return *from && *to;
     }
     *from = atomic_load_explicit(&hn->vtx, memory_order_acquire);
     *to = atomic_load_explicit(&an->vtx, memory_order_acquire);
@@ -218,9 +218,11 @@ static bool wants_edge(const struct lg_thread *t, const struct lg_held *h, const
         return false;
     struct lg_vertex *from, *to;
     if (!vertices(hn, a->node, false, &from, &to)) {
-        /* Two locks of one class not yet nested by instance: new. */
-        struct lg_class *hc = atomic_load_explicit(&hn->klass, memory_order_relaxed);
-        return hc && hc == atomic_load_explicit(&a->node->klass, memory_order_relaxed);
+        /* A class with no vertex yet, or two locks of one class not yet
+         * nested by instance: new, unless a class has left the graph. */
+        const struct lg_class *hc = atomic_load_explicit(&hn->klass, memory_order_relaxed);
+        const struct lg_class *c = atomic_load_explicit(&a->node->klass, memory_order_relaxed);
+        return hc && c && lg__class_in_graph(hc) && lg__class_in_graph(c);
     }
     struct lg_edge *e = lg__graph_find(from, to);
     if (!e || !(atomic_load_explicit(&e->combos, memory_order_acquire) & (1u << combo_of(h, a))))
@@ -329,7 +331,7 @@ static void add_edges(struct lg_thread *t, struct lg_acq *a)
     info.second = lg__stack_intern(pcs, n);
     info.to_id = a->node->id;
     info.to_addr = a->addr;
-    lg__thread_name(info.thread_name);
+    lg__thread_name_recent(t, info.thread_name);
 
     bool found = false;
     struct walk w;

@@ -125,7 +125,7 @@ static inline uint64_t lg__class_part(const struct lg_node *n)
 {
     const struct lg_class *k = atomic_load_explicit(&((struct lg_node *)n)->klass,
                                                     memory_order_relaxed);
-    return k ? k->v->id | (1ull << 63) : 0;
+    return k ? k->id | (1ull << 63) : 0;
 }
 
 /* Before the lock call. The fast path, inline in every shim: the lock's

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 __thread struct lg_thread *lg__self LG_TLS;
@@ -167,6 +168,18 @@ void lg__thread_name(char name[16])
     if (prctl(PR_GET_NAME, name, 0, 0, 0) != 0)
         name[0] = 0;
     name[15] = 0;
+}
+
+void lg__thread_name_recent(struct lg_thread *t, char name[16])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    if (!t->name_ns || now - t->name_ns > 100000000ull) {
+        lg__thread_name(t->name);
+        t->name_ns = now ? now : 1;
+    }
+    memcpy(name, t->name, 16);
 }
 
 void lg__thread_lock_all(void)

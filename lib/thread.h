@@ -86,6 +86,7 @@ struct lg_thread {
     struct lg_wait wait;
     const struct lg_stack *wait_cfas; /* frame addresses beside wait.stack */
     char name[16];        /* refreshed when the thread starts to wait */
+    uint64_t name_ns;     /* when lg__thread_name_recent last read it */
     uintptr_t pthread;    /* its pthread_t, to find the thread a join waits for */
     struct lg_drops drops;
     /* Instance records at hand (registry.c): taken without a lock. */
@@ -128,6 +129,10 @@ struct lg_thread *lg__thread_all(void);
 
 /* The calling thread's name, NUL-terminated, 16 bytes. */
 void lg__thread_name(char name[16]);
+/* The same for t (the caller's own record), read again from the kernel at
+ * most every 100 ms: a new edge names its thread, and a system call per
+ * edge was a third of a new edge's cost. */
+void lg__thread_name_recent(struct lg_thread *t, char name[16]);
 
 /* The pthread key whose destructor ends a record; made at init. */
 int lg__thread_key_init(void (*destructor)(void *));
