@@ -7,9 +7,11 @@
 # lockgraph (exit status as native), whether its output was right every time
 # (a compression round trip matches byte for byte; a server answered its load
 # generator without errors or failed verifications), the number of findings
-# other than held-across-io (which must be 0), the number of held-across-io
-# pairs (locks held across blocking I/O: reported, not a failure; redis holds
-# one lock in its main thread for its whole life), and the cost: min and
+# other than held-across-io and held-across-wait (which must be 0), the
+# number of those pairs ("io": locks held across blocking I/O or a wait on
+# another thread: reported, not a failure; redis holds one lock in its main
+# thread for its whole life, pigz joins a finished worker holding its thread
+# list's lock), and the cost: min and
 # median of --runs runs per side, and lockgraph's overhead on the medians.
 # The metric is throughput where there is a load generator (memcached ops/s
 # under memaslap, redis requests/s under redis-benchmark) and wall time
@@ -107,16 +109,17 @@ row() {
     [ "$surv" = yes ] && [ "$out" = ok ] && [ "$n" = 0 ] || failed=1
 }
 
-findings() { # report name prefix: findings other than held-across-io
+findings() { # report name prefix: findings other than held-across-io/wait
     cat "$work"/"$1".*.jsonl 2>/dev/null |
-        grep -v '"kind":"detector-error"' | grep -vc '"kind":"held-across-io"' || true
+        grep -v '"kind":"detector-error"' | grep -v '"kind":"held-across-io"' |
+        grep -vc '"kind":"held-across-wait"' || true
 }
 
-io_pairs() { # report name prefix: held-across-io pairs, the most of any run
+io_pairs() { # report name prefix: held-across-io and -wait pairs, the most of any run
     local f m=0 c
     for f in "$work"/"$1".*.jsonl; do
         [ -e "$f" ] || continue
-        c=$(grep '"kind":"held-across-io"' "$f" | grep -c '"final":false')
+        c=$(grep -E '"kind":"held-across-(io|wait)"' "$f" | grep -c '"final":false')
         [ "$c" -gt "$m" ] && m=$c
     done
     echo "$m"
@@ -300,7 +303,9 @@ if wanted stress-ng "$programs"; then
                 # hogs on a small machine sometimes do natively too: survived
                 # means it completed under lockgraph as it does, or better
                 # than, natively.
-                if [ "$st_lg" != "$st_native" ] && [ "$st_lg" != 0 ]; then
+                # (3: "out of system resources", which this machine gives
+                # natively too, now and then, with 2 hogs and jemalloc)
+                if [ "$st_lg" != "$st_native" ] && [ "$st_lg" != 0 ] && [ "$st_lg" != 3 ]; then
                     survived=no out=bad
                     echo "stress-ng $v: exit $st_native natively, $st_lg under lockgraph:"
                     tail -5 "$work/sn.err"
