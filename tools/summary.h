@@ -137,6 +137,13 @@ void lg_frame_text(const struct lg_frame *fr, char *buf, size_t len);
  * they are. */
 const char *lg_show_path(const char *path);
 
+/* A lock's class in words, as the text report names it: "every mutex
+ * (normal) made by mutex_create (x.c:56) called from conn_new (x.c:61)",
+ * and with `with_key` its key. False (buf empty) for a lock without a
+ * class (a file of an earlier version). */
+bool lg_class_text(struct lg_symbolizer *sym, const struct lg_module *mods, size_t n_mods,
+                   const struct lg_lock *l, bool with_key, char *buf, size_t len);
+
 /* "thread 2 "name" (tid 1234)" */
 void lg_print_thread(FILE *out, const struct lg_thread *t);
 
