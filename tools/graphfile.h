@@ -23,7 +23,9 @@ struct lg_graph_lock {
     char *mode;       /* "normal", "prefer-reader", ...; NULL when absent */
     long instances;   /* lock instances folded into this key; 0 when absent */
     char *name;       /* NULL when absent */
-    char *class_name; /* NULL when absent */
+    char *class_name; /* the ranked class's label; NULL when absent */
+    char *class_kind; /* the lock class the key stands for: "site", "chain", "addr",
+                         "name" (read as text); NULL in files of earlier versions */
     bool has_rank;
     long rank;
     bool created; /* stack is where one instance was created, else first locked */
