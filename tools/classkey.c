@@ -65,7 +65,7 @@ size_t lg_class_key_sites(const char *key, const struct lg_module *mods, size_t 
         return 0;
     size_t n = 0;
     const char *p = key + 5;
-    while (*p && n < max) {
+    for (;;) {
         const char *end = strchr(p, '<');
         if (!end)
             end = p + strlen(p);
@@ -74,7 +74,9 @@ size_t lg_class_key_sites(const char *key, const struct lg_module *mods, size_t 
         for (const char *q = p; q + 3 <= end; q++)
             if (q[0] == '+' && q[1] == '0' && q[2] == 'x')
                 plus = q;
-        if (!plus || plus == p)
+        if (!plus || plus == p || n == max)
+            return 0;
+        if (hexval(plus[3]) < 0)
             return 0;
         char *num_end;
         uint64_t off = strtoull(plus + 3, &num_end, 16);
@@ -84,9 +86,10 @@ size_t lg_class_key_sites(const char *key, const struct lg_module *mods, size_t 
         if (!m)
             return 0;
         pcs[n++] = m->base + off;
-        p = *end ? end + 1 : end;
+        if (!*end)
+            return n;
+        p = end + 1;
     }
-    return *p ? 0 : n;
 }
 
 bool lg_class_fold_text(struct lg_symbolizer *sym, const struct lg_module *mods, size_t n_mods,

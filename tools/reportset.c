@@ -27,6 +27,13 @@ static const char *plural(size_t n, const char *one, const char *many)
 
 /* ---- reading ---- */
 
+/* By the report's symbolizer as it is when asked (a caller may swap it). */
+static uint64_t fold_identity(void *arg, const struct lg_finding *f, const struct lg_lock *l)
+{
+    const struct lg_report *r = arg;
+    return lg_class_fold_identity(r->sym, f, l);
+}
+
 int lg_report_open(struct lg_report *r, char *const *paths, size_t n_paths,
                    const char *const *supp_paths, size_t n_supp, unsigned flags, FILE *diag)
 {
@@ -58,7 +65,7 @@ int lg_report_open(struct lg_report *r, char *const *paths, size_t n_paths,
     }
     /* Classes whose init sites are one source line (a helper inlined in
      * two places) are one class here. */
-    lg_grouper_fold_classes(r->grouper, lg_class_fold_identity, r->sym);
+    lg_grouper_fold_classes(r->grouper, fold_identity, r);
     return 0;
 }
 
