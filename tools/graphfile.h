@@ -1,7 +1,8 @@
 /*
  * graphfile.h - a graph file (FINDINGS.md "The graph file") as C structs.
  *
- * The model: a process's whole lock graph, folded by stable key. A `graph`
+ * The model: a process's whole lock graph, whose vertices are lock classes
+ * named by stable key (FINDINGS.md "Lock classes"). A `graph`
  * header (with the module map every stack in the file is symbolized with),
  * one `graph-lock` per key, one `graph-edge` per ordered key pair, and a
  * `graph-end` line whose absence means the file was cut short. Keys stay

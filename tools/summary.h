@@ -4,7 +4,9 @@
  * The model: each finding becomes one block headed "== KIND #N (pid P): ...",
  * with its locks labelled L1..Ln, its threads by lockgraph's thread number,
  * and its stacks symbolized; a lock-order cycle also gets a "possible
- * scenario" table in the style of the kernel's lockdep, a rank violation
+ * scenario" table in the style of the kernel's lockdep (a cycle between
+ * lock classes labels classes C1..Cn, names each by where its locks are
+ * made and each edge by its two locks), a rank violation
  * says why each held lock forbids the new one, a deadlock (threads blocked
  * now) is headed "DEADLOCK" with a table of each thread's held and awaited
  * lock. A lock in a ranked class
