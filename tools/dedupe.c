@@ -4,7 +4,11 @@
  * Does: give each finding up to two signatures - what it is about (the
  * locks of a cycle, by stable identity) and where it happened (its
  * acquisition sites as module + offset) - and join findings that share
- * either, with a union-find over the signatures sorted.
+ * either, with a union-find over the signatures sorted. A cycle between
+ * lock classes is the same as another when both its classes and its code
+ * are, and never the same finding as one the locks close: the same
+ * classes inverted on different objects and on the same ones are two
+ * things to know.
  * Does not: symbolize (module + offset is enough to compare), or decide
  * what is shown (report.c).
  */
@@ -93,11 +97,22 @@ static uint64_t top_site(const struct lg_finding *f, const struct lg_stack *s)
  * creation site, when it has one); a global's place in its module; its
  * creation site; else, only within its process, its address. The second
  * value says whether the identity holds across processes. */
+static bool class_kind_is(const struct lg_lock *l, const char *kind)
+{
+    return l->cls.kind && strcmp(l->cls.kind, kind) == 0;
+}
+
 uint64_t lg_lock_identity(const struct lg_finding *f, const struct lg_lock *l, bool *stable)
 {
     *stable = true;
     if (l->key)
         return hash_str(l->key, 10);
+    /* A class made by code (or named) is the same in every run of the
+     * build: its key says which. A lock of its own class (never
+     * initialized) is named below, by its place. */
+    if (l->cls.known && l->cls.key &&
+        (class_kind_is(l, "site") || class_kind_is(l, "chain") || class_kind_is(l, "name")))
+        return hash_str(l->cls.key, 15);
     uint64_t site = l->created ? top_site(f, &l->stack) : 0;
     if (l->name)
         return combine(hash_str(l->name, 11), site);
@@ -164,8 +179,25 @@ static uint64_t value_hash(const struct lg_finding *f, json_object *v, int depth
 
 /* ---- signatures ---- */
 
+/* How the grouper tells the locks of a cycle apart. */
+struct identity {
+    lg_class_identity_fn fn;
+    void *arg;
+};
+
+static uint64_t cycle_lock_identity(const struct identity *id, const struct lg_finding *f,
+                                    const struct lg_lock *l, bool *stable)
+{
+    uint64_t v = id && id->fn ? id->fn(id->arg, f, l) : 0;
+    if (v) {
+        *stable = true;
+        return combine(v, 16);
+    }
+    return lg_lock_identity(f, l, stable);
+}
+
 /* sig[0]: where (the code); sig[1]: what (the locks), 0 when none. */
-static void signatures(const struct lg_finding *f, uint64_t sig[2])
+static void signatures(const struct lg_finding *f, const struct identity *id, uint64_t sig[2])
 {
     struct bag b = {0};
     bool stable = true, s;
@@ -173,17 +205,31 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
     uint64_t kind = hash_str(lg_finding_kind(f), 30);
     switch (f->kind) {
     case LG_KIND_CYCLE:
+        /* Between classes: a finding of its own kind (earlier files, with
+         * no scope, keep the signatures they had), the same when both its
+         * classes and its code are (below). */
+        if (lg_finding_class_scope(f))
+            kind = combine(kind, 35);
         for (size_t i = 0; i < f->n_edges; i++)
             bag_add(&b, combine(top_site(f, &f->edges[i].first), top_site(f, &f->edges[i].second)));
         sig[0] = bag_value(&b, kind);
         memset(&b, 0, sizeof b);
         for (size_t i = 0; i < f->n_locks; i++) {
-            bag_add(&b, lg_lock_identity(f, &f->locks[i], &s));
+            bag_add(&b, cycle_lock_identity(id, f, &f->locks[i], &s));
             stable = stable && s;
         }
         /* Anonymous heap locks are only "the same" within a process, which
          * the library already reports once. */
         sig[1] = stable ? bag_value(&b, kind + 1) : 0;
+        if (lg_finding_class_scope(f)) {
+            /* The same classes and the same code: one finding. The same
+             * code on other classes (a lock made through a helper, or
+             * not) is another inversion, and so are the same classes
+             * inverted by other code. */
+            if (sig[1])
+                sig[0] = combine(sig[0], sig[1]);
+            sig[1] = 0;
+        }
         break;
     case LG_KIND_SELF_DEADLOCK:
         sig[0] =
@@ -236,6 +282,11 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
         sig[0] = combine(kind, combine(f->n_waiters ? top_site(f, &f->waiters[0].stack) : 0,
                                        top_site(f, &f->owner.stack)));
         break;
+    case LG_KIND_HELD_LOCK_FREED:
+        /* Where it was freed (by which call) and where its holder took it. */
+        sig[0] = combine(combine(kind, hash_str(f->call, 36)),
+                         combine(top_site(f, &f->stack), top_site(f, &f->owner.stack)));
+        break;
     case LG_KIND_LONG_HOLD:
         /* The library's own unit: one acquisition site. */
         sig[0] = combine(kind, top_site(f, &f->stack));
@@ -263,7 +314,7 @@ static void signatures(const struct lg_finding *f, uint64_t sig[2])
 uint64_t lg_finding_signature(const struct lg_finding *f)
 {
     uint64_t sig[2];
-    signatures(f, sig);
+    signatures(f, NULL, sig);
     return sig[0];
 }
 
@@ -326,6 +377,7 @@ struct ggroup {
 
 struct lg_grouper {
     bool merge, owns;
+    struct identity id; /* how the locks of cycles are told apart */
     size_t keep;
     struct ggroup *g;
     size_t n, cap;
@@ -346,6 +398,12 @@ struct lg_grouper *lg_grouper_new(bool merge, bool owns, size_t keep)
         lg_u64map_init(&gr->by_sig);
     }
     return gr;
+}
+
+void lg_grouper_fold_classes(struct lg_grouper *gr, lg_class_identity_fn fn, void *arg)
+{
+    gr->id.fn = fn;
+    gr->id.arg = arg;
 }
 
 static void group_release(struct lg_grouper *gr, struct ggroup *g)
@@ -471,7 +529,7 @@ static int unite_groups(struct lg_grouper *gr, size_t a, size_t b)
 int lg_grouper_add(struct lg_grouper *gr, size_t index, struct lg_finding *f)
 {
     uint64_t sig[2];
-    signatures(f, sig);
+    signatures(f, &gr->id, sig);
     uint64_t proc = combine(hash_str(f->file, 40), (uint64_t)f->pid);
     struct lg_seen seen = {.line = f->line, .pid = f->pid, .index = index};
     if (!(seen.file = intern(gr, f->file)))

@@ -48,12 +48,21 @@ struct lg_group {
  */
 struct lg_grouper;
 
+/* A lock's class by another identity than its key, or 0 to keep the key:
+ * `report` folds classes whose init sites are one source line (classkey.h). */
+typedef uint64_t (*lg_class_identity_fn)(void *arg, const struct lg_finding *f,
+                                         const struct lg_lock *l);
+
 /* `merge` false: every finding is a group of its own. `owns`: the grouper
  * takes the findings added (and frees those it does not show, at once);
  * else they must outlive it. `keep`: places kept per group (SIZE_MAX:
  * all). NULL when out of memory. */
 struct lg_grouper *lg_grouper_new(bool merge, bool owns, size_t keep);
 void lg_grouper_free(struct lg_grouper *gr);
+
+/* Tell the locks of cycles apart by `fn` (see lg_class_identity_fn), from
+ * the next finding added on. */
+void lg_grouper_fold_classes(struct lg_grouper *gr, lg_class_identity_fn fn, void *arg);
 
 /* Add finding `f` (with `owns`, allocated with malloc), number `index` in
  * the input order (each index once; increasing is cheapest). Returns 0,
@@ -90,7 +99,10 @@ uint64_t lg_site_hash(const struct lg_finding *f, uint64_t pc);
 uint64_t lg_finding_signature(const struct lg_finding *f);
 
 /* A lock of finding `f` by what names it across runs (see the model
- * above); *stable is false when only its address in that process does. */
+ * above): a ranked lock's key; the key of its class, for a class made at
+ * a site, through a wrapper or by name; its name; a global's place in its
+ * module; its creation site. *stable is false when only its address in
+ * that process does. */
 uint64_t lg_lock_identity(const struct lg_finding *f, const struct lg_lock *l, bool *stable);
 
 #endif

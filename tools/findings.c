@@ -38,12 +38,18 @@ static const char *const kind_names[LG_KIND_COUNT] = {
     [LG_KIND_HELD_ACROSS_IO] = "held-across-io",
     [LG_KIND_HELD_ACROSS_WAIT] = "held-across-wait",
     [LG_KIND_FORK_HELD] = "fork-with-locks-held",
+    [LG_KIND_HELD_LOCK_FREED] = "held-lock-freed",
     [LG_KIND_OTHER] = "other",
 };
 
 const char *lg_kind_name(enum lg_kind kind)
 {
     return (unsigned)kind < LG_KIND_COUNT ? kind_names[kind] : "unknown";
+}
+
+bool lg_finding_class_scope(const struct lg_finding *f)
+{
+    return f->kind == LG_KIND_CYCLE && f->scope && strcmp(f->scope, "class") == 0;
 }
 
 const char *lg_finding_kind(const struct lg_finding *f)
@@ -55,10 +61,24 @@ const char *lg_finding_kind(const struct lg_finding *f)
 
 /* ---- the schema's building blocks ---- */
 
+/* A lock's "lock_class": absent in files of earlier versions. */
+static bool parse_lock_class(struct lg_json_ctx *c, json_object *obj, struct lg_lock_class *k)
+{
+    json_object *o = lg_json_object(c, obj, "lock_class", false);
+    if (!o)
+        return !c->failed;
+    k->known = true;
+    return lg_json_long(c, o, "id", &k->id) && lg_json_string(c, o, "kind", &k->kind) &&
+           lg_json_string(c, o, "key", &k->key) && lg_json_stack(c, o, "site", &k->site);
+}
+
 static bool parse_lock(struct lg_json_ctx *c, json_object *obj, struct lg_lock *l)
 {
     if (!json_object_is_type(obj, json_type_object))
         return lg_json_fail(c, "a lock is not an object");
+    l->has_lock_id = lg_json_member(obj, "lock_id") != NULL;
+    if (!lg_json_long(c, obj, "lock_id", &l->lock_id) || !parse_lock_class(c, obj, &l->cls))
+        return false;
     if (!lg_json_long(c, obj, "id", &l->id) || !lg_json_addr(c, obj, "addr", &l->addr) ||
         !lg_json_string(c, obj, "type", &l->type) || !lg_json_string(c, obj, "mode", &l->mode) ||
         !lg_json_string(c, obj, "name", &l->name) ||
@@ -75,6 +95,9 @@ static bool parse_lock(struct lg_json_ctx *c, json_object *obj, struct lg_lock *
 
 static void free_lock(struct lg_lock *l)
 {
+    free(l->cls.kind);
+    free(l->cls.key);
+    lg_stack_free(&l->cls.site);
     free(l->type);
     free(l->mode);
     free(l->name);
@@ -100,10 +123,24 @@ void lg_lock_free(struct lg_lock *l)
     free_lock(l);
 }
 
+/* An edge's "from_lock" or "to_lock": absent in files of earlier versions. */
+static bool parse_edge_lock(struct lg_json_ctx *c, json_object *obj, const char *key,
+                            struct lg_edge_lock *l)
+{
+    json_object *o = lg_json_object(c, obj, key, false);
+    if (!o)
+        return !c->failed;
+    l->known = true;
+    return lg_json_long(c, o, "id", &l->id) && lg_json_addr(c, o, "addr", &l->addr);
+}
+
 static bool parse_edge(struct lg_json_ctx *c, json_object *obj, struct lg_edge *e)
 {
     if (!json_object_is_type(obj, json_type_object))
         return lg_json_fail(c, "an edge is not an object");
+    if (!parse_edge_lock(c, obj, "from_lock", &e->from_lock) ||
+        !parse_edge_lock(c, obj, "to_lock", &e->to_lock))
+        return false;
     json_object *thread = lg_json_object(c, obj, "thread", false);
     if (c->failed)
         return false;
@@ -323,7 +360,8 @@ static bool parse_kind_fields(struct lg_json_ctx *c, json_object *o, struct lg_f
     switch (f->kind) {
     case LG_KIND_CYCLE: {
         if (!lg_json_bool(c, o, "timed", &f->timed) ||
-            !lg_json_bool(c, o, "single_thread", &f->single_thread))
+            !lg_json_bool(c, o, "single_thread", &f->single_thread) ||
+            !lg_json_string(c, o, "scope", &f->scope))
             return false;
         if (!(arr = lg_json_array(c, o, "locks", true)))
             return false;
@@ -450,6 +488,23 @@ static bool parse_kind_fields(struct lg_json_ctx *c, json_object *o, struct lg_f
                lg_json_stack(c, o, "stack", &f->stack) && parse_held(c, o, f);
     case LG_KIND_FORK_HELD:
         return parse_fork_threads(c, o, f);
+    case LG_KIND_HELD_LOCK_FREED:
+        /* Who frees it and where, the lock, and who holds it: the holder
+         * is kept as the owner. */
+        if (!(obj = lg_json_object(c, o, "lock", true)) || !parse_lock(c, obj, &f->lock))
+            return false;
+        if (!(obj = lg_json_object(c, o, "thread", true)) || !lg_json_thread(c, obj, &f->thread))
+            return false;
+        if ((obj = lg_json_object(c, o, "holder", false)) != NULL) {
+            f->owner.known = true;
+            if (!lg_json_thread(c, obj, &f->owner.thread))
+                return false;
+        } else if (c->failed) {
+            return false;
+        }
+        return lg_json_string(c, o, "call", &f->call) && lg_json_stack(c, o, "stack", &f->stack) &&
+               lg_json_stack(c, o, "holder_stack", &f->owner.stack) &&
+               lg_json_string(c, o, "held", &f->hold);
     case LG_KIND_OTHER:
         return true; /* kept whole in f->raw */
     case LG_KIND_COUNT:
@@ -533,6 +588,8 @@ void lg_finding_free(struct lg_finding *f)
     for (size_t i = 0; i < f->n_locks; i++)
         free_lock(&f->locks[i]);
     free(f->locks);
+    free(f->scope);
+    free(f->hold);
     for (size_t i = 0; i < f->n_edges; i++) {
         lg_thread_free(&f->edges[i].thread);
         lg_stack_free(&f->edges[i].first);

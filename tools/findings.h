@@ -30,6 +30,8 @@ enum lg_kind {
     LG_KIND_HELD_ACROSS_WAIT, /* held-across-wait: a join, cond, semaphore... wait under a lock */
     LG_KIND_FORK_HELD,        /* fork-with-locks-held: a fork child inherits locks held by
                                  threads it does not have */
+    LG_KIND_HELD_LOCK_FREED,  /* held-lock-freed: a lock freed, unmapped, unloaded or
+                                 destroyed while a thread holds it */
     /* A new kind goes here, above LG_KIND_OTHER: the reader looks names up
      * below it, and reports treat what they have no case for like OTHER. */
     LG_KIND_OTHER, /* a kind this reader does not know (a newer runtime's):
@@ -66,8 +68,23 @@ struct lg_thread {
     char *name; /* NULL when absent */
 };
 
+/* A lock's class (FINDINGS.md "Lock classes"): what the lock graph's
+ * vertex stands for. Files of earlier versions have none (known false). */
+struct lg_lock_class {
+    bool known;
+    long id;
+    char *kind;           /* "site", "chain", "addr", "name" (read as text); NULL when absent */
+    char *key;            /* "site:prog+0x1a2b", "site:prog+0x10<prog+0x20", ...; NULL when absent */
+    struct lg_stack site; /* site, chain: the init call's return address, then (chain) its
+                             callers, innermost first; empty for addr and name */
+};
+
 struct lg_lock {
-    long id; /* 0: lockgraph never saw it locked (unlock-not-held) */
+    long id; /* 0: lockgraph never saw it locked (unlock-not-held); in a cycle, the
+                graph vertex the edges name (the class's, for a class-scope cycle) */
+    bool has_lock_id;
+    long lock_id; /* the instance, when the file says (a cycle's locks) */
+    struct lg_lock_class cls;
     uint64_t addr;
     char *type;   /* "mutex"; never NULL after parsing */
     char *mode;   /* "normal", ...; NULL when absent */
@@ -81,8 +98,16 @@ struct lg_lock {
     long rank;
 };
 
+/* The lock instance an edge of a cycle was first seen on. */
+struct lg_edge_lock {
+    bool known;
+    long id;
+    uint64_t addr;
+};
+
 struct lg_edge {
     long from, to; /* lock ids */
+    struct lg_edge_lock from_lock, to_lock; /* the instances (absent in older files) */
     struct lg_thread thread;
     bool timed;
     bool first_exact;       /* first_stack_exact */
@@ -130,7 +155,7 @@ struct lg_fd {
 
 /*
  * One finding. Which members are meaningful depends on `kind`:
- *   CYCLE:           locks, edges, timed, single_thread
+ *   CYCLE:           locks, edges, timed, single_thread, scope
  *   SELF_DEADLOCK:   lock, thread, first_stack, second_stack, timed
  *   UNLOCK_NOT_HELD: lock, thread, stack
  *   HELD_AT_EXIT:    thread, held
@@ -145,6 +170,8 @@ struct lg_fd {
  *   HELD_ACROSS_WAIT: as HELD_ACROSS_IO without fd, with waits_on
  *   FORK_HELD:       waiters (thread and held only: the parent's threads),
  *                    parent_pid, stack (where the fork was made)
+ *   HELD_LOCK_FREED: call, lock, thread (who frees), stack (the free or destroy
+ *                    call), owner (the holder and where it took the lock), hold
  *   DEADLOCK also:   gone (a lock whose owner is gone), waiters[i].joins
  *   OTHER:           other_kind (and raw, as for every kind)
  * The rest are zero.
@@ -164,6 +191,7 @@ struct lg_finding {
     struct lg_edge *edges;
     size_t n_edges;
     bool timed, single_thread;
+    char *scope; /* a cycle's "class" or "instance" (read as text); NULL when absent */
 
     struct lg_lock lock;
     struct lg_thread thread;
@@ -204,6 +232,7 @@ struct lg_finding {
         bool fork;             /* where is fork_stack */
     } gone;
     long parent_pid; /* fork-with-locks-held */
+    char *hold;      /* held-lock-freed: "read" or "exclusive" (read as text); NULL when absent */
 
     char *other_kind;        /* LG_KIND_OTHER: the kind as written */
     struct json_object *raw; /* the whole line as parsed (a reference, put on free) */
@@ -271,6 +300,10 @@ void lg_finding_free(struct lg_finding *f);
 
 /* Is this line (a file's first) a graph file's `graph` header? */
 bool lg_is_graph_header(const char *text, size_t len);
+
+/* Is `f` a lock-order cycle between lock classes (two kinds of lock
+ * inverted on different objects), rather than one the locks close? */
+bool lg_finding_class_scope(const struct lg_finding *f);
 
 /* A lock object (FINDINGS.md "lock") read from JSON, for the reports that
  * walk a finding of a kind they do not know. False when it is not one. */

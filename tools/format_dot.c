@@ -5,13 +5,17 @@
  * Does: draw the findings' cycles with each lock once (by its stable
  * identity, so a lock in two cycles is one node), a rank-violation as a
  * dashed edge from each held lock to the one taken, a self-deadlock as a
- * loop. Memory: the locks and edges of the distinct findings.
+ * loop. A cycle between lock classes draws its classes as nodes (one per
+ * class, folded by source line as the report groups them), labelled by
+ * where their locks are made, and says on each edge which two locks it was
+ * taken on. Memory: the locks and edges of the distinct findings.
  * Does not: write DOT syntax itself (dot.c), run Graphviz, or read graph
  * files (merge.c draws the union of those).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "classkey.h"
 #include "dot.h"
 #include "format.h"
 
@@ -22,15 +26,18 @@ struct node {
     bool on_cycle;
 };
 
+
 struct graph {
     struct node *nodes;
     size_t n, cap;
+    struct lg_symbolizer *sym; /* folds classes by source line */
 };
 
 static size_t node_of(struct graph *g, const struct lg_finding *f, const struct lg_lock *l)
 {
     bool stable;
-    uint64_t id = lg_lock_identity(f, l, &stable);
+    uint64_t id = lg_class_fold_identity(g->sym, f, l);
+    id = id ? id : lg_lock_identity(f, l, &stable);
     for (size_t i = 0; i < g->n; i++)
         if (g->nodes[i].identity == id)
             return i;
@@ -51,6 +58,20 @@ static void lock_label(struct lg_symbolizer *sym, const struct node *n, char *bu
     const struct lg_lock *l = n->lock;
     char site[1024] = "";
     size_t k;
+    if (lg_finding_class_scope(n->f) &&
+        lg_class_text(sym, n->f->modules, n->f->n_modules, l, false, site, sizeof site)) {
+        /* A class: where its locks are made, a caller a line. */
+        k = (size_t)snprintf(buf, len, "class %s\n", l->cls.key ? l->cls.key : "");
+        for (const char *p = site; *p && k + 1 < len; p++) {
+            if (strncmp(p, " called from ", 13) == 0) {
+                buf[k++] = '\n';
+                p++;
+            }
+            buf[k++] = *p;
+        }
+        buf[k < len ? k : len - 1] = '\0';
+        return;
+    }
     if (l->name)
         k = (size_t)snprintf(buf, len, "\"%s\"\n%s", l->name, l->type);
     else if (l->key)
@@ -118,6 +139,7 @@ static void *begin(struct lg_report *r, FILE *out, const struct lg_format_opts *
     if (pc) {
         pc->r = r;
         pc->out = out;
+        pc->g.sym = r->sym;
     }
     return pc;
 }
@@ -147,7 +169,13 @@ static int group(void *state, const struct lg_group *grp, size_t number)
             d->from = na;
             d->to = nb2;
             d->style = LG_DOT_CYCLE;
-            snprintf(d->label, sizeof d->label, "#%zu thread %ld\n%s", number, e->thread.seq, site);
+            size_t k = (size_t)snprintf(d->label, sizeof d->label, "#%zu thread %ld\n%s", number,
+                                        e->thread.seq, site);
+            if (lg_finding_class_scope(f) && e->from_lock.known && e->to_lock.known &&
+                k < sizeof d->label)
+                snprintf(d->label + k, sizeof d->label - k, "\non 0x%llx -> 0x%llx",
+                         (unsigned long long)e->from_lock.addr,
+                         (unsigned long long)e->to_lock.addr);
         }
         /* A cycle longer than a picture can hold: the rest as one edge
          * back to where it started. */

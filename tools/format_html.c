@@ -68,7 +68,8 @@ static const char style[] =
     "border-radius:6px;margin:14px 0;padding:4px 14px 10px}"
     "article.lock-order-cycle,article.self-deadlock,article.deadlock{border-left-color:#cf222e}"
     "article.rank-violation,article.rank-order-cycle,article.long-wait,article.long-hold,"
-    "article.held-across-io,article.held-across-wait,article.fork-with-locks-held{"
+    "article.held-across-io,article.held-across-wait,article.fork-with-locks-held,"
+    "article.held-lock-freed{"
     "border-left-color:#bf8700}"
     "article h3{font-size:15px;margin:8px 0;font-family:ui-monospace,Menlo,Consolas,monospace}"
     "pre,summary{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;"
@@ -176,9 +177,16 @@ static void kind_class(FILE *out, const char *kind)
     }
 }
 
-static void lock_name(FILE *out, const struct lg_lock *l)
+static void lock_name(struct lg_report *r, const struct lg_finding *f, FILE *out,
+                      const struct lg_lock *l)
 {
-    if (l->name) {
+    char cls[1024];
+    if (lg_finding_class_scope(f) &&
+        lg_class_text(r->sym, f->modules, f->n_modules, l, false, cls, sizeof cls)) {
+        fputs("[class: ", out);
+        esc_str(out, cls);
+        fputc(']', out);
+    } else if (l->name) {
         fputc('"', out);
         esc_str(out, l->name);
         fputc('"', out);
@@ -203,7 +211,7 @@ static void cycle_list(struct lg_report *r, FILE *out)
             const struct lg_edge *e = &f->edges[k];
             for (size_t j = 0; j < f->n_locks; j++)
                 if (f->locks[j].id == e->from) {
-                    lock_name(out, &f->locks[j]);
+                    lock_name(r, f, out, &f->locks[j]);
                     break;
                 }
             fprintf(out, " &rarr;<sub>thread %ld</sub> ", e->thread.seq);
@@ -211,7 +219,7 @@ static void cycle_list(struct lg_report *r, FILE *out)
         if (f->n_edges > 50)
             fputs("&hellip; ", out);
         if (f->n_locks)
-            lock_name(out, &f->locks[0]);
+            lock_name(r, f, out, &f->locks[0]);
         fputs("</li>\n", out);
     }
     fputs("</ol>\n", out);

@@ -184,6 +184,12 @@ static void lock_text(const struct lg_lock *l, char *buf, size_t len)
         snprintf(buf, len, "%s 0x%llx", l->type ? l->type : "lock", (unsigned long long)l->addr);
 }
 
+static void lock_text_ctx(struct ctx *c, const struct lg_lock *l, char *buf, size_t len)
+{
+    (void)c;
+    lock_text(l, buf, len);
+}
+
 static const struct lg_lock *cycle_lock(const struct lg_finding *f, long id, size_t *idx)
 {
     for (size_t i = 0; i < f->n_locks; i++)
@@ -240,6 +246,9 @@ static const struct {
     {"fork-with-locks-held", "ForkWithLocksHeld", "warning",
      "The process forked while other threads held locks: in the child those locks stay locked "
      "for good, and taking one hangs."},
+    {"held-lock-freed", "HeldLockFreed", "warning",
+     "A lock freed, unmapped, unloaded or destroyed while a thread holds it: the holder's "
+     "unlock, and any thread waiting for it, act on memory that is gone or a destroyed lock."},
 };
 
 static const char *level_of(const char *kind)
@@ -250,37 +259,73 @@ static const char *level_of(const char *kind)
     return "warning";
 }
 
+/* How a class cycle's message calls a class: "C1 (every mutex made by
+ * mutex_create (x.c:56) called from conn_new (x.c:61))". */
+static void class_text(struct ctx *c, const struct lg_lock *l, char *buf, size_t len)
+{
+    if (!lg_class_text(c->r->sym, c->f->modules, c->f->n_modules, l, false, buf, len))
+        lock_text(l, buf, len);
+}
+
 static void cycle_result(struct ctx *c, json_object *res, char *msg, size_t len)
 {
     const struct lg_finding *f = c->f;
-    size_t k = (size_t)snprintf(msg, len, "Potential deadlock: a lock-order cycle among %zu locks",
-                                f->n_locks);
+    bool classes = lg_finding_class_scope(f);
+    size_t k;
+    if (classes)
+        k = (size_t)snprintf(msg, len,
+                             "Potential deadlock between %zu lock classes: never on one pair of "
+                             "locks in this run, but locks of these kinds taken in these orders "
+                             "on the same objects can deadlock",
+                             f->n_locks);
+    else
+        k = (size_t)snprintf(msg, len, "Potential deadlock: a lock-order cycle among %zu locks",
+                             f->n_locks);
     json_object *flows = json_object_new_array(), *cf = json_object_new_object();
     json_object *tfs = json_object_new_array();
     for (size_t i = 0; i < f->n_edges; i++) {
         const struct lg_edge *e = &f->edges[i];
         size_t ia = 0, ib = 0;
         const struct lg_lock *a = cycle_lock(f, e->from, &ia), *b = cycle_lock(f, e->to, &ib);
-        char la[256] = "?", lb[256] = "?", sa[1024], sb[1024], what[1600];
+        char la[1200] = "?", lb[1200] = "?", sa[1024], sb[1024], what[3000];
         if (a)
-            lock_text(a, la, sizeof la);
+            (classes ? class_text : lock_text_ctx)(c, a, la, sizeof la);
         if (b)
-            lock_text(b, lb, sizeof lb);
+            (classes ? class_text : lock_text_ctx)(c, b, lb, sizeof lb);
         if (k < len && i < 8) {
             site(c, &e->second, sb, sizeof sb);
-            k += (size_t)snprintf(msg + k, len - k,
-                                  "%s thread %ld holds L%zu %s and takes L%zu %s at %s",
-                                  i ? ";" : ":", e->thread.seq, ia + 1, la, ib + 1, lb, sb);
+            if (classes)
+                k += (size_t)snprintf(msg + k, len - k,
+                                      "%s thread %ld holds a C%zu lock (%s) and takes a C%zu lock "
+                                      "(%s) at %s",
+                                      i ? ";" : ":", e->thread.seq, ia + 1, la, ib + 1, lb, sb);
+            else
+                k += (size_t)snprintf(msg + k, len - k,
+                                      "%s thread %ld holds L%zu %s and takes L%zu %s at %s",
+                                      i ? ";" : ":", e->thread.seq, ia + 1, la, ib + 1, lb, sb);
         }
         /* A thousand-lock cycle: the message names the first edges, the
          * stacks and flows the first MAX_EDGES (viewers cap locations). */
         if (i >= MAX_EDGES)
             continue;
-        snprintf(what, sizeof what, "thread %ld holds L%zu %s, taken here", e->thread.seq, ia + 1,
-                 la);
+        char ia_s[64] = "", ib_s[64] = "";
+        if (classes && e->from_lock.known)
+            snprintf(ia_s, sizeof ia_s, " 0x%llx", (unsigned long long)e->from_lock.addr);
+        if (classes && e->to_lock.known)
+            snprintf(ib_s, sizeof ib_s, " 0x%llx", (unsigned long long)e->to_lock.addr);
+        if (classes)
+            snprintf(what, sizeof what, "thread %ld holds C%zu lock%s, taken here", e->thread.seq,
+                     ia + 1, ia_s);
+        else
+            snprintf(what, sizeof what, "thread %ld holds L%zu %s, taken here", e->thread.seq,
+                     ia + 1, la);
         add_stack(c, &e->first, what);
-        snprintf(what, sizeof what, "thread %ld, holding L%zu %s, takes L%zu %s here",
-                 e->thread.seq, ia + 1, la, ib + 1, lb);
+        if (classes)
+            snprintf(what, sizeof what, "thread %ld, holding C%zu lock%s, takes C%zu lock%s here",
+                     e->thread.seq, ia + 1, ia_s, ib + 1, ib_s);
+        else
+            snprintf(what, sizeof what, "thread %ld, holding L%zu %s, takes L%zu %s here",
+                     e->thread.seq, ia + 1, la, ib + 1, lb);
         add_stack(c, &e->second, what);
 
         /* A thread flow per edge: the thread takes one lock, then blocks
@@ -290,14 +335,22 @@ static void cycle_result(struct ctx *c, json_object *res, char *msg, size_t len)
         site(c, &e->first, sa, sizeof sa);
         if (best_frame(c, &e->first, &fa)) {
             json_object *tl = json_object_new_object();
-            snprintf(what, sizeof what, "takes L%zu %s", ia + 1, la);
+            if (classes)
+                snprintf(what, sizeof what, "takes a C%zu lock%s", ia + 1, ia_s);
+            else
+                snprintf(what, sizeof what, "takes L%zu %s", ia + 1, la);
             json_object_object_add(tl, "location", frame_location(&fa, what));
             json_object_array_add(locs, tl);
         }
         if (best_frame(c, &e->second, &fb)) {
             json_object *tl = json_object_new_object();
-            snprintf(what, sizeof what, "then waits for L%zu %s, held by the next thread", ib + 1,
-                     lb);
+            if (classes)
+                snprintf(what, sizeof what,
+                         "then waits for a C%zu lock%s: the next thread may hold the same one",
+                         ib + 1, ib_s);
+            else
+                snprintf(what, sizeof what, "then waits for L%zu %s, held by the next thread",
+                         ib + 1, lb);
             json_object_object_add(tl, "location", frame_location(&fb, what));
             json_object_array_add(locs, tl);
         }
@@ -315,9 +368,12 @@ static void cycle_result(struct ctx *c, json_object *res, char *msg, size_t len)
     if (k < len)
         snprintf(msg + k, len - k, "%s.", f->n_edges > 8 ? "; ..." : "");
     if (json_object_array_length(tfs) > 0) {
-        json_object_object_add(cf, "message",
-                               text_message("Each thread holds one lock of the cycle and waits "
-                                            "for the next: none can go on."));
+        json_object_object_add(
+            cf, "message",
+            text_message(classes ? "Each thread holds a lock of one class and waits for a lock "
+                                   "of the next: on the same objects, none can go on."
+                                 : "Each thread holds one lock of the cycle and waits for the "
+                                   "next: none can go on."));
         json_object_object_add(cf, "threadFlows", tfs);
         json_object_array_add(flows, cf);
         json_object_object_add(res, "codeFlows", flows);
@@ -659,6 +715,33 @@ static const struct lg_stack *kind_result(struct ctx *c, json_object *res, char 
             }
         return &f->stack;
     }
+    case LG_KIND_HELD_LOCK_FREED: {
+        lock_text(&f->lock, l, sizeof l);
+        site(c, &f->stack, s, sizeof s);
+        bool destroy = f->call && strstr(f->call, "_destroy");
+        bool self = f->owner.known && f->owner.thread.tid == f->thread.tid;
+        bool read = f->hold && strcmp(f->hold, "read") == 0;
+        char holder[64] = "a thread";
+        if (self)
+            snprintf(holder, sizeof holder, "it");
+        else if (f->owner.known)
+            snprintf(holder, sizeof holder, "thread %ld", f->owner.thread.seq);
+        /* lock_text says the type itself, but for a named or keyed lock. */
+        bool typed = !f->lock.name && !f->lock.key;
+        snprintf(msg, len, "Held lock %s: thread %ld %s %s%s%s at %s (%s) while %s holds it%s.",
+                 destroy ? "destroyed" : "freed", f->thread.seq,
+                 destroy ? "destroys" : "frees the memory of", typed ? "" : f->lock.type,
+                 typed ? "" : " ", l, s, f->call ? f->call : "?", holder,
+                 read ? " for reading" : "");
+        snprintf(what, sizeof what, "%s %s here", f->call ? f->call : "freed", l);
+        add_stack(c, &f->stack, what);
+        if (f->owner.known) {
+            snprintf(what, sizeof what, "thread %ld took %s here and still holds it",
+                     f->owner.thread.seq, l);
+            add_stack(c, &f->owner.stack, what);
+        }
+        return &f->stack;
+    }
     default: {
         /* LG_KIND_OTHER, and a kind added to the reader but not here yet:
          * each field by name; the first thing that looks like a stack is
@@ -785,6 +868,8 @@ static json_object *result(struct lg_report *r, const struct lg_group *g, json_o
     json_object *props = json_object_new_object();
     json_object_object_add(props, "count", json_object_new_int64((int64_t)g->n));
     json_object_object_add(props, "processes", json_object_new_int64((int64_t)g->processes));
+    if (f->kind == LG_KIND_CYCLE && f->scope)
+        json_object_object_add(props, "scope", json_object_new_string(f->scope));
     json_object *occ = json_object_new_array();
     for (size_t i = 0; i < g->n && i < g->n_seen && i < 100; i++) {
         const struct lg_seen *m = &g->seen[i];

@@ -37,7 +37,8 @@ static bool parse_lock(struct lg_json_ctx *c, json_object *o, struct lg_graph_lo
         !lg_json_long(c, o, "instances", &l->instances) ||
         !lg_json_string(c, o, "name", &l->name) || !lg_json_string(c, o, "class", &l->class_name) ||
         !lg_json_long(c, o, "rank", &l->rank) || !lg_json_bool(c, o, "created", &l->created) ||
-        !lg_json_stack(c, o, "stack", &l->stack))
+        !lg_json_stack(c, o, "stack", &l->stack) ||
+        !lg_json_string(c, o, "class_kind", &l->class_kind))
         return false;
     l->has_rank = lg_json_member(o, "rank") != NULL;
     if (!l->type && !(l->type = strdup("mutex")))
@@ -52,6 +53,7 @@ static void free_lock(struct lg_graph_lock *l)
     free(l->mode);
     free(l->name);
     free(l->class_name);
+    free(l->class_kind);
     lg_stack_free(&l->stack);
     memset(l, 0, sizeof *l);
 }

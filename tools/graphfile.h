@@ -1,7 +1,8 @@
 /*
  * graphfile.h - a graph file (FINDINGS.md "The graph file") as C structs.
  *
- * The model: a process's whole lock graph, folded by stable key. A `graph`
+ * The model: a process's whole lock graph, whose vertices are lock classes
+ * named by stable key (FINDINGS.md "Lock classes"). A `graph`
  * header (with the module map every stack in the file is symbolized with),
  * one `graph-lock` per key, one `graph-edge` per ordered key pair, and a
  * `graph-end` line whose absence means the file was cut short. Keys stay
@@ -23,7 +24,9 @@ struct lg_graph_lock {
     char *mode;       /* "normal", "prefer-reader", ...; NULL when absent */
     long instances;   /* lock instances folded into this key; 0 when absent */
     char *name;       /* NULL when absent */
-    char *class_name; /* NULL when absent */
+    char *class_name; /* the ranked class's label; NULL when absent */
+    char *class_kind; /* the lock class the key stands for: "site", "chain", "addr",
+                         "name" (read as text); NULL in files of earlier versions */
     bool has_rank;
     long rank;
     bool created; /* stack is where one instance was created, else first locked */

@@ -9,7 +9,11 @@
  * could not place lands on a key of a cycle, and a breadth-first search from
  * it gives the shortest cycle through it; the rank file with a comment per
  * key (type, name, instances, symbolized creation site) and same= from the
- * address orders of its self-edges.
+ * address orders of its self-edges. With folding on, a site: key (a lock
+ * class made at a site, or through a wrapper) whose sites symbolize to
+ * the frames of a key seen before (classkey.h: an init helper inlined in
+ * two places) is that key's node; a rank file names the keys of such a
+ * node with a class line.
  * Does not: read files (graphfile.c), symbolize by itself (summary.c's
  * helpers, so sites read as in every other report), or decide exit codes.
  */
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classkey.h"
 #include "hash.h"
 #include "summary.h"
 #include "u64map.h"
@@ -46,6 +51,15 @@ struct node {
     struct self_note *self;    /* one per self-edge line */
     size_t n_self, cap_self;
     size_t level;
+    const char **also; /* keys folded into this one (their sites are its source lines) */
+    size_t n_also, cap_also;
+    const char *fold; /* what they fold by (lg_class_fold_text); NULL when none is */
+};
+
+/* Keys whose sites symbolize to the same frames: the text, and the key
+ * first seen with it, whose node they all are. */
+struct fold {
+    const char *text, *key; /* interned */
 };
 
 /* What one file says of an edge: all that is kept of its line once the
@@ -86,6 +100,12 @@ struct lg_keygraph {
     /* Open addressing, index + 1 (0 = empty), at most half full. */
     size_t *node_slots, n_node_slots;
     size_t *edge_slots, n_edge_slots;
+
+    /* Folding by source line: NULL when off. */
+    struct lg_symbolizer *fold_sym;
+    struct lg_u64map fold_index; /* hash of a fold's text -> index in folds */
+    struct fold *folds;
+    size_t n_folds, cap_folds;
 
     bool ordered;
     size_t *sorted; /* after ordering: nodes by (level, key) */
@@ -270,8 +290,12 @@ void lg_keygraph_free(struct lg_keygraph *kg)
 {
     if (!kg)
         return;
-    for (size_t i = 0; i < kg->n_nodes; i++)
+    for (size_t i = 0; i < kg->n_nodes; i++) {
         free(kg->nodes[i].self);
+        free(kg->nodes[i].also);
+    }
+    free(kg->folds);
+    lg_u64map_free(&kg->fold_index);
     for (size_t i = 0; i < kg->n_edges; i++) {
         free(kg->edges[i].files);
         free(kg->edges[i].in);
@@ -337,8 +361,95 @@ static const struct lg_graph_edge *keep_edge(struct lg_keygraph *kg, struct lg_g
     return copy;
 }
 
-/* Fold in file `g`; with `take`, the lines kept are moved out of it. */
-static int add_file(struct lg_keygraph *kg, struct lg_graph_file *g, bool take)
+void lg_keygraph_fold_sites(struct lg_keygraph *kg, struct lg_symbolizer *sym)
+{
+    kg->fold_sym = sym;
+}
+
+/* The key `key` (interned, of file `g`) is folded into: a key seen before
+ * whose sites symbolize to the same frames, or itself. *text: what it
+ * folds by, NULL when it cannot (no site: key, no debug info). `cache`
+ * holds the answers for this file (by the interned key's address). NULL
+ * with *failed set when out of memory. */
+static const char *fold_key(struct lg_keygraph *kg, const struct lg_graph_file *g,
+                            struct lg_u64map *cache, const char *key, const char **text,
+                            bool *failed)
+{
+    *text = NULL;
+    if (!kg->fold_sym || !key || strncmp(key, "site:", 5) != 0)
+        return key;
+    uint64_t v;
+    if (lg_u64map_get(cache, (uint64_t)(uintptr_t)key, &v)) {
+        if (v == 0)
+            return key;
+        *text = kg->folds[v - 1].text;
+        return kg->folds[v - 1].key;
+    }
+    uint64_t pcs[LG_CLASS_MAX_SITES];
+    char buf[4096];
+    size_t n = lg_class_key_sites(key, g->modules, g->n_modules, pcs, LG_CLASS_MAX_SITES);
+    size_t idx = 0; /* 0: not folded; else the fold's index + 1 */
+    if (n && lg_class_fold_text(kg->fold_sym, g->modules, g->n_modules, pcs, n, buf,
+                                sizeof buf)) {
+        uint64_t h = lg_mix64((uint64_t)hash_str(buf, 11));
+        if (lg_u64map_get(&kg->fold_index, h, &v)) {
+            if (strcmp(kg->folds[v].text, buf) == 0)
+                idx = (size_t)v + 1; /* another text of the same hash: left alone */
+        } else {
+            const char *t = intern(kg, buf, failed);
+            if (!t || !grow((void **)&kg->folds, kg->n_folds, &kg->cap_folds, sizeof *kg->folds) ||
+                lg_u64map_put(&kg->fold_index, h, kg->n_folds) != 0) {
+                *failed = true;
+                return NULL;
+            }
+            kg->folds[kg->n_folds++] = (struct fold){.text = t, .key = key};
+            idx = kg->n_folds;
+        }
+    }
+    if (lg_u64map_put(cache, (uint64_t)(uintptr_t)key, idx) != 0) {
+        *failed = true;
+        return NULL;
+    }
+    if (!idx)
+        return key;
+    *text = kg->folds[idx - 1].text;
+    return kg->folds[idx - 1].key;
+}
+
+/* The node of `key` (interned) in file `fi`, folded: SIZE_MAX when out of
+ * memory (*failed set). */
+static size_t folded_node(struct lg_keygraph *kg, const struct lg_graph_file *g, size_t fi,
+                          struct lg_u64map *cache, const char *key, bool *failed)
+{
+    const char *text;
+    const char *rep = *failed ? NULL : fold_key(kg, g, cache, key, &text, failed);
+    if (!rep)
+        return SIZE_MAX;
+    size_t v = node_get(kg, rep, fi);
+    if (v == SIZE_MAX)
+        return SIZE_MAX;
+    struct node *n = &kg->nodes[v];
+    if (text)
+        n->fold = text;
+    if (rep != key) {
+        size_t i = 0;
+        while (i < n->n_also && n->also[i] != key)
+            i++;
+        if (i == n->n_also) {
+            if (!grow((void **)&n->also, n->n_also, &n->cap_also, sizeof *n->also)) {
+                *failed = true;
+                return SIZE_MAX;
+            }
+            n->also[n->n_also++] = key;
+        }
+    }
+    return v;
+}
+
+/* Fold in file `g`; with `take`, the lines kept are moved out of it.
+ * `cache`: the keys of this file folded so far. */
+static int add_file_lines(struct lg_keygraph *kg, struct lg_graph_file *g, bool take,
+                          struct lg_u64map *cache)
 {
     bool failed = false;
     if (!grow((void **)&kg->files, kg->n_files, &kg->cap_files, sizeof *kg->files) ||
@@ -351,7 +462,7 @@ static int add_file(struct lg_keygraph *kg, struct lg_graph_file *g, bool take)
     for (size_t i = 0; i < g->n_locks; i++) {
         struct lg_graph_lock *l = &g->locks[i];
         const char *key = intern(kg, l->key, &failed);
-        size_t v = failed ? SIZE_MAX : node_get(kg, key, fi);
+        size_t v = failed ? SIZE_MAX : folded_node(kg, g, fi, cache, key, &failed);
         if (v == SIZE_MAX)
             return -1;
         struct node *n = &kg->nodes[v];
@@ -374,8 +485,8 @@ static int add_file(struct lg_keygraph *kg, struct lg_graph_file *g, bool take)
     for (size_t i = 0; i < g->n_edges; i++) {
         struct lg_graph_edge *ge = &g->edges[i];
         const char *from = intern(kg, ge->from, &failed), *to = intern(kg, ge->to, &failed);
-        size_t u = failed ? SIZE_MAX : node_get(kg, from, fi);
-        size_t v = u == SIZE_MAX ? SIZE_MAX : node_get(kg, to, fi);
+        size_t u = failed ? SIZE_MAX : folded_node(kg, g, fi, cache, from, &failed);
+        size_t v = u == SIZE_MAX ? SIZE_MAX : folded_node(kg, g, fi, cache, to, &failed);
         if (v == SIZE_MAX)
             return -1;
         if (u == v) {
@@ -393,9 +504,13 @@ static int add_file(struct lg_keygraph *kg, struct lg_graph_file *g, bool take)
         e->instances += ge->instances;
         if (e->n_files == 0 || e->files[e->n_files - 1] != fi) {
             size_t cap = e->cap_files;
+            const char *gate = intern(kg, ge->gate, &failed), *text;
+            /* A gate is a key too: the same lock as its folded node. */
+            if (gate && !failed)
+                gate = fold_key(kg, g, cache, gate, &text, &failed);
             struct edge_in in = {.held = intern(kg, ge->held, &failed),
                                  .waited = intern(kg, ge->waited, &failed),
-                                 .gate = intern(kg, ge->gate, &failed)};
+                                 .gate = gate};
             if (failed || !grow((void **)&e->files, e->n_files, &cap, sizeof *e->files) ||
                 !grow((void **)&e->in, e->n_files, &e->cap_files, sizeof *e->in))
                 return -1;
@@ -410,6 +525,15 @@ static int add_file(struct lg_keygraph *kg, struct lg_graph_file *g, bool take)
         }
     }
     return 0;
+}
+
+static int add_file(struct lg_keygraph *kg, struct lg_graph_file *g, bool take)
+{
+    struct lg_u64map cache;
+    lg_u64map_init(&cache);
+    int rc = add_file_lines(kg, g, take, &cache);
+    lg_u64map_free(&cache);
+    return rc;
 }
 
 int lg_keygraph_add(struct lg_keygraph *kg, const struct lg_graph_file *g)
@@ -634,9 +758,16 @@ long lg_keygraph_rank_of(const struct lg_keygraph *kg, const char *key)
 {
     if (!kg->ordered || is_addr_key(key))
         return -1;
-    for (size_t v = 0; v < kg->n_nodes; v++)
-        if (kg->nodes[v].file == NO_FILE && strcmp(kg->nodes[v].key, key) == 0)
-            return rank_of_level(kg->nodes[v].level);
+    for (size_t v = 0; v < kg->n_nodes; v++) {
+        const struct node *n = &kg->nodes[v];
+        if (n->file != NO_FILE)
+            continue;
+        if (strcmp(n->key, key) == 0)
+            return rank_of_level(n->level);
+        for (size_t i = 0; i < n->n_also; i++)
+            if (strcmp(n->also[i], key) == 0)
+                return rank_of_level(n->level);
+    }
     return -1;
 }
 
@@ -681,7 +812,19 @@ static void describe_node(const struct lg_keygraph *kg, const struct node *n, FI
     else
         fprintf(out, ", up to %ld instances in one run, in %zu files", n->max_inst, n->n_files);
     const struct lg_graph_file *g = kg->files[n->lock_file];
-    if (l->stack.n > 0) {
+    uint64_t pcs[LG_CLASS_MAX_SITES];
+    size_t n_pcs = l->class_kind && strcmp(l->class_kind, "chain") == 0
+                       ? lg_class_key_sites(l->key, g->modules, g->n_modules, pcs,
+                                            LG_CLASS_MAX_SITES)
+                       : 0;
+    if (n_pcs > 1) {
+        /* Made through a wrapper: the wrapper, then who called it. */
+        char site[1024];
+        for (size_t i = 0; i < n_pcs; i++) {
+            lg_site_text(sym, g->modules, g->n_modules, pcs[i], site, sizeof site);
+            fprintf(out, i ? " called from %s" : ", made by %s", site);
+        }
+    } else if (l->stack.n > 0) {
         char site[1024];
         lg_site_text(sym, g->modules, g->n_modules, l->stack.pcs[0], site, sizeof site);
         fprintf(out, ", %s at %s", l->created ? "created" : "first locked", site);
@@ -697,6 +840,27 @@ static void describe_node(const struct lg_keygraph *kg, const struct node *n, FI
         if (l->has_rank)
             fprintf(out, "%srank %ld", l->class_name ? ", " : "", l->rank);
         fputs(" when recorded", out);
+    }
+    if (n->n_also) {
+        fputs("; one class with ", out);
+        for (size_t i = 0; i < n->n_also; i++) {
+            if (i == MAX_FILES_NAMED && n->n_also > MAX_FILES_NAMED + 1) {
+                fprintf(out, " and %zu more", n->n_also - i);
+                break;
+            }
+            if (i)
+                fputs(i + 1 == n->n_also ? " and " : ", ", out);
+            put_key(out, n->also[i]);
+        }
+        /* The fold's first frame: "function\tfile\tline". */
+        const char *t1 = n->fold ? strchr(n->fold, '\t') : NULL;
+        const char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (t2) {
+            char file[1024];
+            snprintf(file, sizeof file, "%.*s", (int)(t2 - t1 - 1), t1 + 1);
+            fprintf(out, " (their locks are made on one source line, %.*s at %s:%d)",
+                    (int)(t1 - n->fold), n->fold, lg_show_path(file), atoi(t2 + 1));
+        }
     }
 }
 
@@ -857,6 +1021,38 @@ static void print_self_notes(const struct lg_keygraph *kg, const struct node *n,
     fputs("); same=any leaves them to the cycle detector", out);
 }
 
+/* A class label for a folded node (letters, digits, '_', '-', '.'): its
+ * source line's function and line, "guard_init.23", and its node's
+ * number when another node's label could be the same. */
+static void fold_label(const struct lg_keygraph *kg, const struct node *n, char *buf, size_t len)
+{
+    const char *t = n->fold ? n->fold : "", *t1 = strchr(t, '\t');
+    const char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    size_t k = 0;
+    for (const char *c = t; t1 && c < t1 && k + 1 < len && k < 60; c++)
+        buf[k++] = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                           (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.'
+                       ? *c
+                       : '_';
+    buf[k] = '\0';
+    if (t2)
+        snprintf(buf + k, len - k, ".%d", atoi(t2 + 1));
+    /* Two folds on lines of one number in functions of one name (other
+     * files): tell them apart by node. */
+    for (size_t v = 0; v < kg->n_nodes; v++) {
+        const struct node *o = &kg->nodes[v];
+        if (o == n || !o->n_also || !o->fold)
+            continue;
+        const char *o1 = strchr(o->fold, '\t'), *o2 = o1 ? strchr(o1 + 1, '\t') : NULL;
+        if (o1 && t1 && o1 - o->fold == t1 - t && strncmp(o->fold, t, (size_t)(t1 - t)) == 0 &&
+            o2 && t2 && atoi(o2 + 1) == atoi(t2 + 1)) {
+            k = strlen(buf);
+            snprintf(buf + k, len - k, ".%zu", (size_t)(n - kg->nodes) + 1);
+            return;
+        }
+    }
+}
+
 void lg_keygraph_write_ranks(const struct lg_keygraph *kg, FILE *out, struct lg_symbolizer *sym,
                              FILE *warn)
 {
@@ -942,7 +1138,19 @@ void lg_keygraph_write_ranks(const struct lg_keygraph *kg, FILE *out, struct lg_
                 fputs("its instances were nested, always in ascending address order", cm);
             comment_close(&c, cm, out);
         }
-        fprintf(out, "rank %ld %s", rank_of_level(n->level), n->key);
+        const char *what = n->key;
+        char label[128];
+        if (n->n_also) {
+            /* Keys folded into one: a class line names them together. */
+            fold_label(kg, n, label, sizeof label);
+            fprintf(out, "class %s %s", label, n->key);
+            for (size_t k = 0; k < n->n_also; k++)
+                if (writable_key(n->also[k]))
+                    fprintf(out, " %s", n->also[k]);
+            fputc('\n', out);
+            what = label;
+        }
+        fprintf(out, "rank %ld %s", rank_of_level(n->level), what);
         if (same)
             fprintf(out, " same=%s", same);
         fputc('\n', out);
@@ -976,6 +1184,8 @@ void lg_keygraph_node_view(const struct lg_keygraph *kg, size_t v, struct lg_key
 {
     const struct node *n = &kg->nodes[v];
     out->key = n->key;
+    out->also = n->also;
+    out->n_also = n->n_also;
     out->file = n->file == NO_FILE ? SIZE_MAX : n->file;
     out->lock = n->lock;
     out->lock_file = n->lock_file;

@@ -13,6 +13,8 @@
  *
  * A key's rank is 10 x (1 + the longest chain of edges leading to it): keys
  * never nested share a rank, and a rank can be inserted between any two.
+ * Keys folded into one node (lg_keygraph_fold_sites) are written as one
+ * class of the rank file.
  *
  * Cost: linear in keys + edges (hash lookups by key). A file added is
  * referenced, and must outlive the keygraph; a file taken is folded in and
@@ -35,6 +37,13 @@ struct lg_keygraph;
 
 struct lg_keygraph *lg_keygraph_new(void);
 void lg_keygraph_free(struct lg_keygraph *kg);
+
+/* Fold, from the next file added on, site: keys whose sites symbolize
+ * with `sym` to the same source frames (classkey.h: one class the library
+ * saw as two, an init helper inlined in two places) into one node, named
+ * by the first such key; the others are its `also` keys. Off unless
+ * called. */
+void lg_keygraph_fold_sites(struct lg_keygraph *kg, struct lg_symbolizer *sym);
 
 /* Fold in the locks and edges of `g`. Returns 0, or -1 when out of memory
  * (the keygraph is then unusable). */
@@ -94,6 +103,8 @@ void lg_keycycles_free(struct lg_keycycle *cycles, size_t n);
 
 struct lg_keynode_view {
     const char *key;
+    const char *const *also; /* keys folded into it (lg_keygraph_fold_sites) */
+    size_t n_also;
     size_t file; /* an addr: key's file (it names a lock only there); SIZE_MAX otherwise */
     const struct lg_graph_lock *lock; /* its first graph-lock line; NULL if only edges name it */
     size_t lock_file;

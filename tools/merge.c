@@ -39,7 +39,15 @@ static void suppress_cycles(struct lg_merge *m)
 {
     for (size_t c = 0; c < m->n_cycles; c++) {
         const struct lg_keycycle *cy = &m->cycles[c];
-        const char **locks = calloc(2 * cy->n + 1, sizeof *locks);
+        size_t also = 0;
+        for (size_t i = 0; i < cy->n; i++) {
+            struct lg_keyedge_view e;
+            struct lg_keynode_view v;
+            lg_keygraph_edge_view(m->kg, cy->edges[i], &e);
+            lg_keygraph_node_view(m->kg, e.from, &v);
+            also += v.n_also;
+        }
+        const char **locks = calloc(2 * cy->n + also + 1, sizeof *locks);
         struct lg_supp_stack *stacks = calloc(3 * cy->n + 1, sizeof *stacks);
         size_t nl = 0, ns = 0;
         if (!locks || !stacks) {
@@ -53,6 +61,8 @@ static void suppress_cycles(struct lg_merge *m)
             lg_keygraph_edge_view(m->kg, cy->edges[i], &e);
             lg_keygraph_node_view(m->kg, e.from, &v);
             locks[nl++] = v.key;
+            for (size_t k = 0; k < v.n_also; k++)
+                locks[nl++] = v.also[k];
             if (v.lock && v.lock->name)
                 locks[nl++] = v.lock->name;
             const struct lg_graph_file *g = lg_keygraph_file(m->kg, e.files[0]);
@@ -99,6 +109,8 @@ int lg_merge_load(struct lg_merge *m, char *const *paths, size_t n_paths,
         fprintf(diag, "lockgraph: out of memory\n");
         return -1;
     }
+    /* Classes whose init sites are one source line are one node. */
+    lg_keygraph_fold_sites(m->kg, m->sym);
     /* One file at a time: read, folded in, its lines dropped. */
     for (size_t i = 0; i < n_paths; i++) {
         struct lg_graph_file g;
@@ -390,7 +402,15 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
         json_object *l = json_object_new_object();
         json_object_object_add(l, "label", json_object_new_string(la));
         json_object_object_add(l, "key", json_object_new_string(v.key));
+        if (v.n_also) {
+            /* Keys of one class, folded by source line. */
+            json_object *also = json_object_new_array();
+            for (size_t k = 0; k < v.n_also; k++)
+                json_object_array_add(also, json_object_new_string(v.also[k]));
+            json_object_object_add(l, "also_keys", also);
+        }
         if (v.lock) {
+            json_object_object_add(l, "class_kind", str_or_null(v.lock->class_kind));
             const struct lg_graph_file *lf = lg_keygraph_file(m->kg, v.lock_file);
             json_object_object_add(l, "type", json_object_new_string(v.lock->type));
             json_object_object_add(l, "name", str_or_null(v.lock->name));

@@ -171,6 +171,8 @@ int lg_cmd_ranks(int argc, char **argv)
         fprintf(stderr, "lockgraph ranks: out of memory\n");
         exit(LG_EXIT_TOOL_FAILED);
     }
+    /* Classes whose init sites are one source line are one class. */
+    lg_keygraph_fold_sites(kg, sym);
     size_t unreadable = 0;
     for (size_t i = 0; i < n; i++) {
         ok[i] = lg_graph_read(paths[i], &files[i], stderr) == 0;

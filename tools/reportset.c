@@ -12,6 +12,8 @@
  */
 #include "reportset.h"
 
+#include "classkey.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,13 @@ static const char *plural(size_t n, const char *one, const char *many)
 }
 
 /* ---- reading ---- */
+
+/* By the report's symbolizer as it is when asked (a caller may swap it). */
+static uint64_t fold_identity(void *arg, const struct lg_finding *f, const struct lg_lock *l)
+{
+    const struct lg_report *r = arg;
+    return lg_class_fold_identity(r->sym, f, l);
+}
 
 int lg_report_open(struct lg_report *r, char *const *paths, size_t n_paths,
                    const char *const *supp_paths, size_t n_supp, unsigned flags, FILE *diag)
@@ -54,6 +63,9 @@ int lg_report_open(struct lg_report *r, char *const *paths, size_t n_paths,
         fprintf(diag, "lockgraph: out of memory\n");
         return -1;
     }
+    /* Classes whose init sites are one source line (a helper inlined in
+     * two places) are one class here. */
+    lg_grouper_fold_classes(r->grouper, fold_identity, r);
     return 0;
 }
 

@@ -38,6 +38,24 @@ void lg_site_text(struct lg_symbolizer *sym, const struct lg_module *mods, size_
     lg__site_text(&p, pc, buf, len);
 }
 
+bool lg_class_text(struct lg_symbolizer *sym, const struct lg_module *mods, size_t n_mods,
+                   const struct lg_lock *l, bool with_key, char *buf, size_t len)
+{
+    if (len)
+        buf[0] = '\0';
+    if (!l->cls.known || len < 2)
+        return false;
+    FILE *out = fmemopen(buf, len, "w");
+    if (!out)
+        return false;
+    struct lg_printer p;
+    lg__printer_init(&p, out, sym, mods, n_mods);
+    bool ok = lg__print_class_desc(&p, l, with_key);
+    fclose(out);
+    buf[len - 1] = '\0';
+    return ok;
+}
+
 void lg_frame_text(const struct lg_frame *fr, char *buf, size_t len)
 {
     struct lg_printer p;
@@ -156,6 +174,7 @@ static void (*const blocks[LG_KIND_COUNT])(const struct lg_printer *, size_t) = 
     [LG_KIND_HELD_ACROSS_IO] = lg__print_held_across_io,
     [LG_KIND_HELD_ACROSS_WAIT] = lg__print_held_across_wait,
     [LG_KIND_FORK_HELD] = lg__print_fork_held,
+    [LG_KIND_HELD_LOCK_FREED] = lg__print_held_lock_freed,
     [LG_KIND_OTHER] = lg__print_other,
 };
 

@@ -4,7 +4,9 @@
  * The model: each finding becomes one block headed "== KIND #N (pid P): ...",
  * with its locks labelled L1..Ln, its threads by lockgraph's thread number,
  * and its stacks symbolized; a lock-order cycle also gets a "possible
- * scenario" table in the style of the kernel's lockdep, a rank violation
+ * scenario" table in the style of the kernel's lockdep (a cycle between
+ * lock classes labels classes C1..Cn, names each by where its locks are
+ * made and each edge by its two locks), a rank violation
  * says why each held lock forbids the new one, a deadlock (threads blocked
  * now) is headed "DEADLOCK" with a table of each thread's held and awaited
  * lock. A lock in a ranked class
@@ -136,6 +138,13 @@ void lg_frame_text(const struct lg_frame *fr, char *buf, size_t len);
 /* A source path under the current directory, relative to it; others as
  * they are. */
 const char *lg_show_path(const char *path);
+
+/* A lock's class in words, as the text report names it: "every mutex
+ * (normal) made by mutex_create (x.c:56) called from conn_new (x.c:61)",
+ * and with `with_key` its key. False (buf empty) for a lock without a
+ * class (a file of an earlier version). */
+bool lg_class_text(struct lg_symbolizer *sym, const struct lg_module *mods, size_t n_mods,
+                   const struct lg_lock *l, bool with_key, char *buf, size_t len);
 
 /* "thread 2 "name" (tid 1234)" */
 void lg_print_thread(FILE *out, const struct lg_thread *t);

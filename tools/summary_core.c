@@ -247,6 +247,78 @@ void lg__print_lock_desc(const struct lg_printer *p, const struct lg_lock *l)
     lg__print_rank_fields(p, l, true);
 }
 
+static bool is_kind(const struct lg_lock_class *k, const char *kind)
+{
+    return k->kind && strcmp(k->kind, kind) == 0;
+}
+
+bool lg__print_class_made(const struct lg_printer *p, const struct lg_lock_class *k)
+{
+    if (!k->known || k->site.n == 0)
+        return false;
+    char text[1024];
+    bool chain = is_kind(k, "chain") || k->site.n > 1;
+    lg__site_text(p, k->site.pcs[0], text, sizeof text);
+    fprintf(p->out, "made %s %s", chain ? "by" : "at", text);
+    /* A chain's callers, up to the one that made the lock for a purpose;
+     * a hand-made file may hold many: the first few are enough. */
+    for (size_t i = 1; i < k->site.n && i < 8; i++) {
+        lg__site_text(p, k->site.pcs[i], text, sizeof text);
+        fprintf(p->out, " called from %s", text);
+    }
+    if (k->site.n > 8)
+        fprintf(p->out, " (and %zu more callers)", k->site.n - 8);
+    return true;
+}
+
+bool lg__print_class_desc(const struct lg_printer *p, const struct lg_lock *l, bool with_key)
+{
+    const struct lg_lock_class *k = &l->cls;
+    if (!k->known)
+        return false;
+    FILE *out = p->out;
+    if (is_kind(k, "addr") || (!is_kind(k, "name") && k->site.n == 0)) {
+        fprintf(out, "the %s 0x%" PRIx64, l->type, l->addr);
+        if (l->name) {
+            fputc(' ', out);
+            lg__put_quoted(out, l->name);
+        }
+        if (l->mode)
+            fprintf(out, " (%s)", l->mode);
+        if (is_kind(k, "addr"))
+            fputs(", a class of its own (never initialized)", out);
+        if (l->stack.n > 0) {
+            char text[1024];
+            lg__site_text(p, l->stack.pcs[0], text, sizeof text);
+            fprintf(out, ", %s at %s", l->created ? "created" : "first locked", text);
+        }
+    } else {
+        fprintf(out, "every %s", l->type);
+        if (l->mode)
+            fprintf(out, " (%s)", l->mode);
+        if (is_kind(k, "name")) {
+            fputs(" named ", out);
+            /* The class's name is its key's, without "name:". */
+            const char *name = l->name                                          ? l->name
+                               : k->key && strncmp(k->key, "name:", 5) == 0 ? k->key + 5
+                                                                             : NULL;
+            if (name)
+                lg__put_quoted(out, name);
+            else
+                fputs("as its key says", out);
+        } else {
+            fputc(' ', out);
+            lg__print_class_made(p, k);
+        }
+    }
+    if (with_key && k->key) {
+        fputs(" [key ", out);
+        lg__put_word(out, k->key);
+        fputc(']', out);
+    }
+    return true;
+}
+
 const char *lg__plural(size_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;

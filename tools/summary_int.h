@@ -71,6 +71,18 @@ void lg__print_thread_named(const struct lg_printer *p, const struct lg_thread *
 void lg__print_lock_desc(const struct lg_printer *p, const struct lg_lock *l);
 void lg__print_rank_fields(const struct lg_printer *p, const struct lg_lock *l, bool with_key);
 
+/* A lock's class in words (FINDINGS.md "Lock classes"): "every mutex
+ * (normal) made by mutex_create (x.c:56) called from conn_new (x.c:61)",
+ * "every mutex made at conn_new (x.c:63)", "every mutex named "account"",
+ * "the mutex 0x... (never initialized: a class of its own), first locked
+ * at f (x.c:9)"; then, `with_key`, " [key K]". False (nothing printed)
+ * for a lock without a class. */
+bool lg__print_class_desc(const struct lg_printer *p, const struct lg_lock *l, bool with_key);
+/* Where a class's locks are made: "made by A (x.c:1) called from B
+ * (x.c:2)" for a chain, "made at A (x.c:1)" for a site. False (nothing
+ * printed) when the class has no site. */
+bool lg__print_class_made(const struct lg_printer *p, const struct lg_lock_class *k);
+
 /* The blocks, one function per kind, each printing f = p->f numbered
  * `number` (summary_cycle.c, summary_misuse.c, summary_rank.c,
  * summary_wait.c, summary_hold.c, summary_other.c). */
@@ -87,6 +99,7 @@ void lg__print_long_hold(const struct lg_printer *p, size_t number);
 void lg__print_held_across_io(const struct lg_printer *p, size_t number);
 void lg__print_held_across_wait(const struct lg_printer *p, size_t number);
 void lg__print_fork_held(const struct lg_printer *p, size_t number);
+void lg__print_held_lock_freed(const struct lg_printer *p, size_t number);
 void lg__print_other(const struct lg_printer *p, size_t number);
 
 #endif

@@ -2,8 +2,8 @@
  * summary_misuse.c - the text blocks of a lock misused by one thread: a
  * self-deadlock (a lock taken again by its holder), an unlock of a lock
  * not held, a thread that ended holding locks, a fork made while other
- * threads held locks (the child inherits them locked for good); and of
- * lockgraph's own detector errors.
+ * threads held locks (the child inherits them locked for good), a lock
+ * freed or destroyed while held; and of lockgraph's own detector errors.
  */
 #include "summary_int.h"
 
@@ -114,4 +114,74 @@ void lg__print_fork_held(const struct lg_printer *p, size_t number)
     fputs("   In the child these locks stay locked for good: taking one hangs. Fix: fork only "
           "to exec, or take the locks around the fork (pthread_atfork).\n\n",
           out);
+}
+
+/* What the call did to the lock, as a verb: "frees", "destroys" ... */
+static const char *freed_verb(const char *call)
+{
+    if (!call)
+        return "frees";
+    if (strcmp(call, "munmap") == 0)
+        return "unmaps";
+    if (strcmp(call, "dlclose") == 0)
+        return "unloads";
+    if (strstr(call, "_destroy"))
+        return "destroys";
+    return "frees";
+}
+
+void lg__print_held_lock_freed(const struct lg_printer *p, size_t number)
+{
+    const struct lg_finding *f = p->f;
+    FILE *out = p->out;
+    bool self = f->owner.known && f->owner.thread.tid == f->thread.tid &&
+                f->owner.thread.seq == f->thread.seq;
+    bool read = f->hold && strcmp(f->hold, "read") == 0;
+    bool destroy = f->call && strstr(f->call, "_destroy");
+    lg__head_begin(p, false);
+    fprintf(out, "== held-lock-freed #%zu (pid %ld): ", number, f->pid);
+    lg__print_thread_named(p, &f->thread);
+    fprintf(out, " %s a lock ", freed_verb(f->call));
+    if (self) {
+        fputs("it holds", out);
+    } else if (f->owner.known) {
+        lg__print_thread_named(p, &f->owner.thread);
+        fputs(" holds", out);
+    } else {
+        fputs("a thread holds", out);
+    }
+    if (read)
+        fputs(" for reading", out);
+    lg__head_end(p);
+    fprintf(out, "   lock ");
+    lg__print_lock_desc(p, &f->lock);
+    fputc('\n', out);
+    /* Made through a wrapper, "created at" names the wrapper: the class
+     * says who called it. */
+    if (f->lock.cls.known && f->lock.cls.site.n > 1) {
+        fputs("   its class: ", out);
+        lg__print_class_desc(p, &f->lock, true);
+        fputc('\n', out);
+    }
+    fprintf(out, "   %s (%s) at:\n", destroy ? "destroyed" : "freed", f->call ? f->call : "?");
+    lg__print_stack(p, &f->stack, "     ", false);
+    if (f->owner.known) {
+        fprintf(out, "   held %s by ", read ? "for reading" : "exclusively");
+        if (self)
+            fputs("the same thread", out);
+        else
+            lg__print_thread_named(p, &f->owner.thread);
+        fputs(", taken at:\n", out);
+        lg__print_stack(p, &f->owner.stack, "     ", false);
+    }
+    if (destroy)
+        fputs("   Destroying a lock that is held is undefined behaviour: the holder's unlock, "
+              "and any thread\n   waiting for it, act on a destroyed lock.\n",
+              out);
+    else
+        fputs("   The lock's memory is gone while it is held: the holder's unlock, and any "
+              "thread waiting\n   for it, act on freed memory (or on whatever is made there "
+              "next).\n",
+              out);
+    fputs("   Fix: let every holder unlock it before it is freed or destroyed.\n\n", out);
 }

@@ -327,6 +327,10 @@ static void add_lock(struct collect *c, const struct lg_lock *l)
     add_name(c, l->key);
     add_name(c, l->class_name);
     add_stack(c, &l->stack);
+    /* Its lock class: the key, and where its locks are made (a wrapper's
+     * caller is what tells two classes apart). */
+    add_name(c, l->cls.key);
+    add_stack(c, &l->cls.site);
 }
 
 /* A kind this lockgraph does not know: names and keys of the objects in

@@ -50,3 +50,13 @@ record long-hold 6 on_io=off:hold_warn_ms=40 "$sc/sc_deadlock" long_hold
 record io-fd 6 "" "$sc/sc_io_fd" dedup
 record io-socket 6 "" "$sc/sc_io_socket"
 record io-sleep 6 "" "$sc/sc_io_sleep"
+# Lock classes: a cycle between classes (made directly, and through a
+# wrapper), the same on one connection (the locks close it), two locks of
+# one class nested both ways, and locks freed or destroyed while held.
+record classes-conn 6 "" "$sc/sc_classes" conn
+record classes-conn-rerun 6 "" "$sc/sc_classes" conn
+record classes-helper 6 "" "$sc/sc_classes" helper
+record classes-conn-same 6 "" "$sc/sc_classes" conn-same
+record classes-nest-any 6 "" "$sc/sc_classes" nest-any
+record held-lock-freed 6 on_wait=off "$sc/sc_classes" freed-held
+record held-lock-destroyed 6 on_wait=off "$sc/sc_classes" destroy-held

@@ -4,14 +4,17 @@
 # info, run under liblockgraph.so: function, file and line checked), the
 # handcrafted data files, every kind of bad input, suppressions, SARIF
 # checked against the 2.1.0 schema's required fields, DOT parsed back by
-# Graphviz, the HTML page in a real headless browser, and merge finding a
-# cycle split across two runs.
+# Graphviz, the HTML page in a real headless browser, merge finding a
+# cycle split across two runs, lock classes in every format (class_prog),
+# and classes folded by source line (fold_prog).
 #
 # usage: test_report.sh CASE LOCKGRAPH DATA_DIR SOURCE_DIR GOLDEN_PROG LIBLOCKGRAPH CHECK_SARIF
+#                       CLASS_PROG FOLD_PROG
 # Exit 77 (ctest: skipped) when a case needs Graphviz or chromium and they
-# are not installed; tools/dev.sh installs both.
+# are not installed; tools/dev.sh installs both. LG_SAVE_GOLDEN=FILE (case
+# classes): also write the normalized text there, to record it anew.
 set -u
-case_name=$1 LG=$2 DATA=$3 SRC=$4 PROG=$5 LIB=$6 CHECK_SARIF=$7
+case_name=$1 LG=$2 DATA=$3 SRC=$4 PROG=$5 LIB=$6 CHECK_SARIF=$7 CLASS_PROG=${8:-} FOLD_PROG=${9:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lockgraph-test-report.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 unset LOCKGRAPH_OPTIONS LOCKGRAPH_REPORT NO_COLOR LOCKGRAPH_DOT
@@ -63,11 +66,22 @@ record() {
 
 # Addresses, pids and tids differ from run to run, frames outside the
 # program from libc to libc (with or without its debug info): the golden
-# text keeps the program's own frames, with function, file and line.
+# text keeps the program's own frames, with function, file and line
+# ($keep_src: golden_prog.c unless a case says otherwise).
+keep_src=golden_prog
 normalize() {
     sed -e 's/(pid [0-9]*)/(pid N)/g' -e 's/(tid [0-9]*)/(tid N)/g' \
+        -e 's/[a-z_]*+0x[0-9a-f]*/MOD+0xOFF/g' \
         -e 's/0x[0-9a-f][0-9a-f]*/0xADDR/g' -e "s|$work/||g" \
-        -e '/^ *#[0-9][0-9]* /{/golden_prog\.c:/!d;}' "$@"
+        -e "/^ *#[0-9][0-9]* /{/$keep_src\\.c:/!d;}" "$@"
+}
+
+# run_prog PROG NAME MODE [OPTIONS]: run PROG MODE under the library,
+# findings to $work/NAME.jsonl.
+run_prog() {
+    LD_PRELOAD="$LIB" LOCKGRAPH_REPORT="$work/$2.jsonl" \
+        LOCKGRAPH_OPTIONS="quiet=1${4:+:$4}" "$1" "$3" >/dev/null 2>"$work/$2.stderr" ||
+        fail "$(basename "$1") $3 exited $?: $(cat "$work/$2.stderr")"
 }
 
 need_dot() {
@@ -550,6 +564,135 @@ merge)
     has out '#1 teller_to_savings (tests/tool/golden_prog.c:50)'
     has out '#1 teller_to_checking (tests/tool/golden_prog.c:43)'
     run_lg 0 merge "$work/left.graph.jsonl" "$work/left.graph.jsonl"
+    ;;
+classes)
+    # Real lock-class findings of class_prog (built -g -O0): a cycle
+    # between classes (locks made directly, and through a mutex_create()
+    # wrapper), a lock freed and one destroyed while held.
+    keep_src=class_prog
+    for m in conn helper freed destroy; do
+        run_prog "$CLASS_PROG" "c-$m" "$m" on_wait=off
+    done
+    set -- "$work/c-conn.jsonl" "$work/c-helper.jsonl" "$work/c-freed.jsonl" "$work/c-destroy.jsonl"
+    cd "$SRC" || exit 1
+    run_lg 1 report "$@"
+    cd - >/dev/null || exit 1
+    normalize "$work/out" >"$work/got"
+    [ -n "${LG_SAVE_GOLDEN:-}" ] && cp "$work/got" "$LG_SAVE_GOLDEN"
+    if ! diff -u "$DATA/golden-classes.expected" "$work/got" >"$work/diff"; then
+        fail "report differs from golden-classes.expected (after normalizing):"
+        cat "$work/diff"
+    fi
+    # The same with every lock its own class (classes=0): no cycle between
+    # classes, nothing found in conn.
+    run_prog "$CLASS_PROG" c-off conn classes=0
+    [ -e "$work/c-off.jsonl" ] && fail "classes=0 still reported: $(cat "$work/c-off.jsonl")"
+    # run prints the class cycle, and fails the run.
+    LOCKGRAPH_LIB="$LIB" run_lg 66 run --report "$work/r.%p.jsonl" -- "$CLASS_PROG" helper
+    has err 'potential deadlock between 2 lock classes (did not hang in this run)'
+    has err 'made by mutex_create ('
+    has err ') called from conn_new ('
+
+    # JSON: as written, the class sites symbolized beside them.
+    cd "$SRC" || exit 1
+    run_lg 1 report --format json "$@"
+    cd - >/dev/null || exit 1
+    has out '"scope": "class"'
+    has out '"lock_class": {'
+    has out '"site_symbolized": ['
+    has out '"function": "mutex_create"'
+    has out '"holder_stack_symbolized": ['
+    has out '"call": "pthread_rwlock_destroy"'
+
+    # SARIF: valid; the class cycle's message names its classes by where
+    # their locks are made; held-lock-freed a rule of its own.
+    cd "$SRC" || exit 1
+    run_lg 1 report --format sarif -o "$work/c.sarif" "$@"
+    cd - >/dev/null || exit 1
+    "$CHECK_SARIF" "$work/c.sarif" 4 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
+    tr -d ' \n' <"$work/c.sarif" >"$work/flat"
+    grep -q '"text":"Potentialdeadlockbetween2lockclasses:neverononepairoflocksinthisrun' "$work/flat" ||
+        fail "SARIF: the class cycle's message"
+    grep -q 'holdsaC1lock(everymutex(normal)madebymutex_create(tests/tool/class_prog.c:[0-9]*)calledfromtable_new(tests/tool/class_prog.c:[0-9]*))' "$work/flat" ||
+        fail "SARIF: the wrapper's class by its caller"
+    grep -q '"scope":"class"' "$work/flat" || fail "SARIF: no scope property"
+    grep -q '"id":"held-lock-freed","name":"HeldLockFreed"' "$work/flat" || fail "SARIF: no held-lock-freed rule"
+    grep -q '"ruleId":"held-lock-freed",[^}]*"level":"warning","message":{"text":"Heldlockdestroyed:thread1destroysrwlock0x[0-9a-f]*atdestroy(tests/tool/class_prog.c:[0-9]*)(pthread_rwlock_destroy)whilethread2holdsitforreading."' "$work/flat" ||
+        fail "SARIF: the held-lock-freed message"
+    grep -q 'from a newer lockgraph library' "$work/flat" && fail "SARIF: held-lock-freed taken for an unknown kind"
+
+    # HTML: an article per kind; without Graphviz, classes in the list.
+    LOCKGRAPH_DOT=/nonexistent/dot run_lg 1 report --format html -o "$work/c.html" "$@"
+    grep -q '<article class="held-lock-freed"' "$work/c.html" || fail "HTML: no held-lock-freed article"
+    grep -q 'article.held-lock-freed{' "$work/c.html" || fail "HTML: no style for held-lock-freed"
+    grep -q '<h3>== lock-order-cycle #1 (pid [0-9]*): potential deadlock between 2 lock classes</h3>' "$work/c.html" ||
+        fail "HTML: no class cycle"
+    grep -q '<li value="1">\[class: every mutex (normal) made at table_new' "$work/c.html" ||
+        fail "HTML: the cycle list does not name classes"
+
+    # DOT: a node per class, each edge with the two locks it was taken on.
+    cd "$SRC" || exit 1
+    run_lg 0 dot "$work/c-conn.jsonl" "$work/c-helper.jsonl"
+    cd - >/dev/null || exit 1
+    has out 'label="class site:class_prog+0x'
+    has out 'every mutex (normal) made by mutex_create (tests/tool/class_prog.c:'
+    has out '\ncalled from conn_new ('
+    [ "$(grep -c ' -> n[0-9]* \[label="#[12] thread [12]\\n.*\\non 0x[0-9a-f]* -> 0x[0-9a-f]*"' "$work/out")" = 4 ] ||
+        fail "DOT: the class edges do not name their locks"
+
+    # Suppressed by class key, by the wrapper's caller, by kind.
+    key=$(grep -o '"key":"site:class_prog+0x[0-9a-f]*<[^"]*"' "$work/c-helper.jsonl" | head -n 1 | cut -d'"' -f4)
+    printf 'lock:%s\n' "$key" >"$work/s1.txt"
+    run_lg 1 report --suppressions "$work/s1.txt" "$@"
+    has out '; 1 suppressed;'
+    printf 'function:conn_new kind:lock-order-cycle\nkind:held-lock-freed\n' >"$work/s2.txt"
+    run_lg 0 report --suppressions "$work/s2.txt" "$@"
+    has out 'lockgraph: no findings; 4 suppressed'
+    ;;
+fold)
+    # An init helper inlined in two places (fold_prog, -O2 -g): the
+    # library sees two classes, the tools one source line.
+    run_prog "$FOLD_PROG" f-cycle graph-cycle "graph=$work/g-cycle.jsonl"
+    run_prog "$FOLD_PROG" f-order graph-order "graph=$work/g-order.jsonl"
+    [ -e "$work/f-cycle.jsonl" ] && fail "the library folded the classes itself: $(cat "$work/f-cycle.jsonl")"
+    [ "$(grep -c '"kind":"graph-lock","key":"site:fold_prog+0x' "$work/g-cycle.jsonl")" = 2 ] ||
+        fail "fold_prog: not two init sites (was guard_init inlined twice?): $(cat "$work/g-cycle.jsonl")"
+    # merge: g -> the class, the class -> g: one cycle, one class.
+    run_lg 1 merge "$work/g-cycle.jsonl"
+    has out '== merged lock-order-cycle #1: potential deadlock among 2 locks'
+    has out ': mutex, 2 instances, created at guard_init ('
+    has out '; one class with site:fold_prog+0x'
+    has out "(their locks are made on one source line, guard_init at "
+    has out 'lockgraph merge: 1 lock-order cycle (0 only in the union, 1 already in one run) in the union of 1 graph file: 2 keys, 2 edges'
+    run_lg 1 merge --format json "$work/g-cycle.jsonl"
+    has out '"also_keys": ['
+    has out '"class_kind": "site"'
+    # ranks: the two keys are one class; with it the library reports a
+    # lock of either taken against the order.
+    run_lg 1 ranks "$work/g-cycle.jsonl"
+    has err 'no rank order fits these graphs: together they have a cycle of 2 locks'
+    run_lg 0 ranks -o "$work/ranks.txt" "$work/g-order.jsonl"
+    grep -q '^class guard_init\.[0-9]* site:fold_prog+0x[0-9a-f]* site:fold_prog+0x[0-9a-f]*$' "$work/ranks.txt" ||
+        { fail "ranks: no class of the two keys"; cat "$work/ranks.txt"; }
+    grep -q '^rank 20 guard_init\.[0-9]*$' "$work/ranks.txt" || fail "ranks: the class is not ranked"
+    run_prog "$FOLD_PROG" f-ranked graph-cycle "ranks=$work/ranks.txt"
+    grep -q '"kind":"rank-violation"' "$work/f-ranked.jsonl" || fail "the folded class's rank not enforced"
+    grep -q '"class":"guard_init\.[0-9]*"' "$work/f-ranked.jsonl" || fail "the rank-violation does not name the folded class"
+    # report: a class cycle through each copy, in two runs: the classes'
+    # keys differ, one source line: one finding.
+    run_prog "$FOLD_PROG" f-a class-a
+    run_prog "$FOLD_PROG" f-b class-b
+    a=$(grep -o '"key":"site:[^"]*"' "$work/f-a.jsonl")
+    b=$(grep -o '"key":"site:[^"]*"' "$work/f-b.jsonl")
+    [ -n "$a" ] && [ "$a" != "$b" ] || fail "class-a and class-b: keys $a and $b"
+    run_lg 1 report "$work/f-a.jsonl" "$work/f-b.jsonl"
+    has out 'lockgraph: 1 distinct finding (1 lock-order-cycle) from 2 findings in 2 processes'
+    has out '   seen 2 times, in 2 processes: '
+    run_lg 1 report --no-dedupe "$work/f-a.jsonl" "$work/f-b.jsonl"
+    [ "$(grep -c '^== ' "$work/out")" = 2 ] || fail "--no-dedupe merged them"
+    # dot: one node for the two classes.
+    run_lg 0 dot "$work/f-a.jsonl" "$work/f-b.jsonl"
+    [ "$(grep -c '^  n[0-9]* \[label=' "$work/out")" = 2 ] || { fail "dot: not two nodes"; cat "$work/out"; }
     ;;
 *)
     echo "unknown case $case_name"
