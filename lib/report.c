@@ -1081,8 +1081,8 @@ void lg__report_cycle(const struct lg_cycle *c)
 
 void lg__report_held_lock_freed(const struct lg_thread *t, const char *call,
                                 const struct lg_node *n, uintptr_t addr,
-                                const struct lg_thread *holder, const struct lg_held *hold,
-                                const struct lg_stack *here)
+                                const struct lg_thread *holder, const char *holder_name,
+                                const struct lg_held *hold, const struct lg_stack *here)
 {
     struct lg_buf b = {0}, h = {0};
     struct pcs pcs = {0};
@@ -1096,13 +1096,7 @@ void lg__report_held_lock_freed(const struct lg_thread *t, const char *call,
     lg__buf_str(&b, ",\"stack\":");
     put_stack(&b, here, &pcs);
     lg__buf_str(&b, ",\"holder\":");
-    char hname[16];
-    if (holder == t)
-        lg__thread_name(hname);
-    else
-        memcpy(hname, holder->name, sizeof(hname));
-    hname[15] = 0;
-    lg__report_put_thread(&b, holder->tid, holder->seq, hname);
+    lg__report_put_thread(&b, holder->tid, holder->seq, holder_name);
     lg__buf_str(&b, ",\"holder_stack\":");
     if (hold->stack) {
         put_stack(&b, hold->stack, &pcs);

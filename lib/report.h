@@ -70,8 +70,8 @@ void lg__report_held_at_exit(const struct lg_thread *t);
  * t's stack. */
 void lg__report_held_lock_freed(const struct lg_thread *t, const char *call,
                                 const struct lg_node *n, uintptr_t addr,
-                                const struct lg_thread *holder, const struct lg_held *hold,
-                                const struct lg_stack *here);
+                                const struct lg_thread *holder, const char *holder_name,
+                                const struct lg_held *hold, const struct lg_stack *here);
 
 /* A held lock a rank-violation names: where it was taken, and why it may
  * not be held when taking the new one (enum lg_why). */

@@ -724,7 +724,9 @@ static void check_held_going(struct lg_thread *t, struct lg_node *n, uintptr_t a
     int mine = lg__held_find(&t->held, addr);
     if (mine >= 0 && t->held.e[mine].node == n) {
         here = capture_here();
-        lg__report_held_lock_freed(t, call, n, addr, t, &t->held.e[mine], here);
+        char name[16];
+        lg__thread_name(name);
+        lg__report_held_lock_freed(t, call, n, addr, t, name, &t->held.e[mine], here);
         if (gone)
             lg__held_remove(&t->held, mine);
     }
@@ -733,7 +735,12 @@ static void check_held_going(struct lg_thread *t, struct lg_node *n, uintptr_t a
     for (int i = 0; i < k; i++) {
         if (!here)
             here = capture_here();
-        lg__report_held_lock_freed(t, call, n, addr, h[i].t, &h[i].e, here);
+        char name[16];
+        if (!lg__thread_name_of(h[i].t->tid, name)) {
+            memcpy(name, h[i].t->name, sizeof(name));
+            name[15] = 0;
+        }
+        lg__report_held_lock_freed(t, call, n, addr, h[i].t, name, &h[i].e, here);
         if (gone)
             post_drop(h[i].t, addr, h[i].e.node);
     }
