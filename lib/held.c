@@ -29,7 +29,7 @@ void lg__chain_forget(void)
 
 static const void *class_of(const struct lg_held *e)
 {
-    return e->node ? atomic_load_explicit(&e->node->klass, memory_order_relaxed) : NULL;
+    return e->klass;
 }
 
 uint32_t lg__held_run_of(const struct lg_held_stack *h, const void *k, unsigned flags)
@@ -53,6 +53,7 @@ static void rekey(struct lg_held_stack *h, uint32_t from)
         e->key = k;
         e->ckey = 0; /* (class keys come back as these entries are pushed anew) */
         const struct lg_held *below = i ? &h->e[i - 1] : NULL;
+        e->klass = e->node ? atomic_load_explicit(&e->node->klass, memory_order_relaxed) : NULL;
         const void *c = class_of(e);
         e->run = below && c && !lg__held_is_hole(below) && below->flags == e->flags &&
                          class_of(below) == c

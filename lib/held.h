@@ -39,8 +39,10 @@ struct lg_held {
     uint16_t spare;
     uint32_t gen;         /* node's generation when taken: changed, it is gone */
     /* The first entry of the run this one ends: entries next to each other
-     * with one class and one mode (runtime.c jumps over a run at once). */
+     * with one class and one mode (runtime.c jumps over a run at once), and
+     * the class it was taken as (for runs only; node->klass is the truth). */
     uint32_t run;
+    const void *klass;
     /* The chain key of the stack up to and including this entry: a hash
      * of the instances and modes held, in order (lockdep's chain key); and
      * the class key, the same over classes, when every class in it is

@@ -35,17 +35,10 @@ struct lg_stack;
 struct lg_rank_class;
 
 struct lg_node {
+    /* What the fast path reads, first (one cache line's worth). */
     uintptr_t addr; /* set while live */
     uint64_t id;    /* never reused */
     _Atomic(struct lg_class *) klass;
-    /* Its own vertex, made when it is first held together with another
-     * lock of its class (same-class nesting is judged per instance). */
-    _Atomic(struct lg_vertex *) vtx;
-    _Atomic(const char *) name; /* lg_name_lock; lockgraph memory */
-    /* Its rank class (ranks.h), or NULL: an unranked lock, checked for
-     * nothing more. Set when the lock is created, named or ranked. */
-    _Atomic(struct lg_rank_class *) cls;
-    struct lg_retired r; /* when retired */
     _Atomic uint32_t gen;  /* changes when it is retired */
     _Atomic int32_t owner; /* spinlocks only: tid of the holder, 0 free */
     uint8_t type, mode;    /* set once; see provisional */
@@ -54,6 +47,14 @@ struct lg_node {
      * acquisition (the name call cannot know them). */
     atomic_bool provisional;
     atomic_bool dead;
+    /* Its own vertex, made when it is first held together with another
+     * lock of its class (same-class nesting is judged per instance). */
+    _Atomic(struct lg_vertex *) vtx;
+    _Atomic(const char *) name; /* lg_name_lock; lockgraph memory */
+    /* Its rank class (ranks.h), or NULL: an unranked lock, checked for
+     * nothing more. Set when the lock is created, named or ranked. */
+    _Atomic(struct lg_rank_class *) cls;
+    struct lg_retired r; /* when retired */
 };
 
 struct lg_rtable {

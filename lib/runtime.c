@@ -602,7 +602,8 @@ void lg__lock_after_slow(struct lg_thread *t, struct lg_acq *a)
                  : lg__chain_next(t->held.n > 1 ? t->held.e[t->held.n - 2].key : LG_CHAIN_EMPTY,
                                   n ? n->id : a->addr, a->flags);
     h->ckey = n == a->node ? a->cchain : 0;
-    h->run = lg__held_run_of(&t->held, n ? atomic_load(&n->klass) : NULL, a->flags);
+    h->klass = n ? atomic_load(&n->klass) : NULL;
+    h->run = lg__held_run_of(&t->held, h->klass, a->flags);
     h->pc = a->pc;
     h->cfa = a->cfa;
     h->stack = NULL;
@@ -856,7 +857,8 @@ void lg__cond_wait_after(struct lg_thread *t, struct lg_cond_wait *w)
     h->key = lg__chain_next(t->held.n > 1 ? t->held.e[t->held.n - 2].key : LG_CHAIN_EMPTY,
                             h->node ? h->node->id : h->addr, 0);
     h->ckey = 0;
-    h->run = lg__held_run_of(&t->held, h->node ? atomic_load(&h->node->klass) : NULL, 0);
+    h->klass = h->node ? atomic_load(&h->node->klass) : NULL;
+    h->run = lg__held_run_of(&t->held, h->klass, 0);
     h->pc = w->acq.pc;
     h->cfa = w->acq.cfa;
     h->flags = 0;

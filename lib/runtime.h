@@ -162,7 +162,8 @@ __attribute__((always_inline)) static inline void lg__lock_before(struct lg_thre
 }
 
 /* After the lock call: acquired, it goes on the held stack. */
-static inline void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool acquired)
+__attribute__((always_inline)) static inline void lg__lock_after(struct lg_thread *t,
+                                                                 struct lg_acq *a, bool acquired)
 {
     if (!acquired)
         return;
@@ -179,12 +180,11 @@ static inline void lg__lock_after(struct lg_thread *t, struct lg_acq *a, bool ac
             h->flags = (uint16_t)a->flags;
             h->key = a->chain;
             h->ckey = a->cchain;
+            const void *k = atomic_load_explicit(&n->klass, memory_order_relaxed);
             const struct lg_held *below = t->held.n > 1 ? h - 1 : NULL;
-            h->run = below && below->flags == a->flags && below->node &&
-                             atomic_load_explicit(&below->node->klass, memory_order_relaxed) ==
-                                 atomic_load_explicit(&n->klass, memory_order_relaxed)
-                         ? below->run
-                         : t->held.n - 1;
+            h->klass = k;
+            h->run = below && below->flags == a->flags && below->klass == k ? below->run
+                                                                            : t->held.n - 1;
             h->pc = a->pc;
             h->cfa = a->cfa;
             h->stack = NULL;

@@ -19,6 +19,9 @@
  *   bench_classes benign [PHASES]  a gated (harmless) cycle in the graph,
  *                                  then phases of new locks nested in new
  *                                  orders: ns per lock, phase by phase
+ *   bench_classes held N           one thread takes N locks and holds them
+ *                                  all, then lets them go first-taken first
+ *                                  (and again, last-taken first): seconds
  *
  * Before any workload one idle thread is started and joined, so glibc uses
  * its atomic lock paths as in any threaded program.
@@ -151,6 +154,29 @@ static int benign(int nphases)
     return 0;
 }
 
+/* N locks held at once: the cost of each acquisition and release should not
+ * grow with how many are held. */
+static int held(long n)
+{
+    pthread_mutex_t *m = calloc((size_t)n, sizeof(*m));
+    for (long i = 0; i < n; i++)
+        pthread_mutex_init(&m[i], NULL);
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        pthread_mutex_lock(&m[i]);
+    for (long i = 0; i < n; i++) /* first taken, first released */
+        pthread_mutex_unlock(&m[i]);
+    double t1 = now_ns();
+    for (long i = 0; i < n; i++)
+        pthread_mutex_lock(&m[i]);
+    for (long i = n - 1; i >= 0; i--) /* last taken, first released */
+        pthread_mutex_unlock(&m[i]);
+    double t2 = now_ns();
+    printf("held %ld: %.3f s (FIFO release), %.3f s (LIFO release)\n", n, (t1 - t0) / 1e9,
+           (t2 - t1) / 1e9);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     pthread_t t;
@@ -165,6 +191,8 @@ int main(int argc, char **argv)
         return live(argc > 2 ? atol(argv[2]) : 1000000);
     if (strcmp(w, "benign") == 0)
         return benign(argc > 2 ? atoi(argv[2]) : 20);
-    fprintf(stderr, "usage: bench_classes churn|phases|live|benign [N]\n");
+    if (strcmp(w, "held") == 0)
+        return held(argc > 2 ? atol(argv[2]) : 100000);
+    fprintf(stderr, "usage: bench_classes churn|phases|live|benign|held [N]\n");
     return 2;
 }
