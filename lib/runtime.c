@@ -525,7 +525,8 @@ void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a)
 {
     a->held = -1;
     a->cchain = 0;
-    a->node = lg__registry_lookup(a->addr);
+    if (!a->node) /* (the fast path may have looked it up) */
+        a->node = lg__registry_lookup(a->addr);
     if (__builtin_expect(!a->node, 0) && !(a->node = first_sight(a))) {
         a->chain = 0;
         return;

@@ -158,6 +158,7 @@ __attribute__((always_inline)) static inline void lg__lock_before(struct lg_thre
             }
         }
     }
+    a->node = n;
     lg__lock_before_slow(t, a);
 }
 
