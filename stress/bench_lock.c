@@ -47,6 +47,7 @@
  */
 
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -141,6 +142,22 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Is lockgraph loaded and watching, and what has it found? Asked through
+ * dlsym, so this program keeps no link to lockgraph (a process that found
+ * nothing leaves no findings file, so no file cannot tell "not loaded"). */
+static bool lockgraph_watching(void)
+{
+    int (*active)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "lockgraph_active");
+    return active && active();
+}
+
+static unsigned long lockgraph_findings(void)
+{
+    unsigned long (*count)(void) =
+        (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "lockgraph_finding_count");
+    return count ? count() : 0;
+}
+
 static void print_result(const struct result *r)
 {
     double s[REPS_MAX];
@@ -154,10 +171,11 @@ static void print_result(const struct result *r)
             printf(",\"label\":\"%s\"", opt.label);
         printf(",\"unit\":\"ns/%s\",\"min\":%.2f,\"median\":%.2f,\"max\":%.2f,\"reps\":%d,"
                "\"pairs_per_rep\":%llu,\"iters_per_rep\":%llu,\"threads\":%d,\"scale\":%g,"
-               "\"libc_single_threaded\":%s}\n",
+               "\"libc_single_threaded\":%s,\"lockgraph_active\":%s,\"lockgraph_findings\":%lu}\n",
                r->unit, min, med, s[r->n - 1], r->n, (unsigned long long)r->pairs,
                (unsigned long long)r->iters, r->threads, opt.scale,
-               opt.libc_single_threaded ? "true" : "false");
+               opt.libc_single_threaded ? "true" : "false", lockgraph_watching() ? "true" : "false",
+               lockgraph_findings());
     } else {
         printf("%-16s %10.2f %10.2f %10.2f   ns/%-5s %3d reps x %llu %ss\n", r->workload, min, med,
                s[r->n - 1], r->unit, r->n, (unsigned long long)r->pairs, r->unit);

@@ -197,16 +197,22 @@ if [ "$do_hg" -eq 1 ]; then
     fi
 fi
 
+# Was lockgraph watching? A process that found nothing leaves no findings
+# file, so bench_lock asks the library itself (lockgraph_active, through
+# dlsym) and prints the answer on each result line.
+nlg=$(cat "$tmp"/*.lockgraph.jsonl "$tmp"/*.before.jsonl 2>/dev/null | grep -c '"workload"' || true)
+nwatched=$(cat "$tmp"/*.lockgraph.jsonl "$tmp"/*.before.jsonl 2>/dev/null |
+    grep -c '"lockgraph_active":true' || true)
 nfiles=$(find "$tmp/findings" -type f | wc -l)
 nfindings=$(find "$tmp/findings" -type f -exec cat {} + | wc -l)
-if [ "$nfiles" -eq 0 ]; then
-    lg_check="FAIL: no findings file was written: was liblockgraph.so loaded?"
+if [ "$nlg" -eq 0 ] || [ "$nwatched" -ne "$nlg" ]; then
+    lg_check="FAIL: lockgraph was not watching $((nlg - nwatched)) of $nlg results: was liblockgraph.so loaded?"
     status=1
 elif [ "$nfindings" -ne 0 ]; then
     lg_check="FAIL: lockgraph wrote $nfindings finding(s) on lock orders that are all consistent:"
     status=1
 else
-    lg_check="ok: lockgraph wrote no findings ($nfiles findings files, 0 lines)"
+    lg_check="ok: lockgraph watched all $nlg results and wrote no findings ($nfiles findings files)"
 fi
 
 # ---------------------------------------------------------------------------
