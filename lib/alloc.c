@@ -216,6 +216,17 @@ void lg__pool_put(struct lg_pool *p, void *rec)
     lg__unlock(l);
 }
 
+void lg__pool_put_chain(struct lg_pool *p, void *first, void *last, size_t n)
+{
+    if (!first)
+        return;
+    lg__lock(&alloc_lock);
+    *(void **)((char *)last + p->link_offset) = p->free;
+    p->free = first;
+    p->in_use -= n;
+    lg__unlock(&alloc_lock);
+}
+
 void lg__alloc_set_limit(size_t bytes)
 {
     limit = bytes;

@@ -372,7 +372,12 @@ void lg__class_note_self(struct lg_class *c, uintptr_t outer_addr, uintptr_t inn
 
 void lg__class_hold(struct lg_class *c)
 {
-    atomic_fetch_add_explicit(&c->made, 1, memory_order_relaxed);
+    /* A count for the graph file, nothing depends on it being exact: a
+     * plain increment, no atomic read-modify-write on a line every thread
+     * making a lock of this class shares (two racing increments may count
+     * one). */
+    atomic_store_explicit(&c->made, atomic_load_explicit(&c->made, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
 }
 
 static void class_done(struct lg_retired *r)

@@ -174,24 +174,43 @@ static bool table_ensure(void)
 
 /* A record from the thread's magazine, refilled from the pool a batch at a
  * time. */
-static struct lg_node *node_get(void)
+static struct lg_node *node_get(struct lg_thread *t)
 {
-    struct lg_thread *t = lg__self;
-    if (!t || t == LG_THREAD_GONE)
+    if (!t)
         return lg__pool_get(&node_pool);
     if (!t->nmag)
         t->nmag = (uint32_t)lg__pool_get_many(&node_pool, (void **)t->mag, LG_NODE_MAG);
     return t->nmag ? t->mag[--t->nmag] : NULL;
 }
 
+/* A new instance id: unique for the process's life, never reused (chain
+ * keys and findings name instances by it). A thread takes a block at a
+ * time, so making a lock costs no atomic operation on a shared counter;
+ * ids are therefore unique but not in order of creation across threads. */
+#define LG_ID_BLOCK 1024
+
+static uint64_t id_new(struct lg_thread *t)
+{
+    if (!t)
+        return atomic_fetch_add(&next_id, 1);
+    if (t->id_next == t->id_end) {
+        t->id_next = atomic_fetch_add(&next_id, LG_ID_BLOCK);
+        t->id_end = t->id_next + LG_ID_BLOCK;
+    }
+    return t->id_next++;
+}
+
 static struct lg_node *node_new(uintptr_t addr, enum lg_lock_type type, enum lg_lock_mode mode,
                                 struct lg_class *klass, bool created)
 {
-    struct lg_node *n = node_get();
+    struct lg_thread *t = lg__self;
+    if (t == LG_THREAD_GONE)
+        t = NULL;
+    struct lg_node *n = node_get(t);
     if (!n)
         return NULL;
     n->addr = addr;
-    n->id = atomic_fetch_add(&next_id, 1);
+    n->id = id_new(t);
     atomic_store_explicit(&n->klass, klass, memory_order_relaxed);
     atomic_store_explicit(&n->vtx, NULL, memory_order_relaxed);
     atomic_store_explicit(&n->name, NULL, memory_order_relaxed);
@@ -297,15 +316,22 @@ static void batch_done(struct lg_retired *r)
     size_t cap;
     struct lg_node **set = held_set(&cap);
     bool unsure = !set && cap == SIZE_MAX; /* out of memory: keep them all */
+    struct lg_node *first = NULL, *last = NULL; /* back to the pool at once */
+    size_t freed = 0;
     for (struct lg_node *n = b->list, *next; n; n = next) {
         next = next_of(n);
         if (unsure || in_set(set, cap, n)) {
             park(n); /* still held somewhere: a later batch looks again */
             atomic_fetch_add(&parked_count, 1);
         } else {
-            lg__pool_put(&node_pool, n);
+            n->r.next = (struct lg_retired *)first;
+            first = n;
+            if (!last)
+                last = n;
+            freed++;
         }
     }
+    lg__pool_put_chain(&node_pool, first, last, freed);
     if (set)
         lg__unmap(set, cap * sizeof(*set));
     lg__free(b, sizeof(*b));

@@ -93,6 +93,9 @@ struct lg_thread {
 #define LG_NODE_MAG 32
     struct lg_node *mag[LG_NODE_MAG];
     uint32_t nmag;
+    /* Instance ids handed out by this thread: [id_next, id_end), taken from
+     * the global counter LG_ID_BLOCK at a time (registry.c). */
+    uint64_t id_next, id_end;
     /* Retired instances waiting to start a grace period, a batch at a time
      * (registry.c). */
     struct lg_node *parked;
