@@ -127,6 +127,40 @@ void lg__site_text(const struct lg_printer *p, uint64_t pc, char *buf, size_t le
     lg__frame_text(p, &chain[0], buf, len);
 }
 
+/* Is this frame's source a system header (the C++ standard library's
+ * std::mutex::lock, lock_guard, __gthread_mutex_lock...)? */
+static bool in_system_header(const struct lg_frame *fr)
+{
+    return fr->file && (strncmp(fr->file, "/usr/include/", 13) == 0 ||
+                        strncmp(fr->file, "/usr/lib/gcc/", 13) == 0 ||
+                        strncmp(fr->file, "/usr/lib/llvm", 13) == 0);
+}
+
+/* Where a lock was first locked or created, as one frame: the first frame
+ * of the stack (inlined ones included) in the program's own source. A C++
+ * lock is taken through std::mutex::lock and lock_guard, which live in
+ * system headers (inlined at -O2, real calls at -O0): naming the program's
+ * line tells the reader which lock it is; the whole stack is printed
+ * wherever a stack is. Frame 0 when no frame has source outside them (no
+ * debug info, or a lock taken inside the C library). */
+void lg__site_text_of(const struct lg_printer *p, const struct lg_stack *s, char *buf, size_t len)
+{
+    for (size_t i = 0; i < s->n && i < 8; i++) {
+        struct lg_frame chain[MAX_INLINE];
+        size_t k = lg_symbolize_inline(p->sym, p->mods, p->n_mods, s->pcs[i], chain, MAX_INLINE);
+        for (size_t j = 0; j < k; j++) {
+            if (!chain[j].file)
+                goto first; /* no source from here on: not the program's line */
+            if (!in_system_header(&chain[j])) {
+                lg__frame_text(p, &chain[j], buf, len);
+                return;
+            }
+        }
+    }
+first:
+    lg__site_text(p, s->n ? s->pcs[0] : 0, buf, len);
+}
+
 static void resolve(const struct lg_printer *p, uint64_t pc, struct lg_frame *fr)
 {
     lg_symbolize(p->sym, p->mods, p->n_mods, pc, fr);
@@ -241,7 +275,7 @@ void lg__print_lock_desc(const struct lg_printer *p, const struct lg_lock *l)
         fprintf(p->out, ", never seen locked by lockgraph");
     } else if (l->stack.n > 0) {
         char text[1024];
-        lg__site_text(p, l->stack.pcs[0], text, sizeof text);
+        lg__site_text_of(p, &l->stack, text, sizeof text);
         fprintf(p->out, ", %s at %s", l->created ? "created" : "first locked", text);
     }
     lg__print_rank_fields(p, l, true);
@@ -289,7 +323,7 @@ bool lg__print_class_desc(const struct lg_printer *p, const struct lg_lock *l, b
             fputs(", a class of its own (never initialized)", out);
         if (l->stack.n > 0) {
             char text[1024];
-            lg__site_text(p, l->stack.pcs[0], text, sizeof text);
+            lg__site_text_of(p, &l->stack, text, sizeof text);
             fprintf(out, ", %s at %s", l->created ? "created" : "first locked", text);
         }
     } else {

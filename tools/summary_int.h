@@ -59,6 +59,10 @@ const char *lg__plural(size_t n, const char *one, const char *many);
  * ("#0 ..." lines; `drop_repeat`: a reconstructed first_stack). */
 void lg__frame_text(const struct lg_printer *p, const struct lg_frame *fr, char *buf, size_t len);
 void lg__site_text(const struct lg_printer *p, uint64_t pc, char *buf, size_t len);
+/* The first frame of s in the program's own source (past system headers:
+ * std::mutex::lock, lock_guard), else frame 0, as lg__site_text. */
+struct lg_stack;
+void lg__site_text_of(const struct lg_printer *p, const struct lg_stack *s, char *buf, size_t len);
 void lg__print_stack(const struct lg_printer *p, const struct lg_stack *s, const char *indent,
                      bool drop_repeat);
 

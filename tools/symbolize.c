@@ -8,8 +8,11 @@
  * standard way (build-id or .gnu_debuglink under /usr/lib/debug).
  * Inlined calls are expanded from the DWARF scopes at the address, the way
  * eu-addr2line -i does.
- * Does not: read the running process (everything is offline), or demangle
- * C++ names.
+ * C++ names are demangled with the C++ runtime's __cxa_demangle (once per
+ * symbol: kept for the symbolizer's life); an inlined frame is named by its
+ * DW_AT_linkage_name, demangled, so it is as qualified as a real one
+ * (std::mutex::lock(), not lock).
+ * Does not: read the running process (everything is offline).
  *
  * Why one Dwfl per module file rather than one per line's module set: each
  * line lists only the modules its own stacks touch, so the sets differ from
@@ -65,7 +68,60 @@ struct lg_symbolizer {
     struct lg_u64map by_addr; /* entry index << 48 | offset -> index in known */
     struct known *known;
     size_t n_known, cap_known;
+    struct lg_u64map by_mangled; /* mangled name's address -> index in names */
+    char **names;                /* demangled names, owned */
+    size_t n_names, cap_names;
 };
+
+#ifdef LG_HAVE_CXA_DEMANGLE
+/* The C++ runtime's demangler (cxxabi.h), declared here for C. */
+extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
+#endif
+
+/* name, demangled when it is a C++ (Itanium ABI) name: the same string for
+ * the symbolizer's life. Strings libdw hands out stay put while their Dwfl
+ * lives (as long as the symbolizer), so a name is looked up by address.
+ * Out of memory, or a name the demangler refuses: name itself. */
+static const char *demangle(struct lg_symbolizer *s, const char *name)
+{
+#ifdef LG_HAVE_CXA_DEMANGLE
+    if (!name || name[0] != '_' || name[1] != 'Z')
+        return name;
+    uint64_t v;
+    if (lg_u64map_get(&s->by_mangled, (uint64_t)(uintptr_t)name, &v))
+        return v < s->n_names ? s->names[v] : name;
+    int status = 0;
+    char *d = __cxa_demangle(name, NULL, NULL, &status);
+    if (!d || status != 0) {
+        free(d);
+        d = NULL;
+    }
+    if (d && s->n_names == s->cap_names) {
+        size_t cap = s->cap_names ? 2 * s->cap_names : 64;
+        char **p = realloc(s->names, cap * sizeof *p);
+        if (!p) {
+            free(d);
+            return name;
+        }
+        s->names = p;
+        s->cap_names = cap;
+    }
+    /* A refused name is remembered too (index past the end), so it is
+     * not handed to the demangler again. */
+    uint64_t idx = d ? s->n_names : UINT64_MAX;
+    if (lg_u64map_put(&s->by_mangled, (uint64_t)(uintptr_t)name, idx) != 0) {
+        free(d);
+        return name;
+    }
+    if (!d)
+        return name;
+    s->names[s->n_names++] = d;
+    return d;
+#else
+    (void)s;
+    return name;
+#endif
+}
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
 
@@ -98,6 +154,10 @@ void lg_symbolizer_free(struct lg_symbolizer *s)
     lg_u64map_free(&s->by_file);
     lg_u64map_free(&s->by_addr);
     free(s->known);
+    lg_u64map_free(&s->by_mangled);
+    for (size_t i = 0; i < s->n_names; i++)
+        free(s->names[i]);
+    free(s->names);
     free(s);
 }
 
@@ -268,7 +328,6 @@ static struct entry *resolve_in(struct lg_symbolizer *s, struct entry *e, uint64
     out->module = e->path;
     if (!e->dwfl)
         return NULL;
-    (void)s;
     /* A return address is the instruction after the call; the call itself,
      * and so its source line, is the byte before. The file is opened at
      * e->base: the address is moved there. */
@@ -278,7 +337,7 @@ static struct entry *resolve_in(struct lg_symbolizer *s, struct entry *e, uint64
     GElf_Sym sym;
     const char *name = dwfl_module_addrinfo(e->mod, addr, &off, &sym, NULL, NULL, NULL);
     if (name) {
-        out->function = name;
+        out->function = demangle(s, name);
         out->function_offset = off + 1; /* offset of pc, not of pc - 1 */
     }
     Dwfl_Line *line = dwfl_module_getsrc(e->mod, addr);
@@ -365,15 +424,23 @@ void lg_symbolize(struct lg_symbolizer *s, const struct lg_module *mods, size_t 
 }
 
 /* A DIE's name, following DW_AT_abstract_origin as inlined instances need. */
-static const char *die_name(Dwarf_Die *die)
+/* A function's name from its DIE: the linkage name demangled when it has
+ * one (C++: qualified, with its parameters), else DW_AT_name (C). */
+static const char *die_name(struct lg_symbolizer *s, Dwarf_Die *die)
 {
     Dwarf_Attribute attr;
+    const char *linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+    if (!linkage)
+        linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+    const char *d = linkage ? demangle(s, linkage) : NULL;
+    if (d && d != linkage)
+        return d;
     return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
 }
 
 /* The inlined chain at `offset` of entry e (resolved as `base`): fills
  * out[0..max) and returns how many, 1 when there is none. */
-static size_t expand_inline(struct entry *e, uint64_t offset, const struct lg_frame *basep,
+static size_t expand_inline(struct lg_symbolizer *s, struct entry *e, uint64_t offset, const struct lg_frame *basep,
                             struct lg_frame *out, size_t max)
 {
     struct lg_frame base = *basep;
@@ -427,11 +494,11 @@ static size_t expand_inline(struct entry *e, uint64_t offset, const struct lg_fr
         fr->line = line;
         if (tag == DW_TAG_subprogram) {
             if (!fr->function)
-                fr->function = die_name(&scopes[i]);
+                fr->function = die_name(s, &scopes[i]);
             break;
         }
         fr->inlined = true;
-        fr->function = die_name(&scopes[i]);
+        fr->function = die_name(s, &scopes[i]);
         fr->function_offset = 0;
 
         Dwarf_Attribute attr;
@@ -469,14 +536,14 @@ size_t lg_symbolize_inline(struct lg_symbolizer *s, const struct lg_module *mods
         struct lg_frame plain;
         if (!resolve_in(s, e, pc, offset, &plain))
             return 1;
-        return expand_inline(e, offset, &plain, out, max);
+        return expand_inline(s, e, offset, &plain, out, max);
     }
     if (!k->has_debug || max < 2) {
         out[0] = base;
         return 1;
     }
     if (!k->chain_done) {
-        k->n_chain = expand_inline(e, offset, &k->base, k->chain, MAX_CHAIN);
+        k->n_chain = expand_inline(s, e, offset, &k->base, k->chain, MAX_CHAIN);
         k->chain_done = true;
     }
     size_t n = k->n_chain < max ? k->n_chain : max;
