@@ -502,6 +502,10 @@ int lg_cmd_dump(int argc, char **argv)
     bool json = false;
     int timeout_ms = 10000;
     long pid = 0;
+    if (lg_help_asked(argc, argv)) {
+        lg_usage_verb(stdout, "dump");
+        return DUMP_OK;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--format") == 0 && i + 1 < argc) {

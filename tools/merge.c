@@ -618,6 +618,10 @@ int lg_cmd_merge(int argc, char **argv)
     size_t n_supp = 0;
     bool json = false, options_done = false;
     char env_supp[4096];
+    if (lg_help_asked(argc, argv)) {
+        lg_usage_verb(stdout, "merge");
+        return LG_EXIT_OK;
+    }
     char **paths = calloc((size_t)argc, sizeof *paths);
     size_t n = 0;
     if (!paths)
@@ -630,10 +634,6 @@ int lg_cmd_merge(int argc, char **argv)
         }
         if (strcmp(a, "--") == 0) {
             options_done = true;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            free(paths);
-            lg_usage_verb(stdout, "merge");
-            return LG_EXIT_OK;
         } else if ((v = opt_value(argc, argv, &i, "-o")) ||
                    (v = opt_value(argc, argv, &i, "--output"))) {
             if (!*v || output) {
