@@ -557,13 +557,76 @@ merge)
     run_lg 1 merge "$work/left.graph.jsonl" "$work/right.graph.jsonl"
     cd - >/dev/null || exit 1
     has out 'only the union of the runs shows it'
-    has out 'lock L1 name:checking: mutex "checking"'
+    # Named locks are lock classes (class_kind name): said as such.
+    has out 'potential deadlock between 2 lock classes; only the union of the runs shows it'
+    has out 'class C1 name:checking: mutex "checking"'
     has out "from $work/left.graph.jsonl (pid"
     has out "from $work/right.graph.jsonl (pid"
     has out '#0 transfer (tests/tool/golden_prog.c:34)'
     has out '#1 teller_to_savings (tests/tool/golden_prog.c:50)'
     has out '#1 teller_to_checking (tests/tool/golden_prog.c:43)'
     run_lg 0 merge "$work/left.graph.jsonl" "$work/left.graph.jsonl"
+
+    # What the graph files' vertices are: lock classes (classes=1, the
+    # default), or one lock each (classes=0); every count and label says
+    # which. class_prog conn: conn1 -> table, table -> conn2.
+    run_prog "$CLASS_PROG" m-cls conn "graph=$work/cls.graph.jsonl"
+    run_prog "$CLASS_PROG" m-inst conn "classes=0:graph=$work/inst.graph.jsonl"
+    run_lg 1 merge "$work/cls.graph.jsonl"
+    has out 'potential deadlock between 2 lock classes;'
+    has out '   class C1 site:class_prog+0x'
+    has out '   class C2 site:class_prog+0x'
+    has out '   edge C1 -> C2, from '
+    has out '     holds a C1 lock, taken at:'
+    has out '     then takes a C2 lock at:'
+    has out 'Possible scenario, when these paths run at once in one process, on the same C1 lock and C2 lock:'
+    has out '       lock(C1)'
+    has out 'Fix: take locks of these classes in one order everywhere'
+    has out 'in the union of 1 graph file: 2 lock classes, 2 edges'
+    lacks out 'lock L1'
+    lacks out 'among 2 locks'
+    lacks out ' keys, '
+    run_lg 1 merge "$work/inst.graph.jsonl"
+    has out 'potential deadlock among 2 locks;'
+    has out '   lock L1 site:class_prog+0x'
+    has out '   edge L1 -> L2, from '
+    has out '     holds L1, taken at:'
+    has out 'in the union of 1 graph file: 2 keys, 2 edges'
+    lacks out 'class C1'
+    lacks out 'lock class'
+    run_lg 1 merge --format json "$work/cls.graph.jsonl"
+    has out '"scope": "class"'
+    has out '"classes": true'
+    run_lg 1 merge --format json "$work/inst.graph.jsonl"
+    has out '"scope": "instance"'
+    has out '"classes": false'
+    # A file cut short says what it used in the same words.
+    head -n 2 "$work/cls.graph.jsonl" >"$work/cut.graph.jsonl"
+    run_lg 0 merge "$work/cut.graph.jsonl"
+    has err 'using the 1 lock class and 0 edges read'
+    head -n 2 "$work/inst.graph.jsonl" >"$work/cut.graph.jsonl"
+    run_lg 0 merge "$work/cut.graph.jsonl"
+    has err 'using the 1 lock and 0 edges read'
+    grep -v '"graph-edge"' "$work/cls.graph.jsonl" >"$work/miscount.graph.jsonl"
+    run_lg 0 merge "$work/miscount.graph.jsonl"
+    has err 'warning: graph-end counts 2 lock classes and 2 edges, 2 and 0 were read'
+    # ranks: the cycle, and the rank file's header.
+    run_lg 1 ranks "$work/cls.graph.jsonl"
+    has err 'together they have a cycle of 2 lock classes, a potential deadlock'
+    has err '   class C1 site:class_prog+0x'
+    has err '   edge C1 -> C2, in '
+    run_lg 1 ranks "$work/inst.graph.jsonl"
+    has err 'together they have a cycle of 2 locks, a potential deadlock'
+    has err '   lock L1 site:class_prog+0x'
+    run_lg 0 ranks "$work/miscount.graph.jsonl"
+    has out "# A lock class's rank is 10 x (1 + the longest chain of lock classes taken"
+    # dot of graph files: class nodes labelled as the findings' picture does.
+    run_lg 0 dot "$work/cls.graph.jsonl"
+    has out 'the union of the lock-class graphs'
+    has out 'label="class site:class_prog+0x'
+    run_lg 0 dot "$work/inst.graph.jsonl"
+    has out 'the union of the lock graphs'
+    lacks out 'label="class '
     ;;
 classes)
     # Real lock-class findings of class_prog (built -g -O0): a cycle
@@ -659,18 +722,18 @@ fold)
         fail "fold_prog: not two init sites (was guard_init inlined twice?): $(cat "$work/g-cycle.jsonl")"
     # merge: g -> the class, the class -> g: one cycle, one class.
     run_lg 1 merge "$work/g-cycle.jsonl"
-    has out '== merged lock-order-cycle #1: potential deadlock among 2 locks'
+    has out '== merged lock-order-cycle #1: potential deadlock between 2 lock classes'
     has out ': mutex, 2 instances, created at guard_init ('
     has out '; one class with site:fold_prog+0x'
     has out "(their locks are made on one source line, guard_init at "
-    has out 'lockgraph merge: 1 lock-order cycle (0 only in the union, 1 already in one run) in the union of 1 graph file: 2 keys, 2 edges'
+    has out 'lockgraph merge: 1 lock-order cycle (0 only in the union, 1 already in one run) in the union of 1 graph file: 2 lock classes, 2 edges'
     run_lg 1 merge --format json "$work/g-cycle.jsonl"
     has out '"also_keys": ['
     has out '"class_kind": "site"'
     # ranks: the two keys are one class; with it the library reports a
     # lock of either taken against the order.
     run_lg 1 ranks "$work/g-cycle.jsonl"
-    has err 'no rank order fits these graphs: together they have a cycle of 2 locks'
+    has err 'no rank order fits these graphs: together they have a cycle of 2 lock classes'
     run_lg 0 ranks -o "$work/ranks.txt" "$work/g-order.jsonl"
     grep -q '^class guard_init\.[0-9]* site:fold_prog+0x[0-9a-f]* site:fold_prog+0x[0-9a-f]*$' "$work/ranks.txt" ||
         { fail "ranks: no class of the two keys"; cat "$work/ranks.txt"; }
