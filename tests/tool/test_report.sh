@@ -441,6 +441,34 @@ dot)
     printf '%s\n' '{"kind":"self-deadlock","pid":1,"lock":{"id":1,"addr":"0x10","type":"mutex","name":"a \"quoted\" \\ name\nnext"},"thread":{"tid":1,"seq":1},"first_stack":[],"second_stack":[]}' >"$work/q.jsonl"
     run_lg 0 dot "$work/q.jsonl"
     dot -Tcanon "$work/out" >/dev/null 2>"$work/dot-err" || { fail "dot rejects escaped names:"; cat "$work/dot-err"; }
+    # Two locks of one class inverted (an instance cycle, sc_classes
+    # nest-any): each lock its own node, in a box naming their class, not
+    # a loop on the class's one node (which reads as one lock taken twice).
+    run_lg 0 dot "$DATA/classes-nest-any.jsonl"
+    has out 'subgraph cluster_'
+    has out 'label="2 locks of one class: site:sc_classes+0x1722\nevery mutex (normal) made at '
+    has out 'n0 [label="mutex 0x55d6717393b8"'
+    has out 'n1 [label="mutex 0x55d671739318"'
+    has out '  n0 -> n1 [label="#1 thread 2'
+    has out '  n1 -> n0 [label="#1 thread 1'
+    grep -Eq '^ *n([0-9]+) -> n\1 ' "$work/out" && fail "DOT: a same-class instance cycle drawn as a loop"
+    dot -Tcanon "$work/out" >"$work/canon" 2>"$work/dot-err" || { fail "dot rejects the box:"; cat "$work/dot-err"; }
+    grep -q 'subgraph cluster_0' "$work/canon" || fail "Graphviz lost the box"
+    # The HTML report's picture is the same drawing.
+    run_lg 1 report --format html -o "$work/nest.html" "$DATA/classes-nest-any.jsonl"
+    grep -q '2 locks of one class' "$work/nest.html" || fail "HTML: the picture has no box of one class"
+    # Two locks of one class nested against their order: the same.
+    run_lg 0 dot "$DATA/ranks.jsonl"
+    has out 'label="2 locks of one class'
+    has out 'label="rank-violation #2 (same-class)"'
+    grep -Eq '^ *n([0-9]+) -> n\1 ' "$work/out" && fail "DOT: a same-class rank violation drawn as a loop"
+    # A cycle between classes keeps one node per class; a lock taken twice
+    # by its thread is still a loop.
+    run_lg 0 dot "$DATA/classes-conn.jsonl"
+    lacks out 'subgraph cluster_'
+    has out 'label="class site:sc_classes+0x'
+    run_lg 0 dot "$DATA/kinds.jsonl"
+    grep -Eq '^ *n([0-9]+) -> n\1 \[label="self-deadlock #1' "$work/out" || fail "DOT: the self-deadlock is no loop"
     # Graph files: the union, its cycle in red, each edge's run named.
     run_lg 0 dot "$DATA/graph-cycle-a.jsonl" "$DATA/graph-cycle-b.jsonl"
     has out 'label="#1: 1x\ngraph-cycle-b.jsonl", color="#c00000"'
