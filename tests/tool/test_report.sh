@@ -6,15 +6,17 @@
 # checked against the 2.1.0 schema's required fields, DOT parsed back by
 # Graphviz, the HTML page in a real headless browser, merge finding a
 # cycle split across two runs, lock classes in every format (class_prog),
-# and classes folded by source line (fold_prog).
+# classes folded by source line (fold_prog), and a module whose path is
+# not UTF-8 (bytes_prog loading bytes_lib).
 #
 # usage: test_report.sh CASE LOCKGRAPH DATA_DIR SOURCE_DIR GOLDEN_PROG LIBLOCKGRAPH CHECK_SARIF
-#                       CLASS_PROG FOLD_PROG
+#                       CLASS_PROG FOLD_PROG BYTES_PROG BYTES_LIB
 # Exit 77 (ctest: skipped) when a case needs Graphviz or chromium and they
 # are not installed; tools/dev.sh installs both. LG_SAVE_GOLDEN=FILE (case
 # classes): also write the normalized text there, to record it anew.
 set -u
 case_name=$1 LG=$2 DATA=$3 SRC=$4 PROG=$5 LIB=$6 CHECK_SARIF=$7 CLASS_PROG=${8:-} FOLD_PROG=${9:-}
+BYTES_PROG=${10:-} BYTES_LIB=${11:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lockgraph-test-report.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 unset LOCKGRAPH_OPTIONS LOCKGRAPH_REPORT NO_COLOR LOCKGRAPH_DOT
@@ -784,6 +786,72 @@ fold)
     # dot: one node for the two classes.
     run_lg 0 dot "$work/f-a.jsonl" "$work/f-b.jsonl"
     [ "$(grep -c '^  n[0-9]* \[label=' "$work/out")" = 2 ] || { fail "dot: not two nodes"; cat "$work/out"; }
+    ;;
+bytes)
+    # A module in a directory whose name is not UTF-8, with a file name
+    # that is not either. The library writes those bytes as \u00XX (what
+    # JSON reads as other bytes: U+00FF is c3 bf); the tool must read them
+    # back as bytes to open the module, and write valid UTF-8 itself.
+    dir="$work/$(printf 'mod\377dir')"
+    mod="$dir/$(printf 'libbytes\351.so')"
+    mkdir "$dir" && cp "$BYTES_LIB" "$mod" || fail "cannot copy the module to a non-UTF-8 path"
+    run_bytes() { # NAME FUNCTION [OPTIONS]
+        LD_PRELOAD="$LIB" LOCKGRAPH_REPORT="$work/$1.jsonl" \
+            LOCKGRAPH_OPTIONS="quiet=1${3:+:$3}" "$BYTES_PROG" "$mod" "$2" >/dev/null 2>"$work/$1.stderr" ||
+            fail "bytes_prog $2 exited $?: $(cat "$work/$1.stderr")"
+    }
+    run_bytes b bytes_cycle "graph=$work/b.graph.jsonl"
+    grep -q 'mod\\u00ffdir/libbytes\\u00e9\.so' "$work/b.jsonl" ||
+        fail "the library no longer escapes the path as \\u00XX: $(grep -o '"path":"[^"]*bytes[^"]*"' "$work/b.jsonl")"
+    cd "$SRC" || exit 1
+    run_lg 1 report "$work/b.jsonl"
+    cd - >/dev/null || exit 1
+    has out 'created at make_locks (tests/tool/bytes_lib.c:'
+    has out '#0 bytes_ba (tests/tool/bytes_lib.c:'
+    has out '#1 bytes_cycle (tests/tool/bytes_lib.c:'
+    lacks err 'cannot read the file'
+    lacks out 'libbytes'
+    # Its own JSON, SARIF, HTML and DOT: valid UTF-8 (a byte that is not is
+    # U+FFFD), the SARIF valid and located in the module's source.
+    for fmt in json sarif html; do
+        run_lg 1 report --format "$fmt" -o "$work/b.$fmt" "$work/b.jsonl"
+        iconv -f UTF-8 -t UTF-8 "$work/b.$fmt" >/dev/null 2>&1 || fail "$fmt output is not valid UTF-8"
+        grep -q 'bytes_ba' "$work/b.$fmt" || fail "$fmt output does not name bytes_ba"
+    done
+    grep -q "mod$(printf '\357\277\275')dir/libbytes$(printf '\357\277\275').so" "$work/b.json" ||
+        fail "JSON: the module path's bytes are not U+FFFD"
+    "$CHECK_SARIF" "$work/b.sarif" 1 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
+    grep -q '"uri": "[^"]*bytes_lib.c"' "$work/b.sarif" || fail "SARIF: not located in bytes_lib.c"
+    run_lg 0 dot "$work/b.jsonl"
+    iconv -f UTF-8 -t UTF-8 "$work/out" >/dev/null 2>&1 || fail "DOT is not valid UTF-8"
+    has out 'created at make_locks ('
+    has out '/tests/tool/bytes_lib.c:'
+    # A frame with no source line (here: the module's build-id does not
+    # match, as for a rebuilt module) is located by the module's own path,
+    # percent-encoded byte for byte.
+    sed 's/"build_id":"[0-9a-f]*"/"build_id":"00"/g' "$work/b.jsonl" >"$work/nobuild.jsonl"
+    run_lg 1 report --format sarif -o "$work/nb.sarif" "$work/nobuild.jsonl"
+    "$CHECK_SARIF" "$work/nb.sarif" 1 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
+    grep -q '"uri": "file://[^"]*/mod%FFdir/libbytes%E9.so"' "$work/nb.sarif" ||
+        fail "SARIF: the module's URI is not its bytes percent-encoded: $(grep -o '"uri": "[^"]*bytes[^"]*"' "$work/nb.sarif" | sort -u)"
+    # The graph file: merge symbolizes the module's stacks too.
+    cd "$SRC" || exit 1
+    run_lg 1 merge "$work/b.graph.jsonl"
+    cd - >/dev/null || exit 1
+    has out 'created at make_locks (tests/tool/bytes_lib.c:'
+    lacks err 'cannot read the file'
+    run_lg 1 merge --format json -o "$work/m.json" "$work/b.graph.jsonl"
+    iconv -f UTF-8 -t UTF-8 "$work/m.json" >/dev/null 2>&1 || fail "merge JSON is not valid UTF-8"
+    # Rank-file keys name the module by its file name, bytes and all: the
+    # library must recognize them. A clean run's order, then a run against
+    # it.
+    run_bytes o bytes_order "graph=$work/o.graph.jsonl"
+    run_lg 0 ranks -o "$work/ranks.txt" "$work/o.graph.jsonl"
+    grep -q "^rank [0-9]* site:$(printf 'libbytes\351').so+0x" "$work/ranks.txt" ||
+        { fail "ranks: the keys do not hold the module's own bytes"; cat "$work/ranks.txt"; }
+    run_bytes r bytes_cycle "ranks=$work/ranks.txt"
+    grep -q '"kind":"rank-violation"' "$work/r.jsonl" ||
+        fail "the library did not enforce the rank file's keys: $(cat "$work/r.stderr")"
     ;;
 *)
     echo "unknown case $case_name"
