@@ -38,6 +38,12 @@ void lg_usage(FILE *out);
  * there is not. */
 bool lg_usage_verb(FILE *out, const char *verb);
 
+/* Is --help (or -h) among a verb's own arguments, argv[1..argc), before
+ * a "--" that ends them? Anywhere, even where an option's value would go
+ * (`run --report --help`): the verb then prints its usage and does nothing
+ * else. A value that really is "--help" can be given as --report=--help. */
+bool lg_help_asked(int argc, char *const *argv);
+
 /* Parse the value of --exit-code: an integer 0..255. */
 bool lg_parse_exit_code(const char *text, int *out);
 

@@ -22,9 +22,10 @@ DEMO_PACKAGES="gcc libc6-dev make cmake pkg-config libjson-c-dev libdw-dev libel
 # that loads the HTML report in a headless browser); clang and
 # libclang-rt-14-dev (the libFuzzer target for the findings reader);
 # dpkg-dev and file (cpack -G DEB works out the package's dependencies with
-# dpkg-shlibdeps); man-db (man --warnings on the man pages).
+# dpkg-shlibdeps); lintian (the package test holds the .deb to Debian
+# policy); man-db (man --warnings on the man pages).
 TEST_PACKAGES="$DEMO_PACKAGES g++ libcunit1-dev libjemalloc-dev libjemalloc2 graphviz chromium
-clang libclang-rt-14-dev dpkg-dev file man-db"
+clang libclang-rt-14-dev dpkg-dev file lintian man-db"
 
 # install_deps PACKAGES...: apt-get install those not installed yet.
 install_deps() {

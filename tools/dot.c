@@ -94,6 +94,20 @@ void lg_dot_end(FILE *out)
     fputs("}\n", out);
 }
 
+void lg_dot_cluster_begin(FILE *out, size_t id, const char *label)
+{
+    fprintf(out, "  subgraph cluster_%zu {\n    label=\"", id);
+    lg_dot_escape(out, label);
+    fputs("\";\n    style=\"dashed,rounded\"; color=\"#888888\"; fontname=\"Helvetica\"; "
+          "fontsize=10; labeljust=l;\n",
+          out);
+}
+
+void lg_dot_cluster_end(FILE *out)
+{
+    fputs("  }\n", out);
+}
+
 /* ---- running Graphviz ---- */
 
 const char *lg_dot_program(void)

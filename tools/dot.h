@@ -28,6 +28,10 @@ void lg_dot_node(FILE *out, size_t id, const char *label, bool on_cycle);
 void lg_dot_edge(FILE *out, size_t from, size_t to, const char *label, enum lg_dot_style style,
                  bool shared);
 void lg_dot_end(FILE *out);
+/* A dashed box (a Graphviz cluster) around the nodes written until
+ * lg_dot_cluster_end; `id` tells boxes apart, `label` names it. */
+void lg_dot_cluster_begin(FILE *out, size_t id, const char *label);
+void lg_dot_cluster_end(FILE *out);
 
 /* `s` as the inside of a DOT string: quotes and backslashes escaped,
  * newlines as \n, other control bytes as '?'. */

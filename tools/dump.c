@@ -31,6 +31,7 @@
 
 #include "cli.h"
 #include "jsonl.h"
+#include "outfile.h"
 #include "summary.h"
 #include "symbolize.h"
 
@@ -183,7 +184,13 @@ static int parse(long pid, char *text, struct snap *s)
                         "dump: its last line is cut short",
                         pid);
         *next++ = 0;
-        json_object *o = json_tokener_parse(line);
+        /* Module paths and names with the bytes the library meant
+         * (jsonl.h): a module in a directory not named in UTF-8 still
+         * symbolizes. */
+        size_t blen;
+        char *bytes = lg_json_bytes_unescape(line, strlen(line), &blen);
+        json_object *o = json_tokener_parse(bytes ? bytes : line);
+        free(bytes);
         const char *kind = json_object_get_string(lg_json_member(o, "kind"));
         if (!o || !kind) {
             json_object_put(o);
@@ -502,6 +509,10 @@ int lg_cmd_dump(int argc, char **argv)
     bool json = false;
     int timeout_ms = 10000;
     long pid = 0;
+    if (lg_help_asked(argc, argv)) {
+        lg_usage_verb(stdout, "dump");
+        return DUMP_OK;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--format") == 0 && i + 1 < argc) {
@@ -549,10 +560,17 @@ int lg_cmd_dump(int argc, char **argv)
         return rc;
     }
     s.sym = lg_symbolizer_new(stderr);
-    if (json)
-        print_json(stdout, &s, pid);
-    else
+    if (json) {
+        /* Valid UTF-8 whatever the names and module paths hold, as
+         * report's JSON: a byte that is not is U+FFFD. */
+        FILE *u = lg_utf8_filter(stdout);
+        print_json(u ? u : stdout, &s, pid);
+        if (u)
+            fclose(u);
+        fflush(stdout);
+    } else {
         print_text(stdout, pid, &s);
+    }
     rc = json_object_array_length(s.deadlocks) ? DUMP_DEADLOCK : DUMP_OK;
     snap_free(&s);
     return rc;

@@ -8,7 +8,12 @@
  * loop. A cycle between lock classes draws its classes as nodes (one per
  * class, folded by source line as the report groups them), labelled by
  * where their locks are made, and says on each edge which two locks it was
- * taken on. Memory: the locks and edges of the distinct findings.
+ * taken on. Two locks of one class in one finding (an instance cycle
+ * closed by two accounts made at one site, transfer(a, b) against
+ * transfer(b, a); two of them nested against their declared order) are
+ * drawn as two nodes, each lock by its address, inside a dashed box that
+ * names their class: their one class node would be a loop, which reads as
+ * a lock taken twice. Memory: the locks and edges of the distinct findings.
  * Does not: write DOT syntax itself (dot.c), run Graphviz, or read graph
  * files (merge.c draws the union of those).
  */
@@ -18,14 +23,15 @@
 #include "classkey.h"
 #include "dot.h"
 #include "format.h"
+#include "hash.h"
 
 struct node {
     uint64_t identity;
     const struct lg_finding *f; /* where it was first seen, for its label */
     const struct lg_lock *lock;
     bool on_cycle;
+    uint64_t cluster; /* one lock among others of its class: the class's identity; 0 none */
 };
-
 
 struct graph {
     struct node *nodes;
@@ -33,11 +39,35 @@ struct graph {
     struct lg_symbolizer *sym; /* folds classes by source line */
 };
 
-static size_t node_of(struct graph *g, const struct lg_finding *f, const struct lg_lock *l)
+/* What a lock is drawn as: its class (folded by source line), or the lock
+ * itself when it has none. */
+static uint64_t identity_of(struct graph *g, const struct lg_finding *f, const struct lg_lock *l)
 {
     bool stable;
     uint64_t id = lg_class_fold_identity(g->sym, f, l);
-    id = id ? id : lg_lock_identity(f, l, &stable);
+    return id ? id : lg_lock_identity(f, l, &stable);
+}
+
+/* One lock of a class drawn among others of it: the lock at its address
+ * with its number, in its process (pid, file). */
+static uint64_t instance_identity(uint64_t cls, const struct lg_finding *f, const struct lg_lock *l)
+{
+    uint64_t h = lg_mix64(cls ^ 0x696e7374ull);
+    h = lg_mix64(h ^ l->addr);
+    h = lg_mix64(h ^ (uint64_t)l->id);
+    h = lg_mix64(h ^ (uint64_t)f->pid);
+    for (const char *c = f->file ? f->file : ""; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    h = lg_mix64(h);
+    return h ? h : 1;
+}
+
+/* The node of lock `l` of finding `f`: its class's, or with `alone` its
+ * own inside its class's box. */
+static size_t node_of_as(struct graph *g, const struct lg_finding *f, const struct lg_lock *l,
+                         bool alone)
+{
+    uint64_t cls = identity_of(g, f, l), id = alone ? instance_identity(cls, f, l) : cls;
     for (size_t i = 0; i < g->n; i++)
         if (g->nodes[i].identity == id)
             return i;
@@ -49,8 +79,33 @@ static size_t node_of(struct graph *g, const struct lg_finding *f, const struct 
         g->nodes = p;
         g->cap = cap;
     }
-    g->nodes[g->n] = (struct node){.identity = id, .f = f, .lock = l};
+    g->nodes[g->n] = (struct node){.identity = id, .f = f, .lock = l, .cluster = alone ? cls : 0};
     return g->n++;
+}
+
+static size_t node_of(struct graph *g, const struct lg_finding *f, const struct lg_lock *l)
+{
+    return node_of_as(g, f, l, false);
+}
+
+/* Two different locks of the finding that would be one node. */
+static bool same_node_other_lock(struct graph *g, const struct lg_finding *f,
+                                 const struct lg_lock *a, const struct lg_lock *b)
+{
+    return (a->addr != b->addr || a->id != b->id) && identity_of(g, f, a) == identity_of(g, f, b);
+}
+
+/* Does lock i of a cycle share its node with another lock of the cycle?
+ * Only a cycle the locks close can have two of one class (a class cycle
+ * lists one lock per class). */
+static bool cycle_lock_alone(struct graph *g, const struct lg_finding *f, size_t i)
+{
+    if (lg_finding_class_scope(f))
+        return false;
+    for (size_t j = 0; j < f->n_locks; j++)
+        if (j != i && same_node_other_lock(g, f, &f->locks[i], &f->locks[j]))
+            return true;
+    return false;
 }
 
 static void lock_label(struct lg_symbolizer *sym, const struct node *n, char *buf, size_t len)
@@ -58,6 +113,15 @@ static void lock_label(struct lg_symbolizer *sym, const struct node *n, char *bu
     const struct lg_lock *l = n->lock;
     char site[1024] = "";
     size_t k;
+    if (n->cluster) {
+        /* One of several locks of its class (the box names the class):
+         * this lock, by name and address. */
+        if (l->name)
+            snprintf(buf, len, "\"%s\"\n%s 0x%llx", l->name, l->type, (unsigned long long)l->addr);
+        else
+            snprintf(buf, len, "%s 0x%llx", l->type, (unsigned long long)l->addr);
+        return;
+    }
     if (lg_finding_class_scope(n->f) &&
         lg_class_text(sym, n->f->modules, n->f->n_modules, l, false, site, sizeof site)) {
         /* A class: where its locks are made, a caller a line. */
@@ -79,6 +143,25 @@ static void lock_label(struct lg_symbolizer *sym, const struct node *n, char *bu
     else
         k = (size_t)snprintf(buf, len, "%s 0x%llx", l->type, (unsigned long long)l->addr);
     if (k < len && l->stack.n) {
+        lg_site_text(sym, n->f->modules, n->f->n_modules, l->stack.pcs[0], site, sizeof site);
+        snprintf(buf + k, len - k, "\n%s at %s", l->created ? "created" : "first locked", site);
+    }
+}
+
+/* The box around locks of one class drawn one by one: how many, and the
+ * class as a class node names it ("class KEY", where its locks are made),
+ * else where the first of them was made. */
+static void class_box_label(struct lg_symbolizer *sym, const struct node *n, size_t count,
+                            char *buf, size_t len)
+{
+    const struct lg_lock *l = n->lock;
+    char site[1024] = "";
+    size_t k = (size_t)snprintf(buf, len, "%zu locks of one class", count);
+    if (k < len && l->cls.known && l->cls.key)
+        k += (size_t)snprintf(buf + k, len - k, ": %s", l->cls.key);
+    if (k < len && lg_class_text(sym, n->f->modules, n->f->n_modules, l, false, site, sizeof site))
+        snprintf(buf + k, len - k, "\n%s", site);
+    else if (k < len && l->stack.n) {
         lg_site_text(sym, n->f->modules, n->f->n_modules, l->stack.pcs[0], site, sizeof site);
         snprintf(buf + k, len - k, "\n%s at %s", l->created ? "created" : "first locked", site);
     }
@@ -159,7 +242,8 @@ static int group(void *state, const struct lg_group *grp, size_t number)
             size_t a = lock_index(f, e->from), b = lock_index(f, e->to);
             if (a == SIZE_MAX || b == SIZE_MAX)
                 continue;
-            size_t na = node_of(gr, f, &f->locks[a]), nb2 = node_of(gr, f, &f->locks[b]);
+            size_t na = node_of_as(gr, f, &f->locks[a], cycle_lock_alone(gr, f, a));
+            size_t nb2 = node_of_as(gr, f, &f->locks[b], cycle_lock_alone(gr, f, b));
             if (na == SIZE_MAX || nb2 == SIZE_MAX)
                 continue;
             gr->nodes[na].on_cycle = gr->nodes[nb2].on_cycle = true;
@@ -181,8 +265,11 @@ static int group(void *state, const struct lg_group *grp, size_t number)
          * back to where it started. */
         if (f->n_edges > 63 && n_add == 63) {
             size_t a = lock_index(f, f->edges[62].to), b = lock_index(f, f->edges[0].from);
-            size_t na = a == SIZE_MAX ? SIZE_MAX : node_of(gr, f, &f->locks[a]);
-            size_t nb2 = b == SIZE_MAX ? SIZE_MAX : node_of(gr, f, &f->locks[b]);
+            size_t na = a == SIZE_MAX ? SIZE_MAX
+                                      : node_of_as(gr, f, &f->locks[a], cycle_lock_alone(gr, f, a));
+            size_t nb2 = b == SIZE_MAX
+                             ? SIZE_MAX
+                             : node_of_as(gr, f, &f->locks[b], cycle_lock_alone(gr, f, b));
             if (na != SIZE_MAX && nb2 != SIZE_MAX) {
                 struct dedge *d = &add[n_add++];
                 d->from = na;
@@ -203,9 +290,16 @@ static int group(void *state, const struct lg_group *grp, size_t number)
                      f->thread.seq);
         }
     } else if (f->kind == LG_KIND_RANK_VIOLATION) {
-        size_t nt = node_of(gr, f, &f->lock);
+        /* Two locks of one class nested against its policy (same=strict,
+         * address order): each lock its own node, as in a cycle. */
+        bool alone = false;
+        for (size_t i = 0; i < f->n_held; i++)
+            if (same_node_other_lock(gr, f, &f->lock, &f->held[i].lock))
+                alone = true;
+        size_t nt = node_of_as(gr, f, &f->lock, alone);
         for (size_t i = 0; i < f->n_held && n_add < 64 && nt != SIZE_MAX; i++) {
-            size_t nh = node_of(gr, f, &f->held[i].lock);
+            size_t nh = node_of_as(gr, f, &f->held[i].lock,
+                                   same_node_other_lock(gr, f, &f->lock, &f->held[i].lock));
             if (nh == SIZE_MAX)
                 continue;
             struct dedge *d = &add[n_add++];
@@ -236,10 +330,39 @@ static int end(void *state)
     FILE *out = pc->out;
     lg_dot_begin(out, pc->n_edges ? "lockgraph: the locks of the findings (red: a cycle)"
                                   : "lockgraph: no lock-order cycle");
+    struct node *nodes = pc->g.nodes;
     for (size_t i = 0; i < pc->g.n; i++) {
+        if (nodes[i].cluster)
+            continue;
         char label[2048];
-        lock_label(pc->r->sym, &pc->g.nodes[i], label, sizeof label);
-        lg_dot_node(out, i, label, pc->g.nodes[i].on_cycle);
+        lock_label(pc->r->sym, &nodes[i], label, sizeof label);
+        lg_dot_node(out, i, label, nodes[i].on_cycle);
+    }
+    /* Locks drawn one by one among others of their class: a box per
+     * class, named as a class node would be. */
+    for (size_t i = 0; i < pc->g.n; i++) {
+        if (!nodes[i].cluster)
+            continue;
+        bool first = true;
+        for (size_t j = 0; j < i && first; j++)
+            if (nodes[j].cluster == nodes[i].cluster)
+                first = false;
+        if (!first)
+            continue;
+        size_t count = 0;
+        for (size_t j = i; j < pc->g.n; j++)
+            count += nodes[j].cluster == nodes[i].cluster;
+        char label[2048];
+        class_box_label(pc->r->sym, &nodes[i], count, label, sizeof label);
+        lg_dot_cluster_begin(out, i, label);
+        for (size_t j = i; j < pc->g.n; j++) {
+            if (nodes[j].cluster != nodes[i].cluster)
+                continue;
+            char nl[2048];
+            lock_label(pc->r->sym, &nodes[j], nl, sizeof nl);
+            lg_dot_node(out, j, nl, nodes[j].on_cycle);
+        }
+        lg_dot_cluster_end(out);
     }
     for (size_t i = 0; i < pc->n_edges; i++)
         lg_dot_edge(out, pc->edges[i].from, pc->edges[i].to, pc->edges[i].label, pc->edges[i].style,

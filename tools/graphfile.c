@@ -151,6 +151,8 @@ static bool parse_body_line(struct lg_json_ctx *c, json_object *o, struct lg_gra
         }
         l->line = lineno;
         g->n_locks++;
+        if (l->class_kind && strcmp(l->class_kind, "addr") != 0)
+            g->classes = true;
         return true;
     }
     if (strcmp(kind, "graph-edge") == 0) {
@@ -293,15 +295,23 @@ int lg_graph_read(const char *path, struct lg_graph_file *g, FILE *diag)
     if (!g->complete)
         fprintf(diag,
                 "lockgraph: %s: warning: no graph-end line: the file was cut short (the "
-                "process died while writing it?); using the %zu lock%s and %zu edge%s read\n",
-                path, g->n_locks, g->n_locks == 1 ? "" : "s", g->n_edges,
+                "process died while writing it?); using the %zu %s and %zu edge%s read\n",
+                path, g->n_locks, lg_graph_noun(g->classes, g->n_locks), g->n_edges,
                 g->n_edges == 1 ? "" : "s");
     else if ((size_t)g->end_locks != g->n_locks || (size_t)g->end_edges != g->n_edges)
         fprintf(diag,
-                "lockgraph: %s: warning: graph-end counts %ld locks and %ld edges, %zu and "
+                "lockgraph: %s: warning: graph-end counts %ld %s and %ld edges, %zu and "
                 "%zu were read\n",
-                path, g->end_locks, g->end_edges, g->n_locks, g->n_edges);
+                path, g->end_locks, lg_graph_noun(g->classes, 2), g->end_edges, g->n_locks,
+                g->n_edges);
     return 0;
+}
+
+const char *lg_graph_noun(bool classes, size_t n)
+{
+    if (classes)
+        return n == 1 ? "lock class" : "lock classes";
+    return n == 1 ? "lock" : "locks";
 }
 
 void lg_graph_free_lines(struct lg_graph_file *g)

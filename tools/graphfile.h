@@ -63,7 +63,11 @@ struct lg_graph_file {
 
     size_t read_locks, read_edges; /* lines read: n_locks and n_edges, also once
                                       the lines are freed (lg_graph_free_lines) */
-    bool complete;             /* the graph-end line was read */
+    bool classes;  /* its vertices are lock classes (a graph-lock line of class_kind site,
+                      chain or name: written with classes=1); false: each is the locks
+                      of one key, a class of its own each (classes=0, or every lock
+                      was; a file of an earlier version). What to call them. */
+    bool complete; /* the graph-end line was read */
     long end_locks, end_edges; /* its counts */
     size_t bad_lines;          /* skipped, each reported with file:line */
     size_t unknown_lines;      /* kinds this reader does not know: ignored */
@@ -79,6 +83,10 @@ struct lg_graph_file {
  * empty, or does not start with a `graph` header; *g is then empty.
  */
 int lg_graph_read(const char *path, struct lg_graph_file *g, FILE *diag);
+
+/* What a graph file's vertices are, for counts: "lock class" or "lock"
+ * (lg_graph_noun(classes, n): the plural when n != 1). */
+const char *lg_graph_noun(bool classes, size_t n);
 
 void lg_graph_free(struct lg_graph_file *g);
 /* Free the lock and edge lines, keep the rest (n_locks, n_edges become 0). */

@@ -197,21 +197,68 @@ void *lg_json_calloc(struct lg_json_ctx *c, size_t n, size_t size)
     return p;
 }
 
-json_object *lg_json_line(struct lg_json_ctx *c, const char *text, size_t len, bool *blank)
+static int hex_digit(char c)
 {
-    *blank = false;
-    size_t start = 0;
-    while (start < len && (text[start] == ' ' || text[start] == '\t' || text[start] == '\r'))
-        start++;
-    if (start == len) {
-        *blank = true; /* carries nothing and is not worth a warning */
-        return NULL;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* \u00XX with XX 80..ff at text[i], inside a string: its byte, else -1. */
+static int escaped_byte(const char *text, size_t len, size_t i)
+{
+    if (len - i < 6 || text[i + 1] != 'u' || text[i + 2] != '0' || text[i + 3] != '0')
+        return -1;
+    int hi = hex_digit(text[i + 4]), lo = hex_digit(text[i + 5]);
+    return hi >= 8 && lo >= 0 ? hi << 4 | lo : -1;
+}
+
+char *lg_json_bytes_unescape(const char *text, size_t len, size_t *out_len)
+{
+    /* Most lines have no such escape: find the first before copying. */
+    size_t first = len;
+    bool in_string = false;
+    for (size_t i = 0; i < len && first == len; i++) {
+        if (text[i] == '"')
+            in_string = !in_string;
+        else if (text[i] == '\\' && in_string) {
+            if (escaped_byte(text, len, i) >= 0)
+                first = i;
+            else
+                i++; /* the escaped character, '"' or '\\' too */
+        }
     }
-    /* json-c takes an int length; a line past 2 GiB is not ours. */
-    if (len > (size_t)0x7fffffff) {
-        lg_json_fail(c, "line of %zu bytes is too long", len);
+    if (first == len)
         return NULL;
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, text, first);
+    size_t k = first;
+    for (size_t i = first; i < len;) {
+        int b;
+        if (text[i] == '"') {
+            in_string = !in_string;
+            out[k++] = text[i++];
+        } else if (text[i] == '\\' && in_string && (b = escaped_byte(text, len, i)) >= 0) {
+            out[k++] = (char)b;
+            i += 6;
+        } else if (text[i] == '\\' && in_string && i + 1 < len) {
+            out[k++] = text[i++];
+            out[k++] = text[i++];
+        } else {
+            out[k++] = text[i++];
+        }
     }
+    out[k] = '\0';
+    *out_len = k;
+    return out;
+}
+
+/* `text[0..len)` as one JSON object, or NULL with the reason in `c`. */
+static json_object *parse_object(struct lg_json_ctx *c, const char *text, size_t len)
+{
     json_tokener *tok = json_tokener_new();
     if (!tok) {
         lg_json_fail(c, "out of memory");
@@ -243,6 +290,36 @@ json_object *lg_json_line(struct lg_json_ctx *c, const char *text, size_t len, b
         return NULL;
     }
     return o;
+}
+
+json_object *lg_json_line(struct lg_json_ctx *c, const char *text, size_t len, bool *blank)
+{
+    *blank = false;
+    size_t start = 0;
+    while (start < len && (text[start] == ' ' || text[start] == '\t' || text[start] == '\r'))
+        start++;
+    if (start == len) {
+        *blank = true; /* carries nothing and is not worth a warning */
+        return NULL;
+    }
+    /* json-c takes an int length; a line past 2 GiB is not ours. */
+    if (len > (size_t)0x7fffffff) {
+        lg_json_fail(c, "line of %zu bytes is too long", len);
+        return NULL;
+    }
+    /* Strings with the bytes the library meant. When that copy is not an
+     * object, neither is the line: the line itself is read again, for a
+     * message in its own byte offsets. */
+    size_t blen = 0;
+    char *bytes = lg_json_bytes_unescape(text, len, &blen);
+    if (bytes) {
+        struct lg_json_ctx quiet = {.err = NULL, .errlen = 0};
+        json_object *o = parse_object(&quiet, bytes, blen);
+        free(bytes);
+        if (o)
+            return o;
+    }
+    return parse_object(c, text, len);
 }
 
 json_object *lg_json_member(json_object *obj, const char *key)

@@ -89,9 +89,25 @@ __attribute__((format(printf, 2, 3))) bool lg_json_fail(struct lg_json_ctx *c, c
 void *lg_json_calloc(struct lg_json_ctx *c, size_t n, size_t size);
 
 /*
+ * The bytes the library meant: liblockgraph writes a byte of a string that
+ * is not UTF-8 (a file name in another encoding: "/srv/caf\xe9/libx.so")
+ * as \u00XX (lib/util.c), which any JSON reader takes for the character
+ * U+00XX, two other bytes ("\xc3\xa9"): a module path read that way names
+ * no file, and the module cannot be symbolized. The library writes every
+ * character that is UTF-8 as it is, so in its files \u0080 to \u00ff
+ * inside a string only ever stand for such a byte. Returns a copy of
+ * `text[0..len)` (NUL-terminated, its length in *out_len, to free) with
+ * each of them turned back into its byte, for json-c to read as it is
+ * (json-c does not insist on UTF-8); NULL when there is none (or no
+ * memory): read `text` itself.
+ */
+char *lg_json_bytes_unescape(const char *text, size_t len, size_t *out_len);
+
+/*
  * Parse `text[0..len)` as one JSON object. Returns it (the caller puts it),
  * or NULL: with *blank set for a blank line, else with the reason in the
- * context ("not valid JSON: ...", "not a JSON object").
+ * context ("not valid JSON: ...", "not a JSON object"). Strings hold the
+ * bytes the library meant (lg_json_bytes_unescape).
  */
 json_object *lg_json_line(struct lg_json_ctx *c, const char *text, size_t len, bool *blank);
 

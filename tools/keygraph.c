@@ -890,14 +890,17 @@ void lg_keygraph_print_cycle(const struct lg_keygraph *kg, FILE *dest, struct lg
     if (!out)
         out = dest;
     size_t n = kg->n_cycle;
+    /* Lock classes are C1, C2... as in the findings report; locks L1... */
+    bool classes = lg_keygraph_classes(kg);
+    const char *label = classes ? "C" : "L";
     fprintf(out,
             "lockgraph ranks: no rank order fits these graphs: together they have a cycle of %zu "
             "%s, a potential deadlock\n",
-            n, plural(n, "lock", "locks"));
+            n, lg_graph_noun(classes, n));
     size_t shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
     for (size_t i = 0; i < shown; i++) {
         const struct node *v = &kg->nodes[kg->edges[kg->cycle[i]].from];
-        fprintf(out, "   lock L%zu ", i + 1);
+        fprintf(out, "   %s %s%zu ", classes ? "class" : "lock", label, i + 1);
         put_key(out, v->key);
         if (v->file != NO_FILE)
             fprintf(out, " (in %s only: an address is not stable across runs)",
@@ -907,14 +910,15 @@ void lg_keygraph_print_cycle(const struct lg_keygraph *kg, FILE *dest, struct lg
         fputc('\n', out);
     }
     if (n > shown)
-        fprintf(out, "   ... and %zu more locks (L%zu to L%zu)\n", n - shown, shown + 1, n);
+        fprintf(out, "   ... and %zu more %s (%s%zu to %s%zu)\n", n - shown,
+                lg_graph_noun(classes, 2), label, shown + 1, label, n);
     fputc('\n', out);
     for (size_t i = 0; i < shown; i++) {
         const struct edge *e = &kg->edges[kg->cycle[i]];
         const struct lg_graph_file *g = kg->files[e->inst_file];
         const struct lg_graph_edge *ge = e->inst;
         size_t a = i + 1, b = i + 1 == n ? 1 : i + 2;
-        fprintf(out, "   edge L%zu -> L%zu, in ", a, b);
+        fprintf(out, "   edge %s%zu -> %s%zu, in ", label, a, label, b);
         print_files(kg, e, out);
         fprintf(out, " (%ld %s)", e->instances,
                 plural((size_t)e->instances, "instance", "instances"));
@@ -923,14 +927,16 @@ void lg_keygraph_print_cycle(const struct lg_keygraph *kg, FILE *dest, struct lg
             fputs(", by ", out);
             lg_print_thread(out, &ge->thread);
         }
-        fprintf(out, ":\n     holds L%zu, taken at:\n", a);
+        fprintf(out, ":\n     holds %s%s%zu%s, taken at:\n", classes ? "a " : "", label, a,
+                classes ? " lock" : "");
         lg_print_stack(out, sym, g->modules, g->n_modules, &ge->first, "       ", !ge->first_exact);
-        fprintf(out, "     then takes L%zu at:\n", b);
+        fprintf(out, "     then takes %s%s%zu%s at:\n", classes ? "a " : "", label, b,
+                classes ? " lock" : "");
         lg_print_stack(out, sym, g->modules, g->n_modules, &ge->second, "       ", false);
     }
     if (n > shown)
-        fprintf(out, "   ... and %zu more edges, L%zu -> ... -> L1, not shown in full\n", n - shown,
-                shown + 1);
+        fprintf(out, "   ... and %zu more edges, %s%zu -> ... -> %s1, not shown in full\n",
+                n - shown, label, shown + 1, label);
     fputs("   Fix the lock order (or guard both paths with one outer lock) and record the "
           "graphs again;\n   no rank file was written.\n",
           out);
@@ -1068,10 +1074,17 @@ void lg_keygraph_write_ranks(const struct lg_keygraph *kg, FILE *out, struct lg_
                 g->exe ? g->exe : "");
         comment_close(&c, cm, out);
     }
-    fputs("# A lock's rank is 10 x (1 + the longest chain of locks taken before it): locks\n"
-          "# never nested share a rank, and there is room to insert ranks between them.\n"
-          "# Only the orders these runs took are known here: review before use.\n",
-          out);
+    if (lg_keygraph_classes(kg))
+        fputs("# A lock class's rank is 10 x (1 + the longest chain of lock classes taken\n"
+              "# before it): classes never nested share a rank, and there is room to insert\n"
+              "# ranks between them. Only the orders these runs took are known here: review\n"
+              "# before use.\n",
+              out);
+    else
+        fputs("# A lock's rank is 10 x (1 + the longest chain of locks taken before it): locks\n"
+              "# never nested share a rank, and there is room to insert ranks between them.\n"
+              "# Only the orders these runs took are known here: review before use.\n",
+              out);
 
     for (size_t i = 0; i < kg->n_files; i++) {
         const struct lg_graph_file *g = kg->files[i];
@@ -1163,6 +1176,14 @@ void lg_keygraph_write_ranks(const struct lg_keygraph *kg, FILE *out, struct lg_
 size_t lg_keygraph_n_files(const struct lg_keygraph *kg)
 {
     return kg->n_files;
+}
+
+bool lg_keygraph_classes(const struct lg_keygraph *kg)
+{
+    for (size_t i = 0; i < kg->n_files; i++)
+        if (kg->files[i]->classes)
+            return true;
+    return false;
 }
 
 const struct lg_graph_file *lg_keygraph_file(const struct lg_keygraph *kg, size_t i)
@@ -1455,8 +1476,8 @@ int lg_keygraph_cycles(const struct lg_keygraph *kg, size_t max, struct lg_keycy
     *out = NULL;
     *n_out = 0;
     *capped = false;
-    if (!at || !covered || !comp || !path || !keys || !sr.via || !sr.prev || !sr.queue || !sr.mark ||
-        !build_rows(kg, true, &rout) || !build_rows(kg, false, &rin) ||
+    if (!at || !covered || !comp || !path || !keys || !sr.via || !sr.prev || !sr.queue ||
+        !sr.mark || !build_rows(kg, true, &rout) || !build_rows(kg, false, &rin) ||
         !components(kg, &rout, &rin, comp))
         goto done;
     for (size_t k = 0; k < m; k++) {

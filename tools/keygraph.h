@@ -122,6 +122,10 @@ struct lg_keyedge_view {
 };
 
 size_t lg_keygraph_n_files(const struct lg_keygraph *kg);
+/* Are the union's nodes lock classes (some file's are: graphfile.h
+ * `classes`), or locks, one key each (files written with classes=0, or
+ * by an earlier version)? What the reports call them. */
+bool lg_keygraph_classes(const struct lg_keygraph *kg);
 const struct lg_graph_file *lg_keygraph_file(const struct lg_keygraph *kg, size_t i);
 size_t lg_keygraph_n_nodes(const struct lg_keygraph *kg);
 size_t lg_keygraph_n_edges(const struct lg_keygraph *kg);

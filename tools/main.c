@@ -18,11 +18,9 @@ int main(int argc, char **argv)
         return LG_EXIT_USAGE;
     }
     const char *verb = argv[1];
-    /* `lockgraph VERB --help`: that verb's usage (run.c parses its own
-     * options, and `run -- prog --help` is the program's). */
-    if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) &&
-        lg_usage_verb(stdout, verb))
-        return LG_EXIT_OK;
+    /* `lockgraph VERB --help`, and --help after other options, is that
+     * verb's usage: each verb looks for it among its own options
+     * (lg_help_asked; `run -- prog --help` is the program's). */
     if (strcmp(verb, "run") == 0)
         return lg_cmd_run(argc - 1, argv + 1);
     if (strcmp(verb, "show") == 0)
@@ -38,6 +36,14 @@ int main(int argc, char **argv)
     if (strcmp(verb, "dump") == 0)
         return lg_cmd_dump(argc - 1, argv + 1);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+        /* `lockgraph help VERB`: that verb's usage. */
+        if (argc > 2) {
+            if (lg_usage_verb(stdout, argv[2]))
+                return LG_EXIT_OK;
+            fprintf(stderr, "lockgraph help: unknown command '%s'\n\n", argv[2]);
+            lg_usage(stderr);
+            return LG_EXIT_USAGE;
+        }
         lg_usage(stdout);
         return LG_EXIT_OK;
     }

@@ -192,29 +192,41 @@ static void print_files(struct lg_merge *m, const struct lg_keyedge_view *e, FIL
 }
 
 /* The lockdep-style table, for threads that ran in different processes:
- * they are lettered, since their numbers belong to their own runs. */
-static void print_scenario(FILE *out, size_t n)
+ * they are lettered, since their numbers belong to their own runs. Lock
+ * classes (`classes`) are C1, C2...: the threads meet on one lock of each. */
+static void print_scenario(FILE *out, size_t n, bool classes)
 {
+    const char *l = classes ? "C" : "L";
+    char a[64], b[64];
     if (n == 2) {
-        fputs("   Possible scenario, when these paths run at once in one process:\n", out);
+        fprintf(out, "   Possible scenario, when these paths run at once in one process%s:\n",
+                classes ? ", on the same C1 lock and C2 lock" : "");
         fprintf(out, "       %-24s%s\n", "thread A (edge 1)", "thread B (edge 2)");
         fprintf(out, "       %-24s%s\n", "--------", "--------");
-        fputs("       lock(L1)\n", out);
-        fprintf(out, "       %-24s%s\n", "", "lock(L2)");
-        fputs("       lock(L2)  <- waits for thread B\n", out);
-        fprintf(out, "       %-24s%s\n", "", "lock(L1)  <- waits for thread A: deadlock");
+        fprintf(out, "       lock(%s1)\n", l);
+        snprintf(a, sizeof a, "lock(%s2)", l);
+        fprintf(out, "       %-24s%s\n", "", a);
+        fprintf(out, "       lock(%s2)  <- waits for thread B\n", l);
+        snprintf(b, sizeof b, "lock(%s1)  <- waits for thread A: deadlock", l);
+        fprintf(out, "       %-24s%s\n", "", b);
         return;
     }
-    fputs("   Possible scenario, when these paths run at once in one process: each thread\n"
-          "   holds one lock and waits for the next:\n",
-          out);
+    if (classes)
+        fputs("   Possible scenario, when these paths run at once in one process: each thread\n"
+              "   holds a lock of one class and waits for the lock of the next class that the\n"
+              "   next thread holds:\n",
+              out);
+    else
+        fputs("   Possible scenario, when these paths run at once in one process: each thread\n"
+              "   holds one lock and waits for the next:\n",
+              out);
     for (size_t i = 0; i < n; i++) {
         if (i == LG_SUMMARY_MAX_EDGES - 1 && n > LG_SUMMARY_MAX_EDGES) {
             fprintf(out, "       ... %zu more steps ...\n", n - LG_SUMMARY_MAX_EDGES);
             i = n - 1;
         }
-        fprintf(out, "       thread #%zu (edge %zu) holds L%zu, waits for L%zu%s\n", i + 1, i + 1,
-                i + 1, i + 1 == n ? 1 : i + 2, i + 1 == n ? ": deadlock" : "");
+        fprintf(out, "       thread #%zu (edge %zu) holds %s%zu, waits for %s%zu%s\n", i + 1, i + 1,
+                l, i + 1, l, i + 1 == n ? 1 : i + 2, i + 1 == n ? ": deadlock" : "");
     }
 }
 
@@ -222,8 +234,16 @@ static void print_cycle(struct lg_merge *m, size_t c, size_t number, FILE *out)
 {
     const struct lg_keycycle *cy = &m->cycles[c];
     size_t n = cy->n, shown = n < LG_SUMMARY_MAX_EDGES ? n : LG_SUMMARY_MAX_EDGES;
-    fprintf(out, "== merged lock-order-cycle #%zu: potential deadlock among %zu %s; ", number, n,
-            plural(n, "lock", "locks"));
+    /* The graph files' vertices are lock classes (C1, C2..., as the
+     * findings report names them), or locks (L1...: classes=0). */
+    bool classes = lg_keygraph_classes(m->kg);
+    const char *l = classes ? "C" : "L";
+    if (classes)
+        fprintf(out, "== merged lock-order-cycle #%zu: potential deadlock between %zu lock %s; ",
+                number, n, plural(n, "class", "classes"));
+    else
+        fprintf(out, "== merged lock-order-cycle #%zu: potential deadlock among %zu %s; ", number,
+                n, plural(n, "lock", "locks"));
     if (cy->single_file == SIZE_MAX) {
         fputs("only the union of the runs shows it\n", out);
     } else {
@@ -235,7 +255,7 @@ static void print_cycle(struct lg_merge *m, size_t c, size_t number, FILE *out)
         struct lg_keynode_view v;
         lg_keygraph_edge_view(m->kg, cy->edges[i], &e);
         lg_keygraph_node_view(m->kg, e.from, &v);
-        fprintf(out, "   lock L%zu ", i + 1);
+        fprintf(out, "   %s %s%zu ", classes ? "class" : "lock", l, i + 1);
         put_key(out, v.key);
         if (v.file != SIZE_MAX)
             fprintf(out, " (in %s only: an address is not stable across runs)",
@@ -245,44 +265,47 @@ static void print_cycle(struct lg_merge *m, size_t c, size_t number, FILE *out)
         fputc('\n', out);
     }
     if (n > shown)
-        fprintf(out, "   ... and %zu more locks (L%zu to L%zu)\n", n - shown, shown + 1, n);
+        fprintf(out, "   ... and %zu more %s (%s%zu to %s%zu)\n", n - shown,
+                classes ? "classes" : "locks", l, shown + 1, l, n);
     fputc('\n', out);
 
     for (size_t i = 0; i < shown; i++) {
         struct lg_keyedge_view e;
         lg_keygraph_edge_view(m->kg, cy->edges[i], &e);
         const struct lg_graph_file *g = lg_keygraph_file(m->kg, e.files[0]);
-        const struct lg_graph_edge *l = e.inst;
+        const struct lg_graph_edge *gl = e.inst;
         size_t a = i + 1, b = i + 1 == n ? 1 : i + 2;
-        fprintf(out, "   edge L%zu -> L%zu, from ", a, b);
+        fprintf(out, "   edge %s%zu -> %s%zu, from ", l, a, l, b);
         print_files(m, &e, out);
         fprintf(out, ", %ld %s", e.instances, plural((size_t)e.instances, "instance", "instances"));
         if (!e.held_exclusive)
-            fprintf(out, ", L%zu held shared", a);
+            fprintf(out, ", %s%zu held shared", l, a);
         if (!e.waited_exclusive)
-            fprintf(out, ", L%zu waited for shared", b);
+            fprintf(out, ", %s%zu waited for shared", l, b);
         if (e.gate) {
             fputs(", under gate ", out);
             put_key(out, e.gate);
         }
-        fprintf(out, ":\n     one instance, %s:%zu", g->path, l->line);
-        if (l->thread.tid || l->thread.seq || l->thread.name) {
+        fprintf(out, ":\n     one instance, %s:%zu", g->path, gl->line);
+        if (gl->thread.tid || gl->thread.seq || gl->thread.name) {
             fputs(", by ", out);
-            lg_print_thread(out, &l->thread);
+            lg_print_thread(out, &gl->thread);
         }
-        if (l->timed)
+        if (gl->timed)
             fputs(", with a timed lock", out);
-        fprintf(out, ":\n     holds L%zu, taken at:\n", a);
-        lg_print_stack(out, m->sym, g->modules, g->n_modules, &l->first, "       ",
-                       !l->first_exact);
-        fprintf(out, "     then takes L%zu at:\n", b);
-        lg_print_stack(out, m->sym, g->modules, g->n_modules, &l->second, "       ", false);
+        fprintf(out, ":\n     holds %s%s%zu%s, taken at:\n", classes ? "a " : "", l, a,
+                classes ? " lock" : "");
+        lg_print_stack(out, m->sym, g->modules, g->n_modules, &gl->first, "       ",
+                       !gl->first_exact);
+        fprintf(out, "     then takes %s%s%zu%s at:\n", classes ? "a " : "", l, b,
+                classes ? " lock" : "");
+        lg_print_stack(out, m->sym, g->modules, g->n_modules, &gl->second, "       ", false);
     }
     if (n > shown)
-        fprintf(out, "   ... and %zu more edges, L%zu -> ... -> L1, not shown in full\n", n - shown,
-                shown + 1);
+        fprintf(out, "   ... and %zu more edges, %s%zu -> ... -> %s1, not shown in full\n",
+                n - shown, l, shown + 1, l);
     fputc('\n', out);
-    print_scenario(out, n);
+    print_scenario(out, n, classes);
     if (cy->single_file == SIZE_MAX) {
         /* Which run had which part. */
         fputs("   No single run had the whole cycle:", out);
@@ -306,16 +329,22 @@ static void print_cycle(struct lg_merge *m, size_t c, size_t number, FILE *out)
                 lg_keygraph_edge_view(m->kg, cy->edges[i], &e);
                 for (size_t j = 0; j < e.n_files; j++)
                     if (e.files[j] == f) {
-                        fprintf(out, "%sL%zu -> L%zu", sep, i + 1, i + 1 == n ? (size_t)1 : i + 2);
+                        fprintf(out, "%s%s%zu -> %s%zu", sep, l, i + 1, l,
+                                i + 1 == n ? (size_t)1 : i + 2);
                         sep = ", ";
                     }
             }
         }
         fputc('\n', out);
     }
-    fputs("   Fix: take these locks in one order everywhere, or guard all the paths with one "
-          "outer lock.\n\n",
-          out);
+    if (classes)
+        fputs("   Fix: take locks of these classes in one order everywhere, or guard all the "
+              "paths with one\n   outer lock.\n\n",
+              out);
+    else
+        fputs("   Fix: take these locks in one order everywhere, or guard all the paths with one "
+              "outer lock.\n\n",
+              out);
 }
 
 static void closing(struct lg_merge *m, FILE *out)
@@ -328,10 +357,14 @@ static void closing(struct lg_merge *m, FILE *out)
                 "lockgraph merge: %zu lock-order %s (%zu only in the union, %zu already in one "
                 "run)",
                 shown, plural(shown, "cycle", "cycles"), only_union, shown - only_union);
+    /* What the nodes are: lock classes, or (classes=0, earlier versions)
+     * the locks of one stable key each. */
+    size_t nodes = lg_keygraph_n_nodes(m->kg);
     fprintf(out, " in the union of %zu graph %s: %zu %s, %zu %s", m->n_files,
-            plural(m->n_files, "file", "files"), lg_keygraph_n_nodes(m->kg),
-            plural(lg_keygraph_n_nodes(m->kg), "key", "keys"), lg_keygraph_n_edges(m->kg),
-            plural(lg_keygraph_n_edges(m->kg), "edge", "edges"));
+            plural(m->n_files, "file", "files"), nodes,
+            lg_keygraph_classes(m->kg) ? plural(nodes, "lock class", "lock classes")
+                                       : plural(nodes, "key", "keys"),
+            lg_keygraph_n_edges(m->kg), plural(lg_keygraph_n_edges(m->kg), "edge", "edges"));
     if (m->capped)
         fprintf(out, "; more cycles than the %d listed", LG_MERGE_MAX_CYCLES);
     if (m->suppressed)
@@ -382,6 +415,9 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
     json_object *o = json_object_new_object(), *locks = json_object_new_array();
     json_object *edges = json_object_new_array();
     json_object_object_add(o, "number", json_object_new_int64((int64_t)number));
+    /* As a finding's: between lock classes, or between locks (by key). */
+    json_object_object_add(
+        o, "scope", json_object_new_string(lg_keygraph_classes(m->kg) ? "class" : "instance"));
     json_object_object_add(o, "only_in_union",
                            json_object_new_boolean(cy->single_file == SIZE_MAX));
     json_object_object_add(
@@ -445,9 +481,8 @@ static json_object *cycle_json(struct lg_merge *m, size_t c, size_t number)
         json_object_object_add(ex, "thread", thread_json(&gl->thread));
         json_object_object_add(ex, "first_stack_symbolized",
                                lg_frames_json(m->sym, g->modules, g->n_modules, &gl->first));
-        json_object_object_add(
-            ex, "second_stack_symbolized",
-            lg_frames_json(m->sym, g->modules, g->n_modules, &gl->second));
+        json_object_object_add(ex, "second_stack_symbolized",
+                               lg_frames_json(m->sym, g->modules, g->n_modules, &gl->second));
         json_object_object_add(ej, "example", ex);
         json_object_array_add(edges, ej);
     }
@@ -472,7 +507,9 @@ int lg_merge_json(struct lg_merge *m, FILE *out)
         json_object_object_add(f, "pid", json_object_new_int64(g->pid));
         json_object_object_add(f, "exe", str_or_null(g->exe));
         json_object_object_add(f, "complete", json_object_new_boolean(g->complete));
+        /* "locks": its graph-lock lines, lock classes when "classes". */
         json_object_object_add(f, "locks", json_object_new_int64((int64_t)g->read_locks));
+        json_object_object_add(f, "classes", json_object_new_boolean(g->classes));
         json_object_object_add(f, "edges", json_object_new_int64((int64_t)g->read_edges));
         json_object_array_add(files, f);
     }
@@ -535,7 +572,9 @@ void lg_merge_dot(struct lg_merge *m, FILE *out)
             labels[k] = p;
         }
     }
-    lg_dot_begin(out, "lockgraph merge: the union of the lock graphs");
+    bool classes = lg_keygraph_classes(m->kg);
+    lg_dot_begin(out, classes ? "lockgraph merge: the union of the lock-class graphs"
+                              : "lockgraph merge: the union of the lock graphs");
     for (size_t v = 0; v < nn; v++) {
         struct lg_keynode_view nv;
         lg_keygraph_node_view(m->kg, v, &nv);
@@ -547,7 +586,8 @@ void lg_merge_dot(struct lg_merge *m, FILE *out)
                 lg_put_quoted(d, nv.lock->name);
                 fputc('\n', d);
             }
-            fputs(nv.key, d);
+            /* "class KEY", as the findings' picture labels a class. */
+            fprintf(d, "%s%s", classes ? "class " : "", nv.key);
             if (nv.lock && nv.lock->stack.n) {
                 const struct lg_graph_file *g = lg_keygraph_file(m->kg, nv.lock_file);
                 char site[1024];
@@ -618,6 +658,10 @@ int lg_cmd_merge(int argc, char **argv)
     size_t n_supp = 0;
     bool json = false, options_done = false;
     char env_supp[4096];
+    if (lg_help_asked(argc, argv)) {
+        lg_usage_verb(stdout, "merge");
+        return LG_EXIT_OK;
+    }
     char **paths = calloc((size_t)argc, sizeof *paths);
     size_t n = 0;
     if (!paths)
@@ -630,10 +674,6 @@ int lg_cmd_merge(int argc, char **argv)
         }
         if (strcmp(a, "--") == 0) {
             options_done = true;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            free(paths);
-            lg_usage_verb(stdout, "merge");
-            return LG_EXIT_OK;
         } else if ((v = opt_value(argc, argv, &i, "-o")) ||
                    (v = opt_value(argc, argv, &i, "--output"))) {
             if (!*v || output) {

@@ -111,6 +111,10 @@ static int write_output(const struct lg_keygraph *kg, const char *path, struct l
 int lg_cmd_ranks(int argc, char **argv)
 {
     const char *output = NULL;
+    if (lg_help_asked(argc, argv)) {
+        lg_usage_verb(stdout, "ranks");
+        return LG_EXIT_OK;
+    }
     char **paths = calloc((size_t)argc, sizeof *paths);
     size_t n = 0;
     bool options_done = false;
@@ -130,11 +134,6 @@ int lg_cmd_ranks(int argc, char **argv)
         if (strcmp(a, "--") == 0) {
             options_done = true;
             continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            free(paths);
-            lg_usage_verb(stdout, "ranks");
-            return LG_EXIT_OK;
         }
         if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             if (i + 1 >= argc) {

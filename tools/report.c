@@ -87,6 +87,12 @@ static int parse_args(int argc, char **argv, struct args *a)
     a->color = -1;
     a->dedupe = true;
     a->format = &lg_format_text;
+    /* --help anywhere among the options, even where a value would go
+     * (`report -o --help`): the usage, nothing read or written. */
+    if (lg_help_asked(argc, argv)) {
+        lg_usage_verb(stdout, a->verb);
+        return LG_EXIT_OK;
+    }
     a->paths = calloc((size_t)argc, sizeof *a->paths);
     if (!a->paths) {
         fprintf(stderr, "lockgraph %s: out of memory\n", a->verb);
@@ -104,10 +110,6 @@ static int parse_args(int argc, char **argv, struct args *a)
         if (strcmp(arg, "--") == 0) {
             options_done = true;
             continue;
-        }
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            lg_usage_verb(stdout, a->verb);
-            return LG_EXIT_OK;
         }
         if (report && ((v = option_value(argc, argv, &i, "--format", &missing)) ||
                        (v = option_value(argc, argv, &i, "-f", &missing)))) {

@@ -77,7 +77,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
     va_end(ap);
-    lg_usage(stderr);
+    lg_usage_verb(stderr, "run");
     return LG_EXIT_USAGE;
 }
 
@@ -90,15 +90,17 @@ static int parse_args(int argc, char **argv, struct run_args *a)
      * own lines would say it twice. --live keeps them, to watch a program
      * that hangs. */
     a->quiet = true;
+    /* --help among our options, wherever it is (`run --report x --help`):
+     * run's usage, and nothing is run. After "--" it is the program's. */
+    if (lg_help_asked(argc, argv)) {
+        lg_usage_verb(stdout, "run");
+        return -1;
+    }
     int i = 1;
     for (; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--") == 0)
             break;
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            lg_usage(stdout);
-            return -1;
-        }
         if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
             a->quiet = true;
             continue;

@@ -93,41 +93,47 @@ int lg_cmd_show(int argc, char **argv)
     int exit_code = LG_EXIT_FINDINGS;
     const char *supp = NULL;
     char env_supp[4096];
-    int i = 1;
-    for (; i < argc; i++) {
+    /* --help anywhere among the options: the usage, nothing read. */
+    if (lg_help_asked(argc, argv)) {
+        lg_usage_verb(stdout, "show");
+        return LG_EXIT_OK;
+    }
+    /* Options and files in any order, as `report` takes them; "--" ends
+     * the options, for a file whose name starts with '-'. */
+    char **paths = calloc((size_t)argc, sizeof *paths);
+    size_t n = 0;
+    bool options_done = false;
+    int rc = -1;
+    if (!paths)
+        return LG_EXIT_TOOL_FAILED;
+    for (int i = 1; i < argc && rc < 0; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        }
-        if (strncmp(a, "--suppressions=", 15) == 0 || strcmp(a, "--suppressions") == 0) {
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            paths[n++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            options_done = true;
+        } else if (strncmp(a, "--suppressions=", 15) == 0 || strcmp(a, "--suppressions") == 0) {
             const char *v = a[14] == '=' ? a + 15 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v || !*v)
-                return show_usage_error("--suppressions needs a file name");
+                rc = show_usage_error("--suppressions needs a file name");
             supp = v;
-            continue;
-        }
-        if (strncmp(a, "--exit-code=", 12) == 0 || strcmp(a, "--exit-code") == 0) {
+        } else if (strncmp(a, "--exit-code=", 12) == 0 || strcmp(a, "--exit-code") == 0) {
             const char *v = a[11] == '=' ? a + 12 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v)
-                return show_usage_error("%s needs a value", a);
-            if (!lg_parse_exit_code(v, &exit_code))
-                return show_usage_error("bad --exit-code '%s' (want 0 to 255)", v);
-            continue;
+                rc = show_usage_error("%s needs a value", a);
+            else if (!lg_parse_exit_code(v, &exit_code))
+                rc = show_usage_error("bad --exit-code '%s' (want 0 to 255)", v);
+        } else {
+            rc = show_usage_error("unknown option '%s'", a);
         }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            lg_usage_verb(stdout, "show");
-            return LG_EXIT_OK;
-        }
-        if (a[0] == '-' && a[1] != '\0')
-            return show_usage_error("unknown option '%s'", a);
-        break;
     }
-    if (i >= argc)
-        return show_usage_error("no findings file given");
+    if (rc < 0 && n == 0)
+        rc = show_usage_error("no findings file given");
+    if (rc >= 0) {
+        free(paths);
+        return rc;
+    }
 
-    char *const *paths = argv + i;
-    size_t n = (size_t)(argc - i);
     const char *where = n == 1 ? paths[0] : "the files given";
     char where_buf[64];
     if (n > 1) {
@@ -140,6 +146,7 @@ int lg_cmd_show(int argc, char **argv)
     struct lg_summary_opts opts = {.out = stdout};
     struct lg_report_result r;
     lg_print_reports(paths, n, where, NULL, NULL, supp, &opts, &r);
+    free(paths);
 
     if (r.supp_failed)
         return LG_EXIT_USAGE;

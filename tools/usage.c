@@ -114,6 +114,17 @@ bool lg_usage_verb(FILE *out, const char *verb)
     return false;
 }
 
+bool lg_help_asked(int argc, char *const *argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    }
+    return false;
+}
+
 bool lg_parse_exit_code(const char *text, int *out)
 {
     char *end = NULL;

@@ -6,8 +6,11 @@
 #   deb_test.sh extract OUT DEMO SRC
 #       its control data (dependencies from dpkg-shlibdeps, the ldconfig
 #       trigger) and contents (library, header, pkg-config and CMake files,
-#       command, man pages); unpacked with dpkg -x, the unpacked command runs
-#       the demo and finds its cycle.
+#       command, man pages); what Debian policy asks (a copyright file and
+#       a changelog in /usr/share/doc/lockgraph, man pages gzip -9n,
+#       binaries stripped), and no lintian error when lintian is installed;
+#       unpacked with dpkg -x, the unpacked command runs the demo and finds
+#       its cycle.
 #   deb_test.sh install OUT DEMO SRC
 #       really installs it with dpkg -i, in a throwaway copy of this machine
 #       (a private mount namespace, an overlay over /, chroot), so nothing on
@@ -69,15 +72,57 @@ if [ "$mode" = extract ]; then
         '/usr/lib.*/cmake/lockgraph/lockgraphConfig\.cmake$' \
         '/usr/lib.*/cmake/lockgraph/lockgraphTargets\.cmake$' \
         '/usr/lib.*/cmake/lockgraph/lockgraphTest\.cmake$' \
-        /usr/share/man/man1/lockgraph.1 /usr/share/man/man3/lockgraph.3 \
-        /usr/share/doc/lockgraph/FINDINGS.md /usr/share/doc/lockgraph/README.md; do
+        '/usr/share/man/man1/lockgraph\.1\.gz$' '/usr/share/man/man3/lockgraph\.3\.gz$' \
+        /usr/share/doc/lockgraph/FINDINGS.md /usr/share/doc/lockgraph/README.md \
+        '/usr/share/doc/lockgraph/copyright$' '/usr/share/doc/lockgraph/changelog\.gz$'; do
         grep -q "^$want" "$work/contents" || fail "the package lacks $want"
     done
     # Only what an install puts there: no test programs, no build tree.
     grep -q 'build\|/tests\?/\|sc_' "$work/contents" && fail "stray files: $(grep 'build\|/tests\?/\|sc_' "$work/contents")"
+    # Manual pages only compressed (Debian policy 12.1).
+    grep '^/usr/share/man/' "$work/contents" | grep -v '/$' | grep -v '\.gz$' &&
+        fail "uncompressed manual pages in the package"
 
     root=$work/root
     dpkg -x "$deb" "$root" || fail "dpkg -x"
+
+    # Debian policy: the copyright file (12.5), a native package's
+    # changelog (12.7), pages gzip -9n: no file name or time in the gzip
+    # header, so the package's bytes do not depend on when it was made
+    # (flags byte without FNAME, mtime 0); binaries stripped (10.1).
+    doc=$root/usr/share/doc/lockgraph
+    grep -q '^Copyright: ' "$doc/copyright" || fail "copyright: no Copyright line"
+    grep -q '^License: ' "$doc/copyright" || fail "copyright: no License line"
+    version=$(dpkg-deb -f "$deb" Version)
+    gzip -dc "$doc/changelog.gz" | head -n 1 | grep -q "^lockgraph ($version) " ||
+        fail "changelog.gz does not start with lockgraph ($version): $(gzip -dc "$doc/changelog.gz" | head -n 1)"
+    for gz in "$doc/changelog.gz" "$root"/usr/share/man/man*/*.gz; do
+        gzip -t "$gz" || fail "$gz: not a gzip file"
+        header=$(od -An -tx1 -N8 "$gz" | tr -d ' \n')
+        case $header in
+        1f8b08[0-9a-f][0-9a-f]00000000) ;;
+        *) fail "$gz: gzip header $header has a time stamp (not gzip -n)" ;;
+        esac
+        flags=$(od -An -tu1 -j3 -N1 "$gz" | tr -d ' ')
+        [ $((flags & 8)) = 0 ] || fail "$gz: gzip header names the file (not gzip -n)"
+    done
+    gzip -dc "$root/usr/share/man/man1/lockgraph.1.gz" | cmp -s - "$src/man/lockgraph.1" ||
+        fail "lockgraph.1.gz is not man/lockgraph.1"
+    if command -v readelf >/dev/null 2>&1; then
+        for bin in "$root/usr/bin/lockgraph" "$root"/usr/lib*/liblockgraph.so.*.*.* \
+            "$root"/usr/lib/*/liblockgraph.so.*.*.*; do
+            [ -f "$bin" ] || continue
+            readelf -S "$bin" | grep -q ' \.symtab\| \.debug_info' && fail "$bin is not stripped"
+        done
+    fi
+    # lintian, when installed: no error; its warnings and notes are shown.
+    if command -v lintian >/dev/null 2>&1; then
+        lintian --tag-display-limit 0 "$deb" >"$work/lintian" 2>&1
+        sed 's/^/  lintian: /' "$work/lintian"
+        grep -q '^E: ' "$work/lintian" && fail "lintian finds errors in $(basename "$deb")"
+    else
+        echo "note: lintian is not installed; not run"
+    fi
     lib=$(find "$root/usr" -name liblockgraph.so | head -1)
     [ -n "$lib" ] || fail "no liblockgraph.so unpacked"
     export TMPDIR="$work"

@@ -228,6 +228,62 @@ usage)
         run_lg 0 "$verb" -h
         has out "usage: lockgraph $verb"
     done
+    # --help after other options, even where a value would go: the verb's
+    # usage, exit 0, and nothing run, read or written.
+    run_lg 0 run --report "$work/r.%p.jsonl" --help -- sh -c "touch '$work/ran'"
+    has out 'usage: lockgraph run'
+    lacks out 'lockgraph help | --help'
+    run_lg 0 run --report "$work/r.%p.jsonl" --options quiet=1 --help
+    has out 'usage: lockgraph run'
+    run_lg 0 run --report --help -- sh -c "touch '$work/ran'"
+    has out 'usage: lockgraph run'
+    run_lg 0 run --live -h -- sh -c "touch '$work/ran'"
+    has out 'usage: lockgraph run'
+    [ -e "$work/ran" ] && fail "run --help after other options ran the program"
+    [ -n "$(ls "$work" | grep '^r\.')" ] && fail "run --help wrote a report: $(ls "$work")"
+    # After "--" it is the program's.
+    run_lg 0 run --report "$work/r.%p.jsonl" -- sh -c 'echo "ARGS $*"' sh --help
+    has out 'ARGS --help'
+    lacks out 'usage: lockgraph run'
+    # A bad option: run's usage after the message, not every verb's.
+    run_lg 2 run --frobnicate -- /bin/true
+    has err 'usage: lockgraph run'
+    lacks err 'lockgraph show ['
+    lacks err 'lockgraph help | --help'
+    run_lg 0 show "$DATA/cycle.jsonl" --help
+    has out 'usage: lockgraph show'
+    lacks out 'lock-order-cycle'
+    run_lg 0 show --exit-code 3 --help "$DATA/cycle.jsonl"
+    has out 'usage: lockgraph show'
+    run_lg 0 report --format json -o "$work/rep.json" --help "$DATA/cycle.jsonl"
+    has out 'usage: lockgraph report'
+    cd "$work" || exit 1
+    run_lg 0 report -o --help "$DATA/cycle.jsonl"
+    cd - >/dev/null || exit 1
+    has out 'usage: lockgraph report'
+    run_lg 0 dot "$DATA/cycle.jsonl" -o "$work/d.dot" -h
+    has out 'usage: lockgraph dot'
+    run_lg 0 merge --format json "$DATA/graph-cycle-a.jsonl" -o "$work/m.json" --help
+    has out 'usage: lockgraph merge'
+    run_lg 0 ranks "$DATA/graph-clean-a.jsonl" -o "$work/rk.txt" --help
+    has out 'usage: lockgraph ranks'
+    run_lg 0 dump --format json --help
+    has out 'usage: lockgraph dump'
+    run_lg 0 dump 1 --timeout 3 -h
+    has out 'usage: lockgraph dump'
+    for f in rep.json d.dot m.json rk.txt ./--help; do
+        [ -e "$work/$f" ] && fail "--help after other options still wrote $f"
+    done
+    # Options after the files, as report takes them; "--" ends them.
+    run_lg 3 show "$DATA/cycle.jsonl" --exit-code 3
+    run_lg 2 show -- --exit-code
+    has err 'cannot open --exit-code'
+    # lockgraph help VERB: that verb's usage.
+    run_lg 0 help merge
+    has out 'usage: lockgraph merge'
+    lacks out 'usage: lockgraph run'
+    run_lg 2 help bogus
+    has err "lockgraph help: unknown command 'bogus'"
     run_lg 0 show --help
     has out 'show  Print findings files'
     has out 'Lines longer than 16 MiB are refused'

@@ -311,6 +311,56 @@ static void expect_corrupt(const char *line, const char *reason)
         lg_finding_free(&f);
 }
 
+/* lg_json_bytes_unescape on `in`: `want` (NULL: nothing to change). */
+static void expect_bytes(const char *in, const char *want, size_t want_len)
+{
+    size_t len = 0;
+    char *got = lg_json_bytes_unescape(in, strlen(in), &len);
+    if (!want) {
+        CU_ASSERT_PTR_NULL(got);
+    } else {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+        CU_ASSERT_EQUAL(len, want_len);
+        CU_ASSERT(memcmp(got, want, want_len) == 0 && got[len] == '\0');
+    }
+    free(got);
+}
+
+/* The library writes a byte that is not UTF-8 as \u00XX (lib/util.c):
+ * read back, it is that byte, not the character U+00XX. Nothing else is
+ * touched: other escapes, an escaped backslash before "u00ff", text
+ * outside strings; a line the copy cannot parse is named in its own
+ * offsets. */
+static void test_bytes_unescaped(void)
+{
+    expect_bytes("{\"path\":\"/x/plain.so\"}", NULL, 0);
+    expect_bytes("{\"path\":\"/mod\\u00ffdir/lib\\u00E9.so\"}",
+                 "{\"path\":\"/mod\xff"
+                 "dir/lib\xe9.so\"}",
+                 27);
+    expect_bytes("{\"a\":\"\\u007f\\u0100\\u00f\\n\\\"\"}", NULL, 0);
+    expect_bytes("{\"a\":\"\\\\u00ff\"}", NULL, 0);
+    expect_bytes("{\"a\":\"x\\\\\\u0080\"}", "{\"a\":\"x\\\\\x80\"}", 12);
+    expect_bytes("{\"a\\u00ff\":1}", "{\"a\xff\":1}", 8);
+    expect_bytes("{\"a\":\"\\u00f", NULL, 0);
+
+    /* Read as a finding: the module's path holds the bytes. */
+    const char *line = "{\"kind\":\"detector-error\",\"pid\":1,\"modules\":[{\"path\":"
+                       "\"/caf\\u00e9/lib.so\",\"base\":\"0x1000\",\"end\":\"0x2000\"}]}";
+    struct lg_finding f;
+    bool unknown;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(lg_finding_parse(line, strlen(line), &f, &unknown, err, sizeof err), 1);
+    CU_ASSERT_EQUAL_FATAL(f.n_modules, 1);
+    CU_ASSERT_STRING_EQUAL(f.modules[0].path, "/caf\xe9/lib.so");
+    lg_finding_free(&f);
+    /* Broken lines with such an escape: the reason, in the line's own
+     * byte offsets. */
+    expect_corrupt("{\"kind\":\"detector-error\",\"x\":\"\\u00ff\"} trailing",
+                   "text after the object at byte 40");
+    expect_corrupt("{\"kind\":\"detector-error\",\"x\":\"\\u00ff\",]", "not valid JSON");
+}
+
 static void test_corrupt_lines(void)
 {
     expect_corrupt("{\"kind\":\"detector-error\"", "incomplete");
@@ -435,8 +485,8 @@ static void test_unknown_kinds_are_counted(void)
 {
     struct lg_findings set;
     char *diag;
-    read_text("{\"kind\":\"lock-convoy\"}\n" DE(1) "{\"kind\":\"priority-inversion\"}\n", &set, &diag,
-              NULL);
+    read_text("{\"kind\":\"lock-convoy\"}\n" DE(1) "{\"kind\":\"priority-inversion\"}\n", &set,
+              &diag, NULL);
     CU_ASSERT_EQUAL_FATAL(set.n, 3);
     CU_ASSERT_EQUAL(set.unknown_lines, 2);
     CU_ASSERT_EQUAL(set.corrupt_lines, 0);
@@ -569,7 +619,10 @@ static void test_garbage_without_newline(void)
 {
     struct lg_findings set;
     char *diag, *path;
-    CU_ASSERT_EQUAL(read_text("\x7f" "ELF\x02\x01 binary", &set, &diag, &path), 0);
+    CU_ASSERT_EQUAL(read_text("\x7f"
+                              "ELF\x02\x01 binary",
+                              &set, &diag, &path),
+                    0);
     CU_ASSERT_EQUAL(set.corrupt_lines, 1);
     CU_ASSERT_EQUAL(set.truncated_lines, 0);
     CU_ASSERT_EQUAL(set.usable_files, 0);
@@ -639,6 +692,7 @@ int main(void)
     CU_add_test(s, "lock without rank fields", test_lock_without_rank_fields);
     CU_add_test(s, "unknown kind and fields", test_unknown_kind_and_fields);
     CU_add_test(s, "corrupt lines", test_corrupt_lines);
+    CU_add_test(s, "bytes escaped as \\u00XX", test_bytes_unescaped);
     CU_add_test(s, "blank line", test_blank_line_is_skipped);
     CU_add_test(s, "corrupt middle line", test_file_with_corrupt_middle_line);
     CU_add_test(s, "truncated last line", test_file_with_truncated_last_line);

@@ -220,6 +220,47 @@ static void test_not_a_graph_file(void)
                    "not a graph file: a module has no \"path\"");
 }
 
+/* What the vertices are: lock classes when a graph-lock line is of a
+ * site, chain or name class (classes=1); locks when every one is a class
+ * of its own (classes=0 writes class_kind addr) or none says (earlier
+ * versions). */
+static void test_classes(void)
+{
+    static const struct {
+        const char *kinds[2];
+        bool classes;
+    } cases[] = {
+        {{"\"site\"", "\"addr\""}, true},
+        {{"\"addr\"", "\"chain\""}, true},
+        {{"\"name\"", NULL}, true},
+        {{"\"addr\"", "\"addr\""}, false},
+        {{NULL, NULL}, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[1024];
+        size_t k = (size_t)snprintf(text, sizeof text, "%s", HEADER);
+        for (int j = 0; j < 2; j++) {
+            const char *kind = cases[i].kinds[j];
+            k += (size_t)snprintf(
+                text + k, sizeof text - k,
+                "{\"kind\":\"graph-lock\",\"key\":\"name:%c\",\"instances\":1%s%s}\n", 'a' + j,
+                kind ? ",\"class_kind\":" : "", kind ? kind : "");
+        }
+        snprintf(text + k, sizeof text - k, "%s", END(2, 0));
+        struct lg_graph_file g;
+        char *diag, *path;
+        CU_ASSERT_EQUAL_FATAL(read_text(text, &g, &diag, &path), 0);
+        CU_ASSERT_EQUAL(g.classes, cases[i].classes);
+        lg_graph_free(&g);
+        free(diag);
+        free(path);
+    }
+    CU_ASSERT_STRING_EQUAL(lg_graph_noun(true, 1), "lock class");
+    CU_ASSERT_STRING_EQUAL(lg_graph_noun(true, 3), "lock classes");
+    CU_ASSERT_STRING_EQUAL(lg_graph_noun(false, 1), "lock");
+    CU_ASSERT_STRING_EQUAL(lg_graph_noun(false, 0), "locks");
+}
+
 static void test_missing_file(void)
 {
     struct lg_graph_file g;
@@ -243,6 +284,7 @@ int main(void)
     CU_add_test(s, "graph-end counts, lines after it", test_end_counts_and_after_end);
     CU_add_test(s, "not a graph file", test_not_a_graph_file);
     CU_add_test(s, "missing file", test_missing_file);
+    CU_add_test(s, "lock classes or locks", test_classes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -6,15 +6,17 @@
 # checked against the 2.1.0 schema's required fields, DOT parsed back by
 # Graphviz, the HTML page in a real headless browser, merge finding a
 # cycle split across two runs, lock classes in every format (class_prog),
-# and classes folded by source line (fold_prog).
+# classes folded by source line (fold_prog), and a module whose path is
+# not UTF-8 (bytes_prog loading bytes_lib).
 #
 # usage: test_report.sh CASE LOCKGRAPH DATA_DIR SOURCE_DIR GOLDEN_PROG LIBLOCKGRAPH CHECK_SARIF
-#                       CLASS_PROG FOLD_PROG
+#                       CLASS_PROG FOLD_PROG BYTES_PROG BYTES_LIB
 # Exit 77 (ctest: skipped) when a case needs Graphviz or chromium and they
 # are not installed; tools/dev.sh installs both. LG_SAVE_GOLDEN=FILE (case
 # classes): also write the normalized text there, to record it anew.
 set -u
 case_name=$1 LG=$2 DATA=$3 SRC=$4 PROG=$5 LIB=$6 CHECK_SARIF=$7 CLASS_PROG=${8:-} FOLD_PROG=${9:-}
+BYTES_PROG=${10:-} BYTES_LIB=${11:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lockgraph-test-report.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 unset LOCKGRAPH_OPTIONS LOCKGRAPH_REPORT NO_COLOR LOCKGRAPH_DOT
@@ -441,6 +443,34 @@ dot)
     printf '%s\n' '{"kind":"self-deadlock","pid":1,"lock":{"id":1,"addr":"0x10","type":"mutex","name":"a \"quoted\" \\ name\nnext"},"thread":{"tid":1,"seq":1},"first_stack":[],"second_stack":[]}' >"$work/q.jsonl"
     run_lg 0 dot "$work/q.jsonl"
     dot -Tcanon "$work/out" >/dev/null 2>"$work/dot-err" || { fail "dot rejects escaped names:"; cat "$work/dot-err"; }
+    # Two locks of one class inverted (an instance cycle, sc_classes
+    # nest-any): each lock its own node, in a box naming their class, not
+    # a loop on the class's one node (which reads as one lock taken twice).
+    run_lg 0 dot "$DATA/classes-nest-any.jsonl"
+    has out 'subgraph cluster_'
+    has out 'label="2 locks of one class: site:sc_classes+0x1722\nevery mutex (normal) made at '
+    has out 'n0 [label="mutex 0x55d6717393b8"'
+    has out 'n1 [label="mutex 0x55d671739318"'
+    has out '  n0 -> n1 [label="#1 thread 2'
+    has out '  n1 -> n0 [label="#1 thread 1'
+    grep -Eq '^ *n([0-9]+) -> n\1 ' "$work/out" && fail "DOT: a same-class instance cycle drawn as a loop"
+    dot -Tcanon "$work/out" >"$work/canon" 2>"$work/dot-err" || { fail "dot rejects the box:"; cat "$work/dot-err"; }
+    grep -q 'subgraph cluster_0' "$work/canon" || fail "Graphviz lost the box"
+    # The HTML report's picture is the same drawing.
+    run_lg 1 report --format html -o "$work/nest.html" "$DATA/classes-nest-any.jsonl"
+    grep -q '2 locks of one class' "$work/nest.html" || fail "HTML: the picture has no box of one class"
+    # Two locks of one class nested against their order: the same.
+    run_lg 0 dot "$DATA/ranks.jsonl"
+    has out 'label="2 locks of one class'
+    has out 'label="rank-violation #2 (same-class)"'
+    grep -Eq '^ *n([0-9]+) -> n\1 ' "$work/out" && fail "DOT: a same-class rank violation drawn as a loop"
+    # A cycle between classes keeps one node per class; a lock taken twice
+    # by its thread is still a loop.
+    run_lg 0 dot "$DATA/classes-conn.jsonl"
+    lacks out 'subgraph cluster_'
+    has out 'label="class site:sc_classes+0x'
+    run_lg 0 dot "$DATA/kinds.jsonl"
+    grep -Eq '^ *n([0-9]+) -> n\1 \[label="self-deadlock #1' "$work/out" || fail "DOT: the self-deadlock is no loop"
     # Graph files: the union, its cycle in red, each edge's run named.
     run_lg 0 dot "$DATA/graph-cycle-a.jsonl" "$DATA/graph-cycle-b.jsonl"
     has out 'label="#1: 1x\ngraph-cycle-b.jsonl", color="#c00000"'
@@ -557,13 +587,76 @@ merge)
     run_lg 1 merge "$work/left.graph.jsonl" "$work/right.graph.jsonl"
     cd - >/dev/null || exit 1
     has out 'only the union of the runs shows it'
-    has out 'lock L1 name:checking: mutex "checking"'
+    # Named locks are lock classes (class_kind name): said as such.
+    has out 'potential deadlock between 2 lock classes; only the union of the runs shows it'
+    has out 'class C1 name:checking: mutex "checking"'
     has out "from $work/left.graph.jsonl (pid"
     has out "from $work/right.graph.jsonl (pid"
     has out '#0 transfer (tests/tool/golden_prog.c:34)'
     has out '#1 teller_to_savings (tests/tool/golden_prog.c:50)'
     has out '#1 teller_to_checking (tests/tool/golden_prog.c:43)'
     run_lg 0 merge "$work/left.graph.jsonl" "$work/left.graph.jsonl"
+
+    # What the graph files' vertices are: lock classes (classes=1, the
+    # default), or one lock each (classes=0); every count and label says
+    # which. class_prog conn: conn1 -> table, table -> conn2.
+    run_prog "$CLASS_PROG" m-cls conn "graph=$work/cls.graph.jsonl"
+    run_prog "$CLASS_PROG" m-inst conn "classes=0:graph=$work/inst.graph.jsonl"
+    run_lg 1 merge "$work/cls.graph.jsonl"
+    has out 'potential deadlock between 2 lock classes;'
+    has out '   class C1 site:class_prog+0x'
+    has out '   class C2 site:class_prog+0x'
+    has out '   edge C1 -> C2, from '
+    has out '     holds a C1 lock, taken at:'
+    has out '     then takes a C2 lock at:'
+    has out 'Possible scenario, when these paths run at once in one process, on the same C1 lock and C2 lock:'
+    has out '       lock(C1)'
+    has out 'Fix: take locks of these classes in one order everywhere'
+    has out 'in the union of 1 graph file: 2 lock classes, 2 edges'
+    lacks out 'lock L1'
+    lacks out 'among 2 locks'
+    lacks out ' keys, '
+    run_lg 1 merge "$work/inst.graph.jsonl"
+    has out 'potential deadlock among 2 locks;'
+    has out '   lock L1 site:class_prog+0x'
+    has out '   edge L1 -> L2, from '
+    has out '     holds L1, taken at:'
+    has out 'in the union of 1 graph file: 2 keys, 2 edges'
+    lacks out 'class C1'
+    lacks out 'lock class'
+    run_lg 1 merge --format json "$work/cls.graph.jsonl"
+    has out '"scope": "class"'
+    has out '"classes": true'
+    run_lg 1 merge --format json "$work/inst.graph.jsonl"
+    has out '"scope": "instance"'
+    has out '"classes": false'
+    # A file cut short says what it used in the same words.
+    head -n 2 "$work/cls.graph.jsonl" >"$work/cut.graph.jsonl"
+    run_lg 0 merge "$work/cut.graph.jsonl"
+    has err 'using the 1 lock class and 0 edges read'
+    head -n 2 "$work/inst.graph.jsonl" >"$work/cut.graph.jsonl"
+    run_lg 0 merge "$work/cut.graph.jsonl"
+    has err 'using the 1 lock and 0 edges read'
+    grep -v '"graph-edge"' "$work/cls.graph.jsonl" >"$work/miscount.graph.jsonl"
+    run_lg 0 merge "$work/miscount.graph.jsonl"
+    has err 'warning: graph-end counts 2 lock classes and 2 edges, 2 and 0 were read'
+    # ranks: the cycle, and the rank file's header.
+    run_lg 1 ranks "$work/cls.graph.jsonl"
+    has err 'together they have a cycle of 2 lock classes, a potential deadlock'
+    has err '   class C1 site:class_prog+0x'
+    has err '   edge C1 -> C2, in '
+    run_lg 1 ranks "$work/inst.graph.jsonl"
+    has err 'together they have a cycle of 2 locks, a potential deadlock'
+    has err '   lock L1 site:class_prog+0x'
+    run_lg 0 ranks "$work/miscount.graph.jsonl"
+    has out "# A lock class's rank is 10 x (1 + the longest chain of lock classes taken"
+    # dot of graph files: class nodes labelled as the findings' picture does.
+    run_lg 0 dot "$work/cls.graph.jsonl"
+    has out 'the union of the lock-class graphs'
+    has out 'label="class site:class_prog+0x'
+    run_lg 0 dot "$work/inst.graph.jsonl"
+    has out 'the union of the lock graphs'
+    lacks out 'label="class '
     ;;
 classes)
     # Real lock-class findings of class_prog (built -g -O0): a cycle
@@ -659,18 +752,18 @@ fold)
         fail "fold_prog: not two init sites (was guard_init inlined twice?): $(cat "$work/g-cycle.jsonl")"
     # merge: g -> the class, the class -> g: one cycle, one class.
     run_lg 1 merge "$work/g-cycle.jsonl"
-    has out '== merged lock-order-cycle #1: potential deadlock among 2 locks'
+    has out '== merged lock-order-cycle #1: potential deadlock between 2 lock classes'
     has out ': mutex, 2 instances, created at guard_init ('
     has out '; one class with site:fold_prog+0x'
     has out "(their locks are made on one source line, guard_init at "
-    has out 'lockgraph merge: 1 lock-order cycle (0 only in the union, 1 already in one run) in the union of 1 graph file: 2 keys, 2 edges'
+    has out 'lockgraph merge: 1 lock-order cycle (0 only in the union, 1 already in one run) in the union of 1 graph file: 2 lock classes, 2 edges'
     run_lg 1 merge --format json "$work/g-cycle.jsonl"
     has out '"also_keys": ['
     has out '"class_kind": "site"'
     # ranks: the two keys are one class; with it the library reports a
     # lock of either taken against the order.
     run_lg 1 ranks "$work/g-cycle.jsonl"
-    has err 'no rank order fits these graphs: together they have a cycle of 2 locks'
+    has err 'no rank order fits these graphs: together they have a cycle of 2 lock classes'
     run_lg 0 ranks -o "$work/ranks.txt" "$work/g-order.jsonl"
     grep -q '^class guard_init\.[0-9]* site:fold_prog+0x[0-9a-f]* site:fold_prog+0x[0-9a-f]*$' "$work/ranks.txt" ||
         { fail "ranks: no class of the two keys"; cat "$work/ranks.txt"; }
@@ -693,6 +786,72 @@ fold)
     # dot: one node for the two classes.
     run_lg 0 dot "$work/f-a.jsonl" "$work/f-b.jsonl"
     [ "$(grep -c '^  n[0-9]* \[label=' "$work/out")" = 2 ] || { fail "dot: not two nodes"; cat "$work/out"; }
+    ;;
+bytes)
+    # A module in a directory whose name is not UTF-8, with a file name
+    # that is not either. The library writes those bytes as \u00XX (what
+    # JSON reads as other bytes: U+00FF is c3 bf); the tool must read them
+    # back as bytes to open the module, and write valid UTF-8 itself.
+    dir="$work/$(printf 'mod\377dir')"
+    mod="$dir/$(printf 'libbytes\351.so')"
+    mkdir "$dir" && cp "$BYTES_LIB" "$mod" || fail "cannot copy the module to a non-UTF-8 path"
+    run_bytes() { # NAME FUNCTION [OPTIONS]
+        LD_PRELOAD="$LIB" LOCKGRAPH_REPORT="$work/$1.jsonl" \
+            LOCKGRAPH_OPTIONS="quiet=1${3:+:$3}" "$BYTES_PROG" "$mod" "$2" >/dev/null 2>"$work/$1.stderr" ||
+            fail "bytes_prog $2 exited $?: $(cat "$work/$1.stderr")"
+    }
+    run_bytes b bytes_cycle "graph=$work/b.graph.jsonl"
+    grep -q 'mod\\u00ffdir/libbytes\\u00e9\.so' "$work/b.jsonl" ||
+        fail "the library no longer escapes the path as \\u00XX: $(grep -o '"path":"[^"]*bytes[^"]*"' "$work/b.jsonl")"
+    cd "$SRC" || exit 1
+    run_lg 1 report "$work/b.jsonl"
+    cd - >/dev/null || exit 1
+    has out 'created at make_locks (tests/tool/bytes_lib.c:'
+    has out '#0 bytes_ba (tests/tool/bytes_lib.c:'
+    has out '#1 bytes_cycle (tests/tool/bytes_lib.c:'
+    lacks err 'cannot read the file'
+    lacks out 'libbytes'
+    # Its own JSON, SARIF, HTML and DOT: valid UTF-8 (a byte that is not is
+    # U+FFFD), the SARIF valid and located in the module's source.
+    for fmt in json sarif html; do
+        run_lg 1 report --format "$fmt" -o "$work/b.$fmt" "$work/b.jsonl"
+        iconv -f UTF-8 -t UTF-8 "$work/b.$fmt" >/dev/null 2>&1 || fail "$fmt output is not valid UTF-8"
+        grep -q 'bytes_ba' "$work/b.$fmt" || fail "$fmt output does not name bytes_ba"
+    done
+    grep -q "mod$(printf '\357\277\275')dir/libbytes$(printf '\357\277\275').so" "$work/b.json" ||
+        fail "JSON: the module path's bytes are not U+FFFD"
+    "$CHECK_SARIF" "$work/b.sarif" 1 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
+    grep -q '"uri": "[^"]*bytes_lib.c"' "$work/b.sarif" || fail "SARIF: not located in bytes_lib.c"
+    run_lg 0 dot "$work/b.jsonl"
+    iconv -f UTF-8 -t UTF-8 "$work/out" >/dev/null 2>&1 || fail "DOT is not valid UTF-8"
+    has out 'created at make_locks ('
+    has out '/tests/tool/bytes_lib.c:'
+    # A frame with no source line (here: the module's build-id does not
+    # match, as for a rebuilt module) is located by the module's own path,
+    # percent-encoded byte for byte.
+    sed 's/"build_id":"[0-9a-f]*"/"build_id":"00"/g' "$work/b.jsonl" >"$work/nobuild.jsonl"
+    run_lg 1 report --format sarif -o "$work/nb.sarif" "$work/nobuild.jsonl"
+    "$CHECK_SARIF" "$work/nb.sarif" 1 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
+    grep -q '"uri": "file://[^"]*/mod%FFdir/libbytes%E9.so"' "$work/nb.sarif" ||
+        fail "SARIF: the module's URI is not its bytes percent-encoded: $(grep -o '"uri": "[^"]*bytes[^"]*"' "$work/nb.sarif" | sort -u)"
+    # The graph file: merge symbolizes the module's stacks too.
+    cd "$SRC" || exit 1
+    run_lg 1 merge "$work/b.graph.jsonl"
+    cd - >/dev/null || exit 1
+    has out 'created at make_locks (tests/tool/bytes_lib.c:'
+    lacks err 'cannot read the file'
+    run_lg 1 merge --format json -o "$work/m.json" "$work/b.graph.jsonl"
+    iconv -f UTF-8 -t UTF-8 "$work/m.json" >/dev/null 2>&1 || fail "merge JSON is not valid UTF-8"
+    # Rank-file keys name the module by its file name, bytes and all: the
+    # library must recognize them. A clean run's order, then a run against
+    # it.
+    run_bytes o bytes_order "graph=$work/o.graph.jsonl"
+    run_lg 0 ranks -o "$work/ranks.txt" "$work/o.graph.jsonl"
+    grep -q "^rank [0-9]* site:$(printf 'libbytes\351').so+0x" "$work/ranks.txt" ||
+        { fail "ranks: the keys do not hold the module's own bytes"; cat "$work/ranks.txt"; }
+    run_bytes r bytes_cycle "ranks=$work/ranks.txt"
+    grep -q '"kind":"rank-violation"' "$work/r.jsonl" ||
+        fail "the library did not enforce the rank file's keys: $(cat "$work/r.stderr")"
     ;;
 *)
     echo "unknown case $case_name"
