@@ -40,7 +40,7 @@ static size_t page_round(size_t n)
     return (n + 4095) & ~(size_t)4095;
 }
 
-static void *map_pages(size_t size, bool limited)
+static void *map_pages(size_t size, bool limited, int extra)
 {
     size = page_round(size);
     size_t now = atomic_fetch_add(&mapped, size) + size;
@@ -49,7 +49,7 @@ static void *map_pages(size_t size, bool limited)
         atomic_store(&failed, true);
         return NULL;
     }
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
     if (p == MAP_FAILED) {
         atomic_fetch_sub(&mapped, size);
         atomic_store(&failed, true);
@@ -60,12 +60,12 @@ static void *map_pages(size_t size, bool limited)
 
 void *lg__map(size_t size)
 {
-    return map_pages(size, false);
+    return map_pages(size, false, 0);
 }
 
 void *lg__map_limited(size_t size)
 {
-    return map_pages(size, true);
+    return map_pages(size, true, 0);
 }
 
 void lg__unmap(void *p, size_t size)
@@ -161,7 +161,10 @@ void *lg__pool_get(struct lg_pool *p)
     } else {
         if (!p->cur || p->cur + p->size > p->end) {
             lg__unlock(l);
-            char *b = lg__map_limited(POOL_BLOCK); /* (never given back) */
+            /* (never given back; populated at once: a pool block is used
+             * whole, and one mmap that fills 16 pages costs far less than
+             * 16 page faults, paid on a lock's first sight otherwise) */
+            char *b = map_pages(POOL_BLOCK, true, MAP_POPULATE);
             if (!b)
                 return NULL;
             lg__lock(l);
@@ -216,14 +219,24 @@ void lg__pool_put(struct lg_pool *p, void *rec)
     lg__unlock(l);
 }
 
-void lg__pool_put_chain(struct lg_pool *p, void *first, void *last, size_t n)
+void lg__pool_chain_add(const struct lg_pool *p, struct lg_pool_chain *ch, void *rec)
 {
-    if (!first)
+    /* Linked as the free list is: by the record's start, at link_offset. */
+    *(void **)((char *)rec + p->link_offset) = ch->first;
+    ch->first = rec;
+    if (!ch->last)
+        ch->last = rec;
+    ch->n++;
+}
+
+void lg__pool_put_chain(struct lg_pool *p, struct lg_pool_chain *ch)
+{
+    if (!ch->first)
         return;
     lg__lock(&alloc_lock);
-    *(void **)((char *)last + p->link_offset) = p->free;
-    p->free = first;
-    p->in_use -= n;
+    *(void **)((char *)ch->last + p->link_offset) = p->free;
+    p->free = ch->first;
+    p->in_use -= ch->n;
     lg__unlock(&alloc_lock);
 }
 

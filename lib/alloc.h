@@ -57,9 +57,14 @@ void *lg__pool_get(struct lg_pool *p);
 void lg__pool_put(struct lg_pool *p, void *rec);
 /* Up to max records at once (one lock); how many were got. */
 int lg__pool_get_many(struct lg_pool *p, void **out, int max);
-/* n records, chained through their link field from first to last, back at
- * once (one lock). */
-void lg__pool_put_chain(struct lg_pool *p, void *first, void *last, size_t n);
+/* Records gathered to go back at once (one lock): start zeroed, add each
+ * record (its link field is overwritten), then put the lot. */
+struct lg_pool_chain {
+    void *first, *last;
+    size_t n;
+};
+void lg__pool_chain_add(const struct lg_pool *p, struct lg_pool_chain *ch, void *rec);
+void lg__pool_put_chain(struct lg_pool *p, struct lg_pool_chain *ch);
 
 /* Cap on bytes mapped in all; 0 means no cap. */
 void lg__alloc_set_limit(size_t bytes);

@@ -126,7 +126,9 @@ static void link_all(struct lg_class *c)
     if (all)
         all->prev = c;
     all = c;
-    atomic_fetch_add(&nclasses, 1);
+    /* (written under class_lock only: no read-modify-write needed) */
+    atomic_store_explicit(&nclasses, atomic_load_explicit(&nclasses, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
 }
 
 static void unlink_all(struct lg_class *c)
@@ -138,7 +140,8 @@ static void unlink_all(struct lg_class *c)
     if (c->next)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
-    atomic_fetch_sub(&nclasses, 1);
+    atomic_store_explicit(&nclasses, atomic_load_explicit(&nclasses, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
 }
 
 /* Publish fresh under (h, kind, key, name) unless an equal one is there:
@@ -380,31 +383,112 @@ void lg__class_hold(struct lg_class *c)
                           memory_order_relaxed);
 }
 
-static void class_done(struct lg_retired *r)
+static struct lg_class *class_of_retired(struct lg_retired *r)
 {
-    struct lg_class *c = (struct lg_class *)((char *)r - offsetof(struct lg_class, r));
+    return (struct lg_class *)((char *)r - offsetof(struct lg_class, r));
+}
+
+/* What a class record holds besides itself, given back with it. */
+static void class_release(struct lg_class *c)
+{
     struct lg_self_nest *s = atomic_exchange(&c->self, NULL);
     if (s)
         lg__free(s, sizeof(*s));
+}
+
+static void class_done(struct lg_retired *r)
+{
+    struct lg_class *c = class_of_retired(r);
+    class_release(c);
     lg__pool_put(&class_pool, c);
+}
+
+/* ---- Addr classes go with their one lock: a program's static locks, but
+ * also every zeroed lock in calloc'd memory that is never initialized, as
+ * many as it makes. They go into grace periods CLASS_BATCH at a time (one
+ * retirement, one pool lock for the lot), like instances (registry.c):
+ * one by one, the retirement's locks and the cold list walk were a third
+ * of a never-initialized lock's first sight. */
+#define CLASS_BATCH 256
+
+struct class_batch {
+    struct lg_retired r;
+    struct lg_retired *list; /* through each class's r.next */
+    uint32_t n;
+};
+
+static struct lg_retired *parked; /* class_lock */
+static uint32_t nparked;
+
+static void class_batch_done(struct lg_retired *r)
+{
+    struct class_batch *b = (struct class_batch *)r;
+    struct lg_pool_chain back = {0};
+    for (struct lg_retired *x = b->list, *next; x; x = next) {
+        next = x->next;
+        struct lg_class *c = class_of_retired(x);
+        class_release(c);
+        lg__pool_chain_add(&class_pool, &back, c);
+    }
+    lg__pool_put_chain(&class_pool, &back);
+    lg__free(b, sizeof(*b));
+}
+
+/* Send the list of n retired classes into a grace period. */
+static void send_classes(struct lg_retired *list, uint32_t n)
+{
+    if (!list)
+        return;
+    struct class_batch *b = lg__alloc(sizeof(*b));
+    if (!b) { /* one by one, then */
+        for (struct lg_retired *next; list; list = next) {
+            next = list->next;
+            lg__retire(list, class_done);
+        }
+        return;
+    }
+    b->list = list;
+    b->n = n;
+    lg__retire_weighted(&b->r, class_batch_done, n);
 }
 
 /* Take c out of the graph; for an addr class, give the record back. */
 static void remove_class(struct lg_class *c)
 {
+    struct lg_retired *full = NULL;
+    uint32_t nfull = 0;
     lg__lock(&class_lock);
     atomic_store_explicit(&c->dead, true, memory_order_release); /* no vertex from now */
     struct lg_vertex *v = atomic_load_explicit(&c->v, memory_order_relaxed);
     bool linked = c->prev || c->next || all == c;
     if (linked)
         unlink_all(c);
+    if (c->kind == LG_CLASS_ADDR && linked) {
+        atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
+        c->r.next = parked;
+        parked = &c->r;
+        if (++nparked >= CLASS_BATCH) {
+            full = parked;
+            nfull = nparked;
+            parked = NULL;
+            nparked = 0;
+        }
+    }
     lg__unlock(&class_lock);
     if (v)
         lg__graph_vertex_remove(v);
-    if (c->kind == LG_CLASS_ADDR && linked) {
-        atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
-        lg__retire(&c->r, class_done);
-    }
+    send_classes(full, nfull);
+}
+
+void lg__class_flush_retired(void)
+{
+    lg__lock(&class_lock);
+    struct lg_retired *list = parked;
+    uint32_t n = nparked;
+    parked = NULL;
+    nparked = 0;
+    lg__unlock(&class_lock);
+    send_classes(list, n);
 }
 
 void lg__class_drop(struct lg_class *c)

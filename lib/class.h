@@ -127,6 +127,9 @@ struct lg_class *lg__class_for_name(const char *name, enum lg_lock_type type,
  * count what they made. */
 void lg__class_hold(struct lg_class *c);
 void lg__class_drop(struct lg_class *c);
+/* Addr classes that went are given back CLASS_BATCH at a time: send those
+ * waiting now into a grace period (a thread's end, a test). */
+void lg__class_flush_retired(void);
 
 /* An edge between two locks of class c was added (from at outer_addr to
  * inner_addr, taken as combo): note it for the graph file. */

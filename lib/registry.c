@@ -316,22 +316,17 @@ static void batch_done(struct lg_retired *r)
     size_t cap;
     struct lg_node **set = held_set(&cap);
     bool unsure = !set && cap == SIZE_MAX; /* out of memory: keep them all */
-    struct lg_node *first = NULL, *last = NULL; /* back to the pool at once */
-    size_t freed = 0;
+    struct lg_pool_chain back = {0}; /* to the pool at once */
     for (struct lg_node *n = b->list, *next; n; n = next) {
         next = next_of(n);
         if (unsure || in_set(set, cap, n)) {
             park(n); /* still held somewhere: a later batch looks again */
             atomic_fetch_add(&parked_count, 1);
         } else {
-            n->r.next = (struct lg_retired *)first;
-            first = n;
-            if (!last)
-                last = n;
-            freed++;
+            lg__pool_chain_add(&node_pool, &back, n);
         }
     }
-    lg__pool_put_chain(&node_pool, first, last, freed);
+    lg__pool_put_chain(&node_pool, &back);
     if (set)
         lg__unmap(set, cap * sizeof(*set));
     lg__free(b, sizeof(*b));

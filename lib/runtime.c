@@ -817,6 +817,7 @@ void lg__thread_ended(struct lg_thread *t)
     if (lg__held_count(&t->held) > 0 && !t->lossy)
         lg__report_held_at_exit(t);
     lg__registry_thread_done(t);
+    lg__class_flush_retired();
     lg__thread_exit(t);
 }
 

@@ -26,6 +26,39 @@ static void test_zeroed_and_reused(void)
     lg__free(big, 1 << 20);
 }
 
+/* Records given back as a chain come out of the pool as the same records,
+ * whatever the offset of their link field. */
+struct rec {
+    unsigned long gen;
+    char pad[40];
+    void *link; /* not first: a chain linked by the field's address breaks */
+    unsigned long tail;
+};
+static struct lg_pool rec_pool = LG_POOL_INIT(struct rec, link);
+
+static void test_pool_chain(void)
+{
+    enum { N = 100 };
+    struct rec *r[N];
+    CU_ASSERT_EQUAL(lg__pool_get_many(&rec_pool, (void **)r, N), N);
+    struct lg_pool_chain back = {0};
+    for (int i = 0; i < N; i++) {
+        r[i]->tail = (unsigned long)i;
+        lg__pool_chain_add(&rec_pool, &back, r[i]);
+    }
+    CU_ASSERT_EQUAL(back.n, (size_t)N);
+    lg__pool_put_chain(&rec_pool, &back);
+    int same = 0;
+    for (int i = 0; i < N; i++) {
+        struct rec *x = lg__pool_get(&rec_pool);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+        for (int j = 0; j < N; j++)
+            same += x == r[j];
+        x->tail = 0; /* writable: a real record, not one shifted by the link's offset */
+    }
+    CU_ASSERT_EQUAL(same, N);
+}
+
 /* Runs last: it leaves the budget spent. */
 static void test_budget(void)
 {
@@ -44,5 +77,6 @@ void lg_suite_alloc(void)
 {
     CU_pSuite s = CU_add_suite("alloc", NULL, NULL);
     lg_add_test(s, "zeroed, reused, big blocks", test_zeroed_and_reused);
+    lg_add_test(s, "records back as a chain are the same records", test_pool_chain);
     lg_add_test(s, "max_memory budget fails cleanly", test_budget);
 }
