@@ -31,6 +31,7 @@
 #include <link.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <time.h>
 
 #define LG_EXPORT __attribute__((visibility("default")))
@@ -212,6 +213,17 @@ __attribute__((noinline, cold)) static int wait_mutex(struct lg_thread *t, struc
 static inline int take_mutex(struct lg_thread *t, struct lg_acq *a, pthread_mutex_t *m,
                              enum how how, clockid_t clk, const struct timespec *abs)
 {
+    /* A process that never had a second thread (glibc's own flag: it stays
+     * false for good once a thread was made, in fork children too) has
+     * nobody to wait for: no wait-for chain, no owner that is gone. The
+     * lock itself, then, which glibc takes with plain stores in such a
+     * process; the try would cost an atomic instruction, a third of a
+     * lock/unlock pair there. (A lock held by the thread itself was
+     * reported before; the lock hangs as the program asked, as the wait
+     * below would. A process-shared lock held by another process is waited
+     * for as it would be: its owner is not one of ours.) */
+    if (how == HOW_LOCK && __libc_single_threaded)
+        return REAL(pthread_mutex_lock)(m);
     int rc = REAL(pthread_mutex_trylock)(m);
     if (__builtin_expect(rc == EBUSY, 0))
         rc = wait_mutex(t, a, m, how, clk, abs);
