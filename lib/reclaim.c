@@ -239,8 +239,16 @@ void lg__reclaim_unlock_all(void)
 void lg__reclaim_reset_child(void)
 {
     lg__lock_reset(&reclaim_lock);
-    /* The parent's other threads are gone: nothing in grace can be in use
-     * by anyone but us, and we are between sections. */
+    /* What the parent had retired stays where it is, given back never: a
+     * child (often one that only execs) must not begin by walking the
+     * parent's backlog, which can be hundreds of thousands of records when
+     * other threads were making and dropping locks, all run at once here
+     * since the threads it waited for are gone (seconds on the child's
+     * first lock call: sc_fork_kinds under jemalloc saw children time out
+     * this way). Leaked in the child, bounded by the parent's backlog. */
+    pending = grace = NULL;
+    npending = ngrace = 0;
+    atomic_store(&outstanding, 0);
     nwaiters = 0;
     if (have_membarrier)
         (void)syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);

@@ -13,6 +13,8 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Threads of the tests read the registry the way the shims do: inside a
  * read section of their own thread record. */
@@ -238,6 +240,36 @@ static void test_many_addresses(void)
     section_leave(t);
 }
 
+/* A fork child starts with nothing of its parent's retired backlog to walk:
+ * with other threads making and dropping locks, the backlog could be
+ * hundreds of thousands of records, all run at the child's first lock call
+ * (sc_fork_kinds under jemalloc timed out that way). */
+static void test_fork_child_backlog(void)
+{
+    struct lg_thread *t = section_enter();
+    struct lg_class *c = site(0x7000);
+    /* a section stays open: nothing retired below can finish its grace */
+    for (int i = 0; i < 5000; i++) {
+        struct lg_node *n = lg__registry_create(0x60000000 + (uintptr_t)i * 64, LG_TYPE_MUTEX,
+                                                LG_MODE_NORMAL, c);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+        lg__registry_retire(n);
+    }
+    lg__registry_thread_done(t); /* the parked instances go into the backlog */
+    CU_ASSERT(lg__reclaim_pending() > 0);
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) {
+        lg__reclaim_reset_child();
+        _exit(lg__reclaim_pending() == 0 ? 0 : 1);
+    }
+    int st = 0;
+    CU_ASSERT_EQUAL(waitpid(p, &st, 0), p);
+    CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    section_leave(t);
+    CU_ASSERT_TRUE(lg__reclaim_drain());
+}
+
 void lg_suite_registry(void)
 {
     CU_pSuite s = CU_add_suite("registry", NULL, NULL);
@@ -249,4 +281,5 @@ void lg_suite_registry(void)
     lg_add_test(s, "4 threads making and destroying locks at once", test_concurrent_churn);
     lg_add_test(s, "retired instances are reused after a grace period", test_instances_reused);
     lg_add_test(s, "300,000 addresses", test_many_addresses);
+    lg_add_test(s, "a fork child starts without the parent's backlog", test_fork_child_backlog);
 }
