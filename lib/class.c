@@ -560,3 +560,17 @@ void lg__class_reset_child(void)
 {
     lg__lock_reset(&class_lock);
 }
+
+const char *lg__class_kind_name(unsigned kind)
+{
+    switch (kind) {
+    case LG_CLASS_SITE:
+        return "site";
+    case LG_CLASS_CHAIN:
+        return "chain";
+    case LG_CLASS_NAME:
+        return "name";
+    default:
+        return "addr";
+    }
+}

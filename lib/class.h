@@ -127,6 +127,8 @@ struct lg_class *lg__class_for_name(const char *name, enum lg_lock_type type,
  * count what they made. */
 void lg__class_hold(struct lg_class *c);
 void lg__class_drop(struct lg_class *c);
+/* The kind's name in findings and the graph file: site, chain, name, addr. */
+const char *lg__class_kind_name(unsigned kind);
 /* Addr classes that went are given back CLASS_BATCH at a time: send those
  * waiting now into a grace period (a thread's end, a test). */
 void lg__class_flush_retired(void);

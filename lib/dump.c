@@ -203,10 +203,7 @@ static void put_lock_line(struct out *o, const struct keyrec *k)
     }
     lg__buf_str(b, c->created ? ",\"created\":true" : ",\"created\":false");
     lg__buf_str(b, ",\"class_kind\":\"");
-    lg__buf_str(b, c->kind == LG_CLASS_SITE    ? "site"
-                   : c->kind == LG_CLASS_CHAIN ? "chain"
-                   : c->kind == LG_CLASS_NAME  ? "name"
-                                               : "addr");
+    lg__buf_str(b, lg__class_kind_name(c->kind));
     lg__buf_char(b, '"');
     lg__buf_str(b, ",\"stack\":");
     lg__report_put_pcs(b, atomic_load(&((struct lg_class *)c)->stack));

@@ -32,10 +32,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -392,11 +390,7 @@ static void answer(int c)
 static void *serve(void *arg)
 {
     (void)arg;
-    lg__busy = 1; /* lockgraph's own: nothing it does is watched */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    prctl(PR_SET_NAME, "lockgraph-dump", 0, 0, 0);
+    lg__own_thread_enter("lockgraph-dump");
     for (;;) {
         if (!still_ours(listen_fd)) {
             lg__fd_disown(listen_fd); /* replaced by the program: not ours to close */
@@ -428,20 +422,11 @@ void lg__live_start(void)
     listen_fd = make_socket();
     if (listen_fd < 0)
         return; /* `lockgraph dump` will say that nobody answers; not asked again */
-    pthread_attr_t attr;
-    pthread_t th;
-    int saved = lg__busy;
-    lg__busy = 1;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    if (pthread_create(&th, &attr, serve, NULL) != 0) {
+    if (!lg__own_thread_start(serve)) {
         lg__fd_disown(listen_fd);
         syscall(SYS_close, listen_fd);
         listen_fd = -1;
     }
-    pthread_attr_destroy(&attr);
-    lg__busy = saved;
 }
 
 void lg__live_reset_child(void)

@@ -618,20 +618,6 @@ const char *lg__report_type_name(const struct lg_node *n)
     return "mutex";
 }
 
-static const char *class_kind_name(unsigned kind)
-{
-    switch (kind) {
-    case LG_CLASS_SITE:
-        return "site";
-    case LG_CLASS_CHAIN:
-        return "chain";
-    case LG_CLASS_NAME:
-        return "name";
-    default:
-        return "addr";
-    }
-}
-
 /* ,"lock_class":{"id":..,"kind":..,"key":..,"site":..} for class k. The key
  * may read symbol tables: no lockgraph lock is held here. */
 static void put_lock_class(struct lg_buf *b, const struct lg_class *k, struct pcs *pcs)
@@ -641,7 +627,7 @@ static void put_lock_class(struct lg_buf *b, const struct lg_class *k, struct pc
     lg__buf_str(b, ",\"lock_class\":{\"id\":");
     lg__buf_u64(b, k->id);
     lg__buf_str(b, ",\"kind\":\"");
-    lg__buf_str(b, class_kind_name(k->kind));
+    lg__buf_str(b, lg__class_kind_name(k->kind));
     lg__buf_str(b, "\",\"key\":");
     lg__buf_json_str(b, key);
     if (k->kind == LG_CLASS_SITE || k->kind == LG_CLASS_CHAIN) {

@@ -13,6 +13,7 @@
 #include "sync.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -190,4 +191,28 @@ void lg__thread_lock_all(void)
 void lg__thread_unlock_all(void)
 {
     lg__unlock(&threads_lock);
+}
+
+bool lg__own_thread_start(void *(*body)(void *))
+{
+    pthread_attr_t attr;
+    pthread_t th;
+    int saved = lg__busy;
+    lg__busy = 1;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    bool ok = pthread_create(&th, &attr, body, NULL) == 0;
+    pthread_attr_destroy(&attr);
+    lg__busy = saved;
+    return ok;
+}
+
+void lg__own_thread_enter(const char *name)
+{
+    lg__busy = 1;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    prctl(PR_SET_NAME, name, 0, 0, 0);
 }

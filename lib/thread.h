@@ -132,6 +132,15 @@ struct lg_thread *lg__thread_all(void);
 
 /* The calling thread's name, NUL-terminated, 16 bytes. */
 void lg__thread_name(char name[16]);
+
+/* lockgraph's own threads (the watchdog, the dump thread). Start: detached,
+ * 256 KiB of stack, made with the guard set so the creation is not watched;
+ * false when it could not be made. Its body begins with
+ * lg__own_thread_enter: the guard set for its whole life (nothing it does
+ * is watched), every signal blocked (the program's handlers never run on
+ * it), and a name that says whose it is. */
+bool lg__own_thread_start(void *(*body)(void *));
+void lg__own_thread_enter(const char *name);
 /* The same for t (the caller's own record), read again from the kernel at
  * most every 100 ms: a new edge names its thread, and a system call per
  * edge was a third of a new edge's cost. */
