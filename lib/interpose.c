@@ -230,8 +230,86 @@ static inline int take_mutex(struct lg_thread *t, struct lg_acq *a, pthread_mute
     return rc;
 }
 
-ACQUIRE_SHIM(pthread_mutex_lock, (pthread_mutex_t * m), (m), ACQ(m, 0),
-             take_mutex(t, &a, m, HOW_LOCK, CLOCK_MONOTONIC, NULL), acquired)
+/* pthread_mutex_lock, the whole way: every check, the wait-for chain when
+ * the lock is busy. */
+__attribute__((noinline)) static int mutex_lock_full(pthread_mutex_t *m, uintptr_t pc,
+                                                     uintptr_t cfa)
+{
+    struct lg_thread *t = lg__enter();
+    if (!t)
+        return REAL(pthread_mutex_lock)(m);
+    struct lg_acq a = {.addr = (uintptr_t)m, .type = LG_TYPE_MUTEX, .mode = mutex_mode(m),
+                       .pc = pc, .cfa = cfa};
+    lg__lock_before(t, &a);
+    int rc = take_mutex(t, &a, m, HOW_LOCK, CLOCK_MONOTONIC, NULL);
+    lg__lock_after(t, &a, acquired(rc));
+    lg__leave();
+    return rc;
+}
+
+/* A known-order acquisition found the lock busy: the wait, with the
+ * wait-for chain, inside a read section as the whole way would be. */
+__attribute__((noinline, cold)) static int mutex_lock_busy(struct lg_thread *t,
+                                                           const struct lg_hit *h,
+                                                           pthread_mutex_t *m, uintptr_t pc,
+                                                           uintptr_t cfa)
+{
+    lg__section_step(t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    struct lg_acq a = {.addr = (uintptr_t)m, .type = LG_TYPE_MUTEX, .mode = mutex_mode(m),
+                       .pc = pc, .cfa = cfa, .node = h->node, .gen = h->gen, .held = -1,
+                       .chain = h->chain, .cchain = h->ckey};
+    int rc = wait_mutex(t, &a, m, HOW_LOCK, CLOCK_MONOTONIC, NULL);
+    lg__lock_after(t, &a, acquired(rc));
+    lg__leave();
+    return rc;
+}
+
+/* ... and when it was acquired but the held stack could not grow: the slow
+ * half (which says so), inside a read section. */
+__attribute__((noinline, cold)) static int mutex_locked_unpushed(struct lg_thread *t,
+                                                                 const struct lg_hit *h,
+                                                                 pthread_mutex_t *m, uintptr_t pc,
+                                                                 uintptr_t cfa, int rc)
+{
+    lg__section_step(t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    struct lg_acq a = {.addr = (uintptr_t)m, .type = LG_TYPE_MUTEX, .mode = mutex_mode(m),
+                       .pc = pc, .cfa = cfa, .node = h->node, .gen = h->gen, .held = -1,
+                       .chain = h->chain, .cchain = h->ckey};
+    lg__lock_after_slow(t, &a);
+    lg__leave();
+    return rc;
+}
+
+/* An order this thread took before (the hit cache, runtime.h): the lock
+ * call and a push on the held stack, no read section, no registry probe.
+ * Anything else goes the whole way. */
+LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    uintptr_t pc = (uintptr_t)__builtin_return_address(0), cfa = (uintptr_t)__builtin_dwarf_cfa();
+    struct lg_thread *t = lg__enter_fast(false);
+    if (__builtin_expect(t != NULL, 1)) {
+        const struct lg_hit *h = lg__hit_find(t, (uintptr_t)m, 0);
+        if (__builtin_expect(h != NULL, 1)) {
+            /* (the try and the single-thread shortcut: take_mutex) */
+            int rc = __libc_single_threaded ? REAL(pthread_mutex_lock)(m)
+                                            : REAL(pthread_mutex_trylock)(m);
+            if (__builtin_expect(rc == EBUSY, 0))
+                return mutex_lock_busy(t, h, m, pc, cfa);
+            if (__builtin_expect(!acquired(rc), 0) ||
+                __builtin_expect(lg__held_push_known(t, (uintptr_t)m, h->node, h->gen, 0,
+                                                     h->chain, h->ckey, pc, cfa),
+                                 1)) {
+                lg__leave_fast();
+                return rc;
+            }
+            return mutex_locked_unpushed(t, h, m, pc, cfa, rc);
+        }
+        lg__leave_fast();
+    }
+    return mutex_lock_full(m, pc, cfa);
+}
 ACQUIRE_SHIM(pthread_mutex_trylock, (pthread_mutex_t * m), (m), ACQ(m, LG_ACQ_TRY),
              REAL(pthread_mutex_trylock)(m), acquired)
 ACQUIRE_SHIM(pthread_mutex_timedlock, (pthread_mutex_t * m, const struct timespec *abstime),
@@ -242,7 +320,7 @@ ACQUIRE_SHIM(pthread_mutex_clocklock,
              (m, clock, abstime), ACQ(m, LG_ACQ_TIMED),
              take_mutex(t, &a, m, HOW_CLOCK, clock, abstime), acquired)
 
-LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+__attribute__((noinline)) static int mutex_unlock_full(pthread_mutex_t *m)
 {
     struct lg_thread *t = lg__enter();
     if (!t)
@@ -250,6 +328,20 @@ LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
     lg__unlock_before(t, (uintptr_t)m);
     lg__leave();
     return REAL(pthread_mutex_unlock)(m);
+}
+
+/* The common unlock, the top of the held stack: this thread's record only,
+ * no read section. */
+LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    struct lg_thread *t = lg__enter_fast(true);
+    if (__builtin_expect(t != NULL, 1)) {
+        bool top = lg__held_release_top(&t->held, (uintptr_t)m);
+        lg__leave_fast();
+        if (__builtin_expect(top, 1))
+            return REAL(pthread_mutex_unlock)(m);
+    }
+    return mutex_unlock_full(m);
 }
 
 /* ---- rwlocks. glibc gives writers preference only for

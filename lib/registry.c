@@ -232,7 +232,12 @@ static struct lg_node *node_new(uintptr_t addr, enum lg_lock_type type, enum lg_
  * back to the pool; one a thread still holds (a lock destroyed or freed
  * while held) waits for the next batch. Nothing can put a retired instance
  * on a held stack any more: a section that found it alive has ended, and
- * later ones find it dead. */
+ * later ones find it dead. The known-order fast path (runtime.h) pushes
+ * without a section; only a program that destroys a lock while another
+ * thread takes it can make that push race the retirement, and the entry it
+ * leaves has a generation the instance no longer has: gone, like a lock
+ * freed while held, whatever the record is used for next (records are
+ * type-stable). */
 
 #define PARK_BATCH 256
 

@@ -487,6 +487,7 @@ static void chain_put(struct lg_thread *t, uint64_t k, uint64_t ck)
     uint32_t ep = atomic_load_explicit(&lg__chain_epoch, memory_order_acquire);
     if (t->chains_epoch != ep) {
         memset(t->chains, 0, sizeof(t->chains));
+        memset(t->hits, 0, sizeof(t->hits));
         t->chains_epoch = ep;
     }
     struct lg_chain_entry *e = &t->chains[chain_slot(k)];
@@ -519,6 +520,7 @@ __attribute__((noinline)) static void chain_remember(struct lg_thread *t, struct
     if (ck)
         chain_put(t, ck, ck);
     a->cchain = ck;
+    lg__hit_put(t, lg__held_top_key(&t->held), a);
 }
 
 void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a)

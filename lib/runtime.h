@@ -74,6 +74,37 @@ static inline void lg__leave(void)
     lg__busy = 0;
 }
 
+/* held_stacks or hold_warn_ms: lock_after has more to do (set at start). */
+extern bool lg__opt_after_rare;
+/* hold_warn_ms: unlocks have more to do (set at start). */
+extern bool lg__opt_unlock_rare;
+
+/* The known-order fast path's entry (interpose.c): the thread's record,
+ * marked busy, when lockgraph is running and nothing is pending for the
+ * thread (no drops, no per-hold extras: held_stacks, hold_warn_ms); NULL
+ * sends the call the whole way (lg__enter). No read section: the fast path
+ * reads only the thread's own record and the generation of instances,
+ * which are type-stable (registry.h) - a hit is checked against it, and a
+ * held entry whose instance changed generation counts as gone, whenever
+ * that happened. */
+static inline struct lg_thread *lg__enter_fast(bool unlock)
+{
+    struct lg_thread *t = lg__self;
+    /* (a record is made only once lockgraph is active, which it then stays) */
+    if (__builtin_expect(lg__busy || (uintptr_t)t <= (uintptr_t)LG_THREAD_GONE ||
+                             atomic_load_explicit(&t->drops_pending, memory_order_relaxed) ||
+                             (unlock ? lg__opt_unlock_rare : lg__opt_after_rare),
+                         0))
+        return NULL;
+    lg__busy = 1;
+    return t;
+}
+
+static inline void lg__leave_fast(void)
+{
+    lg__busy = 0;
+}
+
 /* Step outside the read section while blocking for the program, and back. */
 static inline void lg__quiescent_begin(struct lg_thread *t)
 {
@@ -104,10 +135,6 @@ struct lg_acq {
 void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a);
 void lg__lock_after_slow(struct lg_thread *t, struct lg_acq *a);
 void lg__unlock_slow(struct lg_thread *t, uintptr_t addr);
-/* held_stacks or hold_warn_ms: lock_after has more to do (set at start). */
-extern bool lg__opt_after_rare;
-/* hold_warn_ms: unlocks have more to do (set at start). */
-extern bool lg__opt_unlock_rare;
 
 /* The chain cache's entry (thread.h) for key k, or NULL. */
 static inline const struct lg_chain_entry *lg__chain_known(const struct lg_thread *t, uint64_t k)
@@ -126,6 +153,72 @@ static inline uint64_t lg__class_part(const struct lg_node *n)
     const struct lg_class *k = atomic_load_explicit(&((struct lg_node *)n)->klass,
                                                     memory_order_relaxed);
     return k ? k->id | (1ull << 63) : 0;
+}
+
+/* ---- the hit cache (thread.h). */
+static inline uint32_t lg__hit_slot(uint64_t top, uintptr_t addr)
+{
+    return (uint32_t)((top ^ ((uint64_t)addr * 0x9E3779B97F4A7C15ull)) >> 40) & (LG_HIT_CACHE - 1);
+}
+
+/* The hit for the lock at addr taken with flags on top of the held stack
+ * now, or NULL. Exact: the stack's chain key, the address and the flags
+ * are compared, not a hash of them, and the instance must still be of the
+ * generation it had, so a hit names the instance the registry would. */
+static inline const struct lg_hit *lg__hit_find(const struct lg_thread *t, uintptr_t addr,
+                                                unsigned flags)
+{
+    uint64_t top = lg__held_top_key(&t->held);
+    const struct lg_hit *h = &t->hits[lg__hit_slot(top, addr)];
+    if (__builtin_expect(h->top == top && h->addr == addr && h->flags == flags && top != 0, 1) &&
+        __builtin_expect(t->chains_epoch == atomic_load_explicit(&lg__chain_epoch,
+                                                                 memory_order_relaxed) &&
+                             atomic_load_explicit(&h->node->gen, memory_order_relaxed) == h->gen,
+                         1))
+        return h;
+    return NULL;
+}
+
+/* a (node, gen, chain, cchain filled in) is known on top of the held stack
+ * whose key is top, in the cache of epoch t->chains_epoch: remember it. */
+static inline void lg__hit_put(struct lg_thread *t, uint64_t top, const struct lg_acq *a)
+{
+    struct lg_hit *h = &t->hits[lg__hit_slot(top, a->addr)];
+    h->top = top;
+    h->addr = a->addr;
+    h->node = a->node;
+    h->gen = a->gen;
+    h->flags = a->flags;
+    h->chain = a->chain;
+    h->ckey = a->cchain;
+}
+
+/* Push an acquisition in a known order (instance n of generation gen, chain
+ * keys chain and cchain) on the held stack; false when the stack cannot
+ * grow (the caller goes the slow way). */
+__attribute__((always_inline)) static inline bool
+lg__held_push_known(struct lg_thread *t, uintptr_t addr, struct lg_node *n, uint32_t gen,
+                    unsigned flags, uint64_t chain, uint64_t cchain, uintptr_t pc, uintptr_t cfa)
+{
+    struct lg_held *h = lg__held_slot(&t->held);
+    if (__builtin_expect(h == NULL, 0))
+        return false;
+    h->addr = addr;
+    h->node = n;
+    h->gen = gen;
+    h->count = 1;
+    h->flags = (uint16_t)flags;
+    h->key = chain;
+    h->ckey = cchain;
+    const void *k = atomic_load_explicit(&n->klass, memory_order_relaxed);
+    const struct lg_held *below = t->held.n > 1 ? h - 1 : NULL;
+    h->klass = k;
+    h->run = below && below->flags == flags && below->klass == k ? below->run : t->held.n - 1;
+    h->pc = pc;
+    h->cfa = cfa;
+    h->stack = NULL;
+    lg__held_pushed(&t->held);
+    return true;
 }
 
 /* Before the lock call. The fast path, inline in every shim: the lock's
@@ -154,6 +247,7 @@ __attribute__((always_inline)) static inline void lg__lock_before(struct lg_thre
                 a->held = -1;
                 a->chain = k;
                 a->cchain = e->ckey;
+                lg__hit_put(t, top, a);
                 return;
             }
         }
@@ -171,28 +265,11 @@ __attribute__((always_inline)) static inline void lg__lock_after(struct lg_threa
     struct lg_node *n = a->node;
     if (__builtin_expect(a->held < 0 && a->chain && !lg__opt_after_rare && n &&
                              atomic_load_explicit(&n->gen, memory_order_relaxed) == a->gen,
-                         1)) {
-        struct lg_held *h = lg__held_slot(&t->held);
-        if (__builtin_expect(h != NULL, 1)) {
-            h->addr = a->addr;
-            h->node = n;
-            h->gen = a->gen;
-            h->count = 1;
-            h->flags = (uint16_t)a->flags;
-            h->key = a->chain;
-            h->ckey = a->cchain;
-            const void *k = atomic_load_explicit(&n->klass, memory_order_relaxed);
-            const struct lg_held *below = t->held.n > 1 ? h - 1 : NULL;
-            h->klass = k;
-            h->run = below && below->flags == a->flags && below->klass == k ? below->run
-                                                                            : t->held.n - 1;
-            h->pc = a->pc;
-            h->cfa = a->cfa;
-            h->stack = NULL;
-            lg__held_pushed(&t->held);
-            return;
-        }
-    }
+                         1) &&
+        __builtin_expect(lg__held_push_known(t, a->addr, n, a->gen, a->flags, a->chain,
+                                             a->cchain, a->pc, a->cfa),
+                         1))
+        return;
     lg__lock_after_slow(t, a);
 }
 

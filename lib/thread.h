@@ -70,6 +70,22 @@ struct lg_chain_entry {
     uint64_t key, ckey;
 };
 
+/* Acquisitions this thread made in an order already seen, by address: the
+ * lock at addr, taken (with LG_ACQ_* flags) on top of the held stack whose
+ * chain key is top, is the instance node of generation gen, and the chain
+ * it makes (chain, and ckey over classes) is known. A hit (runtime.h,
+ * lg__hit_find) stands for the registry probe and the chain cache both, so
+ * the known-order fast path reads only this thread's record and the node's
+ * generation. top 0: an empty slot. */
+#define LG_HIT_CACHE 256
+struct lg_hit {
+    uint64_t top;
+    uintptr_t addr;
+    struct lg_node *node;
+    uint32_t gen, flags;
+    uint64_t chain, ckey;
+};
+
 struct lg_thread {
     struct lg_held_stack held;
     uint32_t chains_epoch; /* lg__chain_epoch when the cache was filled */
@@ -101,6 +117,7 @@ struct lg_thread {
     struct lg_node *parked;
     uint32_t nparked;
     struct lg_chain_entry chains[LG_CHAIN_CACHE];
+    struct lg_hit hits[LG_HIT_CACHE]; /* forgotten with chains (chains_epoch) */
     struct lg_thread *next_free;
     struct lg_thread *all_next; /* every record ever made; never freed */
 };

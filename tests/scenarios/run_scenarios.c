@@ -627,6 +627,20 @@ static void test_free_reuse(void)
     run_free(r);
 }
 
+static void test_hit_reuse(void)
+{
+    static const char *const modes[] = {"destroy", "reinit", "unmap"};
+    for (int i = 0; i < 3; i++) {
+        struct run *r = run_mode("sc_hit_reuse", modes[i]);
+        expect_clean_exit(r);
+        CU_ASSERT_EQUAL(r->nfindings, 1);
+        check_cycle(first_kind(r, "lock-order-cycle"), 2);
+        if (r->nfindings != 1)
+            fprintf(stderr, "\n  mode %s: %d findings\n", modes[i], r->nfindings);
+        run_free(r);
+    }
+}
+
 static void test_dlclose(void)
 {
     char lib[600];
@@ -2193,6 +2207,7 @@ int main(int argc, char **argv)
         {"C++ scoped_lock, std::lock, recursive_mutex, shared_mutex", test_cxx_locks},
         {"gate locks: guarded, escaped later, two gates, read-held gate", test_gate},
         {"memory freed without destroy and reused: nothing", test_free_reuse},
+        {"a lock replaced at a cached address: the new order is seen", test_hit_reuse},
         {"dlclose retires a library's locks", test_dlclose},
         {"trylock back-off with spinlocks and rwlocks: nothing", test_trylock_kinds},
         {"thread cancelled holding a lock: held-at-exit", test_cancel_held},
