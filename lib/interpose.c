@@ -3,10 +3,13 @@
  * pthread_mutex_*, pthread_rwlock_*, pthread_spin_*, pthread_cond_*wait,
  * free, munmap, dlclose and _Fork.
  *
- * Every lock shim has one shape (ACQUIRE_SHIM): enter (guard) -> before-hook
- * -> real call -> after-hook -> leave. When enter says no (lockgraph is not
- * running, or the call comes from inside lockgraph), the real function is
- * called and nothing else happens. The hooks live in runtime.c.
+ * Every mutex and rwlock shim has one shape (ACQUIRE_SHIM, UNLOCK_SHIM): an
+ * order this thread took before is the real call and a push on the held
+ * stack (the hit cache, runtime.h); anything else goes the whole way: enter
+ * (guard) -> before-hook -> real call -> after-hook -> leave. When enter
+ * says no (lockgraph is not running, or the call comes from inside
+ * lockgraph), the real function is called and nothing else happens. The
+ * hooks live in runtime.c.
  *
  * The real functions are found once with dlsym(RTLD_NEXT), so another
  * interposer loaded after lockgraph still sees the calls; until then the
@@ -71,10 +74,12 @@ static inline enum lg_lock_mode mutex_mode(const pthread_mutex_t *m)
     return (enum lg_lock_mode)(m->__data.__kind & 3);
 }
 
+/* The acquisition, in a shim or its whole way, where pc_ and cfa_ are the
+ * shim's return address and frame. */
 #define ACQ(m, f)                                                                                  \
     {                                                                                              \
         .addr = (uintptr_t)(m), .type = LG_TYPE_MUTEX, .mode = mutex_mode(m), .flags = (f),        \
-        .pc = (uintptr_t)__builtin_return_address(0), .cfa = (uintptr_t)__builtin_dwarf_cfa(),     \
+        .pc = pc_, .cfa = cfa_,                                                                    \
     }
 
 /* A robust mutex whose owner died is still acquired. */
@@ -116,11 +121,23 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     return rc;
 }
 
-/* One shape for every acquisition: guard, before-hook, the real call,
- * after-hook. `acq` builds the struct lg_acq from the call's arguments;
- * `call` is the acquisition itself, given t and a (see take_mutex). */
-#define ACQUIRE_SHIM(name, params, call_args, acq, call, ok)                                       \
-    LG_EXPORT int name params                                                                      \
+#define LG_ARGS(...) __VA_ARGS__
+
+/* One shape for every acquisition. `acq` builds the struct lg_acq from the
+ * call's arguments (and the shim's return address and frame).
+ *
+ * An order this thread took before (the hit cache, runtime.h) costs the
+ * attempt `fast` and a push on the held stack: no read section, no
+ * registry probe. `fast` never blocks (a try; in a process that never had a
+ * second thread, the plain lock: see take_mutex). When it finds the lock
+ * busy, a try call (`is_try`) returns that; a blocking one goes the whole
+ * way, which tries again and then waits with the wait-for chain.
+ *
+ * The whole way (name_full, out of line so that the fast path keeps a small
+ * frame): guard, before-hook, the acquisition `call` (given t and a, see
+ * take_mutex), after-hook. */
+#define ACQUIRE_SHIM(name, params, call_args, lk, flags, acq, fast, is_try, call, ok)              \
+    __attribute__((noinline)) static int name##_full(uintptr_t pc_, uintptr_t cfa_, LG_ARGS params) \
     {                                                                                              \
         struct lg_thread *t = lg__enter();                                                         \
         if (!t)                                                                                    \
@@ -131,6 +148,58 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
         lg__lock_after(t, &a, ok(rc));                                                             \
         lg__leave();                                                                               \
         return rc;                                                                                 \
+    }                                                                                              \
+    LG_EXPORT int name params                                                                      \
+    {                                                                                              \
+        uintptr_t pc_ = (uintptr_t)__builtin_return_address(0);                                    \
+        uintptr_t cfa_ = (uintptr_t)__builtin_dwarf_cfa();                                         \
+        struct lg_thread *t = lg__enter_fast(false);                                               \
+        if (__builtin_expect(t != NULL, 1)) {                                                      \
+            unsigned f_ = (flags);                                                                 \
+            const struct lg_hit *h = lg__hit_find(t, (uintptr_t)(lk), f_);                         \
+            if (__builtin_expect(h != NULL, 1)) {                                                  \
+                int rc = fast;                                                                     \
+                if (__builtin_expect(rc != EBUSY, 1) || (is_try)) {                                \
+                    if (__builtin_expect(!ok(rc), 0) ||                                            \
+                        __builtin_expect(lg__held_push_known(                                      \
+                                             t, (uintptr_t)(lk), h->node, h->gen, f_, h->chain,    \
+                                             h->ckey, pc_, cfa_),                                  \
+                                         1)) {                                                     \
+                        lg__leave_fast();                                                          \
+                        return rc;                                                                 \
+                    }                                                                              \
+                    struct lg_acq a = acq;                                                         \
+                    lg__lock_after_unpushed(t, h, &a);                                             \
+                    return rc;                                                                     \
+                }                                                                                  \
+            }                                                                                      \
+            lg__leave_fast();                                                                      \
+        }                                                                                          \
+        return name##_full(pc_, cfa_, LG_ARGS call_args);                                          \
+    }
+
+/* The common unlock, the top of the held stack: this thread's record only,
+ * no read section; anything else goes the whole way (name_full). */
+#define UNLOCK_SHIM(name, type)                                                                    \
+    __attribute__((noinline)) static int name##_full(type *l)                                      \
+    {                                                                                              \
+        struct lg_thread *t = lg__enter();                                                         \
+        if (!t)                                                                                    \
+            return REAL(name)(l);                                                                  \
+        lg__unlock_before(t, (uintptr_t)l);                                                        \
+        lg__leave();                                                                               \
+        return REAL(name)(l);                                                                      \
+    }                                                                                              \
+    LG_EXPORT int name(type *l)                                                                    \
+    {                                                                                              \
+        struct lg_thread *t = lg__enter_fast(true);                                                \
+        if (__builtin_expect(t != NULL, 1)) {                                                      \
+            bool top = lg__held_release_top(&t->held, (uintptr_t)l);                               \
+            lg__leave_fast();                                                                      \
+            if (__builtin_expect(top, 1))                                                          \
+                return REAL(name)(l);                                                              \
+        }                                                                                          \
+        return name##_full(l);                                                                     \
     }
 
 /* ---- Waiting. A blocking acquisition first tries the lock; only when it
@@ -230,119 +299,26 @@ static inline int take_mutex(struct lg_thread *t, struct lg_acq *a, pthread_mute
     return rc;
 }
 
-/* pthread_mutex_lock, the whole way: every check, the wait-for chain when
- * the lock is busy. */
-__attribute__((noinline)) static int mutex_lock_full(pthread_mutex_t *m, uintptr_t pc,
-                                                     uintptr_t cfa)
+/* The known-order attempt: see take_mutex. */
+static inline int try_mutex(pthread_mutex_t *m)
 {
-    struct lg_thread *t = lg__enter();
-    if (!t)
-        return REAL(pthread_mutex_lock)(m);
-    struct lg_acq a = {.addr = (uintptr_t)m, .type = LG_TYPE_MUTEX, .mode = mutex_mode(m),
-                       .pc = pc, .cfa = cfa};
-    lg__lock_before(t, &a);
-    int rc = take_mutex(t, &a, m, HOW_LOCK, CLOCK_MONOTONIC, NULL);
-    lg__lock_after(t, &a, acquired(rc));
-    lg__leave();
-    return rc;
+    return __libc_single_threaded ? REAL(pthread_mutex_lock)(m) : REAL(pthread_mutex_trylock)(m);
 }
 
-/* A known-order acquisition found the lock busy: the wait, with the
- * wait-for chain, inside a read section as the whole way would be. */
-__attribute__((noinline, cold)) static int mutex_lock_busy(struct lg_thread *t,
-                                                           const struct lg_hit *h,
-                                                           pthread_mutex_t *m, uintptr_t pc,
-                                                           uintptr_t cfa)
-{
-    lg__section_step(t, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
-    struct lg_acq a = {.addr = (uintptr_t)m, .type = LG_TYPE_MUTEX, .mode = mutex_mode(m),
-                       .pc = pc, .cfa = cfa, .node = h->node, .gen = h->gen, .held = -1,
-                       .chain = h->chain, .cchain = h->ckey};
-    int rc = wait_mutex(t, &a, m, HOW_LOCK, CLOCK_MONOTONIC, NULL);
-    lg__lock_after(t, &a, acquired(rc));
-    lg__leave();
-    return rc;
-}
-
-/* ... and when it was acquired but the held stack could not grow: the slow
- * half (which says so), inside a read section. */
-__attribute__((noinline, cold)) static int mutex_locked_unpushed(struct lg_thread *t,
-                                                                 const struct lg_hit *h,
-                                                                 pthread_mutex_t *m, uintptr_t pc,
-                                                                 uintptr_t cfa, int rc)
-{
-    lg__section_step(t, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
-    struct lg_acq a = {.addr = (uintptr_t)m, .type = LG_TYPE_MUTEX, .mode = mutex_mode(m),
-                       .pc = pc, .cfa = cfa, .node = h->node, .gen = h->gen, .held = -1,
-                       .chain = h->chain, .cchain = h->ckey};
-    lg__lock_after_slow(t, &a);
-    lg__leave();
-    return rc;
-}
-
-/* An order this thread took before (the hit cache, runtime.h): the lock
- * call and a push on the held stack, no read section, no registry probe.
- * Anything else goes the whole way. */
-LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
-{
-    uintptr_t pc = (uintptr_t)__builtin_return_address(0), cfa = (uintptr_t)__builtin_dwarf_cfa();
-    struct lg_thread *t = lg__enter_fast(false);
-    if (__builtin_expect(t != NULL, 1)) {
-        const struct lg_hit *h = lg__hit_find(t, (uintptr_t)m, 0);
-        if (__builtin_expect(h != NULL, 1)) {
-            /* (the try and the single-thread shortcut: take_mutex) */
-            int rc = __libc_single_threaded ? REAL(pthread_mutex_lock)(m)
-                                            : REAL(pthread_mutex_trylock)(m);
-            if (__builtin_expect(rc == EBUSY, 0))
-                return mutex_lock_busy(t, h, m, pc, cfa);
-            if (__builtin_expect(!acquired(rc), 0) ||
-                __builtin_expect(lg__held_push_known(t, (uintptr_t)m, h->node, h->gen, 0,
-                                                     h->chain, h->ckey, pc, cfa),
-                                 1)) {
-                lg__leave_fast();
-                return rc;
-            }
-            return mutex_locked_unpushed(t, h, m, pc, cfa, rc);
-        }
-        lg__leave_fast();
-    }
-    return mutex_lock_full(m, pc, cfa);
-}
-ACQUIRE_SHIM(pthread_mutex_trylock, (pthread_mutex_t * m), (m), ACQ(m, LG_ACQ_TRY),
-             REAL(pthread_mutex_trylock)(m), acquired)
+ACQUIRE_SHIM(pthread_mutex_lock, (pthread_mutex_t * m), (m), m, 0, ACQ(m, 0), try_mutex(m), false,
+             take_mutex(t, &a, m, HOW_LOCK, CLOCK_MONOTONIC, NULL), acquired)
+ACQUIRE_SHIM(pthread_mutex_trylock, (pthread_mutex_t * m), (m), m, LG_ACQ_TRY, ACQ(m, LG_ACQ_TRY),
+             REAL(pthread_mutex_trylock)(m), true, REAL(pthread_mutex_trylock)(m), acquired)
 ACQUIRE_SHIM(pthread_mutex_timedlock, (pthread_mutex_t * m, const struct timespec *abstime),
-             (m, abstime), ACQ(m, LG_ACQ_TIMED),
+             (m, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED), REAL(pthread_mutex_trylock)(m), false,
              take_mutex(t, &a, m, HOW_TIMED, CLOCK_REALTIME, abstime), acquired)
 ACQUIRE_SHIM(pthread_mutex_clocklock,
              (pthread_mutex_t * m, clockid_t clock, const struct timespec *abstime),
-             (m, clock, abstime), ACQ(m, LG_ACQ_TIMED),
+             (m, clock, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED), REAL(pthread_mutex_trylock)(m),
+             false,
              take_mutex(t, &a, m, HOW_CLOCK, clock, abstime), acquired)
 
-__attribute__((noinline)) static int mutex_unlock_full(pthread_mutex_t *m)
-{
-    struct lg_thread *t = lg__enter();
-    if (!t)
-        return REAL(pthread_mutex_unlock)(m);
-    lg__unlock_before(t, (uintptr_t)m);
-    lg__leave();
-    return REAL(pthread_mutex_unlock)(m);
-}
-
-/* The common unlock, the top of the held stack: this thread's record only,
- * no read section. */
-LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
-{
-    struct lg_thread *t = lg__enter_fast(true);
-    if (__builtin_expect(t != NULL, 1)) {
-        bool top = lg__held_release_top(&t->held, (uintptr_t)m);
-        lg__leave_fast();
-        if (__builtin_expect(top, 1))
-            return REAL(pthread_mutex_unlock)(m);
-    }
-    return mutex_unlock_full(m);
-}
+UNLOCK_SHIM(pthread_mutex_unlock, pthread_mutex_t)
 
 /* ---- rwlocks. glibc gives writers preference only for
  * PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP (__flags 2); PREFER_WRITER_NP
@@ -368,8 +344,7 @@ static inline unsigned rw_flags(const pthread_rwlock_t *rw, unsigned f)
 #define RW_ACQ(rw, f)                                                                              \
     {                                                                                              \
         .addr = (uintptr_t)(rw), .type = LG_TYPE_RWLOCK, .mode = rw_mode(rw),                      \
-        .flags = rw_flags(rw, f), .pc = (uintptr_t)__builtin_return_address(0),                    \
-        .cfa = (uintptr_t)__builtin_dwarf_cfa(),                                                   \
+        .flags = rw_flags(rw, f), .pc = pc_, .cfa = cfa_,                                          \
     }
 static int real_rw(bool read, enum how how, pthread_rwlock_t *rw, clockid_t clk,
                    const struct timespec *abs)
@@ -405,8 +380,16 @@ static inline int take_rw(struct lg_thread *t, struct lg_acq *a, pthread_rwlock_
     return rc;
 }
 
+/* The known-order attempt of a read or a write. */
+static inline int try_rw(pthread_rwlock_t *rw, unsigned f)
+{
+    return (f & LG_ACQ_READ) ? REAL(pthread_rwlock_tryrdlock)(rw)
+                             : REAL(pthread_rwlock_trywrlock)(rw);
+}
+
 #define RW_SHIM(name, params, call_args, f, call)                                                  \
-    ACQUIRE_SHIM(name, params, call_args, RW_ACQ(rw, f), call, succeeded)
+    ACQUIRE_SHIM(name, params, call_args, rw, rw_flags(rw, f), RW_ACQ(rw, f), try_rw(rw, f),        \
+                 ((f)&LG_ACQ_TRY) != 0, call, succeeded)
 
 RW_SHIM(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), LG_ACQ_READ,
         take_rw(t, &a, rw, true, HOW_LOCK, CLOCK_MONOTONIC, NULL))
@@ -427,15 +410,7 @@ RW_SHIM(pthread_rwlock_clockwrlock,
         (pthread_rwlock_t * rw, clockid_t clock, const struct timespec *ts), (rw, clock, ts),
         LG_ACQ_TIMED, take_rw(t, &a, rw, false, HOW_CLOCK, clock, ts))
 
-LG_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
-{
-    struct lg_thread *t = lg__enter();
-    if (!t)
-        return REAL(pthread_rwlock_unlock)(rw);
-    lg__unlock_before(t, (uintptr_t)rw);
-    lg__leave();
-    return REAL(pthread_rwlock_unlock)(rw);
-}
+UNLOCK_SHIM(pthread_rwlock_unlock, pthread_rwlock_t)
 
 LG_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
 {

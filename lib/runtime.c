@@ -523,6 +523,20 @@ __attribute__((noinline)) static void chain_remember(struct lg_thread *t, struct
     lg__hit_put(t, lg__held_top_key(&t->held), a);
 }
 
+__attribute__((cold)) void lg__lock_after_unpushed(struct lg_thread *t, const struct lg_hit *h,
+                                                   struct lg_acq *a)
+{
+    lg__section_step(t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    a->node = h->node;
+    a->gen = h->gen;
+    a->held = -1;
+    a->chain = h->chain;
+    a->cchain = h->ckey;
+    lg__lock_after_slow(t, a);
+    lg__leave();
+}
+
 void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a)
 {
     a->held = -1;

@@ -221,6 +221,11 @@ lg__held_push_known(struct lg_thread *t, uintptr_t addr, struct lg_node *n, uint
     return true;
 }
 
+/* A known-order acquisition (hit h) was acquired but could not be pushed
+ * (the held stack could not grow): the slow half, which says so, inside a
+ * read section; leaves lockgraph (lg__leave). */
+void lg__lock_after_unpushed(struct lg_thread *t, const struct lg_hit *h, struct lg_acq *a);
+
 /* Before the lock call. The fast path, inline in every shim: the lock's
  * instance from the registry, and the chain of held locks with it on top
  * found in the thread's chain cache: an order already seen, nothing to do.

@@ -629,8 +629,8 @@ static void test_free_reuse(void)
 
 static void test_hit_reuse(void)
 {
-    static const char *const modes[] = {"destroy", "reinit", "unmap"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const modes[] = {"destroy", "reinit", "unmap", "rwlock"};
+    for (int i = 0; i < 4; i++) {
         struct run *r = run_mode("sc_hit_reuse", modes[i]);
         expect_clean_exit(r);
         CU_ASSERT_EQUAL(r->nfindings, 1);

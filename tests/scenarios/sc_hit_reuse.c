@@ -9,7 +9,9 @@
  *   destroy  destroyed, and initialized again at another site
  *   reinit   initialized again at another site, without destroy
  *   unmap    its page unmapped, and mapped again at the same address: a
- *            zeroed mutex (PTHREAD_MUTEX_INITIALIZER) never initialized */
+ *            zeroed mutex (PTHREAD_MUTEX_INITIALIZER) never initialized
+ *   rwlock   the same as destroy with a rwlock, write-locked after A, then
+ *            read-locked before A */
 #include "sc.h"
 #include <string.h>
 #include <sys/mman.h>
@@ -40,9 +42,55 @@ __attribute__((noinline)) static void init_new(pthread_mutex_t *m)
     pthread_mutex_init(m, NULL);
 }
 
+static pthread_rwlock_t rw;
+
+__attribute__((noinline)) static void rw_init_old(void)
+{
+    pthread_rwlock_init(&rw, NULL);
+}
+
+__attribute__((noinline)) static void rw_init_new(void)
+{
+    pthread_rwlock_init(&rw, NULL);
+}
+
+static void a_then_rw(void)
+{
+    pthread_mutex_lock(&a);
+    pthread_rwlock_wrlock(&rw);
+    pthread_rwlock_unlock(&rw);
+    pthread_mutex_unlock(&a);
+}
+
+static void *rw_then_a(void *arg)
+{
+    (void)arg;
+    pthread_rwlock_rdlock(&rw);
+    pthread_mutex_lock(&a);
+    pthread_mutex_unlock(&a);
+    pthread_rwlock_unlock(&rw);
+    return NULL;
+}
+
+static int rwlock_mode(void)
+{
+    rw_init_old();
+    for (int i = 0; i < 5; i++)
+        a_then_rw();
+    pthread_rwlock_destroy(&rw);
+    rw_init_new();
+    a_then_rw();
+    sc_run(rw_then_a, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "destroy";
+    if (!strcmp(mode, "rwlock")) {
+        pthread_mutex_init(&a, NULL);
+        return rwlock_mode();
+    }
     pthread_mutex_init(&a, NULL);
     slot = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (slot == MAP_FAILED)
