@@ -163,7 +163,7 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
                     if (__builtin_expect(!ok(rc), 0) ||                                            \
                         __builtin_expect(lg__held_push_known(                                      \
                                              t, (uintptr_t)(lk), h->node, h->gen, f_, h->chain,    \
-                                             h->ckey, pc_, cfa_),                                  \
+                                             h->ckey, h->klass, h->run, pc_, cfa_),                \
                                          1)) {                                                     \
                         lg__leave_fast();                                                          \
                         return rc;                                                                 \

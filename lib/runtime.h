@@ -93,7 +93,7 @@ static inline struct lg_thread *lg__enter_fast(bool unlock)
     /* (a record is made only once lockgraph is active, which it then stays) */
     if (__builtin_expect(lg__busy || (uintptr_t)t <= (uintptr_t)LG_THREAD_GONE ||
                              atomic_load_explicit(&t->drops_pending, memory_order_relaxed) ||
-                             (unlock ? lg__opt_unlock_rare : lg__opt_after_rare),
+                             (unlock && lg__opt_unlock_rare),
                          0))
         return NULL;
     lg__busy = 1;
@@ -164,13 +164,15 @@ static inline uint32_t lg__hit_slot(uint64_t top, uintptr_t addr)
 /* The hit for the lock at addr taken with flags on top of the held stack
  * now, or NULL. Exact: the stack's chain key, the address and the flags
  * are compared, not a hash of them, and the instance must still be of the
- * generation it had, so a hit names the instance the registry would. */
+ * generation it had, so a hit names the instance the registry would. (A
+ * stack whose keys are stale has top 0, which only empty slots have, and
+ * their addr is 0.) */
 static inline const struct lg_hit *lg__hit_find(const struct lg_thread *t, uintptr_t addr,
                                                 unsigned flags)
 {
     uint64_t top = lg__held_top_key(&t->held);
     const struct lg_hit *h = &t->hits[lg__hit_slot(top, addr)];
-    if (__builtin_expect(h->top == top && h->addr == addr && h->flags == flags && top != 0, 1) &&
+    if (__builtin_expect(h->top == top && h->addr == addr && h->flags == flags, 1) &&
         __builtin_expect(t->chains_epoch == atomic_load_explicit(&lg__chain_epoch,
                                                                  memory_order_relaxed) &&
                              atomic_load_explicit(&h->node->gen, memory_order_relaxed) == h->gen,
@@ -179,10 +181,23 @@ static inline const struct lg_hit *lg__hit_find(const struct lg_thread *t, uintp
     return NULL;
 }
 
-/* a (node, gen, chain, cchain filled in) is known on top of the held stack
- * whose key is top, in the cache of epoch t->chains_epoch: remember it. */
+/* The run a lock of class k taken with flags would end on top of the held
+ * stack now (struct lg_held). */
+static inline uint32_t lg__held_run_next(const struct lg_held_stack *s, const void *k,
+                                         unsigned flags)
+{
+    const struct lg_held *below = s->n ? &s->e[s->n - 1] : NULL;
+    return below && below->flags == flags && below->klass == k ? below->run : s->n;
+}
+
+/* a (node, gen, chain, cchain filled in) is known on top of the held stack,
+ * whose key is top (not 0), in the cache of epoch t->chains_epoch: remember
+ * it, unless every hold needs more than a push (held_stacks, hold_warn_ms:
+ * lg__lock_after_slow). */
 static inline void lg__hit_put(struct lg_thread *t, uint64_t top, const struct lg_acq *a)
 {
+    if (lg__opt_after_rare)
+        return;
     struct lg_hit *h = &t->hits[lg__hit_slot(top, a->addr)];
     h->top = top;
     h->addr = a->addr;
@@ -191,14 +206,17 @@ static inline void lg__hit_put(struct lg_thread *t, uint64_t top, const struct l
     h->flags = a->flags;
     h->chain = a->chain;
     h->ckey = a->cchain;
+    h->klass = atomic_load_explicit(&a->node->klass, memory_order_relaxed);
+    h->run = lg__held_run_next(&t->held, h->klass, a->flags);
 }
 
 /* Push an acquisition in a known order (instance n of generation gen, chain
- * keys chain and cchain) on the held stack; false when the stack cannot
- * grow (the caller goes the slow way). */
+ * keys chain and cchain, class k ending run `run`) on the held stack; false
+ * when the stack cannot grow (the caller goes the slow way). */
 __attribute__((always_inline)) static inline bool
 lg__held_push_known(struct lg_thread *t, uintptr_t addr, struct lg_node *n, uint32_t gen,
-                    unsigned flags, uint64_t chain, uint64_t cchain, uintptr_t pc, uintptr_t cfa)
+                    unsigned flags, uint64_t chain, uint64_t cchain, const void *k, uint32_t run,
+                    uintptr_t pc, uintptr_t cfa)
 {
     struct lg_held *h = lg__held_slot(&t->held);
     if (__builtin_expect(h == NULL, 0))
@@ -210,10 +228,8 @@ lg__held_push_known(struct lg_thread *t, uintptr_t addr, struct lg_node *n, uint
     h->flags = (uint16_t)flags;
     h->key = chain;
     h->ckey = cchain;
-    const void *k = atomic_load_explicit(&n->klass, memory_order_relaxed);
-    const struct lg_held *below = t->held.n > 1 ? h - 1 : NULL;
     h->klass = k;
-    h->run = below && below->flags == flags && below->klass == k ? below->run : t->held.n - 1;
+    h->run = run;
     h->pc = pc;
     h->cfa = cfa;
     h->stack = NULL;
@@ -270,11 +286,15 @@ __attribute__((always_inline)) static inline void lg__lock_after(struct lg_threa
     struct lg_node *n = a->node;
     if (__builtin_expect(a->held < 0 && a->chain && !lg__opt_after_rare && n &&
                              atomic_load_explicit(&n->gen, memory_order_relaxed) == a->gen,
-                         1) &&
-        __builtin_expect(lg__held_push_known(t, a->addr, n, a->gen, a->flags, a->chain,
-                                             a->cchain, a->pc, a->cfa),
-                         1))
-        return;
+                         1)) {
+        const void *k = atomic_load_explicit(&n->klass, memory_order_relaxed);
+        if (__builtin_expect(lg__held_push_known(t, a->addr, n, a->gen, a->flags, a->chain,
+                                                 a->cchain, k,
+                                                 lg__held_run_next(&t->held, k, a->flags),
+                                                 a->pc, a->cfa),
+                             1))
+            return;
+    }
     lg__lock_after_slow(t, a);
 }
 

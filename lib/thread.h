@@ -73,17 +73,20 @@ struct lg_chain_entry {
 /* Acquisitions this thread made in an order already seen, by address: the
  * lock at addr, taken (with LG_ACQ_* flags) on top of the held stack whose
  * chain key is top, is the instance node of generation gen, and the chain
- * it makes (chain, and ckey over classes) is known. A hit (runtime.h,
+ * it makes (chain, and ckey over classes) is known; klass and run are what
+ * its held entry gets (both follow from the stack below and the classes,
+ * which do not change while the cache's epoch holds). A hit (runtime.h,
  * lg__hit_find) stands for the registry probe and the chain cache both, so
  * the known-order fast path reads only this thread's record and the node's
- * generation. top 0: an empty slot. */
+ * generation. addr 0: an empty slot. One cache line each. */
 #define LG_HIT_CACHE 256
 struct lg_hit {
     uint64_t top;
     uintptr_t addr;
     struct lg_node *node;
-    uint32_t gen, flags;
     uint64_t chain, ckey;
+    const void *klass;
+    uint32_t gen, flags, run;
 };
 
 struct lg_thread {
