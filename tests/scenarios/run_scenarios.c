@@ -1482,6 +1482,12 @@ static void test_deadlock_real(void)
     CU_ASSERT_TRUE(r->killed_by_us);
     check_deadlock(r, 3, "mutex");
     run_free(r);
+    /* both orders known (cached) before the threads meet */
+    r = run_deadlock("known", NULL, "deadlock");
+    CU_ASSERT_TRUE(r->killed_by_us);
+    check_deadlock(r, 2, "mutex");
+    CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 1);
+    run_free(r);
 }
 
 static void test_deadlock_kinds(void)

@@ -2,6 +2,9 @@
  * argv[1] picks one:
  *
  *   two        AB/BA behind a barrier: hangs for good (the test kills it)
+ *   known      "two", after each thread took its order five times without
+ *              contention (one after the other): both orders are cached
+ *              (lib/runtime.h's hit cache) when the threads meet: hangs
  *   three      A->B, B->C, C->A over three threads: hangs
  *   rwlock     a writer and a mutex: T1 write-holds R and waits for M, T2
  *              holds M and waits to write R: hangs
@@ -20,6 +23,7 @@
  */
 #include "sc.h"
 #include <errno.h>
+#include <stdbool.h>
 #include <lockgraph.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -43,6 +47,28 @@ static void *take_two(void *arg)
     pthread_barrier_wait(&bar);
     pthread_mutex_lock(p->second);
     return NULL;
+}
+
+/* take_two, after taking the pair five times while the other thread waits
+ * at the first barrier (or has passed it). */
+static pthread_barrier_t warm;
+
+static void *warm_then_two(void *arg)
+{
+    struct pair *p = arg;
+    bool first = p->first == &a;
+    if (!first)
+        pthread_barrier_wait(&warm);
+    for (int i = 0; i < 5; i++) {
+        pthread_mutex_lock(p->first);
+        pthread_mutex_lock(p->second);
+        pthread_mutex_unlock(p->second);
+        pthread_mutex_unlock(p->first);
+    }
+    if (first)
+        pthread_barrier_wait(&warm);
+    pthread_barrier_wait(&warm);
+    return take_two(p);
 }
 
 static void *rw_writer(void *arg)
@@ -165,6 +191,10 @@ int main(int argc, char **argv)
     if (strcmp(mode, "two") == 0) {
         struct pair p1 = {&a, &b}, p2 = {&b, &a};
         run2(take_two, &p1, take_two, &p2);
+    } else if (strcmp(mode, "known") == 0) {
+        struct pair p1 = {&a, &b}, p2 = {&b, &a};
+        pthread_barrier_init(&warm, NULL, 2);
+        run2(warm_then_two, &p1, warm_then_two, &p2);
     } else if (strcmp(mode, "three") == 0) {
         struct pair p[3] = {{&a, &b}, {&b, &c}, {&c, &a}};
         pthread_t t[3];
