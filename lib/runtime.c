@@ -520,7 +520,6 @@ __attribute__((noinline)) static void chain_remember(struct lg_thread *t, struct
     if (ck)
         chain_put(t, ck, ck);
     a->cchain = ck;
-    lg__hit_put(t, lg__held_top_key(&t->held), a);
 }
 
 __attribute__((cold)) void lg__lock_after_unpushed(struct lg_thread *t, const struct lg_hit *h,

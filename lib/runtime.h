@@ -5,6 +5,11 @@
  * only this: before-lock, after-lock, before-unlock, created, destroyed,
  * thread-ended. No check is written twice.
  *
+ * The shims' first step is the known-order fast path: lg__enter_fast, the
+ * thread's hit cache (lg__hit_find), the real call, lg__held_push_known. It
+ * reads only the thread's own record and an instance's generation, so it
+ * needs no read section. Everything else goes the whole way below.
+ *
  * A caller brackets its work with lg__enter()/lg__leave(): enter returns the
  * thread's record, or NULL when the call must pass straight through
  * (lockgraph not running, already inside lockgraph on this thread, thread
