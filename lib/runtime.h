@@ -85,9 +85,10 @@ extern bool lg__opt_after_rare;
 extern bool lg__opt_unlock_rare;
 
 /* The known-order fast path's entry (interpose.c): the thread's record,
- * marked busy, when lockgraph is running and nothing is pending for the
- * thread (no drops, no per-hold extras: held_stacks, hold_warn_ms); NULL
- * sends the call the whole way (lg__enter). No read section: the fast path
+ * marked busy, when it has one (made only once lockgraph is active) and
+ * nothing is pending for it: no drops, and for an unlock no hold_warn_ms
+ * timing (an acquisition with per-hold extras finds no hit: lg__hit_put
+ * makes none). NULL sends the call the whole way (lg__enter). No read section: the fast path
  * reads only the thread's own record and the generation of instances,
  * which are type-stable (registry.h) - a hit is checked against it, and a
  * held entry whose instance changed generation counts as gone, whenever
