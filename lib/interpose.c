@@ -133,21 +133,26 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
  * busy, a try call (`is_try`) returns that; a blocking one goes the whole
  * way, which tries again and then waits with the wait-for chain.
  *
- * The whole way (name_full, out of line so that the fast path keeps a small
- * frame): guard, before-hook, the acquisition `call` (given t and a, see
- * take_mutex), after-hook. */
+ * The whole way (name_in, out of line so that the fast path keeps a small
+ * frame; name_full when the fast path's entry said no): guard, before-hook,
+ * the acquisition `call` (given t and a, see take_mutex), after-hook. */
 #define ACQUIRE_SHIM(name, params, call_args, lk, flags, acq, fast, is_try, call, ok)              \
-    __attribute__((noinline)) static int name##_full(uintptr_t pc_, uintptr_t cfa_, LG_ARGS params) \
+    __attribute__((noinline)) static int name##_in(struct lg_thread *t, uintptr_t pc_,             \
+                                                   uintptr_t cfa_, LG_ARGS params)                 \
     {                                                                                              \
-        struct lg_thread *t = lg__enter();                                                         \
-        if (!t)                                                                                    \
-            return REAL(name) call_args;                                                           \
         struct lg_acq a = acq;                                                                     \
         lg__lock_before(t, &a);                                                                    \
         int rc = call;                                                                             \
         lg__lock_after(t, &a, ok(rc));                                                             \
         lg__leave();                                                                               \
         return rc;                                                                                 \
+    }                                                                                              \
+    __attribute__((noinline)) static int name##_full(uintptr_t pc_, uintptr_t cfa_, LG_ARGS params) \
+    {                                                                                              \
+        struct lg_thread *t = lg__enter();                                                         \
+        if (!t)                                                                                    \
+            return REAL(name) call_args;                                                           \
+        return name##_in(t, pc_, cfa_, LG_ARGS call_args);                                         \
     }                                                                                              \
     LG_EXPORT int name params                                                                      \
     {                                                                                              \
@@ -173,7 +178,8 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
                     return rc;                                                                     \
                 }                                                                                  \
             }                                                                                      \
-            lg__leave_fast();                                                                      \
+            lg__enter_from_fast(t);                                                                \
+            return name##_in(t, pc_, cfa_, LG_ARGS call_args);                                     \
         }                                                                                          \
         return name##_full(pc_, cfa_, LG_ARGS call_args);                                          \
     }

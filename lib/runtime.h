@@ -111,6 +111,14 @@ static inline void lg__leave_fast(void)
     lg__busy = 0;
 }
 
+/* From the fast path's entry to lg__enter's: into the read section (the
+ * rest lg__enter does, lg__enter_fast did). */
+static inline void lg__enter_from_fast(struct lg_thread *t)
+{
+    lg__section_step(t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
 /* Step outside the read section while blocking for the program, and back. */
 static inline void lg__quiescent_begin(struct lg_thread *t)
 {
