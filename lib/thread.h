@@ -120,7 +120,9 @@ struct lg_thread {
     struct lg_node *parked;
     uint32_t nparked;
     struct lg_chain_entry chains[LG_CHAIN_CACHE];
-    struct lg_hit hits[LG_HIT_CACHE]; /* forgotten with chains (chains_epoch) */
+    /* Forgotten with chains (chains_epoch). Each entry on a line of its own
+     * (records are page-aligned: alloc.c). */
+    _Alignas(64) struct lg_hit hits[LG_HIT_CACHE];
     struct lg_thread *next_free;
     struct lg_thread *all_next; /* every record ever made; never freed */
 };
