@@ -91,6 +91,16 @@ static inline uint64_t lg__chain_next(uint64_t prev, uint64_t id, unsigned flags
 /* The run a new top entry (class k, flags) belongs to. */
 uint32_t lg__held_run_of(const struct lg_held_stack *h, const void *k, unsigned flags);
 
+/* The same for an entry about to be pushed on a stack whose chain keys hold
+ * (so no hole below the top), the fast path's form (runtime.h): the run a
+ * lock of class k taken with flags would end. */
+static inline uint32_t lg__held_run_next(const struct lg_held_stack *s, const void *k,
+                                         unsigned flags)
+{
+    const struct lg_held *below = s->n ? &s->e[s->n - 1] : NULL;
+    return below && below->flags == flags && below->klass == k ? below->run : s->n;
+}
+
 /* The key of the whole stack now, or 0 when the keys are stale. */
 static inline uint64_t lg__held_top_key(const struct lg_held_stack *h)
 {

@@ -178,7 +178,7 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
                     return rc;                                                                     \
                 }                                                                                  \
             }                                                                                      \
-            lg__enter_from_fast(t);                                                                \
+            lg__section_enter(t);                                                                \
             return name##_in(t, pc_, cfa_, LG_ARGS call_args);                                     \
         }                                                                                          \
         return name##_full(pc_, cfa_, LG_ARGS call_args);                                          \

@@ -525,8 +525,7 @@ __attribute__((noinline)) static void chain_remember(struct lg_thread *t, struct
 __attribute__((cold)) void lg__lock_after_unpushed(struct lg_thread *t, const struct lg_hit *h,
                                                    struct lg_acq *a)
 {
-    lg__section_step(t, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
+    lg__section_enter(t);
     a->node = h->node;
     a->gen = h->gen;
     a->held = -1;

@@ -45,6 +45,14 @@ static inline void lg__section_step(struct lg_thread *t, memory_order mo)
     atomic_store_explicit(&t->rcu, atomic_load_explicit(&t->rcu, memory_order_relaxed) + 1, mo);
 }
 
+/* Into the read section: odd. The grace-period side makes the store
+ * visible with a membarrier, so a compiler barrier is all this side needs. */
+static inline void lg__section_enter(struct lg_thread *t)
+{
+    lg__section_step(t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
 /* Holds other threads ended (see struct lg_drops): drop them. */
 void lg__apply_drops(struct lg_thread *t);
 
@@ -64,10 +72,7 @@ static inline struct lg_thread *lg__enter(void)
         lg__busy = 0;
         return NULL;
     }
-    /* Inside: odd. The grace-period side makes the store visible with a
-     * membarrier, so a compiler barrier is all this side needs. */
-    lg__section_step(t, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
+    lg__section_enter(t);
     if (__builtin_expect(atomic_load_explicit(&t->drops_pending, memory_order_relaxed), 0))
         lg__apply_drops(t);
     return t;
@@ -88,11 +93,12 @@ extern bool lg__opt_unlock_rare;
  * marked busy, when it has one (made only once lockgraph is active) and
  * nothing is pending for it: no drops, and for an unlock no hold_warn_ms
  * timing (an acquisition with per-hold extras finds no hit: lg__hit_put
- * makes none). NULL sends the call the whole way (lg__enter). No read section: the fast path
- * reads only the thread's own record and the generation of instances,
- * which are type-stable (registry.h) - a hit is checked against it, and a
- * held entry whose instance changed generation counts as gone, whenever
- * that happened. */
+ * makes none). NULL sends the call the whole way (lg__enter). No read
+ * section: the fast path reads only the thread's own record and the
+ * generation of instances, which are type-stable (registry.h) - a hit is
+ * checked against it, and a held entry whose instance changed generation
+ * counts as gone, whenever that happened. Going on the whole way from here
+ * takes only lg__section_enter: the rest of lg__enter is done. */
 static inline struct lg_thread *lg__enter_fast(bool unlock)
 {
     struct lg_thread *t = lg__self;
@@ -111,14 +117,6 @@ static inline void lg__leave_fast(void)
     lg__busy = 0;
 }
 
-/* From the fast path's entry to lg__enter's: into the read section (the
- * rest lg__enter does, lg__enter_fast did). */
-static inline void lg__enter_from_fast(struct lg_thread *t)
-{
-    lg__section_step(t, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
-}
-
 /* Step outside the read section while blocking for the program, and back. */
 static inline void lg__quiescent_begin(struct lg_thread *t)
 {
@@ -127,8 +125,7 @@ static inline void lg__quiescent_begin(struct lg_thread *t)
 
 static inline void lg__quiescent_end(struct lg_thread *t)
 {
-    lg__section_step(t, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
+    lg__section_enter(t);
 }
 
 /* One acquisition, from before-lock to after-lock. */
@@ -193,15 +190,6 @@ static inline const struct lg_hit *lg__hit_find(const struct lg_thread *t, uintp
                          1))
         return h;
     return NULL;
-}
-
-/* The run a lock of class k taken with flags would end on top of the held
- * stack now (struct lg_held). */
-static inline uint32_t lg__held_run_next(const struct lg_held_stack *s, const void *k,
-                                         unsigned flags)
-{
-    const struct lg_held *below = s->n ? &s->e[s->n - 1] : NULL;
-    return below && below->flags == flags && below->klass == k ? below->run : s->n;
 }
 
 /* a (node, gen, chain, cchain filled in) is known on top of the held stack,
