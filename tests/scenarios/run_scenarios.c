@@ -540,6 +540,21 @@ static struct run *run_mode(const char *prog, const char *mode)
     return run_prog(prog, args, NULL, NULL, 30, true);
 }
 
+/* Each of prog's n modes: a clean exit and exactly one finding, a
+ * lock-order cycle among `locks` locks. */
+static void expect_cycle_per_mode(const char *prog, const char *const *modes, int n, int locks)
+{
+    for (int i = 0; i < n; i++) {
+        struct run *r = run_mode(prog, modes[i]);
+        expect_clean_exit(r);
+        CU_ASSERT_EQUAL(r->nfindings, 1);
+        check_cycle(first_kind(r, "lock-order-cycle"), locks);
+        if (r->nfindings != 1)
+            fprintf(stderr, "\n  %s mode %s: %d findings\n", prog, modes[i], r->nfindings);
+        run_free(r);
+    }
+}
+
 static void expect_rw_cycle(const char *mode, const char *held0, const char *waited1)
 {
     struct run *r = run_mode("sc_rwlock", mode);
@@ -605,15 +620,7 @@ static void test_gate(void)
     expect_nothing(r);
     run_free(r);
     static const char *const cyc[] = {"escape", "two_gates", "read_gate"};
-    for (int i = 0; i < 3; i++) {
-        r = run_mode("sc_gate", cyc[i]);
-        expect_clean_exit(r);
-        CU_ASSERT_EQUAL(r->nfindings, 1);
-        check_cycle(first_kind(r, "lock-order-cycle"), 2);
-        if (r->nfindings != 1)
-            fprintf(stderr, "\n  mode %s: %d findings\n", cyc[i], r->nfindings);
-        run_free(r);
-    }
+    expect_cycle_per_mode("sc_gate", cyc, 3, 2);
 }
 
 static void test_free_reuse(void)
@@ -630,15 +637,7 @@ static void test_free_reuse(void)
 static void test_hit_reuse(void)
 {
     static const char *const modes[] = {"destroy", "reinit", "unmap", "rwlock"};
-    for (int i = 0; i < 4; i++) {
-        struct run *r = run_mode("sc_hit_reuse", modes[i]);
-        expect_clean_exit(r);
-        CU_ASSERT_EQUAL(r->nfindings, 1);
-        check_cycle(first_kind(r, "lock-order-cycle"), 2);
-        if (r->nfindings != 1)
-            fprintf(stderr, "\n  mode %s: %d findings\n", modes[i], r->nfindings);
-        run_free(r);
-    }
+    expect_cycle_per_mode("sc_hit_reuse", modes, 4, 2);
 }
 
 static void test_dlclose(void)

@@ -45,6 +45,14 @@ run_lg() {
     fi
 }
 
+# run_lg from the source tree, where the findings' relative source paths
+# resolve for the symbolizer.
+run_lg_src() {
+    cd "$SRC" || exit 1
+    run_lg "$@"
+    cd - >/dev/null || exit 1
+}
+
 has() {
     grep -qF -- "$2" "$work/$1" || {
         fail "$1 lacks: $2"
@@ -102,18 +110,14 @@ golden)
     # Golden text of a real program's findings. Run from the source tree,
     # so source paths print relative to it, as in a CI job.
     record g report
-    cd "$SRC" || exit 1
-    run_lg 1 report "$work/g.jsonl"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 report "$work/g.jsonl"
     normalize "$work/out" >"$work/got"
     if ! diff -u "$DATA/golden-report.expected" "$work/got" >"$work/diff"; then
         fail "report differs from golden-report.expected (after normalizing):"
         cat "$work/diff"
     fi
     # Colour only when asked or on a terminal; NO_COLOR wins over auto.
-    cd "$SRC" || exit 1
-    run_lg 1 report --color=always "$work/g.jsonl"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 report --color=always "$work/g.jsonl"
     grep -q "$(printf '\033')\[" "$work/out" || fail "--color=always: no escape sequences"
     cp "$work/out" "$work/coloured"
     sed "s/$(printf '\033')\[[0-9;]*m//g" "$work/coloured" >"$work/stripped"
@@ -146,18 +150,14 @@ golden)
     [ "$(grep -c '^== ' "$work/out")" = 10 ] || fail "--no-dedupe shows $(grep -c '^== ' "$work/out") blocks"
 
     # JSON: the finding as written, stacks symbolized beside it.
-    cd "$SRC" || exit 1
-    run_lg 1 report --format json "$work/g.jsonl"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 report --format json "$work/g.jsonl"
     has out '"function": "transfer"'
     has out '"file": "tests/tool/golden_prog.c"'
     has out '"second_stack_symbolized"'
     has out '"distinct": 5'
 
     # SARIF: valid, with the cycle at transfer's second lock call.
-    cd "$SRC" || exit 1
-    run_lg 1 report --format sarif -o "$work/g.sarif" "$work/g.jsonl"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 report --format sarif -o "$work/g.sarif" "$work/g.jsonl"
     "$CHECK_SARIF" "$work/g.sarif" 5 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
     tr -d ' \n' <"$work/g.sarif" >"$work/flat"
     grep -q '"ruleId":"lock-order-cycle"' "$work/flat" || fail "SARIF: no lock-order-cycle result"
@@ -486,9 +486,7 @@ dot)
     ;;
 html)
     record g report
-    cd "$SRC" || exit 1
-    run_lg 1 report --format html -o "$work/g.html" "$work/g.jsonl"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 report --format html -o "$work/g.html" "$work/g.jsonl"
     has err 'lockgraph: 5 findings'
     page="$work/g.html"
     grep -q '<!DOCTYPE html>' "$page" || fail "not an HTML page"
@@ -583,9 +581,7 @@ merge)
     record left left "graph=$work/left.graph.jsonl"
     record right right "graph=$work/right.graph.jsonl"
     grep -q lock-order-cycle "$work/left.jsonl" "$work/right.jsonl" && fail "a single run had the cycle"
-    cd "$SRC" || exit 1
-    run_lg 1 merge "$work/left.graph.jsonl" "$work/right.graph.jsonl"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 merge "$work/left.graph.jsonl" "$work/right.graph.jsonl"
     has out 'only the union of the runs shows it'
     # Named locks are lock classes (class_kind name): said as such.
     has out 'potential deadlock between 2 lock classes; only the union of the runs shows it'
@@ -667,9 +663,7 @@ classes)
         run_prog "$CLASS_PROG" "c-$m" "$m" on_wait=off
     done
     set -- "$work/c-conn.jsonl" "$work/c-helper.jsonl" "$work/c-freed.jsonl" "$work/c-destroy.jsonl"
-    cd "$SRC" || exit 1
-    run_lg 1 report "$@"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 report "$@"
     normalize "$work/out" >"$work/got"
     [ -n "${LG_SAVE_GOLDEN:-}" ] && cp "$work/got" "$LG_SAVE_GOLDEN"
     if ! diff -u "$DATA/golden-classes.expected" "$work/got" >"$work/diff"; then
@@ -687,9 +681,7 @@ classes)
     has err ') called from conn_new ('
 
     # JSON: as written, the class sites symbolized beside them.
-    cd "$SRC" || exit 1
-    run_lg 1 report --format json "$@"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 report --format json "$@"
     has out '"scope": "class"'
     has out '"lock_class": {'
     has out '"site_symbolized": ['
@@ -699,9 +691,7 @@ classes)
 
     # SARIF: valid; the class cycle's message names its classes by where
     # their locks are made; held-lock-freed a rule of its own.
-    cd "$SRC" || exit 1
-    run_lg 1 report --format sarif -o "$work/c.sarif" "$@"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 report --format sarif -o "$work/c.sarif" "$@"
     "$CHECK_SARIF" "$work/c.sarif" 4 >"$work/check" || { fail "SARIF invalid:"; cat "$work/check"; }
     tr -d ' \n' <"$work/c.sarif" >"$work/flat"
     grep -q '"text":"Potentialdeadlockbetween2lockclasses:neverononepairoflocksinthisrun' "$work/flat" ||
@@ -724,9 +714,7 @@ classes)
         fail "HTML: the cycle list does not name classes"
 
     # DOT: a node per class, each edge with the two locks it was taken on.
-    cd "$SRC" || exit 1
-    run_lg 0 dot "$work/c-conn.jsonl" "$work/c-helper.jsonl"
-    cd - >/dev/null || exit 1
+    run_lg_src 0 dot "$work/c-conn.jsonl" "$work/c-helper.jsonl"
     has out 'label="class site:class_prog+0x'
     has out 'every mutex (normal) made by mutex_create (tests/tool/class_prog.c:'
     has out '\ncalled from conn_new ('
@@ -803,9 +791,7 @@ bytes)
     run_bytes b bytes_cycle "graph=$work/b.graph.jsonl"
     grep -q 'mod\\u00ffdir/libbytes\\u00e9\.so' "$work/b.jsonl" ||
         fail "the library no longer escapes the path as \\u00XX: $(grep -o '"path":"[^"]*bytes[^"]*"' "$work/b.jsonl")"
-    cd "$SRC" || exit 1
-    run_lg 1 report "$work/b.jsonl"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 report "$work/b.jsonl"
     has out 'created at make_locks (tests/tool/bytes_lib.c:'
     has out '#0 bytes_ba (tests/tool/bytes_lib.c:'
     has out '#1 bytes_cycle (tests/tool/bytes_lib.c:'
@@ -835,9 +821,7 @@ bytes)
     grep -q '"uri": "file://[^"]*/mod%FFdir/libbytes%E9.so"' "$work/nb.sarif" ||
         fail "SARIF: the module's URI is not its bytes percent-encoded: $(grep -o '"uri": "[^"]*bytes[^"]*"' "$work/nb.sarif" | sort -u)"
     # The graph file: merge symbolizes the module's stacks too.
-    cd "$SRC" || exit 1
-    run_lg 1 merge "$work/b.graph.jsonl"
-    cd - >/dev/null || exit 1
+    run_lg_src 1 merge "$work/b.graph.jsonl"
     has out 'created at make_locks (tests/tool/bytes_lib.c:'
     lacks err 'cannot read the file'
     run_lg 1 merge --format json -o "$work/m.json" "$work/b.graph.jsonl"
