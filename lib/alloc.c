@@ -68,6 +68,11 @@ void *lg__map_limited(size_t size)
     return map_pages(size, true, 0);
 }
 
+void *lg__map_filled(size_t size)
+{
+    return map_pages(size, true, MAP_POPULATE);
+}
+
 void lg__unmap(void *p, size_t size)
 {
     if (!p)

@@ -31,6 +31,11 @@ void lg__free(void *p, size_t size);
  * so lockgraph can still say that it ran out; lg__map_limited is. */
 void *lg__map(size_t size);
 void *lg__map_limited(size_t size);
+/* lg__map_limited, every page made at once: for memory about to be written
+ * all over (a table being filled), where a read fault then a write fault
+ * per page (the zero page, then a copy and a TLB flush on every CPU the
+ * process runs on) costs far more than one populated mmap. */
+void *lg__map_filled(size_t size);
 void lg__unmap(void *p, size_t size);
 
 /* A pool of fixed-size records that are recycled only as records of the

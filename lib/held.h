@@ -98,7 +98,7 @@ static inline uint32_t lg__held_run_next(const struct lg_held_stack *s, const vo
                                          unsigned flags)
 {
     const struct lg_held *below = s->n ? &s->e[s->n - 1] : NULL;
-    return below && below->flags == flags && below->klass == k ? below->run : s->n;
+    return k && below && below->flags == flags && below->klass == k ? below->run : s->n;
 }
 
 /* The key of the whole stack now, or 0 when the keys are stale. */

@@ -312,12 +312,7 @@ static bool lock_allowed(const struct lg_io_allow *al, const struct lg_held *h)
         }
         case LG_ALLOW_SITE: {
             uintptr_t a = __atomic_load_n(&l->addr, __ATOMIC_RELAXED);
-            const struct lg_class *k =
-                n ? atomic_load_explicit(&((struct lg_node *)n)->klass, memory_order_acquire)
-                  : NULL;
-            const struct lg_stack *s =
-                k ? atomic_load_explicit(&((struct lg_class *)k)->stack, memory_order_acquire)
-                  : NULL;
+            const struct lg_stack *s = n ? lg__registry_where(n) : NULL;
             if (a && s && s->n && s->pc[0] == a)
                 return true;
             break;

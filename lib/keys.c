@@ -124,7 +124,15 @@ bool lg__key_site(const struct lg_node *n, char *buf)
 {
     const struct lg_class *k = atomic_load_explicit(&((struct lg_node *)n)->klass,
                                                     memory_order_acquire);
-    return k && class_site(k, buf);
+    if (k)
+        return class_site(k, buf);
+    /* No class yet (registry.h): where it was first taken, as its addr
+     * class will say. */
+    const struct lg_stack *s = atomic_load_explicit(&((struct lg_node *)n)->seen,
+                                                    memory_order_acquire);
+    buf[0] = 0;
+    lg__strlcat(buf, "site:", LG_KEY_MAX);
+    return s && s->n && put_site(buf, s->pc[0]);
 }
 
 static void key_addr(uintptr_t addr, char *buf)

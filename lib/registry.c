@@ -27,7 +27,7 @@
 
 _Atomic(struct lg_rtable *) lg__rtable;
 static lg__lock_t registry_lock = LG__LOCK_INIT;
-static struct lg_pool node_pool = LG_POOL_INIT(struct lg_node, r);
+static struct lg_pool node_pool = LG_POOL_INIT(struct lg_node, link);
 static atomic_uint_fast64_t next_id = 1;
 static atomic_uint_fast64_t nlive; /* written under registry_lock */
 
@@ -135,9 +135,15 @@ static void slot_remove(struct lg_rtable *t, uint32_t i)
                           memory_order_relaxed);
 }
 
+/* Tables are mapped whole (lg__free unmaps a block this size) and
+ * populated at once: a new one is filled all over right away. */
+_Static_assert(sizeof(struct lg_rtable) + (sizeof(((struct lg_rtable *)0)->s[0]) << MIN_BITS) >
+                   (64u << 10),
+               "registry tables are mapped, not carved from lg__alloc's chunks");
+
 static struct lg_rtable *table_new(uint32_t bits)
 {
-    struct lg_rtable *t = lg__alloc(table_size(1u << bits));
+    struct lg_rtable *t = lg__map_filled(table_size(1u << bits));
     if (!t)
         return NULL;
     t->mask = (1u << bits) - 1;
@@ -215,6 +221,7 @@ static struct lg_node *node_new(uintptr_t addr, enum lg_lock_type type, enum lg_
     atomic_store_explicit(&n->vtx, NULL, memory_order_relaxed);
     atomic_store_explicit(&n->name, NULL, memory_order_relaxed);
     atomic_store_explicit(&n->cls, NULL, memory_order_relaxed);
+    atomic_store_explicit(&n->seen, NULL, memory_order_relaxed);
     atomic_store_explicit(&n->owner, 0, memory_order_relaxed);
     n->type = (uint8_t)type;
     n->mode = (uint8_t)mode;
@@ -255,14 +262,14 @@ static void park(struct lg_node *n)
 {
     struct lg_node *old = atomic_load_explicit(&parked, memory_order_relaxed);
     do
-        n->r.next = (struct lg_retired *)old;
+        n->link = old;
     while (!atomic_compare_exchange_weak_explicit(&parked, &old, n, memory_order_release,
                                                   memory_order_relaxed));
 }
 
 static struct lg_node *next_of(struct lg_node *n)
 {
-    return (struct lg_node *)n->r.next;
+    return n->link;
 }
 
 /* The instances on any live thread's held stack, as an open-addressed set
@@ -381,13 +388,15 @@ static void node_retire(struct lg_node *n)
     struct lg_vertex *v = atomic_load_explicit(&n->vtx, memory_order_acquire);
     if (v && (v = atomic_exchange(&n->vtx, NULL)) != NULL) /* (one may be being made) */
         lg__graph_vertex_remove(v);
+    /* (a class made for it later than this is not: lg__registry_class_slow
+     * gives one only to an instance still in the table) */
     struct lg_class *k = atomic_load_explicit(&n->klass, memory_order_relaxed);
     atomic_store_explicit(&n->klass, NULL, memory_order_relaxed);
     if (k)
         lg__class_drop(k);
     struct lg_thread *t = lg__self;
     if (t && t != LG_THREAD_GONE) {
-        n->r.next = (struct lg_retired *)t->parked;
+        n->link = t->parked;
         t->parked = n;
         if (++t->nparked >= PARK_BATCH) {
             send(t->parked);
@@ -438,15 +447,10 @@ struct lg_node *lg__registry_get(uintptr_t addr, enum lg_lock_type type, enum lg
     struct lg_node *n = lg__registry_lookup(addr);
     if (n)
         return n;
-    struct lg_class *k = lg__class_for_addr(addr, type, mode, false, stack);
-    if (!k)
+    struct lg_node *fresh = node_new(addr, type, mode, NULL, false);
+    if (!fresh)
         return NULL;
-    struct lg_node *fresh = node_new(addr, type, mode, k, false);
-    if (!fresh) {
-        lg__class_hold(k); /* so that the drop below takes it away */
-        lg__class_drop(k);
-        return NULL;
-    }
+    atomic_store_explicit(&fresh->seen, stack, memory_order_relaxed);
     lg__lock(&registry_lock);
     struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
     int64_t i = t ? slot_find(t, addr) : -1;
@@ -615,14 +619,40 @@ unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi,
     }
 }
 
+struct lg_class *lg__registry_class_slow(struct lg_node *n)
+{
+    if (atomic_load_explicit(&n->dead, memory_order_acquire))
+        return NULL;
+    struct lg_class *k = lg__class_for_addr(n->addr, n->type, n->mode, n->created,
+                                            atomic_load_explicit(&n->seen, memory_order_acquire));
+    if (!k)
+        return NULL;
+    lg__class_hold(k);
+    /* Given only while n is still in the table: its retirement takes it
+     * out under registry_lock first, and then finds (and drops) the class. */
+    struct lg_class *had = NULL;
+    lg__lock(&registry_lock);
+    struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
+    int64_t i = t ? slot_find(t, n->addr) : -1;
+    bool live = i >= 0 && atomic_load_explicit(&t->s[i].node, memory_order_relaxed) == n;
+    if (live) /* (a compare: lg_name_lock may have given it one meanwhile) */
+        atomic_compare_exchange_strong(&n->klass, &had, k);
+    lg__unlock(&registry_lock);
+    if (!live || had) {
+        lg__class_drop(k);
+        return live ? had : NULL;
+    }
+    return k;
+}
+
 void lg__registry_reclass(struct lg_node *n, struct lg_class *klass)
 {
     lg__chain_forget(); /* chains through n meant its old class */
     lg__class_hold(klass);
     struct lg_class *old = atomic_exchange(&n->klass, klass);
     /* Where the first lock of the new class was made: where this one was. */
-    if (old)
-        lg__class_set_stack(klass, atomic_load_explicit(&old->stack, memory_order_acquire));
+    lg__class_set_stack(klass, old ? atomic_load_explicit(&old->stack, memory_order_acquire)
+                                   : atomic_load_explicit(&n->seen, memory_order_acquire));
     /* Its same-class edges were with the old class's locks. */
     struct lg_vertex *v = atomic_exchange(&n->vtx, NULL);
     if (v)

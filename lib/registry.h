@@ -10,8 +10,10 @@
  * Identity: pthread_*_init gives the address a new instance (an old one
  * there is retired: memory reused for a new lock is a new lock, of the class
  * of its new init site); destroy, free, munmap and dlclose retire it. A
- * statically initialized lock gets its instance (and its own addr class) at
- * first use.
+ * statically initialized lock gets its instance at first use, and its own
+ * addr class when it is first held together with another lock or named in a
+ * finding: a lock only ever taken alone, the common case for locks in
+ * zeroed memory, costs no class record.
  *
  * Lookups take no lock: an open-addressed table of (address, instance)
  * published with release stores; a miss or a stale hit (the instance is
@@ -38,6 +40,8 @@ struct lg_node {
     /* What the fast path reads, first (one cache line's worth). */
     uintptr_t addr; /* set while live */
     uint64_t id;    /* never reused */
+    /* NULL for a lock first seen at a lock call until its class is needed
+     * (lg__registry_class): most such locks are only ever taken alone. */
     _Atomic(struct lg_class *) klass;
     _Atomic uint32_t gen;  /* changes when it is retired */
     _Atomic int32_t owner; /* spinlocks only: tid of the holder, 0 free */
@@ -54,7 +58,12 @@ struct lg_node {
     /* Its rank class (ranks.h), or NULL: an unranked lock, checked for
      * nothing more. Set when the lock is created, named or ranked. */
     _Atomic(struct lg_rank_class *) cls;
-    struct lg_retired r; /* when retired */
+    /* Where it was first taken (first seen at a lock call), for its class
+     * when that is made, and for findings about it until then. */
+    _Atomic(const struct lg_stack *) seen;
+    /* Retired, the next on its thread's list or batch (registry.c: they go
+     * into grace periods a batch at a time); in the pool, the next free. */
+    struct lg_node *link;
 };
 
 struct lg_rtable {
@@ -96,8 +105,9 @@ static inline struct lg_node *lg__registry_lookup(uintptr_t addr)
 }
 
 /* The live instance at addr, made when there is none: a lock first seen at
- * a lock call, of an addr class of its own first taken where `stack` says
- * (stack NULL: named before use). NULL only when out of memory. */
+ * a lock call, first taken where `stack` says (stack NULL: named before
+ * use), with no class yet (lg__registry_class makes its addr class). NULL
+ * only when out of memory. */
 struct lg_node *lg__registry_get(uintptr_t addr, enum lg_lock_type type, enum lg_lock_mode mode,
                                  const struct lg_stack *stack);
 
@@ -119,6 +129,27 @@ unsigned lg__registry_retire_range(uintptr_t lo, uintptr_t hi,
                                    void (*each)(struct lg_node *n, void *arg), void *arg);
 /* Does any lock live in [lo, hi)? Lock-free, may say yes wrongly. */
 bool lg__registry_any_in(uintptr_t lo, uintptr_t hi);
+
+/* n's class, made now if it has none yet (a lock first seen at a lock call
+ * gets an addr class of its own when it is first needed). NULL when out of
+ * memory or n is gone. Takes class_lock: no lockgraph lock held. */
+struct lg_class *lg__registry_class_slow(struct lg_node *n);
+static inline struct lg_class *lg__registry_class(struct lg_node *n)
+{
+    struct lg_class *k = atomic_load_explicit(&n->klass, memory_order_acquire);
+    return k ? k : lg__registry_class_slow(n);
+}
+
+/* Where n was made or first taken: its class's stack, or, before it has a
+ * class, the stack it was first seen at. Makes nothing. */
+static inline const struct lg_stack *lg__registry_where(const struct lg_node *n)
+{
+    struct lg_node *m = (struct lg_node *)n;
+    const struct lg_class *k = atomic_load_explicit(&m->klass, memory_order_acquire);
+    const struct lg_stack *s =
+        k ? atomic_load_explicit(&((struct lg_class *)k)->stack, memory_order_acquire) : NULL;
+    return s ? s : atomic_load_explicit(&m->seen, memory_order_acquire);
+}
 
 /* Give n the class klass (lg_name_lock): the old class loses a lock. */
 void lg__registry_reclass(struct lg_node *n, struct lg_class *klass);

@@ -645,9 +645,11 @@ static void put_lock_class(struct lg_buf *b, const struct lg_class *k, struct pc
     lg__buf_char(b, '}');
 }
 
+/* A lock named in a finding gets its class now if it had none yet (a lock
+ * only ever taken alone: registry.h). No lockgraph lock is held here. */
 static const struct lg_class *class_of(const struct lg_node *n)
 {
-    return atomic_load_explicit(&((struct lg_node *)n)->klass, memory_order_acquire);
+    return lg__registry_class((struct lg_node *)n);
 }
 
 static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, struct pcs *pcs)
@@ -680,7 +682,7 @@ static void put_lock(struct lg_buf *b, const struct lg_node *n, uintptr_t addr, 
         lg__report_put_class(b, n);
     }
     const struct lg_class *k = class_of(n);
-    const struct lg_stack *where = k ? atomic_load(&((struct lg_class *)k)->stack) : NULL;
+    const struct lg_stack *where = lg__registry_where(n);
     if (where) {
         lg__buf_str(b, ",\"stack\":");
         put_stack(b, where, pcs);

@@ -535,6 +535,21 @@ __attribute__((cold)) void lg__lock_after_unpushed(struct lg_thread *t, const st
     lg__leave();
 }
 
+/* A blocking acquisition relates its lock to the locks held: from now on
+ * they all need their classes (a lock first seen at a lock call has none
+ * until then: registry.h). */
+static void classes_needed(struct lg_thread *t, struct lg_acq *a)
+{
+    if (!t->held.n)
+        return;
+    lg__registry_class(a->node);
+    for (uint32_t i = 0; i < t->held.n; i++) {
+        struct lg_node *hn = held_node(&t->held.e[i]);
+        if (hn)
+            lg__registry_class(hn);
+    }
+}
+
 void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a)
 {
     a->held = -1;
@@ -568,6 +583,7 @@ void lg__lock_before_slow(struct lg_thread *t, struct lg_acq *a)
     const struct lg_rank_class *cls = atomic_load_explicit(&a->node->cls, memory_order_relaxed);
     if (__builtin_expect(cls != NULL, 0))
         check_ranks(t, a, cls);
+    classes_needed(t, a);
     struct walk w;
     bool gated = false;
     walk_start(&w, t, a);

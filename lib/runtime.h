@@ -157,13 +157,16 @@ static inline const struct lg_chain_entry *lg__chain_known(const struct lg_threa
                : NULL;
 }
 
-/* A class's part in class keys: its vertex id, never reused (class records
- * are), with a bit that keeps class keys apart from instance keys. */
+/* A class's part in class keys: its id, never reused (class records are),
+ * with a bit that keeps class keys apart from instance keys. An addr class
+ * is its one lock, so its part is the instance's id with a second bit: the
+ * same before its class is made (registry.h) as after, so no chain
+ * remembered in between goes stale. */
 static inline uint64_t lg__class_part(const struct lg_node *n)
 {
     const struct lg_class *k = atomic_load_explicit(&((struct lg_node *)n)->klass,
                                                     memory_order_relaxed);
-    return k ? k->id | (1ull << 63) : 0;
+    return k && k->kind != LG_CLASS_ADDR ? k->id | (1ull << 63) : n->id | (3ull << 62);
 }
 
 /* ---- the hit cache (thread.h). */

@@ -640,6 +640,45 @@ static void test_hit_reuse(void)
     expect_cycle_per_mode("sc_hit_reuse", modes, 4, 2);
 }
 
+/* Locks with no class until first needed (lib/registry.h), taken alone
+ * until cached before they meet other locks. */
+static void test_lazy_class(void)
+{
+    static const char *const scopes[][2] = {{"outer", "class"}, {"inner", "class"},
+                                            {"tries", "instance"}};
+    for (int i = 0; i < 3; i++) {
+        struct run *r = run_mode("sc_lazy_class", scopes[i][0]);
+        expect_clean_exit(r);
+        CU_ASSERT_EQUAL(r->nfindings, 1);
+        json_object *f = first_kind(r, "lock-order-cycle");
+        check_cycle(f, 2);
+        if (f) {
+            CU_ASSERT_STRING_EQUAL(str(f, "scope"), scopes[i][1]);
+            json_object *locks = get(f, "locks");
+            for (size_t j = 0; j < 2; j++) { /* each with its class and where it began */
+                json_object *l = json_object_array_get_idx(locks, j);
+                CU_ASSERT_PTR_NOT_NULL(get(l, "lock_class"));
+                CU_ASSERT(json_object_array_length(get(l, "stack")) >= 1);
+            }
+        }
+        if (!f)
+            fprintf(stderr, "\n  sc_lazy_class %s: no cycle\n", scopes[i][0]);
+        run_free(r);
+    }
+    /* only ever alone, named in a finding: its addr class made for it */
+    struct run *r = run_mode("sc_lazy_class", "io");
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(count_kind(r, "held-across-io"), 1);
+    json_object *f = first_kind(r, "held-across-io");
+    json_object *held = f ? get(f, "held") : NULL;
+    json_object *lock = held ? get(json_object_array_get_idx(held, 0), "lock") : NULL;
+    json_object *lc = lock ? get(lock, "lock_class") : NULL;
+    CU_ASSERT_STRING_EQUAL(lc ? str(lc, "kind") : "", "addr");
+    CU_ASSERT(lc && str(lc, "key") && !strncmp(str(lc, "key"), "site:sc_lazy_class+0x", 21));
+    CU_ASSERT(lock && json_object_array_length(get(lock, "stack")) >= 1);
+    run_free(r);
+}
+
 static void test_dlclose(void)
 {
     char lib[600];
@@ -2213,6 +2252,7 @@ int main(int argc, char **argv)
         {"gate locks: guarded, escaped later, two gates, read-held gate", test_gate},
         {"memory freed without destroy and reused: nothing", test_free_reuse},
         {"a lock replaced at a cached address: the new order is seen", test_hit_reuse},
+        {"locks alone until cached, then nested: classes made when needed", test_lazy_class},
         {"dlclose retires a library's locks", test_dlclose},
         {"trylock back-off with spinlocks and rwlocks: nothing", test_trylock_kinds},
         {"thread cancelled holding a lock: held-at-exit", test_cancel_held},

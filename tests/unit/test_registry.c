@@ -54,10 +54,15 @@ static void test_first_use_and_lookup(void)
     CU_ASSERT_EQUAL(n->addr, a);
     CU_ASSERT_EQUAL(n->mode, LG_MODE_RECURSIVE);
     CU_ASSERT_FALSE(n->created);
-    struct lg_class *k = atomic_load(&n->klass);
+    /* Never initialized: a class of its own, made when first needed. */
+    CU_ASSERT_PTR_NULL(atomic_load(&n->klass));
+    struct lg_class *k = lg__registry_class(n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(k);
-    CU_ASSERT_EQUAL(k->kind, LG_CLASS_ADDR); /* never initialized: its own class */
+    CU_ASSERT_EQUAL(k->kind, LG_CLASS_ADDR);
     CU_ASSERT_EQUAL(k->key, a);
+    CU_ASSERT_EQUAL(k->mode, LG_MODE_RECURSIVE);
+    CU_ASSERT_PTR_EQUAL(atomic_load(&n->klass), k);
+    CU_ASSERT_PTR_EQUAL(lg__registry_class(n), k); /* once */
     CU_ASSERT_PTR_EQUAL(lg__registry_lookup(a), n);
     CU_ASSERT_PTR_EQUAL(lg__registry_get(a, LG_TYPE_MUTEX, LG_MODE_NORMAL, NULL), n);
     section_leave(t);
@@ -83,12 +88,27 @@ static void test_reuse_gets_new_identity(void)
     CU_ASSERT_NOT_EQUAL(n1->id, n2->id);
     /* init over a live lock (no destroy) also makes a new one; the old
      * one's addr class goes with it */
-    struct lg_class *k2 = atomic_load(&n2->klass);
+    struct lg_class *k2 = lg__registry_class(n2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k2);
     struct lg_node *n3 = lg__registry_create(a, LG_TYPE_MUTEX, LG_MODE_ERRORCHECK, k);
     CU_ASSERT_TRUE(atomic_load(&n2->dead));
     CU_ASSERT_TRUE(atomic_load(&k2->dead));
     CU_ASSERT_NOT_EQUAL(n3->id, n2->id);
     CU_ASSERT_PTR_EQUAL(lg__registry_lookup(a), n3);
+    section_leave(t);
+}
+
+/* A lock gone before its class was ever needed gets none. */
+static void test_no_class_once_gone(void)
+{
+    struct lg_thread *t = section_enter();
+    struct lg_node *n = lg__registry_get(0x7000300, LG_TYPE_MUTEX, LG_MODE_NORMAL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    uint64_t classes = lg__class_count();
+    CU_ASSERT_TRUE(lg__registry_retire(n));
+    CU_ASSERT_PTR_NULL(lg__registry_class(n));
+    CU_ASSERT_PTR_NULL(atomic_load(&n->klass));
+    CU_ASSERT_EQUAL(lg__class_count(), classes);
     section_leave(t);
 }
 
@@ -123,6 +143,7 @@ static void test_range_retire(void)
 
 enum { THREADS = 8, ADDRS = 5000 };
 static struct lg_node *seen[THREADS][ADDRS];
+static struct lg_class *seen_class[THREADS][ADDRS];
 
 static void *racer(void *arg)
 {
@@ -131,6 +152,9 @@ static void *racer(void *arg)
     for (int i = 0; i < ADDRS; i++)
         seen[k][i] = lg__registry_get(0x9000000 + (uintptr_t)i * 8, LG_TYPE_MUTEX,
                                       LG_MODE_NORMAL, NULL);
+    /* and all need its class at once: one is made, all get it */
+    for (int i = 0; i < ADDRS; i++)
+        seen_class[k][i] = seen[k][i] ? lg__registry_class(seen[k][i]) : NULL;
     section_leave(t);
     lg__thread_exit(t);
     return NULL;
@@ -146,7 +170,9 @@ static void test_concurrent_first_use(void)
     int same = 1;
     for (int i = 0; i < ADDRS; i++)
         for (int k = 1; k < THREADS; k++)
-            same &= seen[k][i] == seen[0][i] && seen[0][i] != NULL;
+            same &= seen[k][i] == seen[0][i] && seen[0][i] != NULL &&
+                    seen_class[k][i] == seen_class[0][i] && seen_class[0][i] != NULL &&
+                    atomic_load(&seen[0][i]->klass) == seen_class[0][i];
     CU_ASSERT_TRUE(same);
 }
 
@@ -276,8 +302,10 @@ void lg_suite_registry(void)
     lg_add_test(s, "first use creates, lookup finds", test_first_use_and_lookup);
     lg_add_test(s, "destroyed or re-initialized address gets a new identity",
                 test_reuse_gets_new_identity);
+    lg_add_test(s, "a lock gone before its class was needed gets none", test_no_class_once_gone);
     lg_add_test(s, "a freed range retires exactly its locks", test_range_retire);
-    lg_add_test(s, "8 threads racing on first use agree", test_concurrent_first_use);
+    lg_add_test(s, "8 threads racing on first use and its class agree",
+                test_concurrent_first_use);
     lg_add_test(s, "4 threads making and destroying locks at once", test_concurrent_churn);
     lg_add_test(s, "retired instances are reused after a grace period", test_instances_reused);
     lg_add_test(s, "300,000 addresses", test_many_addresses);
