@@ -57,7 +57,7 @@ static bool pb_add(struct lg_node *n)
 {
     _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
     if (!b) {
-        b = lg__map(PB_SIZE * sizeof(*b)); /* touched a page at a time */
+        b = lg__map_filled(PB_SIZE * sizeof(*b));
         if (!b)
             return false;
         atomic_store_explicit(&pbuckets, b, memory_order_release);

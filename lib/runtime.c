@@ -427,6 +427,10 @@ __attribute__((noinline, cold)) static struct lg_node *first_sight(struct lg_acq
     }
     if (atomic_load_explicit(&lg__ranks, memory_order_relaxed))
         lg__ranks_classify(n);
+    /* Instances come from retired ones once a grace period is over: look
+     * here, where they are used up, or a program that frees many locks and
+     * takes as many new ones grows the pool until its next free. */
+    lg__reclaim_poll();
     return n;
 }
 
