@@ -71,16 +71,22 @@ struct counters {
     atomic_uint_fast64_t misses, fallbacks, bounds, flushes;
 };
 static struct counters counters;
+static __thread uint64_t memo_hits __attribute__((tls_model("initial-exec"))); /* (per thread: hot) */
 
 static inline void count(atomic_uint_fast64_t *c)
 {
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+/* Changes whenever a walk over the same stack words may give another
+ * result: rules flushed, lockgraph's own range set (the walk memo). */
+static atomic_uint memo_epoch = 1;
+
 void lg__unwind_init(uintptr_t lo, uintptr_t hi)
 {
     own_lo = lo;
     own_hi = hi;
+    atomic_fetch_add(&memo_epoch, 1);
 }
 
 void lg__unwind_stats(struct lg_unwind_stats *s)
@@ -89,6 +95,7 @@ void lg__unwind_stats(struct lg_unwind_stats *s)
     s->fallbacks = atomic_load(&counters.fallbacks);
     s->bounds = atomic_load(&counters.bounds);
     s->flushes = atomic_load(&counters.flushes);
+    s->memo_hits = memo_hits;
 }
 
 static inline bool is_own(uintptr_t pc)
@@ -262,10 +269,11 @@ static void flush(void)
 {
     _Atomic uint64_t *t = atomic_load_explicit(&rules, memory_order_acquire);
     count(&counters.flushes);
-    if (!t)
-        return;
-    for (uint32_t i = 0; i < RULE_SLOTS; i++)
-        atomic_store_explicit(&t[i], 0, memory_order_relaxed);
+    if (t)
+        for (uint32_t i = 0; i < RULE_SLOTS; i++)
+            atomic_store_explicit(&t[i], 0, memory_order_relaxed);
+    /* After: a walk that read the old epoch may have used old rules. */
+    atomic_fetch_add(&memo_epoch, 1);
 }
 
 void lg__unwind_modules_changed(void)
@@ -1135,16 +1143,60 @@ __attribute__((noinline)) static int fallback(uintptr_t *pcs, uintptr_t *cfas, i
     return n;
 }
 
-int lg__unwind_walk(uintptr_t *pcs, uintptr_t *cfas, int max, uintptr_t pc, uintptr_t sp,
-                    uintptr_t rbp)
+/* The walk memo: this thread's last walk, kept with every stack word it
+ * read. A walk is a function of its start (pc, sp, rbp), of the rules and
+ * lockgraph's own range (memo_epoch), and of the words it reads: when they
+ * all still hold what they held, it would give what it gave, and that is
+ * given without probing a rule. A loop taking new locks at one call site
+ * walks the same stack each time, and what such a walk waits for is the
+ * rule table's lines, evicted by the new locks and their records. A walk
+ * in a signal handler that interrupted a walk leaves the memo alone. */
+#define MEMO_READS 48
+#define MEMO_FRAMES 24
+
+struct memo {
+    bool busy, valid;
+    int max, n;
+    unsigned epoch;
+    uint32_t nreads; /* over MEMO_READS: too long to keep */
+    uintptr_t pc, sp, rbp;
+    uintptr_t at[MEMO_READS], val[MEMO_READS];
+    uintptr_t pcs[MEMO_FRAMES], cfas[MEMO_FRAMES];
+};
+static __thread struct memo memo __attribute__((tls_model("initial-exec")));
+
+static inline uintptr_t memo_load(struct memo *m, uintptr_t at)
 {
-    if (max <= 0)
-        return 0;
-    const uintptr_t start_sp = sp;
-    _Atomic uint64_t *t = rule_table();
-    struct span b;
-    if (!t || !bounds(sp, &b))
-        return fallback(pcs, cfas, max, start_sp);
+    uintptr_t v = load(at);
+    if (m) {
+        if (m->nreads < MEMO_READS) {
+            m->at[m->nreads] = at;
+            m->val[m->nreads] = v;
+        }
+        m->nreads++;
+    }
+    return v;
+}
+
+static bool memo_holds(const struct memo *m, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp,
+                       unsigned epoch, uintptr_t lo, uintptr_t hi)
+{
+    if (!m->valid || m->pc != pc || m->sp != sp || m->rbp != rbp || m->max != max ||
+        m->epoch != epoch)
+        return false;
+    for (uint32_t i = 0; i < m->nreads; i++)
+        if (!readable8(lo, hi, m->at[i]) || load(m->at[i]) != m->val[i])
+            return false;
+    return true;
+}
+
+/* The walk itself over the span [lo, hi) that sp is on, its reads kept in
+ * m (when not NULL). The frame count, or -1: libgcc must do it. */
+static inline __attribute__((always_inline)) int walk(uintptr_t *pcs, uintptr_t *cfas, int max,
+                                                      uintptr_t pc, uintptr_t sp, uintptr_t rbp,
+                                                      _Atomic uint64_t *t, struct span b,
+                                                      struct memo *m)
+{
     uintptr_t lo = b.lo, hi = b.hi;
     int n = 0;
     bool skipping = true, exact = false;
@@ -1176,44 +1228,95 @@ int lg__unwind_walk(uintptr_t *pcs, uintptr_t *cfas, int max, uintptr_t pc, uint
         } else if (kind == K_RBP_DEREF) {
             if (!readable8(lo, hi, rbp + word_off(w)))
                 return n;
-            cfa = load(rbp + word_off(w));
+            cfa = memo_load(m, rbp + word_off(w));
         } else if (kind == K_SIGNAL) {
             /* The handler returned here with rsp at the ucontext. */
             const uintptr_t at = sp + offsetof(ucontext_t, uc_mcontext.gregs);
             if (at < lo || at > hi - sizeof(greg_t) * NGREG)
                 return n;
-            pc = load(at + REG_RIP * sizeof(greg_t));
-            rbp = load(at + REG_RBP * sizeof(greg_t));
-            sp = load(at + REG_RSP * sizeof(greg_t));
+            pc = memo_load(m, at + REG_RIP * sizeof(greg_t));
+            rbp = memo_load(m, at + REG_RBP * sizeof(greg_t));
+            sp = memo_load(m, at + REG_RSP * sizeof(greg_t));
             exact = true;
             if (sp < lo || sp >= hi) {
                 if (!bounds(sp, &b))
                     return n;
                 lo = b.lo;
                 hi = b.hi;
+                if (m) /* (its words are checked against the first span) */
+                    m->nreads = MEMO_READS + 1;
             }
             continue;
         } else if (kind == K_STOP) {
             return n;
         } else {
-            return fallback(pcs, cfas, max, start_sp);
+            return -1;
         }
         /* The caller's frame is above this one, on this stack. */
         if (cfa <= sp || !readable8(lo, hi, cfa - 8))
             return n;
-        uintptr_t ra = load(cfa - 8);
+        uintptr_t ra = memo_load(m, cfa - 8);
         unsigned saved = word_rbp(w);
         if (saved != RBP_SAME) {
             uintptr_t at = saved == RBP_AT_RBP ? rbp : cfa - 8 * (uintptr_t)saved;
             if (!readable8(lo, hi, at))
                 return n;
-            rbp = load(at);
+            rbp = memo_load(m, at);
         }
         sp = cfa;
         pc = ra;
         exact = false;
     }
     return n;
+}
+
+int lg__unwind_walk(uintptr_t *pcs, uintptr_t *cfas, int max, uintptr_t pc, uintptr_t sp,
+                    uintptr_t rbp)
+{
+    if (max <= 0)
+        return 0;
+    const uintptr_t start_sp = sp;
+    _Atomic uint64_t *t = rule_table();
+    struct span b;
+    if (!t || !bounds(sp, &b))
+        return fallback(pcs, cfas, max, start_sp);
+    struct memo *m = NULL;
+    if (max <= MEMO_FRAMES && !memo.busy) {
+        m = &memo;
+        m->busy = true;
+        atomic_signal_fence(memory_order_seq_cst);
+        unsigned epoch = atomic_load_explicit(&memo_epoch, memory_order_acquire);
+        if (memo_holds(m, max, pc, sp, rbp, epoch, b.lo, b.hi)) {
+            int n = m->n;
+            memcpy(pcs, m->pcs, sizeof(*pcs) * (size_t)n);
+            if (cfas)
+                memcpy(cfas, m->cfas, sizeof(*cfas) * (size_t)n);
+            memo_hits++;
+            atomic_signal_fence(memory_order_seq_cst);
+            m->busy = false;
+            return n;
+        }
+        m->valid = false;
+        m->nreads = 0;
+        m->pc = pc;
+        m->sp = sp;
+        m->rbp = rbp;
+        m->max = max;
+        m->epoch = epoch;
+    }
+    int n = walk(pcs, cfas ? cfas : m ? m->cfas : NULL, max, pc, sp, rbp, t, b, m);
+    if (m) {
+        if (n >= 0 && m->nreads <= MEMO_READS) {
+            m->n = n;
+            memcpy(m->pcs, pcs, sizeof(*pcs) * (size_t)n);
+            if (cfas)
+                memcpy(m->cfas, cfas, sizeof(*cfas) * (size_t)n);
+            m->valid = true;
+        }
+        atomic_signal_fence(memory_order_seq_cst);
+        m->busy = false;
+    }
+    return n >= 0 ? n : fallback(pcs, cfas, max, start_sp);
 }
 
 /* lg__stack_capture(pcs, cfas, max): the walk from its caller's state. At

@@ -51,6 +51,11 @@ static void test_intern(void)
     CU_ASSERT_PTR_NOT_EQUAL(sa, sd);
     CU_ASSERT_EQUAL(sd->n, 2);
     CU_ASSERT_EQUAL(sa->pc[2], 3);
+    /* The same again, as this thread's last one and not. */
+    CU_ASSERT_PTR_EQUAL(lg__stack_intern(c, 3), sc);
+    CU_ASSERT_PTR_EQUAL(lg__stack_intern(c, 3), sc);
+    CU_ASSERT_PTR_EQUAL(lg__stack_intern(a, 2), sd);
+    CU_ASSERT_PTR_EQUAL(lg__stack_intern(b, 3), sa);
 }
 
 static void test_splice(void)
@@ -432,6 +437,131 @@ __attribute__((noinline)) static void garbage_walks(uintptr_t *buf, int words)
     CU_ASSERT(n >= 0 && n <= 32);
 }
 
+/* The walk memo (unwinder.c): a walk over stack words that changed since
+ * the last one must not be answered from it. Fake stacks of code
+ * addresses and pointers into themselves, walked twice (the second from
+ * the memo), then again after one word changed; each walk against one that
+ * the memo cannot answer (more frames than it keeps), cut to the same
+ * length. */
+static int walk_ref(uintptr_t *pcs, uintptr_t *cfas, int max, uintptr_t pc, uintptr_t sp,
+                    uintptr_t rbp)
+{
+    uintptr_t p[CMP_MAX], c[CMP_MAX];
+    int n = lg__unwind_walk(p, c, CMP_MAX, pc, sp, rbp);
+    n = n < max ? n : max;
+    memcpy(pcs, p, sizeof(*p) * (size_t)n);
+    memcpy(cfas, c, sizeof(*c) * (size_t)n);
+    return n;
+}
+
+static bool same_walk(int n, const uintptr_t *p, const uintptr_t *c, int m, const uintptr_t *q,
+                      const uintptr_t *d)
+{
+    return n == m && memcmp(p, q, sizeof(*p) * (size_t)n) == 0 &&
+           memcmp(c, d, sizeof(*c) * (size_t)n) == 0;
+}
+
+__attribute__((noinline)) static void memo_walks(uintptr_t *buf, int words)
+{
+    unsigned long long seed = 0x2545f4914f6cdd1dull;
+    const uintptr_t code[] = {(uintptr_t)capture_both, (uintptr_t)lg_shape_nofp,
+                              (uintptr_t)lg_shape_lib, (uintptr_t)walk_ref};
+    enum { MAX = 16 };
+    uintptr_t p1[MAX], c1[MAX], p2[MAX], c2[MAX], pr[MAX], cr[MAX];
+    int hits = 0, changed = 0;
+    for (int round = 0; round < 3000; round++) {
+        for (int i = 0; i < words; i++) {
+            unsigned long long r = lg_test_rand(&seed);
+            buf[i] = r % 3 == 0   ? code[(r >> 8) % 4] + (r >> 16) % 128
+                     : r % 3 == 1 ? (uintptr_t)&buf[(r >> 8) % (unsigned)words]
+                                  : (uintptr_t)(r >> 24) % 64;
+        }
+        unsigned long long r = lg_test_rand(&seed);
+        uintptr_t sp = (uintptr_t)&buf[r % 8];
+        uintptr_t pc = code[(r >> 16) % 4] + (r >> 24) % 128;
+        uintptr_t rbp = (uintptr_t)&buf[(r >> 40) % (unsigned)words];
+        struct lg_unwind_stats st0, st1;
+        int n1 = lg__unwind_walk(p1, c1, MAX, pc, sp, rbp);
+        lg__unwind_stats(&st0);
+        int n2 = lg__unwind_walk(p2, c2, MAX, pc, sp, rbp);
+        lg__unwind_stats(&st1);
+        hits += st1.memo_hits > st0.memo_hits;
+        CU_ASSERT(same_walk(n1, p1, c1, n2, p2, c2));
+        int nr = walk_ref(pr, cr, MAX, pc, sp, rbp);
+        CU_ASSERT(same_walk(n1, p1, c1, nr, pr, cr));
+        /* One word the walk may have read changes: what the walk now gives,
+         * memo or not, is what a fresh walk gives. */
+        buf[(r >> 48) % (unsigned)words] = code[r % 4] + (r >> 8) % 128;
+        lg__unwind_walk(p1, c1, MAX, pc, sp, rbp); /* (fills the memo again when it missed) */
+        n1 = lg__unwind_walk(p1, c1, MAX, pc, sp, rbp);
+        n2 = lg__unwind_walk(p2, c2, MAX, pc, sp, rbp);
+        nr = walk_ref(pr, cr, MAX, pc, sp, rbp);
+        changed += !same_walk(n1, p1, c1, nr, pr, cr);
+        CU_ASSERT(same_walk(n1, p1, c1, nr, pr, cr));
+        CU_ASSERT(same_walk(n2, p2, c2, nr, pr, cr));
+    }
+    CU_ASSERT_EQUAL(changed, 0);
+    CU_ASSERT(hits > 100); /* the memo answered, not only the walk */
+}
+
+/* Signals landing in the middle of walks that fill the memo: the
+ * handler's walks (another stack) must not leave it saying something the
+ * interrupted walk did not read, nor the interrupted walk the handler's. */
+static volatile int capture_bad;
+
+static void *capture_loop(void *arg)
+{
+    (void)arg;
+    atomic_store(&spin_started, 1);
+    struct cmp c;
+    while (!spin_stop) {
+        memset(&c, 0, sizeof(c));
+        capture_shape(&c);
+        if (differs(&c) != 0)
+            capture_bad++;
+    }
+    return NULL;
+}
+
+static void test_memo_signals(void)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    CU_ASSERT_EQUAL_FATAL(sigaction(SIGUSR1, &sa, &old), 0);
+    keep_all_frames();
+    sig_seen = sig_bad = sig_short = 0;
+    capture_bad = 0;
+    spin_stop = 0;
+    atomic_store(&spin_started, 0);
+    pthread_t t;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, capture_loop, NULL), 0);
+    while (!atomic_load(&spin_started))
+        usleep(100);
+    for (int i = 0; i < 2000 && !sig_bad && !capture_bad; i++) {
+        int seen = sig_seen;
+        pthread_kill(t, SIGUSR1);
+        while (sig_seen == seen)
+            sched_yield();
+    }
+    spin_stop = 1;
+    pthread_join(t, NULL);
+    sigaction(SIGUSR1, &old, NULL);
+    show("signal during walks", &sig_cmp);
+    CU_ASSERT_EQUAL(sig_bad, 0);
+    CU_ASSERT_EQUAL(capture_bad, 0);
+    lg__stack_init();
+}
+
+static void test_memo(void)
+{
+    uintptr_t buf[256];
+    keep_all_frames();
+    memo_walks(buf, 256);
+    lg__stack_init();
+}
+
 static void test_garbage(void)
 {
     uintptr_t buf[512];
@@ -457,6 +587,8 @@ void lg_suite_stack(void)
     lg_add_test(s, "unwinder matches libgcc: signal handler", test_same_signal);
     lg_add_test(s, "unwinder matches libgcc: alternate signal stack", test_same_altstack);
     lg_add_test(s, "unwinder matches libgcc: signals anywhere in a loop", test_same_async_signals);
+    lg_add_test(s, "walk memo: changed stack words walked again", test_memo);
+    lg_add_test(s, "walk memo: signals in the middle of walks", test_memo_signals);
     lg_add_test(s, "unwinder caches rules and forgets them on unload", test_rule_cache);
     lg_add_test(s, "unwinder survives garbage", test_garbage);
 }
