@@ -158,6 +158,7 @@ struct lg_vertex *lg__graph_vertex_new(enum lg_vertex_kind kind, void *owner,
     v->in = NULL;
     v->nin = v->capin = 0;
     v->cyc_out = v->cyc_in = 0;
+    v->adj0_used = false;
     atomic_store_explicit(&v->out, NULL, memory_order_relaxed);
     atomic_store_explicit(&v->dead, false, memory_order_release);
     atomic_fetch_add(&nvertices, 1);
@@ -212,10 +213,25 @@ static void adj_put(struct lg_adj *a, struct lg_edge *e)
     atomic_store_explicit(&a->slot[i], e, memory_order_release);
 }
 
-static void adj_retire(struct lg_adj *a)
+#define ADJ0_CAP 4 /* the vertex's own (graph.h) */
+
+static inline struct lg_adj *adj0_of(struct lg_vertex *v)
 {
-    if (a)
-        lg__retire_block(a, adj_size(a->mask + 1));
+    return (struct lg_adj *)(void *)v->adj0;
+}
+
+static void adj_done(struct lg_retired *r)
+{
+    struct lg_adj *a = (struct lg_adj *)((char *)r - offsetof(struct lg_adj, r));
+    lg__free(a, adj_size(a->mask + 1));
+}
+
+/* v's out-set a is no longer v's: freed once no reader can be in it (the
+ * vertex's own goes with the vertex). */
+static void adj_retire(struct lg_vertex *v, struct lg_adj *a)
+{
+    if (a && a != adj0_of(v))
+        lg__retire(&a->r, adj_done);
 }
 
 /* Copy v's out-set into one with room for `want` more edges and no holes;
@@ -227,9 +243,14 @@ static bool adj_rebuild(struct lg_vertex *v, uint32_t want)
     uint32_t cap = 4;
     while (cap < 2 * (live + want))
         cap *= 2;
-    struct lg_adj *b = lg__alloc(adj_size(cap));
-    if (!b)
+    struct lg_adj *b;
+    if (!a && cap == ADJ0_CAP && !v->adj0_used) {
+        b = adj0_of(v);
+        memset(b, 0, adj_size(ADJ0_CAP));
+        v->adj0_used = true;
+    } else if (!(b = lg__alloc(adj_size(cap)))) {
         return false;
+    }
     b->mask = cap - 1;
     for (uint32_t i = 0; a && i <= a->mask; i++) {
         struct lg_edge *e = atomic_load_explicit(&a->slot[i], memory_order_relaxed);
@@ -237,7 +258,7 @@ static bool adj_rebuild(struct lg_vertex *v, uint32_t want)
             adj_put(b, e);
     }
     atomic_store_explicit(&v->out, b, memory_order_release);
-    adj_retire(a); /* a reader may be probing it right now */
+    adj_retire(v, a); /* a reader may be probing it right now */
     return true;
 }
 
@@ -274,15 +295,17 @@ static void adj_remove(struct lg_vertex *v, struct lg_edge *e)
 
 static bool in_push(struct lg_vertex *v, struct lg_edge *e)
 {
-    if (v->nin == v->capin) {
-        uint32_t cap = v->capin ? v->capin * 2 : 2;
+    if (!v->capin) {
+        v->in = v->in0;
+        v->capin = 2;
+    } else if (v->nin == v->capin) {
+        uint32_t cap = v->capin * 2;
         struct lg_edge **p = lg__alloc(cap * sizeof(*p));
         if (!p)
             return false;
-        if (v->in) {
-            memcpy(p, v->in, v->nin * sizeof(*p));
+        memcpy(p, v->in, v->nin * sizeof(*p));
+        if (v->in != v->in0)
             lg__free(v->in, v->capin * sizeof(*p));
-        }
         v->in = p;
         v->capin = cap;
     }
@@ -946,11 +969,11 @@ void lg__graph_vertex_remove(struct lg_vertex *v)
             edge_remove(e, false, true);
     }
     atomic_store_explicit(&v->out, NULL, memory_order_release);
-    adj_retire(a);
+    adj_retire(v, a);
     /* In-edges: each leaves the other end's out-set. */
     for (uint32_t i = 0; i < v->nin; i++)
         edge_remove(v->in[i], true, false);
-    if (v->in)
+    if (v->in && v->in != v->in0)
         lg__free(v->in, v->capin * sizeof(*v->in));
     v->in = NULL;
     v->nin = v->capin = 0;

@@ -103,6 +103,14 @@ struct lg_vertex {
     uint32_t nin, capin;
     uint32_t cyc_out, cyc_in; /* cyclic edges leaving / entering */
     struct lg_retired r;      /* on its way back to the pool */
+    /* Its first out-set and in-list, in place: most vertices have an edge
+     * or two, and then cost no allocation and no retirement. The out-set
+     * is used once (a reader may still probe it after it is replaced),
+     * until the vertex itself has been through a grace period. */
+    bool adj0_used;
+    struct lg_edge *in0[2];
+    _Alignas(struct lg_adj) unsigned char adj0[sizeof(struct lg_adj) +
+                                               4 * sizeof(struct lg_edge *)];
 };
 
 struct lg_edge_info {
