@@ -230,7 +230,7 @@ static void test_same_drap(void)
 }
 #endif
 
-static void *thread_main(void *arg)
+static void *body(void *arg)
 {
     lg_shape_nofp(3, capture_both, arg);
     return NULL;
@@ -243,7 +243,7 @@ static void test_same_thread(void)
     keep_all_frames();
     uint64_t f0 = fallbacks();
     pthread_t t;
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, thread_main, &c), 0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, body, &c), 0);
     pthread_join(t, NULL);
     CU_ASSERT_EQUAL(fallbacks(), f0);
     show("thread", &c);
@@ -330,34 +330,43 @@ static void *spin_main(void *arg)
     return NULL;
 }
 
-static void test_same_async_signals(void)
+/* Start body, wait until it says it runs, then signal it `rounds`
+ * times (each handled before the next) or until a capture went wrong, and
+ * stop it. The handler compares its captures (on_signal). */
+static volatile int capture_bad; /* set by capture_loop */
+
+static void signal_thread(void *(*body)(void *), int rounds)
 {
     struct sigaction sa, old;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     CU_ASSERT_EQUAL_FATAL(sigaction(SIGUSR1, &sa, &old), 0);
-    keep_all_frames();
     sig_seen = sig_bad = sig_short = 0;
-    uint64_t f0 = fallbacks();
+    capture_bad = 0;
     spin_stop = 0;
     atomic_store(&spin_started, 0);
     pthread_t t;
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, spin_main, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, body, NULL), 0);
     while (!atomic_load(&spin_started))
         usleep(100);
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < rounds && !sig_bad && !capture_bad; i++) {
         int seen = sig_seen;
         pthread_kill(t, SIGUSR1);
         while (sig_seen == seen)
             usleep(50);
-        if (sig_bad)
-            break;
     }
     spin_stop = 1;
     pthread_join(t, NULL);
-    CU_ASSERT_EQUAL(fallbacks(), f0);
     sigaction(SIGUSR1, &old, NULL);
+}
+
+static void test_same_async_signals(void)
+{
+    keep_all_frames();
+    uint64_t f0 = fallbacks();
+    signal_thread(spin_main, 300);
+    CU_ASSERT_EQUAL(fallbacks(), f0);
     show("signal in a busy loop", &sig_cmp);
     CU_ASSERT(sig_seen >= 1);
     CU_ASSERT_EQUAL(sig_bad, 0);
@@ -507,8 +516,6 @@ __attribute__((noinline)) static void memo_walks(uintptr_t *buf, int words)
 /* Signals landing in the middle of walks that fill the memo: the
  * handler's walks (another stack) must not leave it saying something the
  * interrupted walk did not read, nor the interrupted walk the handler's. */
-static volatile int capture_bad;
-
 static void *capture_loop(void *arg)
 {
     (void)arg;
@@ -525,29 +532,8 @@ static void *capture_loop(void *arg)
 
 static void test_memo_signals(void)
 {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    CU_ASSERT_EQUAL_FATAL(sigaction(SIGUSR1, &sa, &old), 0);
     keep_all_frames();
-    sig_seen = sig_bad = sig_short = 0;
-    capture_bad = 0;
-    spin_stop = 0;
-    atomic_store(&spin_started, 0);
-    pthread_t t;
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, capture_loop, NULL), 0);
-    while (!atomic_load(&spin_started))
-        usleep(100);
-    for (int i = 0; i < 2000 && !sig_bad && !capture_bad; i++) {
-        int seen = sig_seen;
-        pthread_kill(t, SIGUSR1);
-        while (sig_seen == seen)
-            sched_yield();
-    }
-    spin_stop = 1;
-    pthread_join(t, NULL);
-    sigaction(SIGUSR1, &old, NULL);
+    signal_thread(capture_loop, 2000);
     show("signal during walks", &sig_cmp);
     CU_ASSERT_EQUAL(sig_bad, 0);
     CU_ASSERT_EQUAL(capture_bad, 0);
