@@ -45,7 +45,8 @@ void lg__unmap(void *p, size_t size);
  * link_offset, so fields a stale reader looks at (the generation) are left
  * alone. Records are carved from 64 KiB blocks, never returned. Guarded
  * by the alloc lock (so fork needs nothing more). */
-struct lg_pool {
+/* (On a cache line of its own: taking and giving back records writes it.) */
+struct __attribute__((aligned(64))) lg_pool {
     uint32_t size, link_offset;
     void *free;
     char *cur, *end;

@@ -20,7 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-_Atomic uint32_t lg__chain_epoch;
+struct lg_fast_globals lg__fastg;
 
 void lg__chain_forget(void)
 {

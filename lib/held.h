@@ -120,7 +120,16 @@ static inline uint64_t lg__held_top_ckey(const struct lg_held_stack *h)
 /* Bumped when what a chain of held locks implies changes for a lock that
  * is still alive (it got a new class or rank): every thread's cache of
  * known chains is then forgotten. */
-extern _Atomic uint32_t lg__chain_epoch;
+#define lg__chain_epoch (lg__fastg.chain_epoch)
+/* The globals every fast-path acquisition reads, on a cache line of their
+ * own: nothing written on a busy path (a lock, a counter) may share it,
+ * wherever the linker puts things. Set at start, or changed rarely. */
+struct __attribute__((aligned(64))) lg_fast_globals {
+    _Atomic uint32_t chain_epoch;
+    bool opt_after_rare;  /* runtime.h: lg__opt_after_rare */
+    bool opt_unlock_rare; /* runtime.h: lg__opt_unlock_rare */
+};
+extern struct lg_fast_globals lg__fastg;
 void lg__chain_forget(void);
 
 static inline bool lg__held_is_hole(const struct lg_held *e)
@@ -143,11 +152,31 @@ static inline struct lg_held *lg__held_slot(struct lg_held_stack *h)
     return &h->e[h->n++];
 }
 
+/* The entry the next push will fill, for a caller that fills it before it
+ * knows whether the push happens (the fast path, runtime.h, fills it
+ * before the real lock call, so that nothing of the call but the thread's
+ * record stays live across it); lg__held_commit pushes it. NULL when out
+ * of memory. Nobody reads above the top, so a slot filled and never
+ * committed is no entry. */
+static inline struct lg_held *lg__held_stage(struct lg_held_stack *h)
+{
+    if (__builtin_expect(h->n == h->cap, 0) && !lg__held_grow(h))
+        return NULL;
+    return &h->e[h->n];
+}
+
 /* The top entry's addr is filled in: index it if the stack is indexed. */
 static inline void lg__held_pushed(struct lg_held_stack *h)
 {
     if (__builtin_expect(h->imask != 0 || h->n > LG_HELD_SCAN, 0))
         lg__held_indexed_push(h);
+}
+
+/* Push the entry lg__held_stage gave. */
+static inline void lg__held_commit(struct lg_held_stack *h)
+{
+    h->n++;
+    lg__held_pushed(h);
 }
 
 /* Release one hold of addr, the common way: it is on top. Returns false

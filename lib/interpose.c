@@ -53,6 +53,11 @@ void lg__interpose_resolve(void)
     LG_INTERPOSE_TABLE(LG_RESOLVE)
 }
 
+/* On a fast path (a thread with a record: lockgraph is active), init has
+ * resolved every real function, and the mutex and rwlock ones, which start
+ * as libc's own names, are never NULL. */
+#define REAL_ACTIVE(name) (lg__real_##name)
+
 /* For the calls without a libc alias, when called before init resolved them. */
 #define REAL(name)                                                                                 \
     (__builtin_expect(lg__real_##name != NULL, 1) ? lg__real_##name : resolve_##name())
@@ -156,36 +161,34 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     }                                                                                              \
     LG_EXPORT int name params                                                                      \
     {                                                                                              \
-        uintptr_t pc_ = (uintptr_t)__builtin_return_address(0);                                    \
-        uintptr_t cfa_ = (uintptr_t)__builtin_dwarf_cfa();                                         \
-        struct lg_thread *t = lg__enter_fast(false);                                               \
+        struct lg_thread *t = lg__enter_fast();                                               \
         if (__builtin_expect(t != NULL, 1)) {                                                      \
             unsigned f_ = (flags);                                                                 \
             const struct lg_hit *h = lg__hit_find(t, (uintptr_t)(lk), f_);                         \
-            if (__builtin_expect(h != NULL, 1)) {                                                  \
+            struct lg_held *e_;                                                                    \
+            if (__builtin_expect(h != NULL, 1) &&                                                  \
+                __builtin_expect((e_ = lg__held_stage(&t->held)) != NULL, 1)) {                    \
+                lg__held_fill_hit(e_, (uintptr_t)(lk), h, f_,                                      \
+                                  (uintptr_t)__builtin_return_address(0),                          \
+                                  (uintptr_t)__builtin_dwarf_cfa());                               \
                 int rc = fast;                                                                     \
                 if (__builtin_expect(rc != EBUSY, 1) || (is_try)) {                                \
-                    if (__builtin_expect(!ok(rc), 0) ||                                            \
-                        __builtin_expect(lg__held_push_known(                                      \
-                                             t, (uintptr_t)(lk), h->node, h->gen, f_, h->chain,    \
-                                             h->ckey, h->klass, h->run, pc_, cfa_),                \
-                                         1)) {                                                     \
-                        lg__leave_fast();                                                          \
-                        return rc;                                                                 \
-                    }                                                                              \
-                    struct lg_acq a = acq;                                                         \
-                    lg__lock_after_unpushed(t, h, &a);                                             \
+                    if (__builtin_expect(ok(rc), 1))                                               \
+                        lg__held_commit(&t->held);                                                 \
+                    lg__leave_fast();                                                              \
                     return rc;                                                                     \
                 }                                                                                  \
             }                                                                                      \
-            lg__section_enter(t);                                                                \
-            return name##_in(t, pc_, cfa_, LG_ARGS call_args);                                     \
+            lg__section_enter(t);                                                                  \
+            return name##_in(t, (uintptr_t)__builtin_return_address(0),                            \
+                             (uintptr_t)__builtin_dwarf_cfa(), LG_ARGS call_args);                 \
         }                                                                                          \
-        return name##_full(pc_, cfa_, LG_ARGS call_args);                                          \
+        return name##_full((uintptr_t)__builtin_return_address(0),                                 \
+                           (uintptr_t)__builtin_dwarf_cfa(), LG_ARGS call_args);                   \
     }
 
-/* The common unlock, the top of the held stack: this thread's record only,
- * no read section; anything else goes the whole way (name_full). */
+/* The common unlock, the top of the held stack: this thread's record only
+ * (lg__unlock_fast); anything else goes the whole way (name_full). */
 #define UNLOCK_SHIM(name, type)                                                                    \
     __attribute__((noinline)) static int name##_full(type *l)                                      \
     {                                                                                              \
@@ -196,15 +199,18 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
         lg__leave();                                                                               \
         return REAL(name)(l);                                                                      \
     }                                                                                              \
+    __attribute__((noinline)) static int name##_indexed(type *l)                                   \
+    {                                                                                              \
+        lg__unlock_indexed((uintptr_t)l);                                                          \
+        return REAL_ACTIVE(name)(l);                                                               \
+    }                                                                                              \
     LG_EXPORT int name(type *l)                                                                    \
     {                                                                                              \
-        struct lg_thread *t = lg__enter_fast(true);                                                \
-        if (__builtin_expect(t != NULL, 1)) {                                                      \
-            bool top = lg__held_release_top(&t->held, (uintptr_t)l);                               \
-            lg__leave_fast();                                                                      \
-            if (__builtin_expect(top, 1))                                                          \
-                return REAL(name)(l);                                                              \
-        }                                                                                          \
+        enum lg_unlock_fast u_ = lg__unlock_fast((uintptr_t)l);                                    \
+        if (__builtin_expect(u_ == LG_UNLOCK_DONE, 1))                                             \
+            return REAL_ACTIVE(name)(l);                                                           \
+        if (u_ == LG_UNLOCK_INDEXED)                                                               \
+            return name##_indexed(l);                                                              \
         return name##_full(l);                                                                     \
     }
 
@@ -308,19 +314,20 @@ static inline int take_mutex(struct lg_thread *t, struct lg_acq *a, pthread_mute
 /* The known-order attempt: see take_mutex. */
 static inline int try_mutex(pthread_mutex_t *m)
 {
-    return __libc_single_threaded ? REAL(pthread_mutex_lock)(m) : REAL(pthread_mutex_trylock)(m);
+    return __libc_single_threaded ? REAL_ACTIVE(pthread_mutex_lock)(m)
+                                  : REAL_ACTIVE(pthread_mutex_trylock)(m);
 }
 
 ACQUIRE_SHIM(pthread_mutex_lock, (pthread_mutex_t * m), (m), m, 0, ACQ(m, 0), try_mutex(m), false,
              take_mutex(t, &a, m, HOW_LOCK, CLOCK_MONOTONIC, NULL), acquired)
 ACQUIRE_SHIM(pthread_mutex_trylock, (pthread_mutex_t * m), (m), m, LG_ACQ_TRY, ACQ(m, LG_ACQ_TRY),
-             REAL(pthread_mutex_trylock)(m), true, REAL(pthread_mutex_trylock)(m), acquired)
+             REAL_ACTIVE(pthread_mutex_trylock)(m), true, REAL(pthread_mutex_trylock)(m), acquired)
 ACQUIRE_SHIM(pthread_mutex_timedlock, (pthread_mutex_t * m, const struct timespec *abstime),
-             (m, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED), REAL(pthread_mutex_trylock)(m), false,
+             (m, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED), REAL_ACTIVE(pthread_mutex_trylock)(m), false,
              take_mutex(t, &a, m, HOW_TIMED, CLOCK_REALTIME, abstime), acquired)
 ACQUIRE_SHIM(pthread_mutex_clocklock,
              (pthread_mutex_t * m, clockid_t clock, const struct timespec *abstime),
-             (m, clock, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED), REAL(pthread_mutex_trylock)(m),
+             (m, clock, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED), REAL_ACTIVE(pthread_mutex_trylock)(m),
              false,
              take_mutex(t, &a, m, HOW_CLOCK, clock, abstime), acquired)
 
@@ -389,8 +396,8 @@ static inline int take_rw(struct lg_thread *t, struct lg_acq *a, pthread_rwlock_
 /* The known-order attempt of a read or a write. */
 static inline int try_rw(pthread_rwlock_t *rw, unsigned f)
 {
-    return (f & LG_ACQ_READ) ? REAL(pthread_rwlock_tryrdlock)(rw)
-                             : REAL(pthread_rwlock_trywrlock)(rw);
+    return (f & LG_ACQ_READ) ? REAL_ACTIVE(pthread_rwlock_tryrdlock)(rw)
+                             : REAL_ACTIVE(pthread_rwlock_trywrlock)(rw);
 }
 
 #define RW_SHIM(name, params, call_args, f, call)                                                  \

@@ -25,7 +25,7 @@
 
 #include <string.h>
 
-_Atomic(struct lg_rtable *) lg__rtable;
+struct lg_registry_read lg__registry_read;
 static lg__lock_t registry_lock = LG__LOCK_INIT;
 static struct lg_pool node_pool = LG_POOL_INIT(struct lg_node, link);
 static atomic_uint_fast64_t next_id = 1;
@@ -45,7 +45,7 @@ static size_t table_size(uint32_t cap)
 #define PB_BITS 18
 #define PB_SIZE (1u << PB_BITS)
 
-static _Atomic(_Atomic uint32_t *) pbuckets;
+#define pbuckets (lg__registry_read.pbuckets)
 
 static inline uint32_t pb_index(uintptr_t page)
 {

@@ -76,7 +76,14 @@ struct lg_rtable {
 };
 #define LG_RSLOT_GONE UINTPTR_MAX
 
-extern _Atomic(struct lg_rtable *) lg__rtable;
+/* What every look-up reads, on a cache line of its own: apart from the
+ * counters and lists that creating and retiring locks write. */
+struct __attribute__((aligned(64))) lg_registry_read {
+    _Atomic(struct lg_rtable *) rtable;
+    _Atomic(_Atomic uint32_t *) pbuckets; /* registry.c: page buckets */
+};
+extern struct lg_registry_read lg__registry_read;
+#define lg__rtable (lg__registry_read.rtable)
 
 static inline uint32_t lg__registry_hash(uintptr_t addr, uint32_t shift)
 {

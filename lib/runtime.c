@@ -41,7 +41,6 @@
 #include <string.h>
 
 atomic_uint_fast64_t lg__early_passthrough;
-bool lg__opt_after_rare, lg__opt_unlock_rare;
 
 static int depth(void)
 {
@@ -95,12 +94,12 @@ static inline struct lg_node *held_node(const struct lg_held *h)
 
 static void drops_lock(struct lg_thread *t)
 {
-    lg__lock((lg__lock_t *)&t->drops.lock);
+    lg__lock(&t->drops.lock);
 }
 
 static void drops_unlock(struct lg_thread *t)
 {
-    lg__unlock((lg__lock_t *)&t->drops.lock);
+    lg__unlock(&t->drops.lock);
 }
 
 void lg__apply_drops(struct lg_thread *t)
@@ -524,19 +523,6 @@ __attribute__((noinline)) static void chain_remember(struct lg_thread *t, struct
     if (ck)
         chain_put(t, ck, ck);
     a->cchain = ck;
-}
-
-__attribute__((cold)) void lg__lock_after_unpushed(struct lg_thread *t, const struct lg_hit *h,
-                                                   struct lg_acq *a)
-{
-    lg__section_enter(t);
-    a->node = h->node;
-    a->gen = h->gen;
-    a->held = -1;
-    a->chain = h->chain;
-    a->cchain = h->ckey;
-    lg__lock_after_slow(t, a);
-    lg__leave();
 }
 
 /* A blocking acquisition relates its lock to the locks held: from now on

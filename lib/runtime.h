@@ -6,9 +6,11 @@
  * thread-ended. No check is written twice.
  *
  * The shims' first step is the known-order fast path: lg__enter_fast, the
- * thread's hit cache (lg__hit_find), the real call, lg__held_push_known. It
- * reads only the thread's own record and an instance's generation, so it
- * needs no read section. Everything else goes the whole way below.
+ * thread's hit cache (lg__hit_find), the held entry filled before the real
+ * call (lg__held_stage, lg__held_fill_hit) and pushed after it
+ * (lg__held_commit); an unlock's is lg__unlock_fast. It reads only the
+ * thread's own record and an instance's generation, so it needs no read
+ * section. Everything else goes the whole way below.
  *
  * A caller brackets its work with lg__enter()/lg__leave(): enter returns the
  * thread's record, or NULL when the call must pass straight through
@@ -85,31 +87,84 @@ static inline void lg__leave(void)
 }
 
 /* held_stacks or hold_warn_ms: lock_after has more to do (set at start). */
-extern bool lg__opt_after_rare;
+#define lg__opt_after_rare (lg__fastg.opt_after_rare)
 /* hold_warn_ms: unlocks have more to do (set at start). */
-extern bool lg__opt_unlock_rare;
+#define lg__opt_unlock_rare (lg__fastg.opt_unlock_rare)
 
 /* The known-order fast path's entry (interpose.c): the thread's record,
  * marked busy, when it has one (made only once lockgraph is active) and
- * nothing is pending for it: no drops, and for an unlock no hold_warn_ms
- * timing (an acquisition with per-hold extras finds no hit: lg__hit_put
- * makes none). NULL sends the call the whole way (lg__enter). No read
- * section: the fast path reads only the thread's own record and the
- * generation of instances, which are type-stable (registry.h) - a hit is
- * checked against it, and a held entry whose instance changed generation
- * counts as gone, whenever that happened. Going on the whole way from here
- * takes only lg__section_enter: the rest of lg__enter is done. */
-static inline struct lg_thread *lg__enter_fast(bool unlock)
+ * nothing is pending for it: no drops (an acquisition with per-hold
+ * extras, held_stacks or hold_warn_ms, finds no hit: lg__hit_put makes
+ * none). NULL sends the call the whole way (lg__enter). No read section:
+ * the fast path reads only the thread's own record and the generation of
+ * instances, which are type-stable (registry.h) - a hit is checked against
+ * it, and a held entry whose instance changed generation counts as gone,
+ * whenever that happened. Going on the whole way from here takes only
+ * lg__section_enter: the rest of lg__enter is done. */
+static inline struct lg_thread *lg__enter_fast(void)
 {
     struct lg_thread *t = lg__self;
     /* (a record is made only once lockgraph is active, which it then stays) */
     if (__builtin_expect(lg__busy || (uintptr_t)t <= (uintptr_t)LG_THREAD_GONE ||
-                             atomic_load_explicit(&t->drops_pending, memory_order_relaxed) ||
-                             (unlock && lg__opt_unlock_rare),
+                             atomic_load_explicit(&t->drops_pending, memory_order_relaxed),
                          0))
         return NULL;
     lg__busy = 1;
     return t;
+}
+
+/* The fast path of an unlock: the lock is on top of the held stack and
+ * nothing else is to be done (no drops pending, no hold_warn_ms timing):
+ * one hold of it goes. The shim then makes the real call as its tail call,
+ * or goes the whole way (lg__enter, lg__unlock_before), or, for a stack
+ * deep enough to be indexed or with holes below its top, takes the lock off
+ * with lg__unlock_indexed.
+ *
+ * It does not mark the thread busy: the only thing that can run on this
+ * thread between its reads and its writes is a signal handler, and a
+ * handler that locks and unlocks leaves the stack as it found it (its push
+ * goes above the top, and its pop takes it off again); one that unlocks
+ * what it did not lock is undefined in the program already. Lockgraph's own
+ * code takes no lock through the shims while busy, which is checked. */
+enum lg_unlock_fast {
+    LG_UNLOCK_WHOLE,  /* go the whole way */
+    LG_UNLOCK_DONE,   /* done */
+    LG_UNLOCK_INDEXED /* on top, but the stack has an index or holes: lg__unlock_indexed */
+};
+static inline enum lg_unlock_fast lg__unlock_fast(uintptr_t addr)
+{
+    struct lg_thread *t = lg__self;
+    if (__builtin_expect(lg__busy || (uintptr_t)t <= (uintptr_t)LG_THREAD_GONE ||
+                             atomic_load_explicit(&t->drops_pending, memory_order_relaxed) ||
+                             lg__opt_unlock_rare,
+                         0))
+        return LG_UNLOCK_WHOLE;
+    struct lg_held_stack *h = &t->held;
+    uint32_t n = h->n;
+    if (__builtin_expect(n == 0, 0))
+        return LG_UNLOCK_WHOLE;
+    struct lg_held *e = &h->e[n - 1];
+    if (__builtin_expect(e->addr != addr, 0))
+        return LG_UNLOCK_WHOLE;
+    if (__builtin_expect((h->imask | h->holes) != 0, 0))
+        return LG_UNLOCK_INDEXED;
+    if (__builtin_expect(e->count > 1, 0)) {
+        e->count--;
+        return LG_UNLOCK_DONE;
+    }
+    h->n = n - 1;
+    if (__builtin_expect(h->stale_from >= n - 1, 1))
+        h->stale_from = UINT32_MAX;
+    return LG_UNLOCK_DONE;
+}
+
+/* LG_UNLOCK_INDEXED: one hold of addr, on top, goes, with the stack's
+ * index and holes kept (busy meanwhile). */
+static inline void lg__unlock_indexed(uintptr_t addr)
+{
+    lg__busy = 1;
+    lg__held_release_top(&lg__self->held, addr);
+    lg__busy = 0;
 }
 
 static inline void lg__leave_fast(void)
@@ -242,10 +297,27 @@ lg__held_push_known(struct lg_thread *t, uintptr_t addr, struct lg_node *n, uint
     return true;
 }
 
-/* A known-order acquisition (hit h) was acquired but could not be pushed
- * (the held stack could not grow): the slow half, which says so, inside a
- * read section; leaves lockgraph (lg__leave). */
-void lg__lock_after_unpushed(struct lg_thread *t, const struct lg_hit *h, struct lg_acq *a);
+/* Fill the staged entry e (lg__held_stage) for the lock at addr taken with
+ * flags in the order hit h knows. */
+__attribute__((always_inline)) static inline void lg__held_fill_hit(struct lg_held *e,
+                                                                    uintptr_t addr,
+                                                                    const struct lg_hit *h,
+                                                                    unsigned flags, uintptr_t pc,
+                                                                    uintptr_t cfa)
+{
+    e->addr = addr;
+    e->node = h->node;
+    e->gen = h->gen;
+    e->count = 1;
+    e->flags = (uint16_t)flags;
+    e->key = h->chain;
+    e->ckey = h->ckey;
+    e->klass = h->klass;
+    e->run = h->run;
+    e->pc = pc;
+    e->cfa = cfa;
+    e->stack = NULL;
+}
 
 /* Before the lock call. The fast path, inline in every shim: the lock's
  * instance from the registry, and the chain of held locks with it on top

@@ -32,8 +32,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Each lock on a cache line of its own: threads taking it must not slow
+ * the readers of whatever the linker would put beside it (a fast path's
+ * globals, a table pointer). */
 typedef struct {
-    atomic_int state;
+    _Alignas(64) atomic_int state;
 } lg__lock_t;
 
 #define LG__LOCK_INIT                                                                              \

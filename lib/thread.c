@@ -21,8 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-__thread struct lg_thread *lg__self LG_TLS;
-__thread int lg__busy LG_TLS;
+__thread struct lg_tls lg__tls LG_TLS;
 
 static lg__lock_t threads_lock = LG__LOCK_INIT;
 static struct lg_thread *free_records;

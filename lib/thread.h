@@ -10,6 +10,7 @@
 #define LG_THREAD_H
 
 #include "held.h"
+#include "sync.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -50,7 +51,7 @@ struct lg_wait {
  * held-at-exit. */
 #define LG_DROPS_MAX 16
 struct lg_drops {
-    int lock;         /* a lg__lock_t (sync.h) */
+    lg__lock_t lock;
     uint32_t n;
     bool overflow;    /* more than fit: the thread's record became lossy */
     struct {
@@ -127,13 +128,21 @@ struct lg_thread {
     struct lg_thread *all_next; /* every record ever made; never freed */
 };
 
-/* The calling thread's record: NULL before its first lock, LG_THREAD_GONE
- * after its exit destructor ran. */
-extern __thread struct lg_thread *lg__self LG_TLS;
-/* Non-zero while lockgraph code runs on this thread: an interposed call made
- * from inside lockgraph (by the unwinder, dlsym, the host allocator) passes
- * straight through. */
-extern __thread int lg__busy LG_TLS;
+/* The thread's two words, in one thread-local so that a shim finds both
+ * with one look-up of its offset (a -fPIC library reads the offset of each
+ * initial-exec thread-local from the GOT). */
+struct lg_tls {
+    /* The calling thread's record: NULL before its first lock,
+     * LG_THREAD_GONE after its exit destructor ran. */
+    struct lg_thread *self;
+    /* Non-zero while lockgraph code runs on this thread: an interposed call
+     * made from inside lockgraph (by the unwinder, dlsym, the host
+     * allocator) passes straight through. */
+    int busy;
+};
+extern __thread struct lg_tls lg__tls LG_TLS;
+#define lg__self (lg__tls.self)
+#define lg__busy (lg__tls.busy)
 
 #define LG_THREAD_GONE ((struct lg_thread *)1)
 

@@ -49,8 +49,9 @@ for f in "$probe" "$lib"; do
 done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# Where lg__self lives in the library's TLS block, and registry.c's table.
-self_off=0x$(nm "$lib" 2>/dev/null | awk '$3 == "lg__self" { print $1; exit }')
+# Where lg__tls (whose first word is lg__self) lives in the library's TLS block,
+# and registry.c's table.
+self_off=0x$(nm "$lib" 2>/dev/null | awk '$3 == "lg__tls" { print $1; exit }')
 table_off=0x$(readelf -sW "$lib" 2>/dev/null |
     awk '$4 == "FILE" { f = $8 } f == "registry.c" && $8 == "table" { print $2; exit }')
 

@@ -9,12 +9,13 @@
  * moments of a shared machine; the best sample of each and their
  * difference are what this start's layout costs. It prints them with the
  * addresses ASLR moves: the mutexes (on the stack), lockgraph's
- * thread-locals (lg__self, lg__busy) and the thread record holding the
+ * thread-locals (lg__tls: lg__self, lg__busy) and the thread record holding the
  * held stack. --series prints every sample instead, to tell a start that
  * is slow throughout from one slowed for a while by a neighbour.
  *
- * LG_SELF_OFF: offset of lg__self in liblockgraph.so's TLS block (nm shows
- * it; layout.sh passes it), to find the thread record; optional. (An
+ * LG_SELF_OFF: offset of lg__tls, whose first word is lg__self, in
+ * liblockgraph.so's TLS block (nm shows it; layout.sh passes it), to find
+ * the thread record; optional. (An
  * LG_TABLE_OFF that printed each mutex's graph node went with the instance
  * graph it read.)
  *
