@@ -69,6 +69,7 @@ void lg__held_init(struct lg_held_stack *h)
     h->cap = LG_HELD_INLINE;
     h->holes = 0;
     h->imask = 0;
+    h->icap = 0;
     h->index = NULL;
     h->stale_from = UINT32_MAX;
 }
@@ -96,11 +97,12 @@ static inline uint32_t slot_of(uintptr_t addr, uint32_t mask)
     return (uint32_t)(((uint64_t)(addr >> 3) * 0x9E3779B97F4A7C15ull) >> 32) & mask;
 }
 
+/* Not indexed any more. The mapping stays with the stack for the next
+ * build: a thread whose stack goes past LG_HELD_SCAN and back every round
+ * would otherwise map, fault in and unmap it every round (75 us a round,
+ * most of it TLB shoot-downs, in sc_signal_locks deep). */
 static void index_drop(struct lg_held_stack *h)
 {
-    if (h->index)
-        lg__unmap(h->index, (h->imask + 1) * sizeof(*h->index));
-    h->index = NULL;
     h->imask = 0;
 }
 
@@ -121,10 +123,18 @@ static void index_build(struct lg_held_stack *h)
     uint32_t cap = 64;
     while (cap < 4 * h->n)
         cap *= 2;
-    struct lg_held_index *ix = lg__map_limited(cap * sizeof(*ix));
-    if (!ix)
-        return;
-    h->index = ix;
+    if (cap > h->icap) {
+        struct lg_held_index *ix = lg__map_limited(cap * sizeof(*ix));
+        if (!ix)
+            return;
+        if (h->index)
+            lg__unmap(h->index, h->icap * sizeof(*h->index));
+        h->index = ix;
+        h->icap = cap;
+    } else {
+        cap = h->icap;
+        memset(h->index, 0, cap * sizeof(*h->index));
+    }
     h->imask = cap - 1;
     /* Bottom up: a lock held twice (an entry, a hole... never two live
      * entries of one address) maps to its live entry. */

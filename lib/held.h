@@ -31,23 +31,40 @@ enum {
     LG_ACQ_SHARED = 8 /* ... and it is reader-preferring: readers do not wait for it */
 };
 
+/* What a held entry takes over from the thread's hit cache (thread.h) when
+ * the lock is taken in an order the thread knows: one block, copied whole
+ * (lg__held_fill_hit). Named fields and the block are the same memory.
+ *   node  the instance; NULL when out of memory at the time
+ *   key   the chain key of the stack up to and including this entry: a
+ *         hash of the instances and modes held, in order (lockdep's chain
+ *         key); ckey the same over classes, when every class in it is
+ *         different (0 otherwise)
+ *   klass the class it was taken as (for runs only; node->klass is the
+ *         truth)
+ *   gen   node's generation when taken: changed, it is gone
+ *   run   the first entry of the run this one ends: entries next to each
+ *         other with one class and one mode (runtime.c jumps over a run at
+ *         once) */
+#define LG_KNOWN_FIELDS                                                                            \
+    struct lg_node *node;                                                                          \
+    uint64_t key, ckey;                                                                            \
+    const void *klass;                                                                             \
+    uint32_t gen, run;
+struct lg_known {
+    LG_KNOWN_FIELDS
+};
+
 struct lg_held {
-    uintptr_t addr;       /* 0: a hole left by a release from the middle */
-    struct lg_node *node; /* the instance; NULL when out of memory at the time */
+    uintptr_t addr; /* 0: a hole left by a release from the middle */
+    union {
+        struct lg_known known;
+        struct {
+            LG_KNOWN_FIELDS
+        };
+    };
     uint32_t count;       /* recursion depth */
     uint16_t flags;       /* LG_ACQ_* of the first acquisition */
     uint16_t spare;
-    uint32_t gen;         /* node's generation when taken: changed, it is gone */
-    /* The first entry of the run this one ends: entries next to each other
-     * with one class and one mode (runtime.c jumps over a run at once), and
-     * the class it was taken as (for runs only; node->klass is the truth). */
-    uint32_t run;
-    const void *klass;
-    /* The chain key of the stack up to and including this entry: a hash
-     * of the instances and modes held, in order (lockdep's chain key); and
-     * the class key, the same over classes, when every class in it is
-     * different (0 otherwise). */
-    uint64_t key, ckey;
     uintptr_t pc, cfa;    /* return address and frame address of the lock call */
     const struct lg_stack *stack; /* full stack, only with held_stacks=1 */
     uint64_t since_ns;    /* when taken, only with hold_warn_ms */
@@ -71,6 +88,7 @@ struct lg_held_stack {
     uint32_t stale_from;
     uint32_t holes;                /* entries with addr 0 below the top */
     uint32_t imask;                /* index capacity - 1, 0 when not indexed */
+    uint32_t icap;                 /* entries mapped at index (kept when not indexed) */
     struct lg_held_index *index;   /* lock-free to nobody: its thread's only */
     struct lg_held first[LG_HELD_INLINE];
 };
@@ -155,14 +173,12 @@ static inline struct lg_held *lg__held_slot(struct lg_held_stack *h)
 /* The entry the next push will fill, for a caller that fills it before it
  * knows whether the push happens (the fast path, runtime.h, fills it
  * before the real lock call, so that nothing of the call but the thread's
- * record stays live across it); lg__held_commit pushes it. NULL when out
- * of memory. Nobody reads above the top, so a slot filled and never
- * committed is no entry. */
+ * record stays live across it); lg__held_commit pushes it. Nobody reads
+ * above the top, so a slot filled and never committed is no entry. NULL
+ * when the stack is full: growing it is for the whole way (lg__held_slot). */
 static inline struct lg_held *lg__held_stage(struct lg_held_stack *h)
 {
-    if (__builtin_expect(h->n == h->cap, 0) && !lg__held_grow(h))
-        return NULL;
-    return &h->e[h->n];
+    return __builtin_expect(h->n < h->cap, 1) ? &h->e[h->n] : NULL;
 }
 
 /* The top entry's addr is filled in: index it if the stack is indexed. */

@@ -201,8 +201,9 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     }                                                                                              \
     __attribute__((noinline)) static int name##_indexed(type *l)                                   \
     {                                                                                              \
-        lg__unlock_indexed((uintptr_t)l);                                                          \
-        return REAL_ACTIVE(name)(l);                                                               \
+        if (lg__unlock_indexed((uintptr_t)l))                                                      \
+            return REAL_ACTIVE(name)(l);                                                           \
+        return name##_full(l);                                                                     \
     }                                                                                              \
     LG_EXPORT int name(type *l)                                                                    \
     {                                                                                              \

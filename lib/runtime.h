@@ -92,10 +92,13 @@ static inline void lg__leave(void)
 #define lg__opt_unlock_rare (lg__fastg.opt_unlock_rare)
 
 /* The known-order fast path's entry (interpose.c): the thread's record,
- * marked busy, when it has one (made only once lockgraph is active) and
- * nothing is pending for it: no drops (an acquisition with per-hold
- * extras, held_stacks or hold_warn_ms, finds no hit: lg__hit_put makes
- * none). NULL sends the call the whole way (lg__enter). No read section:
+ * marked busy, when it has one (made only once lockgraph is active), it is
+ * not inside lockgraph, and nothing is pending for it: no drops (an
+ * acquisition with per-hold extras, held_stacks or hold_warn_ms, finds no
+ * hit: lg__hit_put makes none). Busy before the first read of the record:
+ * a signal handler's locking may change more than the count of entries
+ * (see lg__unlock_fast), so nothing read before it could be trusted after
+ * it (sc_signal_locks). NULL sends the call the whole way (lg__enter). No read section:
  * the fast path reads only the thread's own record and the generation of
  * instances, which are type-stable (registry.h) - a hit is checked against
  * it, and a held entry whose instance changed generation counts as gone,
@@ -110,6 +113,7 @@ static inline struct lg_thread *lg__enter_fast(void)
                          0))
         return NULL;
     lg__busy = 1;
+    atomic_signal_fence(memory_order_seq_cst); /* before any read of the record */
     return t;
 }
 
@@ -120,12 +124,11 @@ static inline struct lg_thread *lg__enter_fast(void)
  * deep enough to be indexed or with holes below its top, takes the lock off
  * with lg__unlock_indexed.
  *
- * It does not mark the thread busy: the only thing that can run on this
- * thread between its reads and its writes is a signal handler, and a
- * handler that locks and unlocks leaves the stack as it found it (its push
- * goes above the top, and its pop takes it off again); one that unlocks
- * what it did not lock is undefined in the program already. Lockgraph's own
- * code takes no lock through the shims while busy, which is checked. */
+ * Busy from the first read to the last write, like every change to the
+ * stack: a signal handler that locks and unlocks in between would leave
+ * the count of entries as it was, but not the rest (its slow path may build
+ * or drop the index, or apply drops), which a pop decided before it would
+ * then contradict. (sc_signal_locks catches it.) */
 enum lg_unlock_fast {
     LG_UNLOCK_WHOLE,  /* go the whole way */
     LG_UNLOCK_DONE,   /* done */
@@ -139,36 +142,47 @@ static inline enum lg_unlock_fast lg__unlock_fast(uintptr_t addr)
                              lg__opt_unlock_rare,
                          0))
         return LG_UNLOCK_WHOLE;
+    lg__busy = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    enum lg_unlock_fast r = LG_UNLOCK_WHOLE;
     struct lg_held_stack *h = &t->held;
     uint32_t n = h->n;
-    if (__builtin_expect(n == 0, 0))
-        return LG_UNLOCK_WHOLE;
     struct lg_held *e = &h->e[n - 1];
-    if (__builtin_expect(e->addr != addr, 0))
-        return LG_UNLOCK_WHOLE;
-    if (__builtin_expect((h->imask | h->holes) != 0, 0))
-        return LG_UNLOCK_INDEXED;
-    if (__builtin_expect(e->count > 1, 0)) {
+    if (__builtin_expect(n == 0 || e->addr != addr, 0)) {
+        r = LG_UNLOCK_WHOLE;
+    } else if (__builtin_expect((h->imask | h->holes) != 0, 0)) {
+        r = LG_UNLOCK_INDEXED;
+    } else if (__builtin_expect(e->count > 1, 0)) {
         e->count--;
-        return LG_UNLOCK_DONE;
+        r = LG_UNLOCK_DONE;
+    } else {
+        h->n = n - 1;
+        if (__builtin_expect(h->stale_from >= n - 1, 1))
+            h->stale_from = UINT32_MAX;
+        r = LG_UNLOCK_DONE;
     }
-    h->n = n - 1;
-    if (__builtin_expect(h->stale_from >= n - 1, 1))
-        h->stale_from = UINT32_MAX;
-    return LG_UNLOCK_DONE;
+    atomic_signal_fence(memory_order_seq_cst);
+    lg__busy = 0;
+    return r;
 }
 
 /* LG_UNLOCK_INDEXED: one hold of addr, on top, goes, with the stack's
- * index and holes kept (busy meanwhile). */
-static inline void lg__unlock_indexed(uintptr_t addr)
+ * index and holes kept (busy meanwhile). False when addr is not on top
+ * after all (a signal handler ran since lg__unlock_fast looked): the
+ * caller goes the whole way. */
+static inline bool lg__unlock_indexed(uintptr_t addr)
 {
     lg__busy = 1;
-    lg__held_release_top(&lg__self->held, addr);
+    atomic_signal_fence(memory_order_seq_cst);
+    bool done = lg__held_release_top(&lg__self->held, addr);
+    atomic_signal_fence(memory_order_seq_cst);
     lg__busy = 0;
+    return done;
 }
 
 static inline void lg__leave_fast(void)
 {
+    atomic_signal_fence(memory_order_seq_cst); /* after every write */
     lg__busy = 0;
 }
 
@@ -264,7 +278,7 @@ static inline void lg__hit_put(struct lg_thread *t, uint64_t top, const struct l
     h->node = a->node;
     h->gen = a->gen;
     h->flags = a->flags;
-    h->chain = a->chain;
+    h->key = a->chain;
     h->ckey = a->cchain;
     h->klass = atomic_load_explicit(&a->node->klass, memory_order_relaxed);
     h->run = lg__held_run_next(&t->held, h->klass, a->flags);
@@ -306,14 +320,10 @@ __attribute__((always_inline)) static inline void lg__held_fill_hit(struct lg_he
                                                                     uintptr_t cfa)
 {
     e->addr = addr;
-    e->node = h->node;
-    e->gen = h->gen;
+    e->known = h->known;
     e->count = 1;
     e->flags = (uint16_t)flags;
-    e->key = h->chain;
-    e->ckey = h->ckey;
-    e->klass = h->klass;
-    e->run = h->run;
+    e->spare = 0;
     e->pc = pc;
     e->cfa = cfa;
     e->stack = NULL;

@@ -99,6 +99,8 @@ struct lg_thread *lg__thread_create(void)
      * list of all records; other threads may be reading both. */
     struct lg_held *e = t->held.e;
     uint32_t cap = t->held.cap;
+    struct lg_held_index *index = t->held.index;
+    uint32_t icap = t->held.icap;
     struct lg_thread *all_next = t->all_next;
     uint64_t wseq = atomic_load(&t->wait.seq);
     uint32_t rcu = atomic_load(&t->rcu);
@@ -110,6 +112,10 @@ struct lg_thread *lg__thread_create(void)
     if (!fresh && e && e != t->held.first) {
         t->held.e = e;
         t->held.cap = cap;
+    }
+    if (!fresh) { /* and its index's mapping (not in use: imask is 0) */
+        t->held.index = index;
+        t->held.icap = icap;
     }
     t->all_next = all_next;
     atomic_store(&t->wait.seq, wseq + 2); /* even: not waiting; new owner */

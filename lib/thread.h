@@ -74,7 +74,7 @@ struct lg_chain_entry {
 /* Acquisitions this thread made in an order already seen, by address: the
  * lock at addr, taken (with LG_ACQ_* flags) on top of the held stack whose
  * chain key is top, is the instance node of generation gen, and the chain
- * it makes (chain, and ckey over classes) is known; klass and run are what
+ * it makes (key, and ckey over classes) is known; klass and run are what
  * its held entry gets (both follow from the stack below and the classes,
  * which do not change while the cache's epoch holds). A hit (runtime.h,
  * lg__hit_find) stands for the registry probe and the chain cache both, so
@@ -84,10 +84,13 @@ struct lg_chain_entry {
 struct lg_hit {
     uint64_t top;
     uintptr_t addr;
-    struct lg_node *node;
-    uint64_t chain, ckey;
-    const void *klass;
-    uint32_t gen, flags, run;
+    union {
+        struct lg_known known; /* what the held entry gets (held.h) */
+        struct {
+            LG_KNOWN_FIELDS
+        };
+    };
+    uint32_t flags;
 };
 
 struct lg_thread {

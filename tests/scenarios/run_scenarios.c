@@ -640,6 +640,18 @@ static void test_hit_reuse(void)
     expect_cycle_per_mode("sc_hit_reuse", modes, 4, 2);
 }
 
+/* Signal handlers that lock, landing inside the fast path's lock and
+ * unlock: nothing to report, and the program saw enough signals. */
+static void test_signal_locks(void)
+{
+    static const char *const modes[] = {"shallow", "deep"};
+    for (int i = 0; i < 2; i++) {
+        struct run *r = run_mode("sc_signal_locks", modes[i]);
+        expect_nothing(r);
+        run_free(r);
+    }
+}
+
 /* Locks with no class until first needed (lib/registry.h), taken alone
  * until cached before they meet other locks. */
 static void test_lazy_class(void)
@@ -2253,6 +2265,7 @@ int main(int argc, char **argv)
         {"memory freed without destroy and reused: nothing", test_free_reuse},
         {"a lock replaced at a cached address: the new order is seen", test_hit_reuse},
         {"locks alone until cached, then nested: classes made when needed", test_lazy_class},
+        {"signal handlers locking inside the fast path: nothing", test_signal_locks},
         {"dlclose retires a library's locks", test_dlclose},
         {"trylock back-off with spinlocks and rwlocks: nothing", test_trylock_kinds},
         {"thread cancelled holding a lock: held-at-exit", test_cancel_held},
