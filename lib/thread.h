@@ -119,6 +119,11 @@ struct lg_thread {
     /* Instance ids handed out by this thread: [id_next, id_end), taken from
      * the global counter LG_ID_BLOCK at a time (registry.c). */
     uint64_t id_next, id_end;
+    /* The held entries below `classed` were given classes (runtime.c,
+     * classes_needed), while the entry at classed - 1 had chain key
+     * classed_key: the same key there means the same locks below it. */
+    uint32_t classed;
+    uint64_t classed_key;
     /* Retired instances waiting to start a grace period, a batch at a time
      * (registry.c). */
     struct lg_node *parked;
