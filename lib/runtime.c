@@ -498,6 +498,10 @@ static void chain_put(struct lg_thread *t, uint64_t k, uint64_t ck)
     e->ckey = ck;
 }
 
+/* The deepest stack whose chain of classes is remembered (the check that
+ * its classes are all different walks it). */
+#define LG_CLASS_CHAIN_MAX 8
+
 /* Nothing was new for a->node on top of the held stack: remember the chain
  * of instances, and, when it may stand for every chain of the same classes,
  * the chain of classes too. That needs every class on the stack to be
@@ -512,7 +516,7 @@ __attribute__((noinline)) static void chain_remember(struct lg_thread *t, struct
     uint64_t ck = 0, ctop = lg__held_top_ckey(&t->held);
     uint64_t part = ctop ? lg__class_part(a->node) : 0;
     if (part && !gated && !atomic_load_explicit(&lg__ranks, memory_order_relaxed) &&
-        t->held.n <= LG_HELD_SCAN) {
+        t->held.n <= LG_CLASS_CHAIN_MAX) {
         bool twice = false;
         for (uint32_t i = 0; i < t->held.n && !twice; i++)
             twice = t->held.e[i].node && lg__class_part(t->held.e[i].node) == part;

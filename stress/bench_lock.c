@@ -23,8 +23,8 @@
  * multiplies it, for slow tools such as Helgrind):
  *   one          one mutex, lock + unlock, one thread
  *   nested4      A,B,C,D locked, then D,C,B,A unlocked; 4 pairs per round
- *   nested12     the same with 12 mutexes: more held at once than a short
- *                scan covers (lockgraph indexes its held stack past 8), as
+ *   nested20     the same with 20 mutexes: more held at once than a short
+ *                scan covers (lockgraph indexes its held stack past 16), as
  *                in a program that holds a lock per table or per bucket
  *   pairs10k     10,000 mutexes, (i, i+1) for i = 0..9998 per pass: 9,999
  *                edges in one order. The first pass after init (edges being
@@ -69,8 +69,8 @@
  * bare takes 0.4-0.5 s at the ~22 ns/pair of the machine in README.md. */
 #define ONE_ITERS 20000000.0
 #define NESTED4_ITERS 5000000.0
-#define NESTED12 12
-#define NESTED12_ITERS 1000000.0
+#define NESTED20 20
+#define NESTED20_ITERS 600000.0
 #define PAIRS10K_PASSES 1000.0
 #define CONTENDED_ITERS 1000000.0
 #define CHURN_ITERS 200000.0
@@ -213,12 +213,12 @@ static void run_nested4(uint64_t iters, pthread_mutex_t *m)
     }
 }
 
-static void run_nested12(uint64_t iters, pthread_mutex_t *m)
+static void run_nested20(uint64_t iters, pthread_mutex_t *m)
 {
     for (uint64_t i = 0; i < iters; i++) {
-        for (int k = 0; k < NESTED12; k++)
+        for (int k = 0; k < NESTED20; k++)
             pthread_mutex_lock(&m[k]);
-        for (int k = NESTED12 - 1; k >= 0; k--)
+        for (int k = NESTED20 - 1; k >= 0; k--)
             pthread_mutex_unlock(&m[k]);
     }
 }
@@ -257,21 +257,21 @@ static void bench_nested4(void)
         check(pthread_mutex_destroy(&m[i]), "pthread_mutex_destroy");
 }
 
-static void bench_nested12(void)
+static void bench_nested20(void)
 {
-    pthread_mutex_t m[NESTED12];
-    for (int i = 0; i < NESTED12; i++)
+    pthread_mutex_t m[NESTED20];
+    for (int i = 0; i < NESTED20; i++)
         check(pthread_mutex_init(&m[i], NULL), "pthread_mutex_init");
-    uint64_t iters = scaled(NESTED12_ITERS);
-    struct result r = {"nested12", {0}, 0, iters * NESTED12, iters, 1, "pair"};
-    run_nested12(iters / 10 + 1, m); /* warm-up: the edges are made here */
+    uint64_t iters = scaled(NESTED20_ITERS);
+    struct result r = {"nested20", {0}, 0, iters * NESTED20, iters, 1, "pair"};
+    run_nested20(iters / 10 + 1, m); /* warm-up: the edges are made here */
     for (int k = 0; k < opt.reps; k++) {
         uint64_t t0 = now_ns();
-        run_nested12(iters, m);
+        run_nested20(iters, m);
         r.ns[r.n++] = (double)(now_ns() - t0) / (double)r.pairs;
     }
     print_result(&r);
-    for (int i = 0; i < NESTED12; i++)
+    for (int i = 0; i < NESTED20; i++)
         check(pthread_mutex_destroy(&m[i]), "pthread_mutex_destroy");
 }
 
@@ -507,7 +507,7 @@ struct workload {
 static const struct workload workloads[] = {
     {"one", bench_one, false},
     {"nested4", bench_nested4, false},
-    {"nested12", bench_nested12, false},
+    {"nested20", bench_nested20, false},
     {"pairs10k", bench_pairs10k, false},
     {"churn", bench_churn, false},
     {"first-sight", bench_first_sight, false},
@@ -521,7 +521,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bench_lock [--workload NAME|all] [--json] [--scale F] [--reps N]\n"
             "                  [--label TEXT] [--libc-single-threaded] [--list]\n"
-            "  --workload  one, nested4, nested12, pairs10k, churn, first-sight,\n"
+            "  --workload  one, nested4, nested20, pairs10k, churn, first-sight,\n"
             "              contended4t, independent4t, a comma-separated list of them,\n"
             "              or all (default)\n"
             "  --json      one JSON object per line per result\n"
