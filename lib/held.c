@@ -100,7 +100,7 @@ static inline uint32_t slot_of(uintptr_t addr, uint32_t mask)
 /* Not indexed any more. The mapping stays with the stack for the next
  * build: a thread whose stack goes past LG_HELD_SCAN and back every round
  * would otherwise map, fault in and unmap it every round (75 us a round,
- * most of it TLB shoot-downs, in sc_signal_locks deep). */
+ * most of it TLB shoot-downs, with the index at 8 and 12 held). */
 static void index_drop(struct lg_held_stack *h)
 {
     h->imask = 0;

@@ -98,11 +98,11 @@ static inline void lg__leave(void)
  * hit: lg__hit_put makes none). Busy before the first read of the record:
  * a signal handler's locking may change more than the count of entries
  * (see lg__unlock_fast), so nothing read before it could be trusted after
- * it (sc_signal_locks). NULL sends the call the whole way (lg__enter). No read section:
- * the fast path reads only the thread's own record and the generation of
- * instances, which are type-stable (registry.h) - a hit is checked against
- * it, and a held entry whose instance changed generation counts as gone,
- * whenever that happened. Going on the whole way from here takes only
+ * it (sc_signal_locks). NULL sends the call the whole way (lg__enter).
+ * No read section: the fast path reads only the thread's own record and
+ * the generation of instances, which are type-stable (registry.h) - a hit
+ * is checked against it, and a held entry whose instance changed
+ * generation counts as gone, whenever that happened. Going on the whole way from here takes only
  * lg__section_enter: the rest of lg__enter is done. */
 static inline struct lg_thread *lg__enter_fast(void)
 {
@@ -128,7 +128,7 @@ static inline struct lg_thread *lg__enter_fast(void)
  * stack: a signal handler that locks and unlocks in between would leave
  * the count of entries as it was, but not the rest (its slow path may build
  * or drop the index, or apply drops), which a pop decided before it would
- * then contradict. (sc_signal_locks catches it.) */
+ * then contradict (sc_signal_locks showed it with the index at 8 held). */
 enum lg_unlock_fast {
     LG_UNLOCK_WHOLE,  /* go the whole way */
     LG_UNLOCK_DONE,   /* done */

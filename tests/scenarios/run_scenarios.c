@@ -644,8 +644,8 @@ static void test_hit_reuse(void)
  * unlock: nothing to report, and the program saw enough signals. */
 static void test_signal_locks(void)
 {
-    static const char *const modes[] = {"shallow", "deep"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const modes[] = {"shallow", "deep", "edge"};
+    for (int i = 0; i < 3; i++) {
         struct run *r = run_mode("sc_signal_locks", modes[i]);
         expect_nothing(r);
         run_free(r);
