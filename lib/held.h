@@ -73,8 +73,8 @@ struct lg_held {
 #define LG_HELD_INLINE 16
 /* Above this many entries, lookups use the index. 16: a scan of 16 is
  * still cheap, while keeping the index costs every push and pop above it
- * (bench_lock nested12, 12 held: 24.0 ns a pair with 8 here, 18.6 with 16,
- * bare 13.3). */
+ * (12 held in a loop like bench_lock nested20's: 24.0 ns a pair with 8
+ * here, 18.6 with 16, bare 13.3). */
 #define LG_HELD_SCAN 16
 
 struct lg_held_index {

@@ -161,7 +161,7 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     }                                                                                              \
     LG_EXPORT int name params                                                                      \
     {                                                                                              \
-        struct lg_thread *t = lg__enter_fast();                                               \
+        struct lg_thread *t = lg__enter_fast();                                                    \
         if (__builtin_expect(t != NULL, 1)) {                                                      \
             unsigned f_ = (flags);                                                                 \
             const struct lg_hit *h = lg__hit_find(t, (uintptr_t)(lk), f_);                         \
@@ -324,12 +324,13 @@ ACQUIRE_SHIM(pthread_mutex_lock, (pthread_mutex_t * m), (m), m, 0, ACQ(m, 0), tr
 ACQUIRE_SHIM(pthread_mutex_trylock, (pthread_mutex_t * m), (m), m, LG_ACQ_TRY, ACQ(m, LG_ACQ_TRY),
              REAL_ACTIVE(pthread_mutex_trylock)(m), true, REAL(pthread_mutex_trylock)(m), acquired)
 ACQUIRE_SHIM(pthread_mutex_timedlock, (pthread_mutex_t * m, const struct timespec *abstime),
-             (m, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED), REAL_ACTIVE(pthread_mutex_trylock)(m), false,
+             (m, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED),
+             REAL_ACTIVE(pthread_mutex_trylock)(m), false,
              take_mutex(t, &a, m, HOW_TIMED, CLOCK_REALTIME, abstime), acquired)
 ACQUIRE_SHIM(pthread_mutex_clocklock,
              (pthread_mutex_t * m, clockid_t clock, const struct timespec *abstime),
-             (m, clock, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED), REAL_ACTIVE(pthread_mutex_trylock)(m),
-             false,
+             (m, clock, abstime), m, LG_ACQ_TIMED, ACQ(m, LG_ACQ_TIMED),
+             REAL_ACTIVE(pthread_mutex_trylock)(m), false,
              take_mutex(t, &a, m, HOW_CLOCK, clock, abstime), acquired)
 
 UNLOCK_SHIM(pthread_mutex_unlock, pthread_mutex_t)

@@ -102,8 +102,9 @@ static inline void lg__leave(void)
  * No read section: the fast path reads only the thread's own record and
  * the generation of instances, which are type-stable (registry.h) - a hit
  * is checked against it, and a held entry whose instance changed
- * generation counts as gone, whenever that happened. Going on the whole way from here takes only
- * lg__section_enter: the rest of lg__enter is done. */
+ * generation counts as gone, whenever that happened. Going on the whole
+ * way from here takes only lg__section_enter: the rest of lg__enter is
+ * done. */
 static inline struct lg_thread *lg__enter_fast(void)
 {
     struct lg_thread *t = lg__self;
@@ -147,8 +148,8 @@ static inline enum lg_unlock_fast lg__unlock_fast(uintptr_t addr)
     enum lg_unlock_fast r = LG_UNLOCK_WHOLE;
     struct lg_held_stack *h = &t->held;
     uint32_t n = h->n;
-    struct lg_held *e = &h->e[n - 1];
-    if (__builtin_expect(n == 0 || e->addr != addr, 0)) {
+    struct lg_held *e = n ? &h->e[n - 1] : NULL;
+    if (__builtin_expect(e == NULL || e->addr != addr, 0)) {
         r = LG_UNLOCK_WHOLE;
     } else if (__builtin_expect((h->imask | h->holes) != 0, 0)) {
         r = LG_UNLOCK_INDEXED;
