@@ -555,6 +555,16 @@ static void expect_cycle_per_mode(const char *prog, const char *const *modes, in
     }
 }
 
+/* Each of n modes of prog: a clean exit and nothing found. */
+static void expect_nothing_per_mode(const char *prog, const char *const *modes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct run *r = run_mode(prog, modes[i]);
+        expect_nothing(r);
+        run_free(r);
+    }
+}
+
 static void expect_rw_cycle(const char *mode, const char *held0, const char *waited1)
 {
     struct run *r = run_mode("sc_rwlock", mode);
@@ -577,11 +587,7 @@ static void expect_rw_cycle(const char *mode, const char *held0, const char *wai
 static void test_rwlock(void)
 {
     static const char *const nothing[] = {"rr", "wpref_np", "reread"};
-    for (int i = 0; i < 3; i++) {
-        struct run *r = run_mode("sc_rwlock", nothing[i]);
-        expect_nothing(r);
-        run_free(r);
-    }
+    expect_nothing_per_mode("sc_rwlock", nothing, 3);
     expect_rw_cycle("wr", "exclusive", "shared");
     expect_rw_cycle("rw", "shared", "exclusive");
     expect_rw_cycle("wpref", "exclusive", "exclusive"); /* reads order as exclusive */
@@ -602,11 +608,7 @@ static void test_rwlock(void)
 static void test_cxx_locks(void)
 {
     static const char *const nothing[] = {"scoped", "stdlock", "recursive", "shared_ok"};
-    for (int i = 0; i < 4; i++) {
-        struct run *r = run_mode("sc_cxx_locks", nothing[i]);
-        expect_nothing(r);
-        run_free(r);
-    }
+    expect_nothing_per_mode("sc_cxx_locks", nothing, 4);
     struct run *r = run_mode("sc_cxx_locks", "shared_bad");
     expect_clean_exit(r);
     CU_ASSERT_EQUAL(r->nfindings, 1);
@@ -645,11 +647,7 @@ static void test_hit_reuse(void)
 static void test_signal_locks(void)
 {
     static const char *const modes[] = {"shallow", "deep", "edge"};
-    for (int i = 0; i < 3; i++) {
-        struct run *r = run_mode("sc_signal_locks", modes[i]);
-        expect_nothing(r);
-        run_free(r);
-    }
+    expect_nothing_per_mode("sc_signal_locks", modes, 3);
 }
 
 /* Locks with no class until first needed (lib/registry.h), taken alone
@@ -819,11 +817,7 @@ static void io_family(const char *prog, const char *lock, const char *const *cal
         check_io(f[i], calls[i], lock, types ? types[i] : NULL);
     run_free(r);
     static const char *const quiet[] = {"nolock", "nonblock"};
-    for (int i = 0; i < 2; i++) {
-        r = run_mode(prog, quiet[i]);
-        expect_nothing(r);
-        run_free(r);
-    }
+    expect_nothing_per_mode(prog, quiet, 2);
 }
 
 static void test_io_fd(void)
