@@ -28,7 +28,7 @@ struct free_block {
     struct free_block *next;
 };
 
-static lg__lock_t alloc_lock = LG__LOCK_INIT;
+#define alloc_lock (lg__locks.alloc)
 static struct free_block *free_list[NCLASSES];
 static char *chunk_cur, *chunk_end;
 static atomic_size_t mapped;

@@ -27,7 +27,7 @@
 #define CHAIN_MAX 4 /* frames in a chain key: an init site and three callers */
 
 static _Atomic(struct lg_class *) map[MAP_SIZE];
-static lg__lock_t class_lock = LG__LOCK_INIT;
+#define class_lock (lg__locks.klass)
 static struct lg_class *all; /* live classes, doubly linked */
 static atomic_uint_fast64_t nclasses;
 static atomic_uint_fast64_t next_class_id = 1;

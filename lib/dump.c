@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static lg__lock_t dump_lock = LG__LOCK_INIT;
+#define dump_lock (lg__locks.dump)
 
 struct keyrec {
     char *key;

@@ -178,10 +178,13 @@ void lg__gone_fork_prepare(void)
 
 void lg__gone_fork_parent(void)
 {
-    if (fork_pcs)
+    /* (Only when there is something to undo: after a fork, a write to a
+     * page the child shares is a page fault.) */
+    if (fork_pcs) {
         lg__unmap(fork_pcs, LG_STACK_MAX * sizeof(uintptr_t));
-    fork_pcs = NULL;
-    fork_npcs = 0;
+        fork_pcs = NULL;
+        fork_npcs = 0;
+    }
 }
 
 void lg__gone_fork_child(bool report)

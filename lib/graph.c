@@ -25,7 +25,7 @@
 
 #include <string.h>
 
-static lg__lock_t graph_lock = LG__LOCK_INIT;
+#define graph_lock (lg__locks.graph)
 static atomic_uint_fast64_t next_id = 1;
 static int64_t rank_lo, rank_hi; /* ranks handed out below and above all others */
 static atomic_uint_fast64_t nedges, nvertices;

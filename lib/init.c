@@ -238,6 +238,7 @@ __attribute__((destructor)) static void lg_destructor(void)
 void lg__fork_prepare(void)
 {
     lg__gone_fork_prepare(); /* may capture a stack: before any lock */
+    lg__symbols_fork_prepare(); /* takes the loader's: the same */
     lg__dump_lock_all();
     lg__loader_lock_all();
     lg__ranks_lock_all();

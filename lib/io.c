@@ -465,7 +465,7 @@ struct pair {
 
 #define NBUCKETS 4096
 static _Atomic(struct pair *) buckets[NBUCKETS];
-static lg__lock_t io_lock = LG__LOCK_INIT;
+#define io_lock (lg__locks.io)
 static uint64_t npairs; /* under io_lock */
 
 static inline uint64_t mix(uint64_t h, uint64_t v)

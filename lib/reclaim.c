@@ -29,7 +29,7 @@
 bool lg__reclaim_reader_fence;
 static bool have_membarrier;
 
-static lg__lock_t reclaim_lock = LG__LOCK_INIT;
+#define reclaim_lock (lg__locks.reclaim)
 static struct lg_retired *pending, *grace;
 static uint32_t npending, ngrace;
 static atomic_uint_fast64_t outstanding;

@@ -26,7 +26,7 @@
 #include <string.h>
 
 struct lg_registry_read lg__registry_read;
-static lg__lock_t registry_lock = LG__LOCK_INIT;
+#define registry_lock (lg__locks.registry)
 static struct lg_pool node_pool = LG_POOL_INIT(struct lg_node, link);
 static atomic_uint_fast64_t next_id = 1;
 static atomic_uint_fast64_t nlive; /* written under registry_lock */

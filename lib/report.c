@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static lg__lock_t report_lock = LG__LOCK_INIT;
+#define report_lock (lg__locks.report)
 static int report_fd = -1; /* the findings file, once made */
 static dev_t report_dev;
 static ino_t report_ino;

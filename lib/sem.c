@@ -36,7 +36,7 @@ struct slot {
 
 atomic_bool lg__sem_stale_seen;
 static _Atomic(struct slot *) table;
-static lg__lock_t sem_lock = LG__LOCK_INIT;
+#define sem_lock (lg__locks.sem)
 
 static struct slot *slots(void)
 {

@@ -27,7 +27,7 @@
 
 static uintptr_t own_lo, own_hi;
 static struct lg_stack **depot;
-static lg__lock_t depot_lock = LG__LOCK_INIT;
+#define depot_lock (lg__locks.depot)
 
 void lg__module_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
 {

@@ -50,7 +50,7 @@ struct modtab {
 #define MAX_MODULES 4096
 
 static _Atomic(struct modtab *) table;
-static lg__lock_t sym_lock = LG__LOCK_INIT;
+#define sym_lock (lg__locks.symbols)
 static char exe_path[1024];
 
 /* ---------------------------------------------------------------------- */
@@ -157,7 +157,7 @@ static struct mod *find(const struct modtab *t, uintptr_t addr)
 }
 
 bool lg__loader_unsafe;
-static lg__lock_t loader_lock = LG__LOCK_INIT;
+#define loader_lock (lg__locks.loader)
 
 int lg__iterate_modules(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
 {
@@ -207,6 +207,17 @@ bool lg__module_of(uintptr_t addr, struct lg_modinfo *out)
     out->base = m->base;
     out->priv = m;
     return true;
+}
+
+/* A child looking a lock's module up (a new lock's site: is it a wrapper?)
+ * then reads this table, a few pages of lockgraph's, instead of walking the
+ * loader's list, which reads a page of every module's headers: pages a
+ * fresh fork child has not mapped, each a page fault (stress-ng's workers
+ * spent a millisecond each on it, 27 modules). Once per loader change. */
+void lg__symbols_fork_prepare(void)
+{
+    if (!lg__loader_unsafe && !atomic_load_explicit(&table, memory_order_acquire))
+        (void)refresh();
 }
 
 void lg__symbols_modules_changed(void)

@@ -82,4 +82,8 @@ void lg__symbols_lock_all(void);
 void lg__symbols_unlock_all(void);
 void lg__symbols_reset_child(void);
 
+/* Before a fork, before lockgraph's locks are taken: the module table made
+ * if there is none, for the child to inherit (symbols.c). */
+void lg__symbols_fork_prepare(void);
+
 #endif

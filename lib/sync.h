@@ -44,6 +44,17 @@ typedef struct {
         0                                                                                          \
     }
 
+/* The library's locks (the rule above; ranks keeps its own in its table),
+ * together on one page (init.c). A fork's handlers write every one of them,
+ * and after a fork the first write to a page, in the parent and in the
+ * child, is a page fault that copies it: on a VM one costs about 13 us. One
+ * page for all of them is one fault a side per fork, not one per lock. */
+struct lg__locks {
+    lg__lock_t dump, loader, klass, registry, graph, depot, report, threads, symbols, io, sem,
+        reclaim, alloc;
+};
+extern struct lg__locks lg__locks;
+
 static inline void lg__futex(atomic_int *addr, int op, int val)
 {
     syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);

@@ -23,7 +23,7 @@
 
 __thread struct lg_tls lg__tls LG_TLS;
 
-static lg__lock_t threads_lock = LG__LOCK_INIT;
+#define threads_lock (lg__locks.threads)
 static struct lg_thread *free_records;
 static _Atomic(struct lg_thread *) all_records;
 
