@@ -40,56 +40,95 @@ static size_t table_size(uint32_t cap)
 
 /* ---------------------------------------------------------------------- */
 /* Page buckets: a count of live locks per bucket of pages (a hash of
- * addr >> 12), written under registry_lock, read by anyone.               */
+ * addr >> 12), written under registry_lock, read by anyone, inside a read
+ * section or not (free() and munmap() ask before they enter one).
+ *
+ * They start small and grow with the table: a process that takes a few
+ * locks maps 16 KiB, not the megabyte that a million locks want (every
+ * process pays for the first, forked and exec'd ones included). A grown
+ * array is built from the table under registry_lock and published; the old
+ * one is never unmapped, since readers outside a section may still hold
+ * it (the sizes grow fourfold, so all the old ones together are a third of
+ * the newest). A reader holding an old array reads counts that removals no
+ * longer lower (a look that finds nothing) and lacks only the locks made
+ * after the new one was published; a lock the program made before it frees
+ * the memory, as a working program does, was published to that free by the
+ * same registry_lock ordering as the new array (coherence: the free's load
+ * of the pointer sees the array of the lock's insertion or a later one). */
 
-#define PB_BITS 18
-#define PB_SIZE (1u << PB_BITS)
+#define PB_MIN_BITS 12
+#define PB_MAX_BITS 18
+
+struct lg_pbuckets {
+    uint32_t bits;
+    _Atomic uint32_t c[];
+};
 
 #define pbuckets (lg__registry_read.pbuckets)
 
-static inline uint32_t pb_index(uintptr_t page)
+static inline _Atomic uint32_t *pb_slot(struct lg_pbuckets *b, uintptr_t page)
 {
-    return (uint32_t)(((uint64_t)page * 0x9E3779B97F4A7C15ull) >> (64 - PB_BITS));
+    return &b->c[((uint64_t)page * 0x9E3779B97F4A7C15ull) >> (64 - b->bits)];
 }
 
-/* registry_lock held. */
-static bool pb_add(struct lg_node *n)
+static void pb_count(struct lg_pbuckets *b, uintptr_t addr, uint32_t delta)
 {
-    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
-    if (!b) {
-        b = lg__map_filled(PB_SIZE * sizeof(*b));
-        if (!b)
-            return false;
-        atomic_store_explicit(&pbuckets, b, memory_order_release);
-    }
-    _Atomic uint32_t *c = &b[pb_index(n->addr >> 12)];
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+    _Atomic uint32_t *c = pb_slot(b, addr >> 12);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + delta,
                           memory_order_release);
+}
+
+/* registry_lock held. Buckets for a table of cap entries (at most half of
+ * them used, so at least two buckets per live lock), up to PB_MAX_BITS,
+ * counted from t's live entries; false when out of memory (the old ones
+ * stay, and stay right). */
+static bool pb_fit(const struct lg_rtable *t, uint32_t cap)
+{
+    struct lg_pbuckets *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
+    uint32_t bits = PB_MIN_BITS;
+    while (bits < PB_MAX_BITS && (1u << bits) < cap)
+        bits++;
+    if (b && b->bits >= bits)
+        return true;
+    struct lg_pbuckets *nb =
+        lg__map_filled(sizeof(*nb) + ((size_t)1 << bits) * sizeof(nb->c[0]));
+    if (!nb)
+        return b != NULL;
+    nb->bits = bits;
+    for (uint32_t i = 0; t && i <= t->mask; i++) {
+        uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
+        if (a && a != LG_RSLOT_GONE)
+            pb_count(nb, a, 1);
+    }
+    atomic_store_explicit(&pbuckets, nb, memory_order_release);
     return true;
+}
+
+/* registry_lock held; pb_fit made them. */
+static void pb_add(struct lg_node *n)
+{
+    pb_count(atomic_load_explicit(&pbuckets, memory_order_relaxed), n->addr, 1);
 }
 
 static void pb_remove(struct lg_node *n)
 {
-    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
-    if (!b)
-        return;
-    _Atomic uint32_t *c = &b[pb_index(n->addr >> 12)];
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - 1,
-                          memory_order_release);
+    struct lg_pbuckets *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
+    if (b)
+        pb_count(b, n->addr, (uint32_t)-1);
 }
 
-static bool page_has_locks(_Atomic uint32_t *b, uintptr_t page)
+static bool page_has_locks(struct lg_pbuckets *b, uintptr_t page)
 {
-    return atomic_load_explicit(&b[pb_index(page)], memory_order_acquire) != 0;
+    return atomic_load_explicit(pb_slot(b, page), memory_order_acquire) != 0;
 }
 
 bool lg__registry_any_in(uintptr_t lo, uintptr_t hi)
 {
-    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_acquire);
+    struct lg_pbuckets *b = atomic_load_explicit(&pbuckets, memory_order_acquire);
     if (!b || hi <= lo || !atomic_load_explicit(&nlive, memory_order_relaxed))
         return false;
     uintptr_t first = lo >> 12, last = (hi - 1) >> 12;
-    if (last - first >= PB_SIZE)
+    if (last - first >= (1u << b->bits))
         return true;
     for (uintptr_t pg = first; pg <= last; pg++)
         if (page_has_locks(b, pg))
@@ -162,8 +201,11 @@ static bool table_ensure(void)
     while ((1ull << bits) < 4ull * (live + 1))
         bits++;
     struct lg_rtable *nt = table_new(bits);
-    if (!nt)
+    if (!nt || !pb_fit(t, nt->mask + 1)) {
+        if (nt)
+            lg__unmap(nt, table_size(nt->mask + 1));
         return false;
+    }
     for (uint32_t i = 0; t && i <= t->mask; i++) {
         uintptr_t a = atomic_load_explicit(&t->s[i].addr, memory_order_relaxed);
         if (a && a != LG_RSLOT_GONE)
@@ -432,8 +474,9 @@ static struct lg_node *install(struct lg_node *fresh, bool *ok)
         if (old)
             pb_remove(old);
     }
-    *ok = table_ensure() && pb_add(fresh);
+    *ok = table_ensure();
     if (*ok) {
+        pb_add(fresh);
         slot_put(atomic_load_explicit(&lg__rtable, memory_order_relaxed), fresh->addr, fresh);
         atomic_store_explicit(&nlive, atomic_load_explicit(&nlive, memory_order_relaxed) + 1,
                               memory_order_relaxed);
@@ -527,7 +570,7 @@ bool lg__registry_retire(struct lg_node *n)
 static unsigned take_range(uintptr_t *from, uintptr_t hi, struct lg_node **got)
 {
     struct lg_rtable *t = atomic_load_explicit(&lg__rtable, memory_order_relaxed);
-    _Atomic uint32_t *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
+    struct lg_pbuckets *b = atomic_load_explicit(&pbuckets, memory_order_relaxed);
     unsigned n = 0;
     if (!t || !b) {
         *from = hi;

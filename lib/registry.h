@@ -66,6 +66,8 @@ struct lg_node {
     struct lg_node *link;
 };
 
+struct lg_pbuckets;
+
 struct lg_rtable {
     uint32_t mask, shift;
     uint32_t used, live; /* writers only */
@@ -80,7 +82,7 @@ struct lg_rtable {
  * counters and lists that creating and retiring locks write. */
 struct __attribute__((aligned(64))) lg_registry_read {
     _Atomic(struct lg_rtable *) rtable;
-    _Atomic(_Atomic uint32_t *) pbuckets; /* registry.c: page buckets */
+    _Atomic(struct lg_pbuckets *) pbuckets; /* registry.c: page buckets */
 };
 extern struct lg_registry_read lg__registry_read;
 #define lg__rtable (lg__registry_read.rtable)

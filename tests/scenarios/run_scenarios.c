@@ -634,6 +634,9 @@ static void test_free_reuse(void)
     expect_clean_exit(r);
     CU_ASSERT_EQUAL(r->nfindings, 1);
     run_free(r);
+    r = run_mode("sc_free_reuse", "grown");
+    expect_nothing(r);
+    run_free(r);
 }
 
 static void test_hit_reuse(void)
