@@ -73,6 +73,11 @@ void *lg__map_filled(size_t size)
     return map_pages(size, true, MAP_POPULATE);
 }
 
+void *lg__map_now(size_t size)
+{
+    return map_pages(size, false, MAP_POPULATE);
+}
+
 void lg__unmap(void *p, size_t size)
 {
     if (!p)

@@ -36,6 +36,8 @@ void *lg__map_limited(size_t size);
  * per page (the zero page, then a copy and a TLB flush on every CPU the
  * process runs on) costs far more than one populated mmap. */
 void *lg__map_filled(size_t size);
+/* lg__map, every page made at once (not held to max_memory either). */
+void *lg__map_now(size_t size);
 void lg__unmap(void *p, size_t size);
 
 /* A pool of fixed-size records that are recycled only as records of the

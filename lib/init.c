@@ -119,7 +119,7 @@ static bool start_now(void)
     /* First: every message from here on goes to the stderr the program
      * started with, never to a file the program later puts on fd 2. */
     lg__stderr_keep();
-    lg__options_defaults(&lg__opt);
+    lg__options_defaults_on_zero(&lg__opt); /* static: zero until now */
     const char *report = getenv("LOCKGRAPH_REPORT");
     if (report && lg__options_set_report(&lg__opt, report, err, sizeof(err)) != 0) {
         /* Cut short or empty, it would name a file the user never asked for. */

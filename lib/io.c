@@ -466,7 +466,7 @@ struct pair {
 #define NBUCKETS 4096
 static _Atomic(struct pair *) buckets[NBUCKETS];
 #define io_lock (lg__locks.io)
-static uint64_t npairs; /* under io_lock */
+static atomic_uint_fast64_t npairs; /* written under io_lock; 0: buckets untouched */
 
 static inline uint64_t mix(uint64_t h, uint64_t v)
 {
@@ -748,7 +748,8 @@ static void new_pair(const struct lg_io_allow *al, struct lg_thread *t,
     memcpy(p->site, k->site, k->n * sizeof(uintptr_t));
     atomic_init(&p->count, 1);
     atomic_init(&p->written, 1);
-    r->f.pair = ++npairs;
+    r->f.pair = atomic_load_explicit(&npairs, memory_order_relaxed) + 1;
+    atomic_store_explicit(&npairs, r->f.pair, memory_order_relaxed);
     r->f.count = 1;
     p->rec = r;
     _Atomic(struct pair *) *b = &buckets[k->hash & (NBUCKETS - 1)];
@@ -791,6 +792,9 @@ void lg__io_check(struct lg_thread *t, const struct lg_io_call_info *c)
 
 void lg__io_exit(void)
 {
+    /* Nothing was ever recorded: leave the buckets' pages unmade. */
+    if (!atomic_load_explicit(&npairs, memory_order_acquire))
+        return;
     for (int i = 0; i < NBUCKETS; i++) {
         for (struct pair *p = atomic_load(&buckets[i]); p; p = p->next) {
             uint64_t c = atomic_load(&p->count);
@@ -819,7 +823,9 @@ void lg__io_reset_child(void)
     lg__lock_reset(&io_lock);
     /* The parent's pairs are in the parent's report; the child starts its
      * own (its first call of each pair is a finding in its own file). */
-    for (int i = 0; i < NBUCKETS; i++)
-        atomic_store_explicit(&buckets[i], NULL, memory_order_relaxed);
-    npairs = 0;
+    if (atomic_load_explicit(&npairs, memory_order_relaxed)) {
+        for (int i = 0; i < NBUCKETS; i++)
+            atomic_store_explicit(&buckets[i], NULL, memory_order_relaxed);
+        atomic_store_explicit(&npairs, 0, memory_order_relaxed);
+    }
 }

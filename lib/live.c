@@ -56,7 +56,9 @@ static socklen_t address(struct sockaddr_un *a)
 {
     memset(a, 0, sizeof(*a));
     a->sun_family = AF_UNIX;
-    struct lg_buf b = {0};
+    char tmp[64];
+    struct lg_buf b;
+    lg__buf_in(&b, tmp, sizeof(tmp));
     lg__buf_str(&b, "lockgraph.");
     lg__buf_u64(&b, (uint64_t)getpid());
     size_t n = b.p && b.len < sizeof(a->sun_path) - 1 ? b.len : 0;

@@ -69,7 +69,7 @@ enum lg_action { LG_ACTION_REPORT, LG_ACTION_ABORT, LG_ACTION_OFF };
     X(help, BOOL, false, 0, 0, "1: print this list and continue")
 
 struct lg_options {
-    char report[LG_REPORT_PATH_MAX];
+    /* The scalars first, on one page; the long strings after them. */
     enum lg_action on_cycle;
     enum lg_action on_assert;
     enum lg_action on_deadlock;
@@ -77,15 +77,9 @@ struct lg_options {
     long watchdog;
     long hold_warn_ms;
     enum lg_action on_rank;
-    char ranks[LG_REPORT_PATH_MAX];
-    char graph[LG_REPORT_PATH_MAX];
-    char suppressions[LG_REPORT_PATH_MAX];
     enum lg_action on_io;
-    char io_allow[LG_IO_ALLOW_MAX];
     bool classes;
-    char lock_wrappers[LG_REPORT_PATH_MAX];
     enum lg_action on_wait;
-    char wait_allow[LG_IO_ALLOW_MAX];
     enum lg_action on_fork;
     bool dump;
     long stack_depth;
@@ -93,11 +87,20 @@ struct lg_options {
     bool held_stacks;
     long max_memory;
     bool help;
+    char report[LG_REPORT_PATH_MAX];
+    char ranks[LG_REPORT_PATH_MAX];
+    char graph[LG_REPORT_PATH_MAX];
+    char suppressions[LG_REPORT_PATH_MAX];
+    char io_allow[LG_IO_ALLOW_MAX];
+    char lock_wrappers[LG_REPORT_PATH_MAX];
+    char wait_allow[LG_IO_ALLOW_MAX];
 };
 
 extern struct lg_options lg__opt;
 
 void lg__options_defaults(struct lg_options *o);
+/* The same onto a struct known to be all zero (lg__opt at start). */
+void lg__options_defaults_on_zero(struct lg_options *o);
 
 /* Parse s (may be NULL or empty) into o, which holds the defaults. Returns 0,
  * or -1 with a one-line reason in err. Allocates nothing. */

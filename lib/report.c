@@ -114,7 +114,9 @@ static atomic_uint_fast64_t nkind[K_COUNT];
 
 static void expand_path(const char *pattern, char *out, size_t outlen)
 {
-    struct lg_buf b = {0};
+    char tmp[256];
+    struct lg_buf b;
+    lg__buf_in(&b, tmp, sizeof(tmp));
     for (const char *p = pattern; *p; p++) {
         if (p[0] == '%' && p[1] == 'p') {
             lg__buf_u64(&b, (uint64_t)getpid());

@@ -95,30 +95,37 @@ struct lg_thread *lg__thread_create(void)
         t = lg__alloc(sizeof(*t));
     if (!t)
         return NULL;
-    /* A reused record keeps its grown held storage and its place in the
-     * list of all records; other threads may be reading both. */
-    struct lg_held *e = t->held.e;
-    uint32_t cap = t->held.cap;
-    struct lg_held_index *index = t->held.index;
-    uint32_t icap = t->held.icap;
-    struct lg_thread *all_next = t->all_next;
-    uint64_t wseq = atomic_load(&t->wait.seq);
-    uint32_t rcu = atomic_load(&t->rcu);
-    memset(t, 0, sizeof(*t));
-    /* A grace period may be waiting on this record's counter: keep it
-     * moving, never back (an even value: outside). */
-    atomic_store(&t->rcu, (rcu + 1) & ~1u);
-    lg__held_init(&t->held);
-    if (!fresh && e && e != t->held.first) {
-        t->held.e = e;
-        t->held.cap = cap;
-    }
-    if (!fresh) { /* and its index's mapping (not in use: imask is 0) */
+    if (fresh) {
+        /* Zero already, and left so: its pages are made as the thread uses
+         * them (22 KiB, most of it the two caches), and the first touch of
+         * the header is a write (a read first would cost a second fault). */
+        atomic_store(&t->rcu, 0);
+        lg__held_init(&t->held);
+    } else {
+        /* A reused record keeps its grown held storage, its index's mapping
+         * (not in use: imask is 0) and its place in the list of all
+         * records; other threads may be reading them. */
+        struct lg_held *e = t->held.e;
+        uint32_t cap = t->held.cap;
+        struct lg_held_index *index = t->held.index;
+        uint32_t icap = t->held.icap;
+        struct lg_thread *all_next = t->all_next;
+        uint64_t wseq = atomic_load(&t->wait.seq);
+        uint32_t rcu = atomic_load(&t->rcu);
+        memset(t, 0, sizeof(*t));
+        /* A grace period may be waiting on this record's counter: keep it
+         * moving, never back (an even value: outside). */
+        atomic_store(&t->rcu, (rcu + 1) & ~1u);
+        lg__held_init(&t->held);
+        if (e && e != t->held.first) {
+            t->held.e = e;
+            t->held.cap = cap;
+        }
         t->held.index = index;
         t->held.icap = icap;
+        t->all_next = all_next;
+        atomic_store(&t->wait.seq, wseq + 2); /* even: not waiting; new owner */
     }
-    t->all_next = all_next;
-    atomic_store(&t->wait.seq, wseq + 2); /* even: not waiting; new owner */
     t->tid = (int32_t)syscall(SYS_gettid);
     t->pthread = (uintptr_t)pthread_self();
     t->seq = atomic_fetch_add(&next_seq, 1);

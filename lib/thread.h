@@ -106,6 +106,9 @@ struct lg_thread {
      * was not yet running): unlock-not-held and held-at-exit would lie. */
     bool lossy;
     atomic_bool live;     /* a thread uses this record now */
+    /* On the header's page: making a record touches only that page. */
+    struct lg_thread *next_free;
+    struct lg_thread *all_next; /* every record ever made; never freed */
     struct lg_wait wait;
     const struct lg_stack *wait_cfas; /* frame addresses beside wait.stack */
     char name[16];        /* refreshed when the thread starts to wait */
@@ -132,8 +135,6 @@ struct lg_thread {
     /* Forgotten with chains (chains_epoch). Each entry on a line of its own
      * (records are page-aligned: alloc.c). */
     _Alignas(64) struct lg_hit hits[LG_HIT_CACHE];
-    struct lg_thread *next_free;
-    struct lg_thread *all_next; /* every record ever made; never freed */
 };
 
 /* The thread's two words, in one thread-local so that a shim finds both

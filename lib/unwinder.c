@@ -254,7 +254,12 @@ static _Atomic uint64_t *rule_table(void)
     _Atomic uint64_t *t = atomic_load_explicit(&rules, memory_order_acquire);
     if (t)
         return t;
-    t = lg__map(sizeof(*t) * RULE_SLOTS);
+    /* Populated: a process's first rules land all over it, and a fault per
+     * page (a read fault, then a write fault: about 13 us each on a VM)
+     * costs far more than making its 32 pages at once. (A fork child
+     * writes the parent's copy: a copy of each page it writes, which
+     * measured no worse than a table of its own, empty or copied.) */
+    t = lg__map_now(sizeof(*t) * RULE_SLOTS);
     if (!t)
         return NULL;
     _Atomic uint64_t *none = NULL;

@@ -272,11 +272,20 @@ int lg__path_absolute(const char *path, char *out, size_t outlen)
     return lg__strlcat(out, path, outlen) < outlen ? 0 : -1;
 }
 
+void lg__buf_in(struct lg_buf *b, char *storage, size_t size)
+{
+    *b = (struct lg_buf){.p = storage, .cap = size, .borrowed = true};
+    if (size)
+        storage[0] = 0;
+}
+
 void lg__buf_free(struct lg_buf *b)
 {
-    lg__unmap(b->p, b->cap);
+    if (!b->borrowed)
+        lg__unmap(b->p, b->cap);
     b->p = NULL;
     b->len = b->cap = 0;
+    b->borrowed = false;
 }
 
 static bool grow(struct lg_buf *b, size_t need)
@@ -295,10 +304,12 @@ static bool grow(struct lg_buf *b, size_t need)
     }
     if (b->p) {
         memcpy(p, b->p, b->len);
-        lg__unmap(b->p, b->cap);
+        if (!b->borrowed)
+            lg__unmap(b->p, b->cap);
     }
     b->p = p;
     b->cap = cap;
+    b->borrowed = false;
     return true;
 }
 

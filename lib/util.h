@@ -64,8 +64,14 @@ struct lg_buf {
     char *p;
     size_t len, cap;
     bool failed;
+    bool borrowed; /* p is the caller's storage (lg__buf_in), not a mapping */
 };
 
+/* A buffer that starts in the caller's storage: a short string costs no
+ * mapping (an mmap, a page fault and an munmap, which in a process with
+ * threads is a TLB flush on every CPU it runs on). Grows into a mapping
+ * when it must. */
+void lg__buf_in(struct lg_buf *b, char *storage, size_t size);
 void lg__buf_free(struct lg_buf *b);
 void lg__buf_put(struct lg_buf *b, const char *s, size_t n);
 void lg__buf_str(struct lg_buf *b, const char *s);

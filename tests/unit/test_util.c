@@ -46,6 +46,32 @@ static void test_growth(void)
     lg__buf_free(&b);
 }
 
+/* A buffer in the caller's storage: a short string stays there (nothing
+ * mapped), a long one moves into a mapping with what it had, and the
+ * storage is never unmapped. */
+static void test_borrowed(void)
+{
+    char tmp[16];
+    memset(tmp, 'x', sizeof(tmp));
+    struct lg_buf b;
+    lg__buf_in(&b, tmp, sizeof(tmp));
+    CU_ASSERT_STRING_EQUAL(b.p, "");
+    lg__buf_str(&b, "lockgraph.");
+    lg__buf_u64(&b, 1234);
+    CU_ASSERT_PTR_EQUAL(b.p, tmp);
+    CU_ASSERT_STRING_EQUAL(tmp, "lockgraph.1234");
+    lg__buf_str(&b, "-and-more-than-sixteen");
+    CU_ASSERT_PTR_NOT_EQUAL(b.p, tmp);
+    CU_ASSERT_FALSE(b.borrowed);
+    CU_ASSERT_STRING_EQUAL(b.p, "lockgraph.1234-and-more-than-sixteen");
+    lg__buf_free(&b);
+    CU_ASSERT_PTR_NULL(b.p);
+    lg__buf_in(&b, tmp, sizeof(tmp));
+    lg__buf_char(&b, 'z');
+    lg__buf_free(&b); /* the caller's storage: left alone */
+    CU_ASSERT_EQUAL(tmp[0], 'z');
+}
+
 /* lg__open_output: a new file with O_EXCL, an existing regular file of
  * ours; never a link (to a file or dangling), a FIFO, a hard link, or
  * another user's file; O_TRUNC only once the file passed. */
@@ -110,6 +136,7 @@ void lg_suite_util(void)
     lg_add_test(s, "numbers", test_numbers);
     lg_add_test(s, "JSON escaping keeps lines valid", test_json_escape);
     lg_add_test(s, "buffer grows to a megabyte", test_growth);
+    lg_add_test(s, "buffer in the caller's storage, then mapped", test_borrowed);
     lg_add_test(s, "files lockgraph writes: no links, ours only", test_open_output);
     lg_add_test(s, "paths made absolute", test_path_absolute);
 }
