@@ -330,12 +330,12 @@ static void *spin_main(void *arg)
     return NULL;
 }
 
-/* Start body, wait until it says it runs, then signal it `rounds`
+/* Start fn, wait until it says it runs, then signal it `rounds`
  * times (each handled before the next) or until a capture went wrong, and
  * stop it. The handler compares its captures (on_signal). */
 static volatile int capture_bad; /* set by capture_loop */
 
-static void signal_thread(void *(*body)(void *), int rounds)
+static void signal_thread(void *(*fn)(void *), int rounds)
 {
     struct sigaction sa, old;
     memset(&sa, 0, sizeof(sa));
@@ -347,7 +347,7 @@ static void signal_thread(void *(*body)(void *), int rounds)
     spin_stop = 0;
     atomic_store(&spin_started, 0);
     pthread_t t;
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, body, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, fn, NULL), 0);
     while (!atomic_load(&spin_started))
         usleep(100);
     for (int i = 0; i < rounds && !sig_bad && !capture_bad; i++) {
