@@ -62,11 +62,13 @@ void lg__stack_init(void)
 {
     lg__iterate_modules(find_own, (void *)(uintptr_t)&lg__stack_init);
     lg__unwind_init(own_lo, own_hi);
-    /* The first unwinds may set up caches (libgcc's, for the fallback, and
-     * the rule table); do it now, while nothing is being tracked. */
+    /* libgcc's first unwind may set up its caches (and on older libgcc take
+     * a lock or allocate): done now, while nothing is tracked. lockgraph's
+     * own unwinder needs no warming (its rule table is made at its first
+     * walk, lock-free), and a process that never takes a lock (a shell, a
+     * compiler, under `lockgraph run make check`) never pays for it. */
     uintptr_t pcs[4];
     (void)lg__unwind_capture_libgcc(pcs, NULL, 4);
-    (void)lg__stack_capture(pcs, NULL, 4);
 }
 
 int lg__stack_splice(uintptr_t pc, uintptr_t cfa, const uintptr_t *pcs, const uintptr_t *cfas,
