@@ -26,7 +26,7 @@
 #define MAP_SIZE (1u << MAP_BITS)
 #define CHAIN_MAX 4 /* frames in a chain key: an init site and three callers */
 
-static _Atomic(struct lg_class *) map[MAP_SIZE];
+static _Atomic(struct lg_class *) map[MAP_SIZE] LG_LARGE_BSS;
 #define class_lock (lg__locks.klass)
 static struct lg_class *all; /* live classes, doubly linked */
 static atomic_uint_fast64_t nclasses;
@@ -232,7 +232,7 @@ static bool decide_wrapper(uintptr_t pc)
 static struct {
     _Atomic uintptr_t pc;
     _Atomic uint8_t wrapper;
-} wcache[WCACHE];
+} wcache[WCACHE] LG_LARGE_BSS;
 
 static bool is_wrapper(uintptr_t pc)
 {

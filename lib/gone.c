@@ -43,7 +43,7 @@ struct tomb {
     struct lg_fork_held held[]; /* the lock, where it was taken */
 };
 
-static _Atomic(struct tomb *) tombs[GONE_MAX];
+static _Atomic(struct tomb *) tombs[GONE_MAX] LG_LARGE_BSS;
 static atomic_uint ntombs;
 
 static int depth(void)

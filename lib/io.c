@@ -48,7 +48,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-unsigned char lg__io_fdtab[LG_IO_FD_MAX];
+unsigned char lg__io_fdtab[LG_IO_FD_MAX] LG_LARGE_BSS;
 
 static const char *const call_names[] = {
 #define NAME_OF(id, name, family) #name,
@@ -464,7 +464,7 @@ struct pair {
 };
 
 #define NBUCKETS 4096
-static _Atomic(struct pair *) buckets[NBUCKETS];
+static _Atomic(struct pair *) buckets[NBUCKETS] LG_LARGE_BSS;
 #define io_lock (lg__locks.io)
 static atomic_uint_fast64_t npairs; /* written under io_lock; 0: buckets untouched */
 

@@ -58,6 +58,13 @@ int lg__open_output(int dirfd, const char *name, int flags, const char **why);
  * the working directory is unknown or the result does not fit. */
 int lg__path_absolute(const char *path, char *out, size_t outlen);
 
+/* For the library's big tables (hash tables of 32-128 KiB, touched a
+ * random page at a time): after .bss, so that the small variables every
+ * process start and every fork child writes share a few pages instead of
+ * being spread between the tables (on a VM a page's first touch costs a
+ * fault of about 13 us). */
+#define LG_LARGE_BSS __attribute__((section(".lbss")))
+
 /* A growable buffer. On allocation failure it stops growing and sets
  * `failed`; what was appended so far stays valid. */
 struct lg_buf {
