@@ -9,11 +9,12 @@
  * loads; writers hold registry_lock and store an entry's instance before its
  * address.
  *
- * Page buckets: every live instance is also on the list of the bucket of
- * its page (a hash of addr >> 12), with a count readers may look at without
- * a lock. free() and munmap() ask the count for the pages they give back,
- * which costs a load per page when no lock lives there (the common case),
- * and only then take the lock and walk the list.
+ * Page buckets: a count of the live instances in each bucket of pages (a
+ * hash of addr >> 12), which readers may look at without a lock. free()
+ * and munmap() ask it for the pages they give back, which costs a load per
+ * page when no lock lives there (the common case), and only then take the
+ * lock and probe the table for the addresses there. The buckets start at
+ * 16 KiB and are rebuilt bigger as the table grows (see below).
  *
  * Locking: registry_lock, after class and before graph (sync.h). Retiring
  * an instance (its vertex and class) happens after it is released.
