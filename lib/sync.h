@@ -45,7 +45,7 @@ typedef struct {
     }
 
 /* The library's locks (the rule above; ranks keeps its own in its table),
- * together on one page (init.c). A fork's handlers write every one of them,
+ * together on one page (sync.c). A fork's handlers write every one of them,
  * and after a fork the first write to a page, in the parent and in the
  * child, is a page fault that copies it: on a VM one costs about 13 us. One
  * page for all of them is one fault a side per fork, not one per lock. */
