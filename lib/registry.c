@@ -129,6 +129,9 @@ bool lg__registry_any_in(uintptr_t lo, uintptr_t hi)
     if (!b || hi <= lo || !atomic_load_explicit(&nlive, memory_order_relaxed))
         return false;
     uintptr_t first = lo >> 12, last = (hi - 1) >> 12;
+    /* A range of more pages than there are buckets meets every bucket: any
+     * live lock may be in it (16 MiB and up while the buckets are at their
+     * first size; the caller then scans the table under the lock). */
     if (last - first >= (1u << b->bits))
         return true;
     for (uintptr_t pg = first; pg <= last; pg++)
