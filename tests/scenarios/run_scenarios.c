@@ -1140,6 +1140,16 @@ static void test_classes_wrappers(void)
     expect_clean_exit(r);
     CU_ASSERT_EQUAL(count_kind(r, "lock-order-cycle"), 1);
     run_free(r);
+    /* the same two in a fork child: the wrapper is found there too, with the
+     * module table lockgraph made in the parent before the fork */
+    r = classes("forked-wrapper-quiet", NULL);
+    expect_nothing(r);
+    run_free(r);
+    r = classes("forked-helper", NULL);
+    expect_clean_exit(r);
+    CU_ASSERT_EQUAL(r->nfindings, 1);
+    check_class_cycle(first_kind(r, "lock-order-cycle"), "class", "chain");
+    run_free(r);
 }
 
 static void test_classes_nesting(void)

@@ -33,11 +33,15 @@
  *   churn-rss     400,000 short-lived locks in 4 phases (init, nest under a
  *                 global, destroy, free): exits 5 if the RSS grew by more than
  *                 64 MiB from phase 1 to phase 4 (the target is 8 MiB).
+ *   forked-MODE   MODE in a child of a fork made before any lock: the child
+ *                 decides wrappers with the module table its parent made
+ *                 for it before the fork (lockgraph's fork handler).
  */
 #include "sc.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- connections and a table --------------------------------------- */
@@ -364,6 +368,19 @@ static int churn_rss(void)
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
+    if (strncmp(mode, "forked-", 7) == 0) {
+        pid_t p = fork();
+        if (p < 0)
+            return 3;
+        if (p == 0) {
+            char *args[] = {argv[0], (char *)mode + 7, NULL};
+            return main(2, args);
+        }
+        int st;
+        if (waitpid(p, &st, 0) != p || !WIFEXITED(st))
+            return 3;
+        return WEXITSTATUS(st);
+    }
     if (strcmp(mode, "conn") == 0)
         return conns(false);
     if (strcmp(mode, "conn-same") == 0)
