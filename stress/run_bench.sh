@@ -276,8 +276,14 @@ summarize() { # MODE: the table of one mode
             printf "%-15s %-9s %-20s %-36s %s%-30s%s\n", w, unit[w], cell["bare"], lgc, bfc, ts, hgc
             if (mode == "threaded" || mode == "single") {
                 key = mode ":" w
+                # the worst ratio within one start: lockgraph over bare in
+                # the same start (the tools run back to back in each start),
+                # which a busy spell of the machine slows alike
+                kb = w SUBSEP "bare"; kl = w SUBSEP "lockgraph"; pw = 0
+                for (x = 1; x <= cnt[kb] && x <= cnt[kl]; x++)
+                    if (v[kb, x] > 0 && v[kl, x] / v[kb, x] > pw) pw = v[kl, x] / v[kb, x]
                 if (m["lockgraph"] != "" && b > 0)
-                    targets[key] = sprintf("%.2f %.2f %.2f", b, m["lockgraph"], hi["lockgraph"])
+                    targets[key] = sprintf("%.2f %.2f %.2f %.2f", b, m["lockgraph"], hi["lockgraph"], pw)
             }
         }
         for (key in targets) print "T " key " " targets[key] > "/dev/stderr"
@@ -304,18 +310,22 @@ echo "scales: bare and lockgraph $scale, tsan $tsan_scale, helgrind $hg_scale" \
 echo
 
 # Targets (issue 12, issue 11), reported, never enforced.
-target() { # KEY WHAT AWK-CONDITION-ON-b,l,w
+target() { # KEY WHAT AWK-CONDITION-ON-b,l,w,p
     local line
     line=$(grep "^T $1 " "$tmp/targets" | head -n1)
     [ -n "$line" ] || return 0
     set -- $line "$2" "$3"
-    awk -v b="$3" -v l="$4" -v w="$5" -v what="$6" -v key="$2" "BEGIN {
-        ok = ($7);
+    awk -v b="$3" -v l="$4" -v w="$5" -v p="$6" -v what="$7" -v key="$2" "BEGIN {
+        ok = ($8);
         printf \"target %-22s %-44s %s (bare %.1f, lockgraph %.1f median, %.1f worst)\n\",
             key, what, ok ? \"met\" : \"NOT met\", b, l, w }"
 }
 target threaded:nested4 "+5 ns/pair and 1.35x over bare (medians)" "l - b <= 5 && l / b <= 1.35"
 target threaded:nested4 "slowest start at most 1.6x the bare median" "w / b <= 1.6"
+# Not a target: how much of the slowest start was the machine. Each start
+# runs bare and lockgraph back to back; a busy spell slows both.
+line=$(grep "^T threaded:nested4 " "$tmp/targets" | head -n1)
+[ -n "$line" ] && echo "$line" | awk '{ printf "  (threaded nested4: lockgraph over bare within one start, at worst %.2fx)\n", $6 }'
 target single:nested4 "at most 2x bare (medians)" "l / b <= 2"
 target threaded:new-edge "a new edge at most 300 ns (median)" "l <= 300"
 target threaded:first-sight "first sight of a lock at most 100 ns" "l <= 100"
