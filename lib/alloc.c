@@ -159,10 +159,22 @@ void lg__free(void *p, size_t size)
 
 #define POOL_BLOCK (64u << 10)
 
+/* alloc lock held. The free list empty: a batch kept whole goes onto it
+ * (the pool's single and many takers use the list). */
+static void unbatch(struct lg_pool *p)
+{
+    if (p->free || !p->nbatch)
+        return;
+    struct lg_pool_chain *ch = &p->batch[--p->nbatch];
+    *(void **)((char *)ch->last + p->link_offset) = NULL;
+    p->free = ch->first;
+}
+
 void *lg__pool_get(struct lg_pool *p)
 {
     lg__lock_t *l = &alloc_lock;
     lg__lock(l);
+    unbatch(p);
     void *r = p->free;
     if (r) {
         p->free = *(void **)((char *)r + p->link_offset);
@@ -195,6 +207,7 @@ int lg__pool_get_many(struct lg_pool *p, void **out, int max)
 {
     int k = 0;
     lg__lock(&alloc_lock);
+    unbatch(p);
     while (k < max && p->free) {
         out[k] = p->free;
         p->free = *(void **)((char *)out[k] + p->link_offset);
@@ -244,10 +257,26 @@ void lg__pool_put_chain(struct lg_pool *p, struct lg_pool_chain *ch)
     if (!ch->first)
         return;
     lg__lock(&alloc_lock);
-    *(void **)((char *)ch->last + p->link_offset) = p->free;
-    p->free = ch->first;
+    if (p->nbatch < LG_POOL_BATCHES) {
+        p->batch[p->nbatch++] = *ch; /* (chain_add ended it in NULL) */
+    } else {
+        *(void **)((char *)ch->last + p->link_offset) = p->free;
+        p->free = ch->first;
+    }
     p->in_use -= ch->n;
     lg__unlock(&alloc_lock);
+}
+
+struct lg_pool_chain lg__pool_get_chain(struct lg_pool *p)
+{
+    struct lg_pool_chain ch = {0};
+    lg__lock(&alloc_lock);
+    if (p->nbatch) {
+        ch = p->batch[--p->nbatch];
+        p->in_use += ch.n;
+    }
+    lg__unlock(&alloc_lock);
+    return ch;
 }
 
 void lg__alloc_set_limit(size_t bytes)

@@ -47,12 +47,25 @@ void lg__unmap(void *p, size_t size);
  * link_offset, so fields a stale reader looks at (the generation) are left
  * alone. Records are carved from 64 KiB blocks, never returned. Guarded
  * by the alloc lock (so fork needs nothing more). */
-/* (On a cache line of its own: taking and giving back records writes it.) */
+/* Records gathered to go back at once (one lock): start zeroed, add each
+ * record (its link field is overwritten), then put the lot. A chain ends
+ * in NULL. */
+struct lg_pool_chain {
+    void *first, *last;
+    size_t n;
+};
+#define LG_POOL_BATCHES 64
+/* (On a cache line of its own: taking and giving back records writes it.)
+ * Chains given back whole are kept whole (batch, up to LG_POOL_BATCHES;
+ * more go on the free list) and handed out whole: taking many records from
+ * the free list walks their links, a cache miss each, one after another. */
 struct __attribute__((aligned(64))) lg_pool {
     uint32_t size, link_offset;
     void *free;
     char *cur, *end;
     size_t in_use;
+    uint32_t nbatch;
+    struct lg_pool_chain batch[LG_POOL_BATCHES];
 };
 #define LG_POOL_INIT(type, link_field)                                                             \
     {                                                                                              \
@@ -65,14 +78,12 @@ void *lg__pool_get(struct lg_pool *p);
 void lg__pool_put(struct lg_pool *p, void *rec);
 /* Up to max records at once (one lock); how many were got. */
 int lg__pool_get_many(struct lg_pool *p, void **out, int max);
-/* Records gathered to go back at once (one lock): start zeroed, add each
- * record (its link field is overwritten), then put the lot. */
-struct lg_pool_chain {
-    void *first, *last;
-    size_t n;
-};
 void lg__pool_chain_add(const struct lg_pool *p, struct lg_pool_chain *ch, void *rec);
 void lg__pool_put_chain(struct lg_pool *p, struct lg_pool_chain *ch);
+/* A chain given back whole (lg__pool_put_chain), taken whole: its records
+ * linked at link_offset, the last one's link NULL; first is NULL when the
+ * pool keeps none. Walking it touches each record when it is used. */
+struct lg_pool_chain lg__pool_get_chain(struct lg_pool *p);
 
 /* Cap on bytes mapped in all; 0 means no cap. */
 void lg__alloc_set_limit(size_t bytes);

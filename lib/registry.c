@@ -230,8 +230,18 @@ static struct lg_node *node_get(struct lg_thread *t)
 {
     if (!t)
         return lg__pool_get(&node_pool);
-    if (!t->nmag)
-        t->nmag = (uint32_t)lg__pool_get_many(&node_pool, (void **)t->mag, LG_NODE_MAG);
+    struct lg_node *n = t->mchain;
+    if (!n && !t->nmag) {
+        /* A batch that reclamation gave back, whole: no walk of its links
+         * now; each record's miss comes when it is used (and written). */
+        n = lg__pool_get_chain(&node_pool).first;
+        if (!n)
+            t->nmag = (uint32_t)lg__pool_get_many(&node_pool, (void **)t->mag, LG_NODE_MAG);
+    }
+    if (n) {
+        t->mchain = n->link;
+        return n;
+    }
     return t->nmag ? t->mag[--t->nmag] : NULL;
 }
 
@@ -420,6 +430,11 @@ void lg__registry_thread_done(struct lg_thread *t)
     t->nparked = 0;
     while (t->nmag)
         lg__pool_put(&node_pool, t->mag[--t->nmag]);
+    for (struct lg_node *n = t->mchain, *next; n; n = next) {
+        next = n->link;
+        lg__pool_put(&node_pool, n);
+    }
+    t->mchain = NULL;
     if (atomic_load(&parked_count))
         flush_parked();
 }

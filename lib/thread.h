@@ -119,6 +119,7 @@ struct lg_thread {
 #define LG_NODE_MAG 32
     struct lg_node *mag[LG_NODE_MAG];
     uint32_t nmag;
+    struct lg_node *mchain; /* and a chain of them, taken whole from the pool */
     /* Instance ids handed out by this thread: [id_next, id_end), taken from
      * the global counter LG_ID_BLOCK at a time (registry.c). */
     uint64_t id_next, id_end;

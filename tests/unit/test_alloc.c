@@ -59,6 +59,55 @@ static void test_pool_chain(void)
     CU_ASSERT_EQUAL(same, N);
 }
 
+/* Chains given back are taken whole (lg__pool_get_chain): the same records,
+ * linked at the link field, ending in NULL, newest chain first. More chains
+ * than the pool keeps whole go on its free list, and come back from there. */
+static struct lg_pool batch_pool = LG_POOL_INIT(struct rec, link);
+
+static void test_pool_batches(void)
+{
+    enum { CHAINS = LG_POOL_BATCHES + 3, PER = 5 };
+    static struct rec *r[CHAINS][PER];
+    for (int c = 0; c < CHAINS; c++) /* all taken before any goes back */
+        CU_ASSERT_EQUAL_FATAL(lg__pool_get_many(&batch_pool, (void **)r[c], PER), PER);
+    for (int c = 0; c < CHAINS; c++) {
+        struct lg_pool_chain back = {0};
+        for (int i = 0; i < PER; i++)
+            lg__pool_chain_add(&batch_pool, &back, r[c][i]);
+        lg__pool_put_chain(&batch_pool, &back);
+    }
+    /* the last chain kept whole comes out first, whole */
+    struct lg_pool_chain ch = lg__pool_get_chain(&batch_pool);
+    CU_ASSERT_EQUAL(ch.n, (size_t)PER);
+    int n = 0, mine = 0;
+    for (struct rec *x = ch.first; x; x = x->link, n++)
+        for (int i = 0; i < PER; i++)
+            mine += x == r[LG_POOL_BATCHES - 1][i];
+    CU_ASSERT_EQUAL(n, PER);
+    CU_ASSERT_EQUAL(mine, PER);
+    /* every other record comes back, once, through the other takers */
+    int total = 0, dup = 0;
+    static struct rec *seen[CHAINS * PER];
+    for (;;) {
+        struct rec *x = NULL;
+        struct lg_pool_chain more = lg__pool_get_chain(&batch_pool);
+        if (more.first) {
+            for (x = more.first; x; x = x->link)
+                seen[total++] = x;
+            continue;
+        }
+        if (batch_pool.free == NULL)
+            break;
+        x = lg__pool_get(&batch_pool);
+        seen[total++] = x;
+    }
+    for (int i = 0; i < total; i++)
+        for (int j = i + 1; j < total; j++)
+            dup += seen[i] == seen[j];
+    CU_ASSERT_EQUAL(total, (CHAINS - 1) * PER);
+    CU_ASSERT_EQUAL(dup, 0);
+}
+
 /* Runs last: it leaves the budget spent. */
 static void test_budget(void)
 {
@@ -78,5 +127,7 @@ void lg_suite_alloc(void)
     CU_pSuite s = CU_add_suite("alloc", NULL, NULL);
     lg_add_test(s, "zeroed, reused, big blocks", test_zeroed_and_reused);
     lg_add_test(s, "records back as a chain are the same records", test_pool_chain);
+    lg_add_test(s, "chains kept whole, taken whole; the rest from the free list",
+                test_pool_batches);
     lg_add_test(s, "max_memory budget fails cleanly", test_budget);
 }
