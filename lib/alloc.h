@@ -54,7 +54,7 @@ struct lg_pool_chain {
     void *first, *last;
     size_t n;
 };
-#define LG_POOL_BATCHES 64
+#define LG_POOL_BATCHES 128
 /* (On a cache line of its own: taking and giving back records writes it.)
  * Chains given back whole are kept whole (batch, up to LG_POOL_BATCHES;
  * more go on the free list) and handed out whole: taking many records from

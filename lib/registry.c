@@ -378,6 +378,8 @@ static bool in_set(struct lg_node **set, size_t c, const struct lg_node *x)
     return false;
 }
 
+#define NODE_CHAIN 64
+
 static void batch_done(struct lg_retired *r)
 {
     struct node_batch *b = (struct node_batch *)r;
@@ -392,6 +394,12 @@ static void batch_done(struct lg_retired *r)
             atomic_fetch_add(&parked_count, 1);
         } else {
             lg__pool_chain_add(&node_pool, &back, n);
+            /* Back in chains of NODE_CHAIN: a thread takes a chain whole
+             * (node_get), so this bounds what one thread keeps unused. */
+            if (back.n == NODE_CHAIN) {
+                lg__pool_put_chain(&node_pool, &back);
+                back = (struct lg_pool_chain){0};
+            }
         }
     }
     lg__pool_put_chain(&node_pool, &back);
