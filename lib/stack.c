@@ -22,11 +22,17 @@
 #include <link.h>
 #include <string.h>
 
-#define DEPOT_BITS 16
-#define DEPOT_SIZE (1u << DEPOT_BITS)
+/* The depot's buckets start on one page and double when stacks outnumber
+ * them, up to 2^DEPOT_MAX_BITS. A table made whole at its largest would
+ * cost a short-lived process two page faults (a read, then a write) for
+ * each of its first new stacks, each on a page of its own. */
+#define DEPOT_MIN_BITS 9
+#define DEPOT_MAX_BITS 20
 
 static uintptr_t own_lo, own_hi;
-static struct lg_stack **depot;
+static struct lg_stack **depot; /* 2^depot_bits chains, under depot_lock */
+static unsigned depot_bits;
+static size_t depot_count;
 #define depot_lock (lg__locks.depot)
 
 void lg__module_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
@@ -95,6 +101,29 @@ static uint64_t hash_pcs(const uintptr_t *pcs, int n)
     return h;
 }
 
+/* The depot with 2^bits chains, its stacks moved over (depot_lock held);
+ * false when out of memory (the depot stays as it was). */
+static bool depot_resize(unsigned bits)
+{
+    struct lg_stack **fresh = lg__map(sizeof(*fresh) << bits);
+    if (!fresh)
+        return false;
+    if (depot) {
+        for (size_t i = 0; i < ((size_t)1 << depot_bits); i++) {
+            for (struct lg_stack *s = depot[i], *next; s; s = next) {
+                next = s->next;
+                struct lg_stack **head = &fresh[s->hash & ((1u << bits) - 1)];
+                s->next = *head;
+                *head = s;
+            }
+        }
+        lg__unmap(depot, sizeof(*depot) << depot_bits);
+    }
+    depot = fresh;
+    depot_bits = bits;
+    return true;
+}
+
 const struct lg_stack *lg__stack_intern(const uintptr_t *pcs, int n)
 {
     if (n < 0)
@@ -109,14 +138,11 @@ const struct lg_stack *lg__stack_intern(const uintptr_t *pcs, int n)
         memcmp(l->pc, pcs, sizeof(uintptr_t) * (size_t)n) == 0)
         return l;
     lg__lock(&depot_lock);
-    if (!depot) {
-        depot = lg__map(sizeof(*depot) * DEPOT_SIZE);
-        if (!depot) {
-            lg__unlock(&depot_lock);
-            return NULL;
-        }
+    if (!depot && !depot_resize(DEPOT_MIN_BITS)) {
+        lg__unlock(&depot_lock);
+        return NULL;
     }
-    struct lg_stack **head = &depot[h & (DEPOT_SIZE - 1)];
+    struct lg_stack **head = &depot[h & ((1u << depot_bits) - 1)];
     for (struct lg_stack *s = *head; s; s = s->next) {
         if (s->hash == h && s->n == (uint32_t)n &&
             memcmp(s->pc, pcs, sizeof(uintptr_t) * (size_t)n) == 0) {
@@ -131,6 +157,8 @@ const struct lg_stack *lg__stack_intern(const uintptr_t *pcs, int n)
         memcpy(s->pc, pcs, sizeof(uintptr_t) * (size_t)n);
         s->next = *head;
         *head = s;
+        if (++depot_count > ((size_t)1 << depot_bits) && depot_bits < DEPOT_MAX_BITS)
+            (void)depot_resize(depot_bits + 1); /* out of memory: longer chains */
     }
     lg__unlock(&depot_lock);
     if (s)

@@ -58,6 +58,30 @@ static void test_intern(void)
     CU_ASSERT_PTR_EQUAL(lg__stack_intern(b, 3), sa);
 }
 
+/* The depot starts small and doubles as stacks come (stack.c): every
+ * stack interned before a resize is the same copy after it, and distinct
+ * stacks stay distinct. 20,000 stacks: eight doublings from one page. */
+static void test_intern_grows(void)
+{
+    enum { N = 20000 };
+    static const struct lg_stack *first[N];
+    for (uintptr_t i = 0; i < N; i++) {
+        uintptr_t pcs[] = {0x5000 + i, 0x77, i * 3};
+        first[i] = lg__stack_intern(pcs, 3);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(first[i]);
+    }
+    int same = 0, apart = 0;
+    for (uintptr_t i = 0; i < N; i++) {
+        uintptr_t pcs[] = {0x5000 + i, 0x77, i * 3};
+        const struct lg_stack *s = lg__stack_intern(pcs, 3);
+        same += s == first[i];
+        apart += i == 0 || first[i] != first[i - 1];
+    }
+    CU_ASSERT_EQUAL(same, N);
+    CU_ASSERT_EQUAL(apart, N);
+    CU_ASSERT_EQUAL(first[N - 1]->pc[0], 0x5000 + N - 1);
+}
+
 static void test_splice(void)
 {
     /* Now: frames f0..f3 at increasing frame addresses. The earlier lock
@@ -561,6 +585,7 @@ void lg_suite_stack(void)
     CU_pSuite s = CU_add_suite("stack", NULL, NULL);
     lg_add_test(s, "capture walks outward", test_capture);
     lg_add_test(s, "depot interns equal stacks once", test_intern);
+    lg_add_test(s, "depot keeps each stack across its growth", test_intern_grows);
     lg_add_test(s, "splice keeps the frames live at the earlier lock", test_splice);
     lg_add_test(s, "unwinder matches libgcc: no frame pointers", test_same_nofp);
     lg_add_test(s, "unwinder matches libgcc: frame pointers", test_same_fp);
