@@ -23,6 +23,7 @@
 #define MAX_SHIFT 16
 #define NCLASSES (MAX_SHIFT - MIN_SHIFT + 1)
 #define CHUNK_SIZE (1u << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
 
 struct free_block {
     struct free_block *next;
@@ -55,6 +56,11 @@ static void *map_pages(size_t size, bool limited, int extra)
         atomic_store(&failed, true);
         return NULL;
     }
+    /* A mapping this large is a sparse table (the tid map: 32 MiB, a few
+     * words written). With transparent huge pages "always" (the Debian
+     * default) its first write would zero and keep 2 MiB. */
+    if (size >= HUGE_PAGE)
+        (void)madvise(p, size, MADV_NOHUGEPAGE);
     return p;
 }
 
