@@ -9,8 +9,9 @@
 # --starts rounds. A round's figure is bench_process's median over --count
 # processes; the table gives, per workload and tool, the median of the
 # rounds' medians and the smallest round median, then microseconds over
-# bare and the ratio. It checks that lockgraph wrote no finding (these
-# programs take one lock at a time).
+# bare and the ratio (cold-* rows: microseconds per step over bare). It
+# checks that lockgraph wrote no finding (no program here takes two locks
+# in both orders).
 #
 # What it does not do: decide pass/fail (a measurement, not a test).
 #
@@ -61,7 +62,8 @@ for s in $(seq 1 "$starts"); do
 done
 
 echo "Per process, microseconds: median of $starts rounds' medians (smallest round median)"
-echo "over $count processes a round, $threads threads each where a workload makes them."
+echo "over $count processes a round, $threads threads each where a workload makes them;"
+echo "cold-* rows: one step of a fresh process (bench_process.c), microseconds per step."
 awk '
 function field(line, key,   re, m) {
     re = "\"" key "\":(\"[^\"]*\"|[-0-9.]+)"
@@ -83,20 +85,23 @@ function smallest(list,   a, n, i, m) {
 {
     w = field($0, "workload"); l = field($0, "label")
     v[w, l] = v[w, l] " " field($0, "median")
+    unit[w] = field($0, "unit")
     if (!(w in seenw)) { seenw[w] = 1; order[++nw] = w }
     if (!(l in seenl)) { seenl[l] = 1; labels[++nl] = l }
 }
 END {
-    printf "%-13s", "workload"
+    printf "%-19s", "workload"
     for (j = 1; j <= nl; j++) printf " | %-26s", labels[j]
     printf "\n"
     for (i = 1; i <= nw; i++) {
         w = order[i]; b = median(v[w, "bare"])
-        printf "%-13s", w
+        printf "%-19s", w
         for (j = 1; j <= nl; j++) {
             l = labels[j]; m = median(v[w, l])
             cell = sprintf("%.0f (%.0f)", m, smallest(v[w, l]))
-            if (l != "bare") cell = cell sprintf(" +%.0f %.2fx", m - b, m / b)
+            if (l != "bare")
+                cell = cell (unit[w] == "us/step" ? sprintf(" +%.0f", m - b) \
+                                                  : sprintf(" +%.0f %.2fx", m - b, m / b))
             printf " | %-26s", cell
         }
         printf "\n"
