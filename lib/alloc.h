@@ -49,7 +49,8 @@ void lg__populate(void *p, size_t size);
  * reads a record of that kind, never something else, and can tell by a
  * generation field that it is stale. The free-list link lives at
  * link_offset, so fields a stale reader looks at (the generation) are left
- * alone. Records are carved from 64 KiB blocks, never returned. Guarded
+ * alone. Records are carved from blocks of 8 KiB, then 16 and 32, then
+ * 64 KiB each, never returned. Guarded
  * by the alloc lock (so fork needs nothing more). */
 /* Records gathered to go back at once (one lock): start zeroed, add each
  * record (its link field is overwritten), then put the lot. A chain ends
@@ -69,6 +70,7 @@ struct __attribute__((aligned(64))) lg_pool {
     char *cur, *end;
     size_t in_use;
     uint32_t nbatch;
+    uint32_t blocks; /* made so far: the first are smaller (alloc.c) */
     struct lg_pool_chain batch[LG_POOL_BATCHES];
 };
 #define LG_POOL_INIT(type, link_field)                                                             \
