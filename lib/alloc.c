@@ -93,13 +93,6 @@ void lg__unmap(void *p, size_t size)
     atomic_fetch_sub(&mapped, size);
 }
 
-void lg__populate(void *p, size_t size)
-{
-    uintptr_t lo = (uintptr_t)p & ~(uintptr_t)4095;
-    uintptr_t hi = ((uintptr_t)p + size + 4095) & ~(uintptr_t)4095;
-    (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-}
-
 static int size_class(size_t size)
 {
     int shift = MIN_SHIFT;

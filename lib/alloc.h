@@ -39,10 +39,6 @@ void *lg__map_filled(size_t size);
 /* lg__map, every page made at once (not held to max_memory either). */
 void *lg__map_now(size_t size);
 void lg__unmap(void *p, size_t size);
-/* Make the pages of [p, p + size) now, writable (fresh memory about to be
- * used all over): one call instead of a fault per page. Nothing happens
- * where the kernel cannot (before Linux 5.14). */
-void lg__populate(void *p, size_t size);
 
 /* A pool of fixed-size records that are recycled only as records of the
  * same kind (type-stable memory): a reader holding a stale pointer to one

@@ -96,11 +96,9 @@ struct lg_thread *lg__thread_create(void)
     if (!t)
         return NULL;
     if (fresh) {
-        /* Zero already, and left so, its pages made at once: the thread's
-         * first locks write all over its two caches (22 KiB), a page fault
-         * each otherwise (pigz -p 64: 89% of the samples in the whole-way
-         * lock shim fell on the first store to a hit slot). */
-        lg__populate(t, sizeof(*t));
+        /* Zero already, and left so: its pages are made as the thread uses
+         * them (22 KiB, most of it the two caches), and the first touch of
+         * the header is a write (a read first would cost a second fault). */
         atomic_store(&t->rcu, 0);
         lg__held_init(&t->held);
     } else {
