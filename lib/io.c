@@ -354,10 +354,7 @@ void lg__io_init(void)
     if (lg__allow_parse(lg__opt.wait_allow, strlen(lg__opt.wait_allow), &wait_allow, err,
                         sizeof(err), true) != 0)
         memset(&wait_allow, 0, sizeof(wait_allow)); /* as above */
-    char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    exe[n > 0 ? n : 0] = 0;
-    lg__strlcpy(exe_base, basename_of(exe), sizeof(exe_base));
+    lg__strlcpy(exe_base, basename_of(lg__exe_path()), sizeof(exe_base));
     if (allow.nlocks || wait_allow.nlocks)
         resolve_sites();
 }

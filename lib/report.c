@@ -54,7 +54,6 @@ static pid_t file_pid;  /* the process report_path is for */
 static atomic_uint_fast64_t seq;
 static atomic_uint_fast64_t nfindings;
 static atomic_bool oom_reported;
-static char exe_path[1024];
 
 enum {
     K_CYCLE,
@@ -232,8 +231,6 @@ static int make_file(void)
 
 void lg__report_open(void)
 {
-    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
-    exe_path[n > 0 ? n : 0] = 0;
     file_pid = getpid();
     if (lg__path_absolute(lg__opt.report, report_pattern, sizeof(report_pattern)) != 0) {
         report_pattern[0] = 0;
@@ -408,7 +405,7 @@ static void put_build_id(struct lg_buf *b, struct dl_phdr_info *info)
 
 static void put_module(struct lg_buf *b, struct dl_phdr_info *info, uintptr_t hi)
 {
-    const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : exe_path;
+    const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : lg__exe_path();
     lg__buf_str(b, "{\"path\":");
     lg__buf_json_str(b, path);
     lg__buf_str(b, ",\"base\":\"");
@@ -544,7 +541,7 @@ void lg__report_expand_path(const char *pattern, char *out, size_t outlen)
 
 const char *lg__report_exe_path(void)
 {
-    return exe_path;
+    return lg__exe_path();
 }
 
 /* ---------------------------------------------------------------------- */

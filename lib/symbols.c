@@ -51,7 +51,6 @@ struct modtab {
 
 static _Atomic(struct modtab *) table;
 #define sym_lock (lg__locks.symbols)
-static char exe_path[1024];
 
 /* ---------------------------------------------------------------------- */
 /* The module table.                                                       */
@@ -76,11 +75,7 @@ static const char *module_path(const struct dl_phdr_info *info)
 {
     if (info->dlpi_name && info->dlpi_name[0])
         return info->dlpi_name;
-    if (!exe_path[0]) {
-        long k = syscall(SYS_readlink, "/proc/self/exe", exe_path, sizeof(exe_path) - 1);
-        exe_path[k > 0 ? k : 0] = 0;
-    }
-    return exe_path;
+    return lg__exe_path();
 }
 
 static int collect_one(struct dl_phdr_info *info, size_t size, void *arg)

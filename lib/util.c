@@ -8,6 +8,7 @@
 #include "alloc.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
@@ -415,4 +416,18 @@ void lg__buf_json_str(struct lg_buf *b, const char *s)
         }
     }
     lg__buf_char(b, '"');
+}
+
+const char *lg__exe_path(void)
+{
+    /* The first call is lockgraph's start, which runs once (lg__start);
+     * every later one reads what it wrote. */
+    static char path[1024];
+    static atomic_bool done;
+    if (!atomic_load_explicit(&done, memory_order_acquire)) {
+        long n = syscall(SYS_readlink, "/proc/self/exe", path, sizeof(path) - 1);
+        path[n > 0 ? n : 0] = 0;
+        atomic_store_explicit(&done, true, memory_order_release);
+    }
+    return path;
 }
