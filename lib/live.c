@@ -344,7 +344,7 @@ static void snapshot(struct lg_buf *b)
             continue; /* lockgraph's own: the watchdog */
         nthreads++;
         struct lg_thread *r = lg__thread_by_tid(tids[i]);
-        if (r && atomic_load(&r->live)) {
+        if (r && lg__thread_live(r)) {
             put_record(b, &dl, r, &cyc, &ndl, now);
             continue;
         }

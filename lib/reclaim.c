@@ -90,7 +90,7 @@ static void close_batch(void)
     npending = 0;
     nwaiters = 0;
     for (struct lg_thread *t = lg__thread_all(); t; t = t->all_next) {
-        if (!atomic_load_explicit(&t->live, memory_order_acquire))
+        if (!lg__thread_live(t))
             continue;
         uint32_t v = atomic_load_explicit(&t->rcu, memory_order_acquire);
         if (!(v & 1))
@@ -115,7 +115,7 @@ static bool grace_over(void)
     uint32_t k = 0;
     for (uint32_t i = 0; i < nwaiters; i++) {
         struct lg_thread *t = waiters[i].t;
-        if (atomic_load_explicit(&t->live, memory_order_acquire) &&
+        if (lg__thread_live(t) &&
             atomic_load_explicit(&t->rcu, memory_order_acquire) == waiters[i].seen)
             waiters[k++] = waiters[i];
     }

@@ -335,7 +335,7 @@ static struct lg_node **held_set(size_t *cap)
 {
     size_t total = 0;
     for (struct lg_thread *t = lg__thread_all(); t; t = t->all_next)
-        if (atomic_load_explicit(&t->live, memory_order_acquire))
+        if (lg__thread_live(t))
             total += t->held.n;
     *cap = 0;
     if (!total)
@@ -350,7 +350,7 @@ static struct lg_node **held_set(size_t *cap)
     }
     *cap = c;
     for (struct lg_thread *t = lg__thread_all(); t; t = t->all_next) {
-        if (!atomic_load_explicit(&t->live, memory_order_acquire))
+        if (!lg__thread_live(t))
             continue;
         uint32_t k = t->held.n;
         const struct lg_held *e = t->held.e;

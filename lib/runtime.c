@@ -145,7 +145,7 @@ static int holders_of(const struct lg_thread *t, uintptr_t addr, const struct lg
 {
     int k = 0;
     for (struct lg_thread *o = lg__thread_all(); o && k < max; o = o->all_next) {
-        if (o == t || !atomic_load_explicit(&o->live, memory_order_acquire))
+        if (o == t || !lg__thread_live(o))
             continue;
         uint32_t cnt = o->held.n;
         const struct lg_held *e = o->held.e;

@@ -67,6 +67,7 @@ struct lg_thread *lg__thread_all(void)
 {
     return atomic_load_explicit(&all_records, memory_order_acquire);
 }
+_Atomic uint32_t lg__fork_gen;
 static atomic_uint next_seq = 1;
 static pthread_key_t exit_key;
 static bool have_key;
@@ -129,6 +130,7 @@ struct lg_thread *lg__thread_create(void)
     t->tid = (int32_t)syscall(SYS_gettid);
     t->pthread = (uintptr_t)pthread_self();
     t->seq = atomic_fetch_add(&next_seq, 1);
+    t->fork_gen = atomic_load_explicit(&lg__fork_gen, memory_order_relaxed);
     atomic_store(&t->live, true);
     if (fresh) {
         struct lg_thread *old = atomic_load(&all_records);
@@ -166,10 +168,12 @@ void lg__thread_reset_child(struct lg_thread *self)
         lg__unmap(m, TID_MAX * sizeof(*m));
         atomic_store(&by_tid, NULL);
     }
-    for (struct lg_thread *r = atomic_load(&all_records); r; r = r->all_next)
-        if (r != self)
-            atomic_store(&r->live, false);
+    /* The parent's other threads' records stay as they are, unwritten:
+     * made live in an earlier generation, they are not live here. */
+    uint32_t gen = atomic_load_explicit(&lg__fork_gen, memory_order_relaxed) + 1;
+    atomic_store_explicit(&lg__fork_gen, gen, memory_order_relaxed);
     if (self && self != LG_THREAD_GONE) {
+        self->fork_gen = gen;
         self->tid = (int32_t)syscall(SYS_gettid);
         tid_set(self->tid, self, NULL);
     }

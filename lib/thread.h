@@ -105,7 +105,8 @@ struct lg_thread {
     /* Some acquisition could not be recorded (out of memory, or lockgraph
      * was not yet running): unlock-not-held and held-at-exit would lie. */
     bool lossy;
-    atomic_bool live;     /* a thread uses this record now */
+    atomic_bool live;     /* a thread uses this record (lg__thread_live) */
+    uint32_t fork_gen;    /* lg__fork_gen when it was made live */
     /* On the header's page: making a record touches only that page. */
     struct lg_thread *next_free;
     struct lg_thread *all_next; /* every record ever made; never freed */
@@ -170,6 +171,21 @@ void lg__thread_reset_child(struct lg_thread *self);
 struct lg_thread *lg__thread_by_tid(int32_t tid);
 /* Every record ever made (live or free), newest first, via all_next. */
 struct lg_thread *lg__thread_all(void);
+
+/* One more in each fork child: a record made live before it is one of the
+ * parent's threads, which do not exist in the child. (The child used to
+ * mark each of them not live, a write to a page it shares with its parent
+ * for every record: a page copied each, about 20 us a thread on a VM, for
+ * every fork of a process with many threads.) */
+extern _Atomic uint32_t lg__fork_gen;
+
+/* A thread of this process uses r now. */
+static inline bool lg__thread_live(const struct lg_thread *r)
+{
+    struct lg_thread *w = (struct lg_thread *)r;
+    return atomic_load_explicit(&w->live, memory_order_acquire) &&
+           r->fork_gen == atomic_load_explicit(&lg__fork_gen, memory_order_relaxed);
+}
 
 /* The calling thread's name, NUL-terminated, 16 bytes. */
 void lg__thread_name(char name[16]);

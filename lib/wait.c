@@ -172,7 +172,7 @@ struct wait_view {
 static bool view(struct lg_thread *r, struct wait_view *v)
 {
     uint64_t s = atomic_load(&r->wait.seq);
-    if (!(s & 1) || !atomic_load(&r->live))
+    if (!(s & 1) || !lg__thread_live(r))
         return false;
     v->r = r;
     v->seq = s;
@@ -213,7 +213,7 @@ static bool holds_read(const struct wait_view *v, uintptr_t addr)
 static struct lg_thread *record_of_pthread(uintptr_t pt)
 {
     for (struct lg_thread *r = lg__thread_all(); r; r = r->all_next)
-        if (r->pthread == pt && atomic_load_explicit(&r->live, memory_order_acquire) &&
+        if (r->pthread == pt && lg__thread_live(r) &&
             r->pthread == pt)
             return r;
     return NULL;

@@ -296,6 +296,83 @@ static void test_fork_child_backlog(void)
     CU_ASSERT_TRUE(lg__reclaim_drain());
 }
 
+/* A fork child has only the thread that forked. The records the parent's
+ * other threads left behind are not live there (one of them inside a read
+ * section at the fork must not hold up the child's grace periods), while
+ * the forking thread's own record is; and the child tells them apart
+ * without writing the parent's records (fork_gen, thread.c), each a page
+ * it would otherwise copy. */
+static pthread_mutex_t inside_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t inside_cv = PTHREAD_COND_INITIALIZER;
+static int inside_state; /* 1: in its section; 2: leave it */
+static struct lg_thread *inside_rec;
+
+static void *stay_inside(void *arg)
+{
+    struct lg_thread *t = section_enter();
+    pthread_mutex_lock(&inside_mu);
+    inside_rec = t;
+    inside_state = 1;
+    pthread_cond_broadcast(&inside_cv);
+    while (inside_state != 2)
+        pthread_cond_wait(&inside_cv, &inside_mu);
+    pthread_mutex_unlock(&inside_mu);
+    section_leave(t);
+    return arg;
+}
+
+static void test_fork_child_parent_threads(void)
+{
+    pthread_t th;
+    inside_state = 0;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, stay_inside, NULL), 0);
+    pthread_mutex_lock(&inside_mu);
+    while (inside_state != 1)
+        pthread_cond_wait(&inside_cv, &inside_mu);
+    pthread_mutex_unlock(&inside_mu);
+    struct lg_thread *t = section_enter();
+    section_leave(t);
+    CU_ASSERT_TRUE(lg__thread_live(inside_rec));
+    CU_ASSERT_TRUE(lg__thread_live(t));
+    uint32_t inside_rcu = atomic_load(&inside_rec->rcu);
+    CU_ASSERT_TRUE(inside_rcu & 1);
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) {
+        lg__thread_reset_child(lg__self);
+        lg__reclaim_reset_child();
+        int bad = 0;
+        if (lg__thread_live(inside_rec))
+            bad |= 1;
+        if (!lg__thread_live(lg__self))
+            bad |= 2;
+        struct lg_thread *c = section_enter();
+        struct lg_node *n = lg__registry_create(0x61000000, LG_TYPE_MUTEX, LG_MODE_NORMAL,
+                                                site(0x7100));
+        if (n)
+            lg__registry_retire(n);
+        else
+            bad |= 4;
+        lg__registry_thread_done(c);
+        section_leave(c);
+        if (!lg__reclaim_drain()) /* about 2 s, then false */
+            bad |= 8;
+        /* nothing of the parent's thread's record was written here */
+        if (atomic_load(&inside_rec->rcu) != inside_rcu || !atomic_load(&inside_rec->live))
+            bad |= 16;
+        _exit(bad);
+    }
+    int st = 0;
+    CU_ASSERT_EQUAL(waitpid(p, &st, 0), p);
+    CU_ASSERT_TRUE(WIFEXITED(st));
+    CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
+    pthread_mutex_lock(&inside_mu);
+    inside_state = 2;
+    pthread_cond_broadcast(&inside_cv);
+    pthread_mutex_unlock(&inside_mu);
+    pthread_join(th, NULL);
+}
+
 void lg_suite_registry(void)
 {
     CU_pSuite s = CU_add_suite("registry", NULL, NULL);
@@ -310,4 +387,6 @@ void lg_suite_registry(void)
     lg_add_test(s, "retired instances are reused after a grace period", test_instances_reused);
     lg_add_test(s, "300,000 addresses", test_many_addresses);
     lg_add_test(s, "a fork child starts without the parent's backlog", test_fork_child_backlog);
+    lg_add_test(s, "a fork child: the parent's other threads are not live, unwritten",
+                test_fork_child_parent_threads);
 }
