@@ -130,7 +130,8 @@ struct lg_thread *lg__thread_create(void)
     t->tid = (int32_t)syscall(SYS_gettid);
     t->pthread = (uintptr_t)pthread_self();
     t->seq = atomic_fetch_add(&next_seq, 1);
-    t->fork_gen = atomic_load_explicit(&lg__fork_gen, memory_order_relaxed);
+    atomic_store_explicit(&t->fork_gen, atomic_load_explicit(&lg__fork_gen, memory_order_relaxed),
+                          memory_order_relaxed);
     atomic_store(&t->live, true);
     if (fresh) {
         struct lg_thread *old = atomic_load(&all_records);
@@ -173,7 +174,7 @@ void lg__thread_reset_child(struct lg_thread *self)
     uint32_t gen = atomic_load_explicit(&lg__fork_gen, memory_order_relaxed) + 1;
     atomic_store_explicit(&lg__fork_gen, gen, memory_order_relaxed);
     if (self && self != LG_THREAD_GONE) {
-        self->fork_gen = gen;
+        atomic_store_explicit(&self->fork_gen, gen, memory_order_relaxed);
         self->tid = (int32_t)syscall(SYS_gettid);
         tid_set(self->tid, self, NULL);
     }

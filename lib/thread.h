@@ -106,7 +106,7 @@ struct lg_thread {
      * was not yet running): unlock-not-held and held-at-exit would lie. */
     bool lossy;
     atomic_bool live;     /* a thread uses this record (lg__thread_live) */
-    uint32_t fork_gen;    /* lg__fork_gen when it was made live */
+    _Atomic uint32_t fork_gen; /* lg__fork_gen when it was made live */
     /* On the header's page: making a record touches only that page. */
     struct lg_thread *next_free;
     struct lg_thread *all_next; /* every record ever made; never freed */
@@ -184,7 +184,8 @@ static inline bool lg__thread_live(const struct lg_thread *r)
 {
     struct lg_thread *w = (struct lg_thread *)r;
     return atomic_load_explicit(&w->live, memory_order_acquire) &&
-           r->fork_gen == atomic_load_explicit(&lg__fork_gen, memory_order_relaxed);
+           atomic_load_explicit(&w->fork_gen, memory_order_relaxed) ==
+               atomic_load_explicit(&lg__fork_gen, memory_order_relaxed);
 }
 
 /* The calling thread's name, NUL-terminated, 16 bytes. */
