@@ -57,8 +57,8 @@ static void *map_pages(size_t size, bool limited, int extra)
         return NULL;
     }
     /* A mapping this large is a sparse table (the tid map: 32 MiB, a few
-     * words written). With transparent huge pages "always" (the Debian
-     * default) its first write would zero and keep 2 MiB. */
+     * words written). With transparent huge pages set to "always", its
+     * first write would zero and keep 2 MiB. */
     if (size >= HUGE_PAGE)
         (void)madvise(p, size, MADV_NOHUGEPAGE);
     return p;

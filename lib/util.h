@@ -11,12 +11,11 @@
 #include <stdint.h>
 
 size_t lg__strlcpy(char *dst, const char *src, size_t size);
-
-/* The program's path (/proc/self/exe), read once, at start (report.c, io.c
- * and symbols.c each read it for themselves before: a procfs lookup each,
- * in every process); "" when it cannot be read. */
-const char *lg__exe_path(void);
 size_t lg__strlcat(char *dst, const char *src, size_t size);
+
+/* The program's path (/proc/self/exe), read once: its first call is
+ * lockgraph's start. "" when it cannot be read. */
+const char *lg__exe_path(void);
 
 /* write(2) until done or a hard error; returns 0 or -1. fd 2 means
  * lockgraph's own stderr (lg__stderr_keep), not whatever fd 2 is now. */
