@@ -11,7 +11,8 @@
  *
  *   bench_process [--count N] [--threads T] [--workload LIST] [--json]
  *
- * Workloads (timed per process, from fork to its reaping by waitpid, but cold):
+ * Workloads (timed per process, from fork to its reaping by waitpid; cold
+ * per step):
  *   fork-idle      the child exits at once: the fork handlers alone
  *   fork-threads   the child makes T threads, each locks and unlocks one
  *                  mutex, joins them and exits (a worker's first locks)
@@ -22,10 +23,10 @@
  *   cold           fork, exec this program, which makes a thread, then times
  *                  its own first steps: its first lock (the detector's
  *                  tables made), first sight of a lock at a new site,
- *                  another new lock at that site (the site's locks become
- *                  a class of two), its first new edge, and a second one. A warm process pays about
- *                  0.1 us for each (bench_lock); these are what a short
- *                  process, or a worker just forked, pays for them.
+ *                  another never-seen lock through the same function, its
+ *                  first new edge, and a second one. A warm process pays
+ *                  about 0.1 us for each (bench_lock); these are what a
+ *                  short process, or a worker just forked, pays for them.
  *
  * Prints min, quartiles and median in microseconds, per process (or per
  * step for cold), one line per workload or step (one JSON object per line
@@ -126,7 +127,7 @@ static int steps_child(int fd)
     double t1 = now_us();
     lock_unlock(&mb); /* a lock never seen, at a new site */
     double t2 = now_us();
-    lock_unlock(&me); /* another lock never seen, at that site */
+    lock_unlock(&me); /* another lock never seen, through the same function */
     double t3 = now_us();
     pthread_mutex_lock(&mc); /* mc -> mb: the first new edge */
     lock_unlock(&mb);
