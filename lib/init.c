@@ -277,7 +277,9 @@ void lg__fork_parent(void)
 void lg__fork_child(bool threads)
 {
     lg__run_status_fork_child();
-    if (lg__self && lg__self != LG_THREAD_GONE)
+    /* (not when it holds nothing: its rekey and index drop would only
+     * touch more pages in a child) */
+    if (lg__self && lg__self != LG_THREAD_GONE && lg__self->held.n)
         lg__held_remove_if(&lg__self->held, lg__held_process_shared);
     lg__alloc_reset_child();
     lg__reclaim_reset_child();
