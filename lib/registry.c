@@ -436,13 +436,16 @@ void lg__registry_thread_done(struct lg_thread *t)
     send(t->parked);
     t->parked = NULL;
     t->nparked = 0;
+    /* What the thread had at hand goes back as one chain: one lock. */
+    struct lg_pool_chain back = {0};
     while (t->nmag)
-        lg__pool_put(&node_pool, t->mag[--t->nmag]);
+        lg__pool_chain_add(&node_pool, &back, t->mag[--t->nmag]);
     for (struct lg_node *n = t->mchain, *next; n; n = next) {
         next = n->link;
-        lg__pool_put(&node_pool, n);
+        lg__pool_chain_add(&node_pool, &back, n);
     }
     t->mchain = NULL;
+    lg__pool_put_chain(&node_pool, &back);
     if (atomic_load(&parked_count))
         flush_parked();
 }
